@@ -1,0 +1,11 @@
+"""The Celery application. Tasks live beside the code they serve (``mediation/tasks.py``)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("yizhan")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,1 @@
+"""Documents: frozen snapshots, rendering, signing, verification and service records."""

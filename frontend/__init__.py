@@ -1,0 +1,1 @@
+"""The mobile-first web client: templates, CSS and ES modules. No business rules."""

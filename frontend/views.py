@@ -1,0 +1,39 @@
+"""Thin views: parse input, call one selector or service, render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from mediation.exceptions import PermissionDenied
+from mediation.selectors import case_get_for_user, case_list_for_user
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    cases = case_list_for_user(user=request.user)[:20] if request.user.is_authenticated else []
+    return render(request, "frontend/home.html", {"cases": cases})
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    cases = case_list_for_user(user=request.user)  # type: ignore[arg-type]
+    return render(request, "frontend/case_list.html", {"cases": cases[:200]})
+
+
+@login_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    try:
+        case = case_get_for_user(user=request.user, case_id=case_id)  # type: ignore[arg-type]
+    except PermissionDenied as exc:
+        raise Http404(str(exc)) from exc
+    events = case.audit_events.select_related("actor").order_by("seq")
+    parties = case.parties.all()
+    return render(request, "frontend/case_detail.html", {"case": case, "events": events, "parties": parties})

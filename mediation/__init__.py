@@ -1,0 +1,1 @@
+"""The mediation domain: organisations, roster, cases, consents, lifecycle, deadlines and the audit trail."""

@@ -1,0 +1,1 @@
+"""System checks for the domain (registered in MediationConfig.ready)."""

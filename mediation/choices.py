@@ -1,0 +1,246 @@
+"""Enumerations shared by models, the transition table and the UI. Labels are Chinese first."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganisationKind(models.TextChoices):
+    COURT = "court", _("人民法院")
+    PEOPLES_MEDIATION_COMMITTEE = "pmc", _("人民调解委员会")
+    INVITED_ORGANISATION = "invited", _("特邀调解组织")
+    PARTNER = "partner", _("总对总合作单位")
+
+
+class CourtLevel(models.TextChoices):
+    SUPREME = "spc", _("最高人民法院")
+    HIGH = "high", _("高级人民法院")
+    INTERMEDIATE = "intermediate", _("中级人民法院")
+    BASIC = "basic", _("基层人民法院")
+    TRIBUNAL = "tribunal", _("人民法庭")
+
+
+# Lower number = higher in the hierarchy; a court's parent must rank strictly above it.
+COURT_RANK = {
+    CourtLevel.SUPREME: 0,
+    CourtLevel.HIGH: 1,
+    CourtLevel.INTERMEDIATE: 2,
+    CourtLevel.BASIC: 3,
+    CourtLevel.TRIBUNAL: 4,
+}
+
+
+class Sector(models.TextChoices):
+    """The 总对总 partner sectors and specialised rosters (OMR 28)."""
+
+    LABOUR = "labour", _("劳动争议")
+    FINANCE = "finance", _("金融")
+    IP = "ip", _("知识产权")
+    SECURITIES = "securities", _("证券期货")
+    COMMERCIAL = "commercial", _("商事")
+    OVERSEAS_CHINESE = "overseas_chinese", _("涉侨")
+    FAMILY = "family", _("婚姻家事")
+    TRAFFIC = "traffic", _("道路交通")
+    MARITIME = "maritime", _("海事海商")
+    INSURANCE = "insurance", _("保险")
+    HK_MACAU_TAIWAN = "hmt", _("涉港澳台")
+    PROPERTY = "property", _("物业")
+    CONSUMER = "consumer", _("消费")
+    MEDICAL = "medical", _("医疗")
+    CONSTRUCTION = "construction", _("建设工程")
+    NEIGHBOURHOOD = "neighbourhood", _("邻里纠纷")
+    CONTRACT = "contract", _("合同纠纷")
+    OTHER = "other", _("其他")
+
+
+class Role(models.TextChoices):
+    """Roles held through an organisation membership. Party and agent are per case (Party, Agent)."""
+
+    MEDIATOR = "mediator", _("调解员")
+    ORG_ADMIN = "org_admin", _("调解组织管理员")
+    CLERK = "clerk", _("立案/诉讼服务人员")
+    JUDGE = "judge", _("法官")
+    COURT_PRESIDENT = "president", _("院长")
+    COMPLAINT_HANDLER = "complaints", _("投诉处理人员")
+
+
+class MediatorKind(models.TextChoices):
+    INVITED = "invited", _("特邀调解员")
+    STAFF = "staff", _("专职调解员")
+    PART_TIME = "part_time", _("兼职调解员")
+    PEOPLES = "peoples", _("人民调解员")
+    JUDGE = "judge", _("法官调解")
+
+
+class MediatorStatus(models.TextChoices):
+    ACTIVE = "active", _("在册")
+    SUSPENDED = "suspended", _("暂停")
+    REMOVED = "removed", _("除名")
+
+
+class RosterScope(models.TextChoices):
+    COURT = "court", _("本院名册")
+    REGIONAL = "regional", _("区域性名册")
+    NATIONAL = "national", _("全国性名册")
+    SPECIALTY = "specialty", _("专业名册")
+
+
+class Nationality(models.TextChoices):
+    MAINLAND = "mainland", _("中国内地")
+    HONG_KONG = "hk", _("香港")
+    MACAU = "macau", _("澳门")
+    TAIWAN = "taiwan", _("台湾")
+    FOREIGN = "foreign", _("外国")
+
+
+class CaseOrigin(models.TextChoices):
+    PARTY_APPLICATION = "application", _("当事人申请")
+    DELEGATED = "delegated", _("诉前委派调解")
+    ENTRUSTED = "entrusted", _("诉中委托调解")
+
+
+class Procedure(models.TextChoices):
+    """For 委托 (post-filing) mediation: decides the 15- or 7-day period (OMR 24)."""
+
+    NONE = "", _("不适用")
+    ORDINARY = "ordinary", _("普通程序")
+    SIMPLE = "simple", _("简易程序")
+
+
+class CaseStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("已提交")
+    RETURNED = "returned", _("已退回")
+    AWAITING_SELECTION = "awaiting_selection", _("待选定调解员")
+    ASSIGNED = "assigned", _("已指定调解员")
+    ACCEPTED = "accepted", _("调解员已接受")
+    RESPONDENT_PENDING = "respondent_pending", _("征询被申请人意愿")
+    SCHEDULING = "scheduling", _("安排调解")
+    IN_MEDIATION = "in_mediation", _("调解中")
+    APPRAISAL_PAUSED = "appraisal_paused", _("鉴定评估中（期限中止）")
+    SUSPENDED = "suspended", _("中止（疑似虚假调解）")
+    AGREEMENT_DRAFT = "agreement_draft", _("调解协议起草中")
+    SIGNING = "signing", _("调解协议签署中")
+    AGREEMENT_EFFECTIVE = "agreement_effective", _("调解协议已生效")
+    CLOSED_SETTLED = "closed_settled", _("调解成功结案")
+    WITHDRAWN = "withdrawn", _("当事人自行和解撤回")
+    TERMINATED = "terminated", _("调解终结")
+    REFER_TO_FILING = "refer_to_filing", _("转入立案")
+    CLOSED_UNRESOLVED = "closed_unresolved", _("调解不成结案")
+    COURT_MUST_FILE = "court_must_file", _("法院依法立案")
+    RESUME_TRIAL = "resume_trial", _("恢复审理")
+    JC_SUBMITTED = "jc_submitted", _("司法确认已申请")
+    JC_SUPPLEMENT_REQUESTED = "jc_supplement", _("司法确认补正材料")
+    JC_NOT_ACCEPTED = "jc_not_accepted", _("司法确认不予受理")
+    JC_UNDER_REVIEW = "jc_under_review", _("司法确认审查中")
+    JC_WITHDRAWN = "jc_withdrawn", _("司法确认申请撤回")
+    JC_CONFIRMED = "jc_confirmed", _("裁定调解协议有效")
+    JC_DISMISSED = "jc_dismissed", _("裁定驳回申请")
+    OBJECTION_WINDOW = "objection_window", _("异议期")
+    PERFORMANCE_TRACKING = "performance", _("履行跟踪")
+    CLOSED_PERFORMED = "closed_performed", _("履行完毕")
+    ENFORCEMENT_ELIGIBLE = "enforcement", _("可申请强制执行")
+
+
+class EndReason(models.TextChoices):
+    """Exactly the eight grounds on which online mediation ends (OMR 25)."""
+
+    AGREEMENT_REACHED = "agreement", _("当事人达成调解协议")  # (1)
+    SETTLED_AND_WITHDRAWN = "withdrawn", _("当事人自行和解，撤回调解申请")  # (2)
+    UNREACHABLE = "unreachable", _("在期限内无法联系到当事人")  # (3)
+    REFUSED_TO_CONTINUE = "refused", _("当事人明确表示不愿意继续调解")  # (4)
+    POSITIONS_TOO_FAR = "too_far", _("当事人分歧较大且难以达成调解协议")  # (5)
+    PERIOD_EXPIRED = "expired", _("调解期限届满，未达成调解协议且各方未达成延长调解期限的合意")  # (6)
+    REFUSED_TO_SIGN = "refused_to_sign", _("当事人拒绝在调解协议上签章")  # (7)
+    OTHER = "other", _("其他导致调解无法进行的情形")  # (8)
+
+
+class ReturnReason(models.TextChoices):
+    """Grounds on which a court returns a pre-filing application (OMR 9), each with its guidance."""
+
+    OUTSIDE_JURISDICTION = "outside_jurisdiction", _("不属于人民法院受案范围")
+    MEDIATOR_COURT_LACKS_JURISDICTION = "mediator_court", _("所选调解员的邀请法院无管辖权")
+    UNSUITABLE_ONLINE = "unsuitable_online", _("不适宜在线调解")
+
+
+RETURN_GUIDANCE = {
+    ReturnReason.OUTSIDE_JURISDICTION: _(
+        "本纠纷不属于人民法院受案范围，请通过其他途径解决，例如向有关行政机关、仲裁机构或人民调解组织申请。"
+    ),
+    ReturnReason.MEDIATOR_COURT_LACKS_JURISDICTION: _(
+        "您选择的调解员由对本案无管辖权的法院邀请，请重新选择有管辖权法院确认的调解员或调解组织。"
+    ),
+    ReturnReason.UNSUITABLE_ONLINE: _("本纠纷不适宜在线调解，请携带材料到人民法院诉讼服务大厅现场办理。"),
+}
+
+
+class PartyRole(models.TextChoices):
+    APPLICANT = "applicant", _("申请人")
+    RESPONDENT = "respondent", _("被申请人")
+
+
+class PartyKind(models.TextChoices):
+    NATURAL = "natural", _("自然人")
+    ENTITY = "entity", _("法人或其他组织")
+
+
+class IdType(models.TextChoices):
+    RESIDENT_ID = "resident_id", _("居民身份证")
+    PASSPORT = "passport", _("护照")
+    HMT_PERMIT = "hmt_permit", _("港澳台居民居住证/通行证")
+    FOREIGN_PR = "foreign_pr", _("外国人永久居留身份证")
+
+
+class AgentKind(models.TextChoices):
+    LAWYER = "lawyer", _("律师")
+    LEGAL_WORKER = "legal_worker", _("基层法律服务工作者")
+    RELATIVE = "relative", _("近亲属")
+    EMPLOYEE = "employee", _("工作人员")
+    RECOMMENDED = "recommended", _("社区、单位或有关社会团体推荐的公民")
+
+
+class AgentAuthority(models.TextChoices):
+    GENERAL = "general", _("一般授权")
+    SPECIAL = "special", _("特别授权")
+
+
+class ConsentKind(models.TextChoices):
+    ONLINE_MEDIATION = "online_mediation", _("同意在线调解")  # OMR 4
+    ONLINE_PARTICIPATION = "online_participation", _("同意在线参与本阶段")  # OLR 4
+    E_SERVICE = "e_service", _("同意电子送达")  # OLR 29-30
+    RECORDING = "recording", _("同意录音录像")
+    RECORDING_REPLACES_TRANSCRIPT = "recording_replaces_transcript", _("同意以录音录像代替电子笔录")  # OMR 22
+    SEPARATE_SESSIONS = "separate_sessions", _("同意分别调解/背对背调解")  # OMR 16, OLR 20
+    INVITED_PARTICIPANT = "invited_participant", _("同意邀请其他人员参与")  # PML 20
+    EXTENSION = "extension", _("同意延长调解期限")  # OMR 24
+    CONTINUE_AFTER_DISCLOSURE = "continue_after_disclosure", _("知悉披露事项后同意继续调解")  # OMR 13
+    BIOMETRIC = "biometric", _("同意处理人脸等生物识别信息")  # PIPL 29
+    PUBLIC_MEDIATION = "public_mediation", _("同意公开调解")  # PML 23
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("网页")
+    SMS = "sms", _("短信")
+    IN_PERSON = "in_person", _("现场")
+    PAPER = "paper", _("纸质")
+    VIDEO = "video", _("视频")
+
+
+class TimerKind(models.TextChoices):
+    SELECTION_WINDOW = "selection_window", _("当事人共同选择调解员（2个工作日）")  # T1
+    COURT_DESIGNATION = "court_designation", _("法院指定调解员（3个工作日）")  # T2
+    MEDIATOR_ACCEPTANCE = "mediator_acceptance", _("调解员确认接受（3个工作日）")  # T3
+    RESPONDENT_CONTACT = "respondent_contact", _("协助征询被申请人意愿（3个工作日）")  # T4
+    MEDIATION_PERIOD = "mediation_period", _("调解期限")  # T5-T7
+    JC_APPLICATION_WINDOW = "jc_window", _("申请司法确认期限（30日）")  # T9
+
+
+class TimerUnit(models.TextChoices):
+    WORKING_DAYS = "working_days", _("工作日")
+    CALENDAR_DAYS = "days", _("日")
+
+
+class TimerStatus(models.TextChoices):
+    RUNNING = "running", _("计时中")
+    PAUSED = "paused", _("已中止")
+    FIRED = "fired", _("已届满")
+    STOPPED = "stopped", _("已结束")

@@ -1,0 +1,179 @@
+"""Cases, the parties to them, their agents and the mediators assigned.
+
+``Case.status`` is written only by ``mediation.services.cases.case_transition`` (compare-and-set on the
+expected status, with an audit event); the field is not editable in forms or the admin.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mediation.choices import (
+    AgentAuthority,
+    AgentKind,
+    CaseOrigin,
+    CaseStatus,
+    EndReason,
+    IdType,
+    PartyKind,
+    PartyRole,
+    Procedure,
+    ReturnReason,
+    Sector,
+)
+from mediation.validators import mask_resident_id, validate_resident_id
+
+
+class Case(models.Model):
+    reference = models.CharField(
+        _("平台编号"), max_length=32, unique=True,
+        help_text=_("本平台内部编号。法院案号由法院系统给出，另行录入。"),
+    )
+    origin = models.CharField(_("来源"), max_length=16, choices=CaseOrigin.choices)
+    procedure = models.CharField(_("审理程序"), max_length=10, choices=Procedure.choices, blank=True, default="")
+    dispute_type = models.CharField(_("纠纷类型"), max_length=20, choices=Sector.choices)
+    title = models.CharField(_("案由/标题"), max_length=200)
+    summary = models.TextField(_("纠纷简要情况"), blank=True)
+    claims = models.TextField(_("请求事项"), blank=True)
+    amount = models.DecimalField(_("标的额（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
+    court = models.ForeignKey(
+        "mediation.Organisation", on_delete=models.PROTECT, related_name="cases", verbose_name=_("管辖法院")
+    )
+    mediation_organisation = models.ForeignKey(
+        "mediation.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="mediated_cases", verbose_name=_("调解组织"),
+    )
+    court_case_number = models.CharField(
+        _("法院案号"), max_length=60, blank=True, help_text=_("由法院案件管理系统给出，人工录入，平台不生成。")
+    )
+    referral_number = models.CharField(_("委派/委托编号"), max_length=60, blank=True)
+    one_sided = models.BooleanField(
+        _("单方申请"), default=False, help_text=_("仅一方申请时，需征询被申请人调解意愿（OMR 15）。")
+    )
+    status = models.CharField(
+        _("状态"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.DRAFT, editable=False, db_index=True
+    )
+    status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True, editable=False)
+    end_reason = models.CharField(
+        _("终结事由"), max_length=20, choices=EndReason.choices, blank=True, editable=False
+    )
+    return_reason = models.CharField(
+        _("退回事由"), max_length=24, choices=ReturnReason.choices, blank=True, editable=False
+    )
+    agreement_effective_at = models.DateTimeField(_("调解协议生效时间"), null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        "mediation.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("创建人")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["court", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def audit_stream(self) -> str:
+        return f"case.{self.pk}"
+
+    @property
+    def group_name(self) -> str:
+        """The Channels group for this case's live updates (``^[a-zA-Z0-9._-]+$``, short)."""
+        return f"case.{self.pk:x}"
+
+
+class Party(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="parties", verbose_name=_("案件"))
+    user = models.ForeignKey(
+        "mediation.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="party_roles",
+        verbose_name=_("账户"),
+    )
+    role = models.CharField(_("诉讼地位"), max_length=12, choices=PartyRole.choices)
+    kind = models.CharField(_("主体类型"), max_length=10, choices=PartyKind.choices, default=PartyKind.NATURAL)
+    name = models.CharField(_("姓名/名称"), max_length=120)
+    id_type = models.CharField(_("证件类型"), max_length=16, choices=IdType.choices, blank=True)
+    id_number = models.CharField(_("证件号码"), max_length=32, blank=True)
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
+    legal_representative = models.CharField(_("法定代表人/负责人"), max_length=60, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    email = models.EmailField(_("电子邮箱"), blank=True)
+    address = models.CharField(_("住所地"), max_length=200, blank=True)
+    service_address = models.CharField(_("送达地址"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("当事人")
+        verbose_name_plural = _("当事人")
+        ordering = ["case", "role", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.name}"
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_resident_id(self.id_number)
+
+    def clean(self) -> None:
+        if self.kind == PartyKind.NATURAL and self.id_type == IdType.RESIDENT_ID and self.id_number:
+            try:
+                validate_resident_id(self.id_number)
+            except ValidationError as exc:
+                raise ValidationError({"id_number": exc.messages}) from exc
+
+
+class Agent(models.Model):
+    """A party's 委托代理人 (CPL 61: at most two per party). Signing needs special authority (CPL 62)."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="agents", verbose_name=_("被代理人"))
+    user = models.ForeignKey(
+        "mediation.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="agent_roles",
+        verbose_name=_("账户"),
+    )
+    name = models.CharField(_("姓名"), max_length=60)
+    kind = models.CharField(_("代理人类型"), max_length=16, choices=AgentKind.choices)
+    authority = models.CharField(_("代理权限"), max_length=10, choices=AgentAuthority.choices)
+    authority_scope = models.TextField(_("授权范围"), blank=True, help_text=_("授权委托书载明的事项。"))
+    license_number = models.CharField(_("执业证号"), max_length=40, blank=True)
+    firm = models.CharField(_("所在单位"), max_length=120, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("委托代理人")
+        verbose_name_plural = _("委托代理人")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_authority_display()}）"
+
+    @property
+    def may_sign_agreement(self) -> bool:
+        return self.authority == AgentAuthority.SPECIAL
+
+
+class CaseMediator(models.Model):
+    """A mediator assigned to a case. Several may be assigned (OMR 11); one presides."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mediator_assignments")
+    mediator = models.ForeignKey(
+        "mediation.User", on_delete=models.PROTECT, related_name="mediator_assignments", verbose_name=_("调解员")
+    )
+    presiding = models.BooleanField(_("主持调解员"), default=True)
+    is_active = models.BooleanField(_("有效"), default=True, help_text=_("回避或更换后失效，失去案件访问权限。"))
+    assigned_at = models.DateTimeField(_("指定时间"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("案件调解员")
+        verbose_name_plural = _("案件调解员")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(is_active=True, presiding=True), name="one_presiding_mediator"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mediator} · {self.case_id}"

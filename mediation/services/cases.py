@@ -1,0 +1,134 @@
+"""Creating cases and moving them through the state machine."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mediation import transitions as tr
+from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
+from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
+from mediation.models import Case, Organisation, User
+from mediation.permissions import can_take_transition
+from mediation.services.audit import audit_append
+from mediation.services.timers import timers_sync_for_status
+
+
+def case_create(
+    *,
+    actor: User | None,
+    origin: str,
+    court: Organisation,
+    dispute_type: str,
+    title: str,
+    summary: str = "",
+    claims: str = "",
+    amount: Any = None,
+    mediation_organisation: Organisation | None = None,
+    one_sided: bool = False,
+    procedure: str = "",
+    court_case_number: str = "",
+    referral_number: str = "",
+) -> Case:
+    """Create a case in DRAFT. Court case numbers are typed in from the court's system, never generated."""
+    if not court.is_court:
+        raise InvalidInput(_("管辖法院必须是人民法院。"))
+    if origin == CaseOrigin.ENTRUSTED and not court_case_number.strip():
+        raise InvalidInput(_("诉中委托调解须录入法院案号。"))
+    with transaction.atomic():
+        case = Case.objects.create(
+            reference=f"tmp-{uuid.uuid4().hex[:24]}",
+            origin=origin, court=court, dispute_type=dispute_type, title=title, summary=summary, claims=claims,
+            amount=amount, mediation_organisation=mediation_organisation, one_sided=one_sided,
+            procedure=procedure, court_case_number=court_case_number.strip(),
+            referral_number=referral_number.strip(), created_by=actor, status_changed_at=timezone.now(),
+        )
+        case.reference = f"YZ{timezone.localdate():%Y}{case.pk:07d}"
+        Case.objects.filter(pk=case.pk).update(reference=case.reference)
+        audit_append(
+            kind="case.created", actor=actor, case=case,
+            data={"origin": origin, "court": court.pk, "dispute_type": dispute_type, "title": title},
+        )
+    return case
+
+
+def case_transition(
+    *,
+    case: Case,
+    to: str,
+    actor: User | None,
+    reason: str = "",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> Case:
+    """Move ``case`` to status ``to``: the only writer of ``Case.status``.
+
+    Checks the transition table and the actor's case role, then updates with a compare-and-set on the
+    status the caller saw, so of two concurrent transitions exactly one wins. Appends the audit event
+    and syncs the legal clocks in the same transaction; realtime broadcasts run after commit.
+    ``actor=None`` is the platform itself (timer sweeps). ``reason`` is a reason code where the row has
+    a fixed list (OMR 25, OMR 9); ``note`` is the written reason where the row needs one.
+    """
+    expected = case.status
+    row = tr.find_transition(source=expected, target=to, origin=case.origin)
+    if row is None:
+        raise TransitionNotAllowed(
+            _("案件当前状态为“%(from)s”，不能变更为“%(to)s”。")
+            % {"from": CaseStatus(expected).label, "to": _label(to)}
+        )
+    if not can_take_transition(actor, case, row):
+        raise PermissionDenied(_("您无权对本案执行此操作。"))
+    if row.reasons is not None and reason not in row.reasons:
+        allowed = "、".join(_reason_label(code) for code in sorted(row.reasons))
+        raise InvalidInput(_("请选择事由：%(allowed)s。") % {"allowed": allowed})
+    if row.reasons is None and reason:
+        raise InvalidInput(_("此操作不需要事由代码。"))
+    if row.needs_note and not note.strip():
+        raise InvalidInput(_("此操作须写明理由。"))
+
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": to, "status_changed_at": now, "updated_at": now}
+    if reason and reason in EndReason.values:
+        fields["end_reason"] = reason
+    if reason and reason in ReturnReason.values:
+        fields["return_reason"] = reason
+    if to == CaseStatus.AGREEMENT_EFFECTIVE:
+        fields["agreement_effective_at"] = (data or {}).get("effective_at", now)
+
+    with transaction.atomic():
+        updated = Case.objects.filter(pk=case.pk, status=expected).update(**fields)
+        if updated != 1:
+            raise StaleState(_("案件状态已被他人更新，请刷新后重试。"))
+        for name, value in fields.items():
+            setattr(case, name, value)
+        audit_append(
+            kind=row.audit_kind, actor=actor, case=case,
+            data={"from": expected, "to": to, "reason": reason, "note": note, "rule": row.source_rule, **(data or {})},
+        )
+        timers_sync_for_status(case=case, old_status=expected, new_status=to, at=now, actor=actor)
+        transaction.on_commit(lambda: _broadcast_status(case.pk, expected, to))
+    return case
+
+
+def _broadcast_status(case_id: int, old: str, new: str) -> None:
+    from realtime.broadcast import case_broadcast
+
+    case_broadcast(case_id=case_id, event={"type": "case.status", "from": old, "to": new})
+
+
+def _label(status: str) -> str:
+    try:
+        return str(CaseStatus(status).label)
+    except ValueError:
+        return status
+
+
+def _reason_label(code: str) -> str:
+    for enum in (EndReason, ReturnReason):
+        if code in enum.values:
+            return str(enum(code).label)
+    return code

@@ -1,0 +1,157 @@
+"""The case state machine as data (legal-rules §B3). ``case_transition`` is its only interpreter.
+
+Each row names the action, the source and target statuses, who may take it, and what it needs:
+``reasons`` restricts a required reason code to a fixed list (OMR 25 end reasons, OMR 9 return
+reasons); ``needs_note`` requires a written reason (a mediator declining, OMR 12); ``origins``
+limits a row to cases of some origins (the failure path differs by origin, OMR 21).
+Roles are case-relative: see ``mediation.permissions.case_roles``. ``system`` is the platform itself
+(timer sweeps), acting with no user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
+
+S = CaseStatus
+ALL_ORIGINS = frozenset(CaseOrigin)
+PRE_FILING = frozenset({CaseOrigin.PARTY_APPLICATION, CaseOrigin.DELEGATED})
+
+# Roles (see permissions.case_roles)
+PARTY = "party"  # a party to the case or its agent
+MEDIATOR = "mediator"  # an active mediator assigned to the case
+ORG_ADMIN = "org_admin"  # admin of the case's mediation organisation
+CLERK = "clerk"  # intake staff of the case's court
+JUDGE = "judge"  # a judge of the case's court
+SYSTEM = "system"  # the platform (timer sweeps), no user
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    source: CaseStatus
+    target: CaseStatus
+    roles: frozenset[str]
+    reasons: frozenset[str] | None = None
+    needs_note: bool = False
+    origins: frozenset[str] = ALL_ORIGINS
+    source_rule: str = ""
+
+    @property
+    def audit_kind(self) -> str:
+        return f"case.{self.action}"
+
+
+def _t(
+    action: str,
+    source: CaseStatus,
+    target: CaseStatus,
+    roles: set[str],
+    *,
+    reasons: set[EndReason] | set[ReturnReason] | set[str] | None = None,
+    needs_note: bool = False,
+    origins: frozenset[str] = ALL_ORIGINS,
+    rule: str = "",
+) -> Transition:
+    return Transition(
+        action, source, target, frozenset(roles),
+        frozenset(reasons) if reasons is not None else None, needs_note, origins, rule,
+    )
+
+
+_MEDIATING = (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
+              S.AGREEMENT_DRAFT)
+# OMR 25 grounds (3)-(6), (8) end mediation as a failure; (7) only from signing; (2) is a withdrawal.
+_FAILURE_REASONS = {
+    EndReason.UNREACHABLE, EndReason.REFUSED_TO_CONTINUE, EndReason.POSITIONS_TOO_FAR,
+    EndReason.PERIOD_EXPIRED, EndReason.OTHER,
+}
+
+TRANSITIONS: tuple[Transition, ...] = (
+    # Intake (OMR 8-9)
+    _t("submit", S.DRAFT, S.SUBMITTED, {PARTY, CLERK}, rule="OMR 8"),
+    _t("return", S.SUBMITTED, S.RETURNED, {CLERK}, reasons=set(ReturnReason), origins=PRE_FILING, rule="OMR 9"),
+    _t("accept_for_mediation", S.SUBMITTED, S.AWAITING_SELECTION, {CLERK}, rule="OMR 10"),
+    # Selection and acceptance (OMR 10-12)
+    _t("assign", S.AWAITING_SELECTION, S.ASSIGNED, {PARTY, CLERK, ORG_ADMIN}, rule="OMR 10"),
+    _t("mediator_accept", S.ASSIGNED, S.ACCEPTED, {MEDIATOR, ORG_ADMIN}, rule="OMR 12, 24"),
+    _t("mediator_decline", S.ASSIGNED, S.AWAITING_SELECTION, {MEDIATOR, ORG_ADMIN}, needs_note=True, rule="OMR 12"),
+    _t("acceptance_lapsed", S.ASSIGNED, S.AWAITING_SELECTION, {SYSTEM, CLERK}, rule="OMR 12"),
+    # Respondent's willingness (OMR 15)
+    _t("seek_respondent", S.ACCEPTED, S.RESPONDENT_PENDING, {MEDIATOR}, rule="OMR 15"),
+    _t("respondent_consented", S.RESPONDENT_PENDING, S.SCHEDULING, {MEDIATOR, PARTY}, rule="OMR 15"),
+    _t("respondent_declined", S.RESPONDENT_PENDING, S.TERMINATED, {MEDIATOR, SYSTEM},
+       reasons={EndReason.REFUSED_TO_CONTINUE, EndReason.UNREACHABLE}, rule="OMR 15, 25"),
+    _t("schedule", S.ACCEPTED, S.SCHEDULING, {MEDIATOR}, rule="OMR 16"),
+    _t("start_mediation", S.SCHEDULING, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 16-17"),
+    # Inside mediation
+    _t("pause_for_appraisal", S.IN_MEDIATION, S.APPRAISAL_PAUSED, {MEDIATOR}, rule="OMR 26"),
+    _t("resume_after_appraisal", S.APPRAISAL_PAUSED, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 26"),
+    _t("suspend_sham_suspected", S.IN_MEDIATION, S.SUSPENDED, {MEDIATOR}, needs_note=True, rule="SIM 18"),
+    _t("resume_from_suspension", S.SUSPENDED, S.IN_MEDIATION, {MEDIATOR, CLERK}, rule="SIM 18"),
+    _t("change_mediator", S.SCHEDULING, S.AWAITING_SELECTION, {PARTY, CLERK, ORG_ADMIN}, needs_note=True,
+       rule="OMR 13-14"),
+    _t("change_mediator", S.IN_MEDIATION, S.AWAITING_SELECTION, {PARTY, CLERK, ORG_ADMIN}, needs_note=True,
+       rule="OMR 13-14"),
+    _t("draft_agreement", S.IN_MEDIATION, S.AGREEMENT_DRAFT, {MEDIATOR}, rule="OMR 19"),
+    _t("reopen_mediation", S.AGREEMENT_DRAFT, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 19"),
+    _t("open_signing", S.AGREEMENT_DRAFT, S.SIGNING, {MEDIATOR}, rule="OMR 19"),
+    _t("refused_to_sign", S.SIGNING, S.TERMINATED, {MEDIATOR}, reasons={EndReason.REFUSED_TO_SIGN},
+       rule="OMR 25(7)"),
+    _t("agreement_signed", S.SIGNING, S.AGREEMENT_EFFECTIVE, {SYSTEM, MEDIATOR}, rule="OMR 19; PML 29"),
+    _t("close_settled", S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, {MEDIATOR, SYSTEM},
+       reasons={EndReason.AGREEMENT_REACHED}, rule="OMR 20, 25(1)"),
+    # Ending without agreement (OMR 25)
+    *(
+        _t("terminate", source, S.TERMINATED, {MEDIATOR, SYSTEM}, reasons=_FAILURE_REASONS, rule="OMR 25")
+        for source in _MEDIATING
+    ),
+    *(
+        _t("withdraw", source, S.WITHDRAWN, {PARTY, MEDIATOR}, reasons={EndReason.SETTLED_AND_WITHDRAWN},
+           rule="OMR 25(2)")
+        for source in _MEDIATING
+    ),
+    # After failure: routed by origin (OMR 21)
+    _t("refer_to_filing", S.TERMINATED, S.REFER_TO_FILING, {MEDIATOR, CLERK},
+       origins=frozenset({CaseOrigin.PARTY_APPLICATION}), rule="OMR 21(1)"),
+    _t("close_unresolved", S.TERMINATED, S.CLOSED_UNRESOLVED, {MEDIATOR, CLERK},
+       origins=frozenset({CaseOrigin.PARTY_APPLICATION}), rule="OMR 21(1)"),
+    _t("court_must_file", S.TERMINATED, S.COURT_MUST_FILE, {MEDIATOR, CLERK},
+       origins=frozenset({CaseOrigin.DELEGATED}), rule="OMR 21(2)"),
+    _t("resume_trial", S.TERMINATED, S.RESUME_TRIAL, {MEDIATOR, CLERK, JUDGE},
+       origins=frozenset({CaseOrigin.ENTRUSTED}), rule="OMR 21(3)"),
+    # Judicial confirmation (CPL 205-206; Interp 351-358)
+    _t("apply_for_confirmation", S.CLOSED_SETTLED, S.JC_SUBMITTED, {PARTY}, origins=PRE_FILING, rule="CPL 205"),
+    _t("request_supplement", S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, {JUDGE, CLERK}, needs_note=True,
+       rule="Interp 354"),
+    _t("supplement_filed", S.JC_SUPPLEMENT_REQUESTED, S.JC_SUBMITTED, {PARTY}, rule="Interp 354"),
+    _t("supplement_lapsed", S.JC_SUPPLEMENT_REQUESTED, S.JC_WITHDRAWN, {JUDGE, SYSTEM}, rule="Interp 357"),
+    _t("not_accept", S.JC_SUBMITTED, S.JC_NOT_ACCEPTED, {JUDGE}, needs_note=True, rule="Interp 355"),
+    _t("accept_confirmation", S.JC_SUBMITTED, S.JC_UNDER_REVIEW, {JUDGE, CLERK}, rule="CPL 205"),
+    _t("withdraw_confirmation", S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, {PARTY, JUDGE}, rule="Interp 357"),
+    _t("rule_valid", S.JC_UNDER_REVIEW, S.JC_CONFIRMED, {JUDGE}, rule="CPL 206"),
+    _t("rule_dismissed", S.JC_UNDER_REVIEW, S.JC_DISMISSED, {JUDGE}, needs_note=True, rule="CPL 206; Interp 358"),
+    _t("serve_ruling", S.JC_CONFIRMED, S.OBJECTION_WINDOW, {CLERK, SYSTEM}, rule="Interp 372"),
+    _t("objection_window_closed", S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING, {SYSTEM, CLERK}, rule="Interp 372"),
+    _t("track_performance", S.CLOSED_SETTLED, S.PERFORMANCE_TRACKING, {MEDIATOR}, rule="PML 31"),
+    _t("performed", S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, {MEDIATOR, PARTY, CLERK}, rule="PML 31"),
+    _t("not_performed", S.PERFORMANCE_TRACKING, S.ENFORCEMENT_ELIGIBLE, {PARTY, CLERK}, rule="CPL 250"),
+)
+
+TERMINAL_STATUSES = frozenset(
+    {S.RETURNED, S.JC_NOT_ACCEPTED, S.JC_WITHDRAWN, S.JC_DISMISSED, S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE,
+     S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.WITHDRAWN}
+)
+
+
+def find_transition(*, source: str, target: str, origin: str) -> Transition | None:
+    """The table row that leads from ``source`` to ``target`` for a case of ``origin``, if any."""
+    for row in TRANSITIONS:
+        if row.source == source and row.target == target and origin in row.origins:
+            return row
+    return None
+
+
+def transitions_from(*, source: str, origin: str) -> list[Transition]:
+    return [row for row in TRANSITIONS if row.source == source and origin in row.origins]

@@ -1,0 +1,1 @@
+"""Realtime: Channels consumers, signaling, presence and broadcasts."""

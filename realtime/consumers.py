@@ -1,0 +1,71 @@
+"""WebSocket consumers. Thin: authenticate from scope, authorise with one selector call, relay."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from mediation.exceptions import PermissionDenied
+from mediation.selectors import case_get_for_user
+from realtime.broadcast import case_group
+
+MAX_FRAME_BYTES = 16 * 1024
+# Application close codes (4000-4999), documented in docs/protocol.md.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
+    """Live updates for one case: a snapshot on connect, then every status change."""
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
+        snapshot = await self._snapshot(user, case_id)
+        if snapshot is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = case_group(case_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "snapshot", "case": snapshot})
+
+    @database_sync_to_async
+    def _snapshot(self, user: Any, case_id: int) -> dict[str, Any] | None:
+        try:
+            case = case_get_for_user(user=user, case_id=case_id)
+        except PermissionDenied:
+            return None
+        return {"id": case.pk, "reference": case.reference, "status": case.status}
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if bytes_data is not None or text_data is None:
+            await self.send_json({"type": "error", "code": "text_only", "message": "只接受文本帧。"})
+            return
+        if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
+            await self.send_json({"type": "error", "code": "too_large", "message": "消息过大。"})
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "code": "bad_json", "message": "消息格式错误。"})
+            return
+        if not isinstance(frame, dict) or frame.get("type") != "ping":
+            await self.send_json({"type": "error", "code": "unknown_type", "message": "不支持的消息类型。"})
+            return
+        await self.send_json({"type": "pong"})
+
+    async def case_event(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "event", "event": message["event"]})
