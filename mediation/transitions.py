@@ -106,6 +106,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     *(
         _t("terminate", source, S.TERMINATED, {MEDIATOR, SYSTEM}, reasons=_FAILURE_REASONS, rule="OMR 25")
         for source in _MEDIATING
+        if source != S.RESPONDENT_PENDING  # there the respondent_declined row applies (OMR 15)
     ),
     *(
         _t("withdraw", source, S.WITHDRAWN, {PARTY, MEDIATOR}, reasons={EndReason.SETTLED_AND_WITHDRAWN},
@@ -145,12 +146,18 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
+def find_transitions(*, source: str, target: str, origin: str) -> list[Transition]:
+    """The table rows that lead from ``source`` to ``target`` for a case of ``origin``.
+
+    A pair may have several rows with disjoint roles (a mediator declines, the platform records a
+    lapse): the actor's role picks the row.
+    """
+    return [row for row in TRANSITIONS if row.source == source and row.target == target and origin in row.origins]
+
+
 def find_transition(*, source: str, target: str, origin: str) -> Transition | None:
-    """The table row that leads from ``source`` to ``target`` for a case of ``origin``, if any."""
-    for row in TRANSITIONS:
-        if row.source == source and row.target == target and origin in row.origins:
-            return row
-    return None
+    rows = find_transitions(source=source, target=target, origin=origin)
+    return rows[0] if rows else None
 
 
 def transitions_from(*, source: str, origin: str) -> list[Transition]:

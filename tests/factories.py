@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 import factory
+from django.contrib.auth.hashers import make_password
 
 from mediation.choices import CourtLevel, MediatorKind, OrganisationKind, Role, Sector
 from mediation.models import MediatorProfile, Membership, Organisation, User
@@ -15,21 +18,24 @@ def make_resident_id(seq: int, birth: str = "19850612") -> str:
     return first17 + resident_id_check_char(first17)
 
 
+TEST_PASSWORD = "pw-for-tests-only"
+
+
+@functools.cache
+def test_password_hash() -> str:
+    """Hash the shared test password once: PBKDF2 per user would cost ~0.3 s each."""
+    return make_password(TEST_PASSWORD)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     real_name = factory.Sequence(lambda n: f"用户{n}")
     phone = factory.Sequence(lambda n: f"139{n:08d}")
-    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-only")
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
-        if create:
-            obj.save()
+    password = factory.LazyFunction(lambda: test_password_hash())
 
 
 class CourtFactory(factory.django.DjangoModelFactory):

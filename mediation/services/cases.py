@@ -74,13 +74,14 @@ def case_transition(
     a fixed list (OMR 25, OMR 9); ``note`` is the written reason where the row needs one.
     """
     expected = case.status
-    row = tr.find_transition(source=expected, target=to, origin=case.origin)
-    if row is None:
+    rows = tr.find_transitions(source=expected, target=to, origin=case.origin)
+    if not rows:
         raise TransitionNotAllowed(
             _("案件当前状态为“%(from)s”，不能变更为“%(to)s”。")
             % {"from": CaseStatus(expected).label, "to": _label(to)}
         )
-    if not can_take_transition(actor, case, row):
+    row = next((r for r in rows if can_take_transition(actor, case, r)), None)
+    if row is None:
         raise PermissionDenied(_("您无权对本案执行此操作。"))
     if row.reasons is not None and reason not in row.reasons:
         allowed = "、".join(_reason_label(code) for code in sorted(row.reasons))
