@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from mediation import transitions as tr
 from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
-from mediation.models import Case, Organisation, User
+from mediation.models import Case, CaseMediator, Organisation, User
 from mediation.permissions import can_take_transition
 from mediation.services.audit import audit_append
 from mediation.services.timers import timers_sync_for_status
@@ -54,6 +54,27 @@ def case_create(
             data={"origin": origin, "court": court.pk, "dispute_type": dispute_type, "title": title},
         )
     return case
+
+
+def case_mediator_assign(*, case: Case, mediator: User, actor: User | None, presiding: bool = True) -> Case:
+    """Assign a mediator and move the case to ASSIGNED (OMR 10-12). The chosen mediator must be on the
+    roster and active; matching and recommendation live in the roster services."""
+    from mediation.choices import MediatorStatus
+
+    profile = getattr(mediator, "mediator_profile", None)
+    if profile is None or profile.status != MediatorStatus.ACTIVE:
+        raise InvalidInput(_("所选人员不是在册的调解员。"))
+    with transaction.atomic():
+        if presiding:
+            CaseMediator.objects.filter(case=case, is_active=True, presiding=True).update(
+                is_active=False, ended_at=timezone.now()
+            )
+        CaseMediator.objects.create(case=case, mediator=mediator, presiding=presiding)
+        audit_append(
+            kind="case.mediator_designated", actor=actor, case=case,
+            data={"mediator": mediator.pk, "mediator_name": mediator.display_name, "presiding": presiding},
+        )
+        return case_transition(case=case, to=CaseStatus.ASSIGNED, actor=actor)
 
 
 def case_transition(

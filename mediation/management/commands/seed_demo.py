@@ -1,0 +1,203 @@
+"""Load the demo world (idempotent): a court hierarchy, mediation organisations, mediators, staff,
+two parties with a lawyer, and a case ready for mediation. Every state is reached through services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from mediation.choices import (
+    AgentAuthority,
+    AgentKind,
+    CaseOrigin,
+    CaseStatus,
+    ConsentKind,
+    CourtLevel,
+    IdType,
+    MediatorKind,
+    Nationality,
+    OrganisationKind,
+    PartyKind,
+    PartyRole,
+    Role,
+    RosterScope,
+    Sector,
+)
+from mediation.models import Agent, Case, MediatorProfile, Membership, Organisation, Party, RosterEntry, User
+from mediation.notices import STANDARD_TEXTS
+from mediation.services.cases import case_create, case_mediator_assign, case_transition
+from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+
+DEMO_PASSWORD = "yizhan-demo-2026"  # noqa: S105 - printed for the demo world only
+DEMO_CASE_TITLE = "张三诉北京某科技有限公司劳动报酬纠纷"
+QUEUE_CASE_TITLE = "王五诉赵六民间借贷纠纷"
+
+
+def _org(name: str, kind: str, *, short: str = "", level: str = "", parent: Organisation | None = None,
+         sector: str = "", code: str = "", region: str = "北京市") -> Organisation:
+    org, _ = Organisation.objects.update_or_create(
+        name=name,
+        defaults={"kind": kind, "short_name": short, "court_level": level, "parent": parent, "sector": sector,
+                  "court_code": code, "region_name": region, "region_code": "110101", "has_e_seal": True},
+    )
+    return org
+
+
+def _user(username: str, real_name: str, phone: str, *, staff: bool = False, superuser: bool = False,
+          id_number: str = "") -> User:
+    user, created = User.objects.get_or_create(username=username)
+    user.real_name = real_name
+    user.phone = phone
+    user.is_staff = staff or superuser
+    user.is_superuser = superuser
+    if id_number:
+        user.id_type = IdType.RESIDENT_ID
+        user.id_number = id_number
+    if created or not user.has_usable_password():
+        user.set_password(DEMO_PASSWORD)
+    user.save()
+    return user
+
+
+def _member(user: User, org: Organisation, role: str) -> None:
+    Membership.objects.get_or_create(user=user, organisation=org, role=role)
+
+
+def _mediator(user: User, org: Organisation, court: Organisation, *, kind: str, specialties: list[str],
+              title: str, languages: list[str] | None = None, fees: bool = False) -> None:
+    _member(user, org, Role.MEDIATOR)
+    profile, _ = MediatorProfile.objects.update_or_create(
+        user=user,
+        defaults={"kind": kind, "specialties": specialties, "title": title, "languages": languages or ["zh"],
+                  "regions": ["110101"], "nationality": Nationality.MAINLAND, "charges_fees": fees,
+                  "certificate_number": f"JTJ-{user.pk:06d}", "certificate_valid_until": dt.date(2028, 12, 31),
+                  "capacity": 20, "dispute_scope": "、".join(str(Sector(s).label) for s in specialties)},
+    )
+    RosterEntry.objects.get_or_create(mediator=profile, court=court, scope=RosterScope.COURT)
+
+
+class Command(BaseCommand):
+    help = "Load the demo world (idempotent) and print the demo accounts."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quiet", action="store_true", help="Do not print the accounts.")
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        high = _org("北京市高级人民法院", OrganisationKind.COURT, short="北京高院", level=CourtLevel.HIGH, code="京")
+        mid = _org("北京市第二中级人民法院", OrganisationKind.COURT, short="北京二中院", level=CourtLevel.INTERMEDIATE,
+                   parent=high, code="京02")
+        court = _org("北京市东城区人民法院", OrganisationKind.COURT, short="东城法院", level=CourtLevel.BASIC,
+                     parent=mid, code="京0101")
+        _org("北京市东城区人民法院和平里人民法庭", OrganisationKind.COURT, short="和平里法庭",
+             level=CourtLevel.TRIBUNAL, parent=court)
+        pmc = _org("东城区和平里街道人民调解委员会", OrganisationKind.PEOPLES_MEDIATION_COMMITTEE,
+                   short="和平里人调委", parent=court)
+        labour = _org("北京市总工会劳动争议调解中心", OrganisationKind.PARTNER, short="市总工会调解中心",
+                      parent=court, sector=Sector.LABOUR)
+        finance = _org("北京金融纠纷调解中心", OrganisationKind.PARTNER, short="金融调解中心", parent=court,
+                       sector=Sector.FINANCE)
+
+        admin = _user("admin", "平台管理员", "13800000000", superuser=True)
+        admin.is_platform_admin = True
+        admin.save(update_fields=["is_platform_admin"])
+        clerk = _user("clerk", "陈书记员", "13800000001", staff=True)
+        _member(clerk, court, Role.CLERK)
+        judge = _user("judge", "李法官", "13800000002", staff=True)
+        _member(judge, court, Role.JUDGE)
+        president = _user("president", "孙院长", "13800000003", staff=True)
+        _member(president, court, Role.COURT_PRESIDENT)
+
+        m_labour = _user("mediator", "刘调解员", "13800000010")
+        _mediator(m_labour, labour, court, kind=MediatorKind.INVITED, specialties=[Sector.LABOUR, Sector.CONTRACT],
+                  title="劳动争议调解员，原劳动仲裁员")
+        m_finance = _user("mediator_fin", "钱调解员", "13800000011")
+        _mediator(m_finance, finance, court, kind=MediatorKind.INVITED, specialties=[Sector.FINANCE, Sector.INSURANCE],
+                  title="金融纠纷调解员", languages=["zh", "en"], fees=True)
+        m_pmc = _user("mediator_pmc", "赵人民调解员", "13800000012")
+        _mediator(m_pmc, pmc, court, kind=MediatorKind.PEOPLES,
+                  specialties=[Sector.NEIGHBOURHOOD, Sector.FAMILY, Sector.PROPERTY], title="社区人民调解员")
+        m_court = _user("mediator_court", "周专职调解员", "13800000013")
+        _mediator(m_court, court, court, kind=MediatorKind.STAFF, specialties=[Sector.CONTRACT, Sector.TRAFFIC],
+                  title="东城法院专职调解员")
+        labour_admin = _user("org_admin", "吴主任", "13800000020")
+        _member(labour_admin, labour, Role.ORG_ADMIN)
+
+        applicant = _user("alice", "张三", "13900000001", id_number="110101198506120012")
+        respondent = _user("bob", "李四", "13900000002", id_number="110101197903150026")
+        lawyer = _user("lawyer", "王律师", "13900000003")
+        _user("charlie", "赵六（无关人员）", "13900000009")
+
+        texts = {t.code: notice_text_publish(code=t.code, title=t.title, body=t.body, actor=None)
+                 for t in STANDARD_TEXTS}
+
+        if not Case.objects.filter(title=DEMO_CASE_TITLE).exists():
+            case = case_create(
+                actor=applicant, origin=CaseOrigin.PARTY_APPLICATION, court=court, dispute_type=Sector.LABOUR,
+                title=DEMO_CASE_TITLE,
+                summary="申请人于2025年3月入职被申请人处任软件工程师，2026年8月离职，被申请人拖欠其最后两个月工资。",
+                claims="1. 被申请人支付拖欠工资人民币24,000元；\n2. 被申请人支付经济补偿金人民币12,000元。",
+                amount="36000.00", mediation_organisation=labour,
+            )
+            first = Party.objects.create(
+                case=case, user=applicant, role=PartyRole.APPLICANT, kind=PartyKind.NATURAL, name="张三",
+                id_type=IdType.RESIDENT_ID, id_number=applicant.id_number, phone=applicant.phone,
+                address="北京市东城区和平里街道", service_address="北京市东城区和平里北街1号",
+            )
+            second = Party.objects.create(
+                case=case, user=respondent, role=PartyRole.RESPONDENT, kind=PartyKind.ENTITY,
+                name="北京某科技有限公司", uscc="91110101MA01ABCD1X", legal_representative="李四",
+                phone=respondent.phone, address="北京市东城区东直门南大街5号",
+            )
+            Agent.objects.create(
+                party=second, user=lawyer, name="王律师", kind=AgentKind.LAWYER, authority=AgentAuthority.SPECIAL,
+                authority_scope="代为参加调解、代为承认、放弃、变更诉讼请求，进行和解，代为签署调解协议及司法确认申请书。",
+                license_number="11101201910012345", firm="北京某律师事务所",
+            )
+            for party, actor in ((first, applicant), (second, respondent)):
+                notice_acknowledge(case=case, actor=actor, text=texts["omr7.online_mediation"])
+                consent_record(case=case, party=party, actor=actor, kind=ConsentKind.ONLINE_MEDIATION, granted=True,
+                               text=texts["omr4.consent"])
+                consent_record(case=case, party=party, actor=actor, kind=ConsentKind.E_SERVICE, granted=True,
+                               text=texts["olr29.e_service"])
+            case = case_transition(case=case, to=CaseStatus.SUBMITTED, actor=applicant)
+            case = case_transition(case=case, to=CaseStatus.AWAITING_SELECTION, actor=clerk)
+            case = case_mediator_assign(case=case, mediator=m_labour, actor=clerk)
+            case = case_transition(case=case, to=CaseStatus.ACCEPTED, actor=m_labour)
+            case_transition(case=case, to=CaseStatus.SCHEDULING, actor=m_labour)
+
+        if not Case.objects.filter(title=QUEUE_CASE_TITLE).exists():
+            queued = case_create(
+                actor=applicant, origin=CaseOrigin.DELEGATED, court=court, dispute_type=Sector.CONTRACT,
+                title=QUEUE_CASE_TITLE, claims="归还借款人民币50,000元及利息。", amount="50000.00",
+                referral_number="（2026）京0101民诉前调1001号",
+            )
+            Party.objects.create(case=queued, role=PartyRole.APPLICANT, name="王五", phone="13900000005")
+            Party.objects.create(case=queued, role=PartyRole.RESPONDENT, name="赵七", phone="13900000007")
+            case_transition(case=queued, to=CaseStatus.SUBMITTED, actor=clerk)
+
+        if not options["quiet"]:
+            self._print_accounts()
+
+    def _print_accounts(self) -> None:
+        rows = [
+            ("平台管理员 (admin)", "admin", "/admin/"),
+            ("立案/诉讼服务人员 clerk", "clerk", "/cases/"),
+            ("法官 judge", "judge", "/cases/"),
+            ("院长 court president", "president", "/cases/"),
+            ("调解员（市总工会）mediator", "mediator", "/cases/"),
+            ("调解员（金融）", "mediator_fin", "/cases/"),
+            ("人民调解员", "mediator_pmc", "/cases/"),
+            ("法院专职调解员", "mediator_court", "/cases/"),
+            ("调解组织管理员 org admin", "org_admin", "/cases/"),
+            ("申请人 张三 (party)", "alice", "/cases/"),
+            ("被申请人 李四（公司法定代表人）", "bob", "/cases/"),
+            ("被申请人代理律师 王律师", "lawyer", "/cases/"),
+            ("无关人员 outsider", "charlie", "/"),
+        ]
+        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        for label, username, path in rows:
+            self.stdout.write(f"  {username:<15} {label:<28} http://127.0.0.1:8000{path}")
