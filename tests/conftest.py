@@ -26,7 +26,7 @@ from tests.factories import CourtFactory, OrganisationFactory, UserFactory, add_
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _require_postgresql(django_db_setup, django_db_blocker):  # noqa: PT004
+def _require_postgresql(django_db_setup, django_db_blocker):
     """The suite claims real PostgreSQL; refuse to pass quietly against SQLite."""
     with django_db_blocker.unblock():
         vendor = connection.vendor
@@ -121,7 +121,9 @@ def shortest_path(source: str, target: str, origin: str) -> list[tr.Transition]:
 
 @pytest.fixture
 def world(db) -> World:
-    high = Organisation.objects.create(name="北京市高级人民法院", kind=OrganisationKind.COURT, court_level=CourtLevel.HIGH)
+    high = Organisation.objects.create(
+        name="北京市高级人民法院", kind=OrganisationKind.COURT, court_level=CourtLevel.HIGH
+    )
     mid = Organisation.objects.create(
         name="北京市第二中级人民法院", kind=OrganisationKind.COURT, court_level=CourtLevel.INTERMEDIATE, parent=high
     )
