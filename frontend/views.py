@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from mediation.audit_labels import audit_event_label
 from mediation.exceptions import PermissionDenied
 from mediation.selectors import case_get_for_user, case_list_for_user
 
@@ -34,6 +35,6 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         case = case_get_for_user(user=request.user, case_id=case_id)  # type: ignore[arg-type]
     except PermissionDenied as exc:
         raise Http404(str(exc)) from exc
-    events = case.audit_events.select_related("actor").order_by("seq")
+    timeline = [(event, audit_event_label(event)) for event in case.audit_events.order_by("seq")]
     parties = case.parties.all()
-    return render(request, "frontend/case_detail.html", {"case": case, "events": events, "parties": parties})
+    return render(request, "frontend/case_detail.html", {"case": case, "timeline": timeline, "parties": parties})
