@@ -8,7 +8,7 @@ import itertools
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from mediation.audit_chain import GENESIS, verify_stream
 from mediation.choices import CaseStatus
@@ -28,9 +28,22 @@ def chained_case(world):
 
 
 def raw(sql: str, params: list) -> None:
-    """Tamper below the ORM, as someone with database access would."""
+    """Tamper below the ORM as a database superuser would: with triggers switched off for the session."""
     with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
         cursor.execute(sql, params)
+        cursor.execute("SET session_replication_role = origin")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE mediation_auditevent SET kind = 'x' WHERE id = %s", "DELETE FROM mediation_auditevent WHERE id = %s"],
+)
+def test_the_database_itself_refuses_raw_updates_and_deletes(chained_case, sql):
+    _, events = chained_case
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [events[0].pk])
+    assert AuditEvent.objects.filter(pk=events[0].pk, kind=events[0].kind).exists()
 
 
 def test_intact_chain_verifies(chained_case, capsys):
