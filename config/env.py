@@ -54,8 +54,12 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     value = _raw(name)
     if value is None or value.strip() == "":
         return default
+    text = value.strip()
+    # int() would also take "1_000" and non-ASCII digits; a config value should be plain digits.
+    if not (text.isascii() and text.lstrip("-").isdigit()):
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.")
     try:
-        number = int(value.strip())
+        number = int(text)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.") from None
     if minimum is not None and number < minimum:
@@ -82,3 +86,12 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...]) -> str 
             f"{name} must be a URL starting with one of {', '.join(s + '://' for s in schemes)}, got {value!r}."
         )
     return value
+
+
+def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip() not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value.strip()

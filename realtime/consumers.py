@@ -19,24 +19,41 @@ CLOSE_FORBIDDEN = 4403
 
 
 class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
-    """Live updates for one case: a snapshot on connect, then every status change."""
+    """Live updates for one case: a snapshot on connect, then every status change.
+
+    The socket joins the case group before it reads the snapshot, so a change committed while it
+    connects is never lost: it is either in the snapshot or arrives as an event after it (possibly
+    both, so clients apply ``case.status`` events idempotently).
+    """
 
     group: str | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._refuse(CLOSE_UNAUTHENTICATED)
             return
         case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
-        snapshot = await self._snapshot(user, case_id)
-        if snapshot is None:
-            await self.close(code=CLOSE_FORBIDDEN)
+        if await self._snapshot(user, case_id) is None:
+            await self._refuse(CLOSE_FORBIDDEN)
             return
         self.group = case_group(case_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await self._snapshot(user, case_id)
+        if snapshot is None:  # access withdrawn between the two reads
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+            await self._refuse(CLOSE_FORBIDDEN)
+            return
         await self.accept()
         await self.send_json({"type": "snapshot", "case": snapshot})
+
+    async def _refuse(self, code: int) -> None:
+        # A close before accept is a failed handshake (HTTP 403 in uvicorn and daphne) and the browser
+        # only sees 1006, which looks like a network drop and invites reconnect loops. Accepting first
+        # delivers the application code, so the client can tell "log in" from "retry".
+        await self.accept()
+        await self.close(code=code)
 
     @database_sync_to_async
     def _snapshot(self, user: Any, case_id: int) -> dict[str, Any] | None:
@@ -68,4 +85,6 @@ class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "pong"})
 
     async def case_event(self, message: dict[str, Any]) -> None:
+        if self.group is None:  # queued before a refusal: never relay to a socket that was turned away
+            return
         await self.send_json({"type": "event", "event": message["event"]})

@@ -1,5 +1,10 @@
 """Real-browser fixtures: Debian's headless Chromium driven by Playwright, phone-sized, a fresh profile
-per browser. Screenshots go to tests/e2e/artifacts/ (git-ignored) for a person to look at."""
+per browser. Screenshots go to tests/e2e/artifacts/ (git-ignored) for a person to look at.
+
+Playwright's sync API keeps an event loop running in the test's thread while a browser is open, and
+Django refuses ORM calls from a thread with a running loop. So: the browser lives for one test only
+(its loop is gone before the next test), request data fixtures such as ``world`` *before* ``phone``,
+and wrap ORM work in the test body with ``off_loop``."""
 
 from __future__ import annotations
 
@@ -30,11 +35,8 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[object]:
-    # Playwright's sync API runs its own event loop; Django's async-unsafe guard would trip on ORM
-    # calls made from the test body while it is active.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -11,7 +11,7 @@ from tests.factories import TEST_PASSWORD
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_party_signs_in_on_a_phone_and_sees_the_case(live_server, phone, world):
+def test_party_signs_in_on_a_phone_and_sees_the_case(live_server, world, phone):
     case = off_loop(lambda: world.drive(world.new_case(), CaseStatus.ACCEPTED))
     phone.goto(f"{live_server.url}/")
     assert "在线化解纠纷" in phone.text_content("h1")
@@ -32,7 +32,7 @@ def test_party_signs_in_on_a_phone_and_sees_the_case(live_server, phone, world):
     assert shot.stat().st_size > 10_000
 
 
-def test_wrong_password_shows_a_clear_message(live_server, phone, world):
+def test_wrong_password_shows_a_clear_message(live_server, world, phone):
     phone.goto(f"{live_server.url}/accounts/login/")
     phone.fill("input[name=username]", world.applicant.username)
     phone.fill("input[name=password]", "not-the-password")

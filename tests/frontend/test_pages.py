@@ -43,7 +43,8 @@ def test_a_party_sees_their_case_with_the_id_number_masked(world, client):
     party = case.parties.first()
     assert party.id_number not in detail
     assert party.id_number_masked in detail
-    assert "case.mediator_accept" in detail
+    assert 'data-kind="case.mediator_accept"' in detail
+    assert "状态变更为：调解员已接受" in detail
 
 
 @pytest.mark.parametrize("name", ["outsider", "other_judge", "other_clerk", "other_mediator"])

@@ -1,0 +1,97 @@
+# Yizhan 一站: developer entry points. `make run` serves the demo, `make test` runs the whole check.
+# See README.md; every environment variable is described in .env.example.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.NOTPARALLEL:
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+# -q, and no setuptools banner about editable installs; pip's errors still show.
+PIP_INSTALL := PYTHONWARNINGS=ignore $(PY) -m pip install -q
+# Python 3.11: python3.11, else python3 when it is 3.11 (override with PYTHON=/path/to/python3.11).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || { python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; } || true)
+# Directories named locale in the project (not in the venv): compilemessages runs only when there is one.
+LOCALE_DIRS = $(shell find . \( -path ./.venv -o -path ./.git -o -path ./node_modules \) -prune -o -type d -name locale -print)
+COMPILEMESSAGES = $(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0
+
+# make run: the embedded defaults (SQLite, in-memory channel layer, in-process tasks), whatever the shell has set.
+HOST := 127.0.0.1
+PORT ?= 8000
+RUN_ENV := env -u DATABASE_URL -u REDIS_URL -u CHANNEL_LAYER -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER DEBUG=1
+
+# make test / make bench: real PostgreSQL and Redis. DATABASE_URL and REDIS_URL from the environment win;
+# the tests own Redis DB 13 under their own key prefix.
+TEST_DATABASE_URL := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/yizhan)
+TEST_REDIS_URL    := $(or $(REDIS_URL),redis://127.0.0.1:6379/13)
+TEST_REDIS_PREFIX ?= yizhan-test
+TEST_ENV := env DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)' \
+	REDIS_PREFIX='$(TEST_REDIS_PREFIX)' CELERY_TASK_ALWAYS_EAGER=1
+ARGS ?=
+
+.PHONY: help run test bench lint clean system services test-setup
+
+help:
+	@echo "make run    serve the demo on http://$(HOST):$(PORT)/ (SQLite, in-memory layer, demo accounts)"
+	@echo "make test   install what is missing, start PostgreSQL/Redis, lint, type-check, run pytest"
+	@echo "            one test: make test ARGS=\"tests/path.py::test_name\""
+	@echo "make bench  the benchmarks in tests/bench (bench_*.py)"
+	@echo "make lint   ruff + mypy"
+	@echo "make clean  remove the install stamps, var/ and db.sqlite3"
+
+# --- virtualenv (re-installs only when pyproject.toml is newer than the stamp) -------------------------
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install python3.11 or pass PYTHON=/path/to/python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	@echo "pip install -e . (into $(VENV))"
+	@$(PIP_INSTALL) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	@echo "pip install -e '.[dev]' (into $(VENV))"
+	@$(PIP_INSTALL) -e '.[dev]'
+	@touch $@ $(VENV)/.installed  # the dev install covers the plain one
+
+# --- run -----------------------------------------------------------------------------------------------
+run: $(VENV)/.installed
+	@if command -v msgfmt >/dev/null && [ -n "$(LOCALE_DIRS)" ]; then $(RUN_ENV) $(COMPILEMESSAGES); fi
+	$(RUN_ENV) $(MANAGE) migrate --noinput
+	$(RUN_ENV) $(MANAGE) collectstatic --noinput -v 0
+	$(RUN_ENV) $(MANAGE) seed_demo
+	@echo "Yizhan is at http://$(HOST):$(PORT)/ and the admin at http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
+	exec $(RUN_ENV) $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+
+# --- test ----------------------------------------------------------------------------------------------
+system:
+	@scripts/ensure-system.sh
+
+services:
+	@$(TEST_ENV) scripts/ensure-services.sh
+
+# Static files are collected for the tests too: WhiteNoise serves STATIC_ROOT to the browser tests
+# (and warns, which the suite turns into an error, when var/static is missing).
+test-setup: system $(VENV)/.installed-dev services
+	@$(TEST_ENV) $(MANAGE) collectstatic --noinput -v 0
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: test-setup lint
+	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
+	@if [ -n "$(LOCALE_DIRS)" ]; then echo "compilemessages"; $(TEST_ENV) $(COMPILEMESSAGES); fi
+	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(ARGS)
+
+# Benchmarks print their figures; pytest's exit 5 ("no tests collected") counts as success.
+bench: test-setup
+	@status=0; $(TEST_ENV) $(VENV)/bin/pytest tests/bench -o python_files='bench_*.py' -p no:randomly -s \
+		--create-db $(ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "no benchmarks in tests/bench yet"; exit 0; fi; exit $$status
+
+clean:
+	rm -f $(VENV)/.installed $(VENV)/.installed-dev
+	rm -rf var db.sqlite3
