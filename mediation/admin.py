@@ -136,7 +136,13 @@ class TransitionForm(forms.Form):
         reason_field = self.fields["reason"]
         assert isinstance(target_field, forms.ChoiceField)
         assert isinstance(reason_field, forms.ChoiceField)
-        target_field.choices = [(row.target, f"{CaseStatus(row.target).label}（{row.source_rule}）") for row in rows]
+        target_field.choices = [
+            (
+                row.target,
+                _("%(status)s（%(rule)s）") % {"status": CaseStatus(row.target).label, "rule": row.source_rule},
+            )
+            for row in rows
+        ]
         codes = sorted({code for row in rows for code in (row.reasons or ())})
         labels = {**dict(EndReason.choices), **dict(ReturnReason.choices)}
         reason_field.choices = [("", "—"), *((code, labels[code]) for code in codes)]

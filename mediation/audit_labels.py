@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from mediation.choices import CaseStatus, ConsentKind, TimerKind
 from mediation.models import AuditEvent
@@ -36,10 +36,11 @@ def audit_event_label(event: AuditEvent) -> str:
     if event.kind in _FIXED:
         return str(_FIXED[event.kind])
     if event.kind in _TIMER:
-        return f"{_TIMER[event.kind]}：{_choice_label(TimerKind, data.get('kind'))}"
+        detail = _choice_label(TimerKind, data.get("kind"))
+        return _("%(event)s：%(detail)s") % {"event": _TIMER[event.kind], "detail": detail}
     if event.kind in ("consent.granted", "consent.refused"):
         verb = _("同意") if event.kind == "consent.granted" else _("不同意")
-        return f"{verb}：{_choice_label(ConsentKind, data.get('consent'))}"
+        return _("%(event)s：%(detail)s") % {"event": verb, "detail": _choice_label(ConsentKind, data.get("consent"))}
     if event.kind.startswith("case.") and "to" in data:
         return _("状态变更为：%(status)s") % {"status": _choice_label(CaseStatus, data["to"])}
     return event.kind

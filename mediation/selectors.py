@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from mediation.choices import Role
 from mediation.exceptions import PermissionDenied
@@ -36,5 +37,5 @@ def case_get_for_user(*, user: User, case_id: int) -> Case:
     case = Case.objects.select_related("court", "mediation_organisation").filter(pk=case_id).first()
     if case is None or not can_view_case(user, case):
         # The same answer for "absent" and "not yours": an outsider learns nothing from the id.
-        raise PermissionDenied("案件不存在或您无权查看。")
+        raise PermissionDenied(_("案件不存在或您无权查看。"))
     return case

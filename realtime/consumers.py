@@ -7,6 +7,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from mediation.exceptions import PermissionDenied
 from mediation.selectors import case_get_for_user
@@ -69,18 +70,18 @@ class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if bytes_data is not None or text_data is None:
-            await self.send_json({"type": "error", "code": "text_only", "message": "只接受文本帧。"})
+            await self.send_json({"type": "error", "code": "text_only", "message": _("只接受文本帧。")})
             return
         if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
-            await self.send_json({"type": "error", "code": "too_large", "message": "消息过大。"})
+            await self.send_json({"type": "error", "code": "too_large", "message": _("消息过大。")})
             return
         try:
             frame = json.loads(text_data)
         except ValueError:
-            await self.send_json({"type": "error", "code": "bad_json", "message": "消息格式错误。"})
+            await self.send_json({"type": "error", "code": "bad_json", "message": _("消息格式错误。")})
             return
         if not isinstance(frame, dict) or frame.get("type") != "ping":
-            await self.send_json({"type": "error", "code": "unknown_type", "message": "不支持的消息类型。"})
+            await self.send_json({"type": "error", "code": "unknown_type", "message": _("不支持的消息类型。")})
             return
         await self.send_json({"type": "pong"})
 

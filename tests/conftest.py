@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from mediation import transitions as tr
 from mediation.choices import (
@@ -36,6 +38,15 @@ def _require_postgresql(django_db_setup, django_db_blocker):
             "Run it with `make test`, or set DATABASE_URL=postgres://... (see README).",
             returncode=2,
         )
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request to /en/ leaves English active in the thread,
+    and reverse() would then build /en/ URLs for the next test."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @dataclass

@@ -147,7 +147,7 @@ class Agent(models.Model):
         verbose_name_plural = _("委托代理人")
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.get_authority_display()}）"
+        return _("%(name)s（%(authority)s）") % {"name": self.name, "authority": self.get_authority_display()}
 
     @property
     def may_sign_agreement(self) -> bool:

@@ -70,4 +70,5 @@ class HolidayOverride(models.Model):
         ordering = ["date"]
 
     def __str__(self) -> str:
-        return f"{self.date} {'上班' if self.is_workday else '休息'} {self.name}"
+        kind = _("上班") if self.is_workday else _("休息")
+        return f"{self.date} {kind} {self.name}"

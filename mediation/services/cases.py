@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from mediation import transitions as tr
 from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
@@ -105,7 +106,7 @@ def case_transition(
     if row is None:
         raise PermissionDenied(_("您无权对本案执行此操作。"))
     if row.reasons is not None and reason not in row.reasons:
-        allowed = "、".join(_reason_label(code) for code in sorted(row.reasons))
+        allowed = pgettext("list separator", "、").join(_reason_label(code) for code in sorted(row.reasons))
         raise InvalidInput(_("请选择事由：%(allowed)s。") % {"allowed": allowed})
     if row.reasons is None and reason:
         raise InvalidInput(_("此操作不需要事由代码。"))
