@@ -12,7 +12,7 @@ MANAGE := $(PY) manage.py
 # -q, and no setuptools banner about editable installs; pip's errors still show.
 PIP_INSTALL := PYTHONWARNINGS=ignore $(PY) -m pip install -q
 # Python 3.11: python3.11, else python3 when it is 3.11 (override with PYTHON=/path/to/python3.11).
-PYTHON ?= $(shell command -v python3.11 2>/dev/null || { python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3; } || true)
+PYTHON ?=
 # Directories named locale in the project (not in the venv): compilemessages runs only when there is one.
 LOCALE_DIRS = $(shell find . \( -path ./.venv -o -path ./.git -o -path ./node_modules \) -prune -o -type d -name locale -print)
 COMPILEMESSAGES = $(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0
@@ -20,7 +20,9 @@ COMPILEMESSAGES = $(MANAGE) compilemessages --ignore=.venv --ignore=node_modules
 # make run: the embedded defaults (SQLite, in-memory channel layer, in-process tasks), whatever the shell has set.
 HOST := 127.0.0.1
 PORT ?= 8000
-RUN_ENV := env -u DATABASE_URL -u REDIS_URL -u CHANNEL_LAYER -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER DEBUG=1
+RUN_ENV := env -u DATABASE_URL -u DATABASE_URL_FILE -u REDIS_URL -u REDIS_URL_FILE -u CHANNEL_LAYER \
+	-u CHANNEL_LAYER_FILE -u CELERY_BROKER_URL -u CELERY_BROKER_URL_FILE -u CELERY_TASK_ALWAYS_EAGER \
+	-u CELERY_TASK_ALWAYS_EAGER_FILE DEBUG=1
 
 # make test / make bench: real PostgreSQL and Redis. DATABASE_URL and REDIS_URL from the environment win;
 # the tests own Redis DB 13 under their own key prefix.
@@ -43,8 +45,7 @@ help:
 
 # --- virtualenv (re-installs only when pyproject.toml is newer than the stamp) -------------------------
 $(PY):
-	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install python3.11 or pass PYTHON=/path/to/python3.11" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	@py=$$(PYTHON='$(PYTHON)' scripts/ensure-python.sh) && echo "$$py -m venv $(VENV)" && "$$py" -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	@echo "pip install -e . (into $(VENV))"

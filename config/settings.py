@@ -91,6 +91,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if not DEBUG and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    # Production on the embedded SQLite default would lose row locks, compare-and-set under load and the
+    # audit trigger; refuse rather than run quietly on it.
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...) when DEBUG is off.")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: one writer at a time is enough for a demo; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -109,6 +113,9 @@ LOGOUT_REDIRECT_URL = "home"
 
 # --- Redis: channel layer, Celery broker ----------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
+if not DEBUG and not REDIS_URL:
+    # Without it production would run an in-memory channel layer per process and tasks in-process.
+    raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off (channel layer and Celery broker).")
 REDIS_PREFIX = env_str("REDIS_PREFIX", "yizhan") or "yizhan"
 CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis" if REDIS_URL else "memory")
 if CHANNEL_LAYER_BACKEND not in {"redis", "memory"}:
@@ -198,11 +205,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-
-# --- Domain ------------------------------------------------------------------------------------------
-# Working-day arithmetic falls back to weekends + admin-kept overrides for years the chinesecalendar
-# package does not cover; this is the last year it does (checked by a system check, not at import).
-AUDIT_HASH_ALGORITHM = "sha256"
 
 LOGGING = {
     "version": 1,

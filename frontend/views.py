@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from mediation.audit_labels import audit_event_label
 from mediation.exceptions import PermissionDenied
+from mediation.permissions import can_see_full_id_number
 from mediation.selectors import case_get_for_user, case_list_for_user
 
 
@@ -36,5 +37,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     except PermissionDenied as exc:
         raise Http404(str(exc)) from exc
     timeline = [(event, audit_event_label(event)) for event in case.audit_events.order_by("seq")]
-    parties = case.parties.all()
+    # Each person sees their own ID number in full, everyone else's masked (PIPL minimisation).
+    user = request.user
+    parties = [
+        (party, party.id_number if can_see_full_id_number(user, party) else party.id_number_masked)  # type: ignore[arg-type]
+        for party in case.parties.all()
+    ]
     return render(request, "frontend/case_detail.html", {"case": case, "timeline": timeline, "parties": parties})

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -34,9 +34,10 @@ from mediation.models import (
     Timer,
     User,
 )
-from mediation.permissions import can_take_transition
+from mediation.permissions import can_take_transition, can_view_case
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.services.holidays import holiday_override_delete, holiday_override_set
 
 
 class ReadOnlyAdminMixin:
@@ -96,26 +97,21 @@ class MediatorProfileAdmin(admin.ModelAdmin):
     inlines = [RosterEntryInline]
 
 
-class PartyInline(admin.StackedInline):
+class PartyInline(ReadOnlyAdminMixin, admin.StackedInline):
     model = Party
     extra = 0
-    fields = ["role", "kind", "name", "id_type", "id_number_masked", "uscc", "legal_representative", "phone",
-              "service_address", "user"]
-    readonly_fields = ["id_number_masked"]
-    autocomplete_fields = ["user"]
+    fields = readonly_fields = ("role", "kind", "name", "id_type", "id_number_masked", "uscc",
+                                "legal_representative", "phone", "service_address", "user")
 
     @admin.display(description=_("证件号码（脱敏）"))
     def id_number_masked(self, obj: Party) -> str:
         return obj.id_number_masked
 
 
-class CaseMediatorInline(admin.TabularInline):
+class CaseMediatorInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CaseMediator
     extra = 0
-    readonly_fields = ["mediator", "presiding", "is_active", "assigned_at", "ended_at"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    fields = readonly_fields = ("mediator", "presiding", "is_active", "assigned_at", "ended_at")
 
 
 class TimerInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -150,17 +146,23 @@ class TransitionForm(forms.Form):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
+    """Read-only: every field of a case changes through a service that audits it (intake, assignment,
+    transitions), never through this form. The page is a view plus the transition form."""
+
     list_display = ["reference", "title", "origin", "status", "court", "created_at"]
     list_filter = ["status", "origin", "dispute_type", "court"]
     search_fields = ["reference", "title", "court_case_number", "parties__name"]
     list_select_related = ["court"]
-    readonly_fields = ["reference", "status", "status_changed_at", "end_reason", "return_reason",
-                       "agreement_effective_at", "created_by", "created_at", "updated_at", "transition_link"]
-    autocomplete_fields = ["court", "mediation_organisation"]
     inlines = [PartyInline, CaseMediatorInline, TimerInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in Case._meta.concrete_fields] + ["transition_link"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are created through intake (case_create), never from a blank admin form
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -190,6 +192,8 @@ class CaseAdmin(admin.ModelAdmin):
     def transition_view(self, request: HttpRequest, case_id: int) -> HttpResponse:
         case = get_object_or_404(Case, pk=case_id)
         user = request.user
+        if not can_view_case(user, case):  # type: ignore[arg-type]
+            raise Http404  # the same answer as for a missing case; the audited change page is for admins
         rows = [
             row for row in tr.transitions_from(source=case.status, origin=case.origin)
             if can_take_transition(user, case, row)  # type: ignore[arg-type]
@@ -252,11 +256,35 @@ class TimerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(HolidayOverride)
 class HolidayOverrideAdmin(admin.ModelAdmin):
+    """Saving or deleting goes through the holiday services, which audit it and recompute the open legal
+    clocks the day affects."""
+
     list_display = ["date", "is_workday", "name"]
     list_filter = ["is_workday"]
     date_hierarchy = "date"
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["date"] if obj is not None else []  # another day is another entry
 
-admin.site.register(Agent)
+    def save_model(self, request: HttpRequest, obj: HolidayOverride, form: Any, change: bool) -> None:
+        saved = holiday_override_set(date=obj.date, is_workday=obj.is_workday, name=obj.name,
+                                     actor=request.user)  # type: ignore[arg-type]
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: HolidayOverride) -> None:
+        holiday_override_delete(date=obj.date, actor=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(Agent)
+class AgentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: an agent holds case roles, so agents are added through the intake services, audited."""
+
+    list_display = ["name", "party", "kind", "authority"]
+
+
 admin.site.site_header = _("一站 · 在线调解平台管理")
 admin.site.site_title = _("一站管理")

@@ -8,7 +8,7 @@ default (legal-rules §B2, §B10).
 from __future__ import annotations
 
 from mediation import transitions as tr
-from mediation.choices import Role
+from mediation.choices import AgentAuthority, PartyRole, Role
 from mediation.models import Agent, Case, CaseMediator, Membership, Party, User
 
 
@@ -17,11 +17,12 @@ def case_roles(user: User | None, case: Case) -> set[str]:
     if user is None or not user.is_authenticated or not user.is_active:
         return set()
     roles: set[str] = set()
-    if (
-        Party.objects.filter(case=case, user=user).exists()
-        or Agent.objects.filter(party__case=case, user=user).exists()
-    ):
-        roles.add(tr.PARTY)
+    for party in Party.objects.filter(case=case, user=user):
+        roles |= {tr.PARTY, tr.PARTY_AUTHORISED, _side(party.role)}
+    for agent in Agent.objects.filter(party__case=case, user=user).select_related("party"):
+        roles |= {tr.PARTY, _side(agent.party.role)}
+        if agent.authority == AgentAuthority.SPECIAL:
+            roles.add(tr.PARTY_AUTHORISED)
     if CaseMediator.objects.filter(case=case, mediator=user, is_active=True).exists():
         roles.add(tr.MEDIATOR)
     staff_roles = set(
@@ -38,6 +39,10 @@ def case_roles(user: User | None, case: Case) -> set[str]:
     ).exists():
         roles.add(tr.ORG_ADMIN)
     return roles
+
+
+def _side(party_role: str) -> str:
+    return tr.APPLICANT if party_role == PartyRole.APPLICANT else tr.RESPONDENT
 
 
 def can_view_case(user: User | None, case: Case) -> bool:

@@ -19,7 +19,10 @@ ALL_ORIGINS = frozenset(CaseOrigin)
 PRE_FILING = frozenset({CaseOrigin.PARTY_APPLICATION, CaseOrigin.DELEGATED})
 
 # Roles (see permissions.case_roles)
-PARTY = "party"  # a party to the case or its agent
+PARTY = "party"  # a party to the case or any of its agents
+PARTY_AUTHORISED = "party_authorised"  # a party in person, or an agent with special authority (CPL 62)
+APPLICANT = "applicant"  # the applicant side: an applicant in person or its agent
+RESPONDENT = "respondent"  # the respondent side: a respondent in person or its agent
 MEDIATOR = "mediator"  # an active mediator assigned to the case
 ORG_ADMIN = "org_admin"  # admin of the case's mediation organisation
 CLERK = "clerk"  # intake staff of the case's court
@@ -37,6 +40,9 @@ class Transition:
     needs_note: bool = False
     origins: frozenset[str] = ALL_ORIGINS
     source_rule: str = ""
+    # Leaving through this row ends the current mediators' assignment (decline, lapse, change, recusal):
+    # they lose access to the case (legal-rules §B2, §B10).
+    releases_mediators: bool = False
 
     @property
     def audit_kind(self) -> str:
@@ -53,15 +59,18 @@ def _t(
     needs_note: bool = False,
     origins: frozenset[str] = ALL_ORIGINS,
     rule: str = "",
+    releases_mediators: bool = False,
 ) -> Transition:
     return Transition(
         action, source, target, frozenset(roles),
-        frozenset(reasons) if reasons is not None else None, needs_note, origins, rule,
+        frozenset(reasons) if reasons is not None else None, needs_note, origins, rule, releases_mediators,
     )
 
 
-_MEDIATING = (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
-              S.AGREEMENT_DRAFT)
+# Statuses in which mediation is under way and may end early (OMR 25). SIGNING is not among them: there
+# only a refusal to sign ends it (OMR 25(7)).
+MEDIATING = (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
+             S.AGREEMENT_DRAFT)
 # OMR 25 grounds (3)-(6), (8) end mediation as a failure; (7) only from signing; (2) is a withdrawal.
 _FAILURE_REASONS = {
     EndReason.UNREACHABLE, EndReason.REFUSED_TO_CONTINUE, EndReason.POSITIONS_TOO_FAR,
@@ -70,19 +79,23 @@ _FAILURE_REASONS = {
 
 TRANSITIONS: tuple[Transition, ...] = (
     # Intake (OMR 8-9)
-    _t("submit", S.DRAFT, S.SUBMITTED, {PARTY, CLERK}, rule="OMR 8"),
+    _t("submit", S.DRAFT, S.SUBMITTED, {APPLICANT, CLERK}, rule="OMR 8"),
     _t("return", S.SUBMITTED, S.RETURNED, {CLERK}, reasons=set(ReturnReason), origins=PRE_FILING, rule="OMR 9"),
     _t("accept_for_mediation", S.SUBMITTED, S.AWAITING_SELECTION, {CLERK}, rule="OMR 10"),
     # Selection and acceptance (OMR 10-12)
-    _t("assign", S.AWAITING_SELECTION, S.ASSIGNED, {PARTY, CLERK, ORG_ADMIN}, rule="OMR 10"),
+    # The parties' choice is joint (OMR 10): a service records each party's pick and then assigns as the
+    # platform; a single party cannot.
+    _t("assign", S.AWAITING_SELECTION, S.ASSIGNED, {CLERK, ORG_ADMIN, SYSTEM}, rule="OMR 10"),
     _t("mediator_accept", S.ASSIGNED, S.ACCEPTED, {MEDIATOR, ORG_ADMIN}, rule="OMR 12, 24"),
-    _t("mediator_decline", S.ASSIGNED, S.AWAITING_SELECTION, {MEDIATOR, ORG_ADMIN}, needs_note=True, rule="OMR 12"),
-    _t("acceptance_lapsed", S.ASSIGNED, S.AWAITING_SELECTION, {SYSTEM, CLERK}, rule="OMR 12"),
+    _t("mediator_decline", S.ASSIGNED, S.AWAITING_SELECTION, {MEDIATOR, ORG_ADMIN}, needs_note=True, rule="OMR 12",
+       releases_mediators=True),
+    _t("acceptance_lapsed", S.ASSIGNED, S.AWAITING_SELECTION, {SYSTEM, CLERK}, rule="OMR 12",
+       releases_mediators=True),
     # Respondent's willingness (OMR 15)
     _t("seek_respondent", S.ACCEPTED, S.RESPONDENT_PENDING, {MEDIATOR}, rule="OMR 15"),
-    _t("respondent_consented", S.RESPONDENT_PENDING, S.SCHEDULING, {MEDIATOR, PARTY}, rule="OMR 15"),
+    _t("respondent_consented", S.RESPONDENT_PENDING, S.SCHEDULING, {MEDIATOR, RESPONDENT}, rule="OMR 15"),
     _t("respondent_declined", S.RESPONDENT_PENDING, S.TERMINATED, {MEDIATOR, SYSTEM},
-       reasons={EndReason.REFUSED_TO_CONTINUE, EndReason.UNREACHABLE}, rule="OMR 15, 25"),
+       reasons={EndReason.REFUSED_TO_CONTINUE, EndReason.UNREACHABLE, EndReason.PERIOD_EXPIRED}, rule="OMR 15, 25"),
     _t("schedule", S.ACCEPTED, S.SCHEDULING, {MEDIATOR}, rule="OMR 16"),
     _t("start_mediation", S.SCHEDULING, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 16-17"),
     # Inside mediation
@@ -91,27 +104,28 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("suspend_sham_suspected", S.IN_MEDIATION, S.SUSPENDED, {MEDIATOR}, needs_note=True, rule="SIM 18"),
     _t("resume_from_suspension", S.SUSPENDED, S.IN_MEDIATION, {MEDIATOR, CLERK}, rule="SIM 18"),
     _t("change_mediator", S.SCHEDULING, S.AWAITING_SELECTION, {PARTY, CLERK, ORG_ADMIN}, needs_note=True,
-       rule="OMR 13-14"),
+       rule="OMR 13-14", releases_mediators=True),
     _t("change_mediator", S.IN_MEDIATION, S.AWAITING_SELECTION, {PARTY, CLERK, ORG_ADMIN}, needs_note=True,
-       rule="OMR 13-14"),
+       rule="OMR 13-14", releases_mediators=True),
     _t("draft_agreement", S.IN_MEDIATION, S.AGREEMENT_DRAFT, {MEDIATOR}, rule="OMR 19"),
     _t("reopen_mediation", S.AGREEMENT_DRAFT, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 19"),
     _t("open_signing", S.AGREEMENT_DRAFT, S.SIGNING, {MEDIATOR}, rule="OMR 19"),
     _t("refused_to_sign", S.SIGNING, S.TERMINATED, {MEDIATOR}, reasons={EndReason.REFUSED_TO_SIGN},
        rule="OMR 25(7)"),
-    _t("agreement_signed", S.SIGNING, S.AGREEMENT_EFFECTIVE, {SYSTEM, MEDIATOR}, rule="OMR 19; PML 29"),
+    # Only the signing service, once every required signature is on the document.
+    _t("agreement_signed", S.SIGNING, S.AGREEMENT_EFFECTIVE, {SYSTEM}, rule="OMR 19; PML 29"),
     _t("close_settled", S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, {MEDIATOR, SYSTEM},
        reasons={EndReason.AGREEMENT_REACHED}, rule="OMR 20, 25(1)"),
     # Ending without agreement (OMR 25)
     *(
         _t("terminate", source, S.TERMINATED, {MEDIATOR, SYSTEM}, reasons=_FAILURE_REASONS, rule="OMR 25")
-        for source in _MEDIATING
+        for source in MEDIATING
         if source != S.RESPONDENT_PENDING  # there the respondent_declined row applies (OMR 15)
     ),
     *(
-        _t("withdraw", source, S.WITHDRAWN, {PARTY, MEDIATOR}, reasons={EndReason.SETTLED_AND_WITHDRAWN},
+        _t("withdraw", source, S.WITHDRAWN, {PARTY_AUTHORISED, MEDIATOR}, reasons={EndReason.SETTLED_AND_WITHDRAWN},
            rule="OMR 25(2)")
-        for source in _MEDIATING
+        for source in MEDIATING
     ),
     # After failure: routed by origin (OMR 21)
     _t("refer_to_filing", S.TERMINATED, S.REFER_TO_FILING, {MEDIATOR, CLERK},
@@ -123,21 +137,24 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("resume_trial", S.TERMINATED, S.RESUME_TRIAL, {MEDIATOR, CLERK, JUDGE},
        origins=frozenset({CaseOrigin.ENTRUSTED}), rule="OMR 21(3)"),
     # Judicial confirmation (CPL 205-206; Interp 351-358)
-    _t("apply_for_confirmation", S.CLOSED_SETTLED, S.JC_SUBMITTED, {PARTY}, origins=PRE_FILING, rule="CPL 205"),
+    # Joint (CPL 205; Interp 351): the application service submits once both parties have signed it.
+    _t("apply_for_confirmation", S.CLOSED_SETTLED, S.JC_SUBMITTED, {SYSTEM}, origins=PRE_FILING, rule="CPL 205"),
     _t("request_supplement", S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, {JUDGE, CLERK}, needs_note=True,
        rule="Interp 354"),
-    _t("supplement_filed", S.JC_SUPPLEMENT_REQUESTED, S.JC_SUBMITTED, {PARTY}, rule="Interp 354"),
+    _t("supplement_filed", S.JC_SUPPLEMENT_REQUESTED, S.JC_SUBMITTED, {PARTY_AUTHORISED}, rule="Interp 354"),
     _t("supplement_lapsed", S.JC_SUPPLEMENT_REQUESTED, S.JC_WITHDRAWN, {JUDGE, SYSTEM}, rule="Interp 357"),
     _t("not_accept", S.JC_SUBMITTED, S.JC_NOT_ACCEPTED, {JUDGE}, needs_note=True, rule="Interp 355"),
     _t("accept_confirmation", S.JC_SUBMITTED, S.JC_UNDER_REVIEW, {JUDGE, CLERK}, rule="CPL 205"),
-    _t("withdraw_confirmation", S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, {PARTY, JUDGE}, rule="Interp 357"),
+    _t("withdraw_confirmation", S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, {PARTY_AUTHORISED, JUDGE}, rule="Interp 357"),
     _t("rule_valid", S.JC_UNDER_REVIEW, S.JC_CONFIRMED, {JUDGE}, rule="CPL 206"),
     _t("rule_dismissed", S.JC_UNDER_REVIEW, S.JC_DISMISSED, {JUDGE}, needs_note=True, rule="CPL 206; Interp 358"),
     _t("serve_ruling", S.JC_CONFIRMED, S.OBJECTION_WINDOW, {CLERK, SYSTEM}, rule="Interp 372"),
     _t("objection_window_closed", S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING, {SYSTEM, CLERK}, rule="Interp 372"),
-    _t("track_performance", S.CLOSED_SETTLED, S.PERFORMANCE_TRACKING, {MEDIATOR}, rule="PML 31"),
-    _t("performed", S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, {MEDIATOR, PARTY, CLERK}, rule="PML 31"),
-    _t("not_performed", S.PERFORMANCE_TRACKING, S.ENFORCEMENT_ELIGIBLE, {PARTY, CLERK}, rule="CPL 250"),
+    # Without a confirmation application, tracking starts when the 30-day window closes (the JC-window
+    # timer's expiry), so nobody can cut the parties' CPL 205 right short.
+    _t("track_performance", S.CLOSED_SETTLED, S.PERFORMANCE_TRACKING, {SYSTEM}, origins=PRE_FILING, rule="PML 31"),
+    _t("performed", S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, {MEDIATOR, PARTY_AUTHORISED, CLERK}, rule="PML 31"),
+    _t("not_performed", S.PERFORMANCE_TRACKING, S.ENFORCEMENT_ELIGIBLE, {PARTY_AUTHORISED, CLERK}, rule="CPL 250"),
 )
 
 TERMINAL_STATUSES = frozenset(
@@ -153,11 +170,6 @@ def find_transitions(*, source: str, target: str, origin: str) -> list[Transitio
     lapse): the actor's role picks the row.
     """
     return [row for row in TRANSITIONS if row.source == source and row.target == target and origin in row.origins]
-
-
-def find_transition(*, source: str, target: str, origin: str) -> Transition | None:
-    rows = find_transitions(source=source, target=target, origin=origin)
-    return rows[0] if rows else None
 
 
 def transitions_from(*, source: str, origin: str) -> list[Transition]:

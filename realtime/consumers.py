@@ -35,13 +35,12 @@ class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(CLOSE_UNAUTHENTICATED)
             return
         case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
-        if await self._snapshot(user, case_id) is None:
-            await self._refuse(CLOSE_FORBIDDEN)
-            return
+        # Join first, then read: a change committed meanwhile is in the snapshot or arrives after it.
+        # No event is delivered before connect() returns, and a refused socket leaves the group at once.
         self.group = case_group(case_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         snapshot = await self._snapshot(user, case_id)
-        if snapshot is None:  # access withdrawn between the two reads
+        if snapshot is None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             self.group = None
             await self._refuse(CLOSE_FORBIDDEN)

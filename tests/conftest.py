@@ -94,13 +94,21 @@ class World:
     def actor_for(self, case: Case, row: tr.Transition) -> User | None:
         """Someone allowed to take ``row`` on ``case`` (None for platform-only rows)."""
         by_role = {
-            tr.MEDIATOR: self.mediator, tr.CLERK: self.clerk, tr.JUDGE: self.judge,
-            tr.PARTY: self.applicant, tr.ORG_ADMIN: self.org_admin,
+            tr.MEDIATOR: self.mediator, tr.CLERK: self.clerk, tr.JUDGE: self.judge, tr.PARTY: self.applicant,
+            tr.APPLICANT: self.applicant, tr.RESPONDENT: self.respondent, tr.PARTY_AUTHORISED: self.applicant,
+            tr.ORG_ADMIN: self.org_admin,
         }
-        for role in (tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.PARTY, tr.ORG_ADMIN):
+        for role in (tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.PARTY, tr.APPLICANT, tr.RESPONDENT, tr.PARTY_AUTHORISED,
+                     tr.ORG_ADMIN):
             if role in row.roles:
                 return by_role[role]
         return None
+
+    def everyone(self) -> dict[str, User | None]:
+        """Every named actor, and None for the platform itself."""
+        names = ["mediator", "other_mediator", "org_admin", "clerk", "other_clerk", "judge", "other_judge",
+                 "applicant", "respondent", "lawyer", "outsider"]
+        return {**{name: getattr(self, name) for name in names}, "platform": None}
 
     def drive(self, case: Case, target: str) -> Case:
         """Walk ``case`` to ``target`` along the shortest path of the transition table, through services."""

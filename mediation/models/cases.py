@@ -6,6 +6,8 @@ expected status, with an audit event); the field is not editable in forms or the
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +26,8 @@ from mediation.choices import (
     Sector,
 )
 from mediation.validators import mask_resident_id, validate_resident_id
+
+LIFECYCLE_FIELDS = frozenset({"status", "status_changed_at", "end_reason", "return_reason", "agreement_effective_at"})
 
 
 class Case(models.Model):
@@ -78,14 +82,21 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Never write the lifecycle fields from a model instance: a stale copy would silently undo a
+        transition. Only ``case_transition`` changes them, with a compare-and-set update."""
+        if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            names = update_fields if update_fields is not None else [
+                f.name for f in self._meta.concrete_fields if not f.primary_key
+            ]
+            kwargs["update_fields"] = [name for name in names if name not in LIFECYCLE_FIELDS]
+        super().save(*args, **kwargs)
+
     @property
     def audit_stream(self) -> str:
         return f"case.{self.pk}"
 
-    @property
-    def group_name(self) -> str:
-        """The Channels group for this case's live updates (``^[a-zA-Z0-9._-]+$``, short)."""
-        return f"case.{self.pk:x}"
 
 
 class Party(models.Model):

@@ -42,11 +42,12 @@ class NoticeText(models.Model):
 class Consent(models.Model):
     """A person's recorded answer (granted or refused) to one consent question at one stage."""
 
+    # PROTECT: a consent is evidence (OMR 4, §B11); deleting a party or case must not erase it.
     case = models.ForeignKey(
-        "mediation.Case", on_delete=models.CASCADE, related_name="consents", verbose_name=_("案件")
+        "mediation.Case", on_delete=models.PROTECT, related_name="consents", verbose_name=_("案件")
     )
     party = models.ForeignKey(
-        "mediation.Party", null=True, blank=True, on_delete=models.CASCADE, related_name="consents",
+        "mediation.Party", null=True, blank=True, on_delete=models.PROTECT, related_name="consents",
         verbose_name=_("当事人"),
     )
     user = models.ForeignKey(
@@ -75,7 +76,7 @@ class NoticeAcknowledgement(models.Model):
     """A person confirmed that they were shown a notice (e.g. OMR 7, OMR 17 sham-mediation warning)."""
 
     case = models.ForeignKey(
-        "mediation.Case", on_delete=models.CASCADE, related_name="notice_acks", verbose_name=_("案件")
+        "mediation.Case", on_delete=models.PROTECT, related_name="notice_acks", verbose_name=_("案件")
     )
     user = models.ForeignKey("mediation.User", on_delete=models.PROTECT, verbose_name=_("确认人"))
     text = models.ForeignKey(NoticeText, on_delete=models.PROTECT, verbose_name=_("所示文本版本"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import uuid
 from typing import Any
 
@@ -17,6 +19,8 @@ from mediation.models import Case, CaseMediator, Organisation, User
 from mediation.permissions import can_take_transition
 from mediation.services.audit import audit_append
 from mediation.services.timers import timers_sync_for_status
+
+logger = logging.getLogger(__name__)
 
 
 def case_create(
@@ -66,6 +70,8 @@ def case_mediator_assign(*, case: Case, mediator: User, actor: User | None, pres
     if profile is None or profile.status != MediatorStatus.ACTIVE:
         raise InvalidInput(_("所选人员不是在册的调解员。"))
     with transaction.atomic():
+        # The compare-and-set first: a concurrent assignment loses with StaleState before touching rows.
+        case = case_transition(case=case, to=CaseStatus.ASSIGNED, actor=actor)
         if presiding:
             CaseMediator.objects.filter(case=case, is_active=True, presiding=True).update(
                 is_active=False, ended_at=timezone.now()
@@ -75,7 +81,7 @@ def case_mediator_assign(*, case: Case, mediator: User, actor: User | None, pres
             kind="case.mediator_designated", actor=actor, case=case,
             data={"mediator": mediator.pk, "mediator_name": mediator.display_name, "presiding": presiding},
         )
-        return case_transition(case=case, to=CaseStatus.ASSIGNED, actor=actor)
+    return case
 
 
 def case_transition(
@@ -120,7 +126,7 @@ def case_transition(
     if reason and reason in ReturnReason.values:
         fields["return_reason"] = reason
     if to == CaseStatus.AGREEMENT_EFFECTIVE:
-        fields["agreement_effective_at"] = (data or {}).get("effective_at", now)
+        fields["agreement_effective_at"] = _effective_at(case, (data or {}).get("effective_at"), now)
 
     with transaction.atomic():
         updated = Case.objects.filter(pk=case.pk, status=expected).update(**fields)
@@ -132,15 +138,34 @@ def case_transition(
             kind=row.audit_kind, actor=actor, case=case,
             data={"from": expected, "to": to, "reason": reason, "note": note, "rule": row.source_rule, **(data or {})},
         )
+        if row.releases_mediators:
+            CaseMediator.objects.filter(case=case, is_active=True).update(is_active=False, ended_at=now)
         timers_sync_for_status(case=case, old_status=expected, new_status=to, at=now, actor=actor)
-        transaction.on_commit(lambda: _broadcast_status(case.pk, expected, to))
+        # robust: the status is committed whatever happens to the broadcast; a browser that missed it
+        # gets the new status in its next snapshot.
+        transaction.on_commit(lambda: _broadcast_status(case.pk, expected, to), robust=True)
     return case
+
+
+def _effective_at(case: Case, value: object, now: dt.datetime) -> dt.datetime:
+    """When the agreement took effect: the last required signature, never in the future nor before signing
+    began. It starts the 30-day confirmation window, so a wrong value would move a legal deadline."""
+    if value is None:
+        return now
+    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+        raise InvalidInput(_("协议生效时间必须是带时区的时间。"))
+    if value > now or (case.status_changed_at is not None and value < case.status_changed_at):
+        raise InvalidInput(_("协议生效时间必须在签署开始之后、当前时间之前。"))
+    return value
 
 
 def _broadcast_status(case_id: int, old: str, new: str) -> None:
     from realtime.broadcast import case_broadcast
 
-    case_broadcast(case_id=case_id, event={"type": "case.status", "from": old, "to": new})
+    try:
+        case_broadcast(case_id=case_id, event={"type": "case.status", "from": old, "to": new})
+    except Exception:
+        logger.exception("broadcast of case %s status %s failed; clients will catch up on reconnect", case_id, new)
 
 
 def _label(status: str) -> str:

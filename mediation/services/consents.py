@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,10 +75,18 @@ def notice_acknowledge(
     return ack
 
 
-def consent_all_parties_granted(*, case: Case, kind: str) -> bool:
-    """True when every party's latest answer to ``kind`` is a grant that has not been withdrawn."""
-    for party in case.parties.all():
-        latest = Consent.objects.filter(case=case, party=party, kind=kind).order_by("-given_at", "-pk").first()
+def consent_all_parties_granted(*, case: Case, kind: str, given_after: datetime.datetime | None = None) -> bool:
+    """True when the case has parties and every party's latest answer to ``kind`` is a grant that has not
+    been withdrawn. With ``given_after``, only answers given at or after that moment count (a consent to
+    extend one period is not a consent to extend the next)."""
+    parties = list(case.parties.all())
+    if not parties:
+        return False  # nobody agreed to anything
+    for party in parties:
+        answers = Consent.objects.filter(case=case, party=party, kind=kind)
+        if given_after is not None:
+            answers = answers.filter(given_at__gte=given_after)
+        latest = answers.order_by("-given_at", "-pk").first()
         if latest is None or not latest.granted or latest.withdrawn_at is not None:
             return False
     return True

@@ -15,12 +15,25 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from mediation import calendar
-from mediation.choices import CaseOrigin, CaseStatus, Procedure, TimerKind, TimerStatus, TimerUnit
-from mediation.exceptions import DomainError, InvalidInput, StaleState
-from mediation.models import Case, Timer, TimerPause, User
+from mediation import transitions as tr
+from mediation.choices import (
+    CaseOrigin,
+    CaseStatus,
+    ConsentKind,
+    EndReason,
+    Procedure,
+    TimerKind,
+    TimerStatus,
+    TimerUnit,
+)
+from mediation.exceptions import DomainError, InvalidInput, PermissionDenied, StaleState
+from mediation.models import Case, Consent, Party, Timer, TimerPause, User
+from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
+from mediation.services.consents import consent_all_parties_granted
 from mediation.transitions import ALL_ORIGINS, PRE_FILING
 
 logger = logging.getLogger(__name__)
@@ -46,13 +59,19 @@ class TimerRule:
     origins: frozenset[str] = ALL_ORIGINS
     once_per_case: bool = False  # counts from a one-off event, so re-entering ``starts_on`` does not restart it
     starts_at_agreement_effective: bool = False  # anchor on Case.agreement_effective_at, not the transition
+    only_one_sided: bool = False  # only for cases the applicant brought alone (Case.one_sided, OMR 15)
     expiry_moves_to: CaseStatus | None = None  # the platform's own transition on expiry (a ``system`` row)
+    expiry_reason: str = ""  # the reason code that transition records (an OMR 25 end reason)
 
 
-_MEDIATING = frozenset({
-    S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
-    S.AGREEMENT_DRAFT, S.SIGNING,
-})
+# The statuses the mediation period runs in: mediation under way, and signing, where the agreement is not
+# yet effective (OMR 24-25).
+MEDIATION_PERIOD_STATUSES = frozenset(tr.MEDIATING) | {S.SIGNING}
+
+# TimerPause.reason of a pause a case status opened (APPRAISAL_PAUSED): only leaving that status lifts it.
+# A pause someone set by hand has a free-text reason and is lifted by hand. (A code in ``reason`` rather
+# than a model field, to spare a migration.)
+STATUS_PAUSE_PREFIX = "status:"
 
 TIMER_RULES: dict[str, TimerRule] = {
     rule.kind: rule
@@ -75,15 +94,18 @@ TIMER_RULES: dict[str, TimerRule] = {
             expiry_moves_to=S.AWAITING_SELECTION,
         ),
         TimerRule(
+            # OMR 15: for an application by one side, the mediator helps reach the respondent within 3
+            # working days of accepting it (§B4 T4); it ends when the respondent answers or the case moves on.
             kind=TimerKind.RESPONDENT_CONTACT, unit=TimerUnit.WORKING_DAYS, length=3,
-            starts_on=S.RESPONDENT_PENDING, runs_during=frozenset({S.RESPONDENT_PENDING}),
+            starts_on=S.ACCEPTED, runs_during=frozenset({S.ACCEPTED, S.RESPONDENT_PENDING}), only_one_sided=True,
             source="OMR 15", on_expiry="escalate (alert: later issue)",
         ),
         TimerRule(
             kind=TimerKind.MEDIATION_PERIOD, unit=TimerUnit.CALENDAR_DAYS, length=30,
             entrusted_lengths={Procedure.ORDINARY: 15, Procedure.SIMPLE: 7},
-            starts_on=S.ACCEPTED, runs_during=_MEDIATING, paused_during=frozenset({S.APPRAISAL_PAUSED}),
-            source="OMR 24, 26", on_expiry="period expired: terminate unless all parties extend (OMR 25(6))",
+            starts_on=S.ACCEPTED, runs_during=MEDIATION_PERIOD_STATUSES, paused_during=frozenset({S.APPRAISAL_PAUSED}),
+            source="OMR 24, 26", on_expiry="period expired without agreement or agreed extension: terminated",
+            expiry_moves_to=S.TERMINATED, expiry_reason=EndReason.PERIOD_EXPIRED,
         ),
         TimerRule(
             kind=TimerKind.JC_APPLICATION_WINDOW, unit=TimerUnit.CALENDAR_DAYS, length=30,
@@ -91,7 +113,9 @@ TIMER_RULES: dict[str, TimerRule] = {
             starts_at_agreement_effective=True,
             # 委托 agreements become a court 调解书 instead; judicial confirmation is for the pre-filing paths.
             origins=PRE_FILING,
-            source="CPL 205; PML 33", on_expiry="window closed: warn (parties may still sue on the agreement)",
+            source="CPL 205; PML 33",
+            on_expiry="window closed: performance tracking (parties may still sue on the agreement)",
+            expiry_moves_to=S.PERFORMANCE_TRACKING,
         ),
     )
 }
@@ -190,6 +214,15 @@ def _close_open_pause(timer: Timer, at: dt.datetime) -> None:
     timer.pauses.filter(ended_at__isnull=True).update(ended_at=at)
 
 
+def _status_pause_reason(status: str) -> str:
+    return f"{STATUS_PAUSE_PREFIX}{status}"
+
+
+def _open_pause_is_the_status_pause(timer: Timer) -> bool:
+    """Whether the timer's open pause is the one a case status opened (not one set by hand)."""
+    return timer.pauses.filter(ended_at__isnull=True, reason__startswith=STATUS_PAUSE_PREFIX).exists()
+
+
 def _resume(*, timer: Timer, at: dt.datetime, actor: User | None, overrides: _OverrideCache) -> None:
     _close_open_pause(timer, at)
     old_due = timer.due_at
@@ -232,18 +265,20 @@ def timers_sync_for_status(
         timer.case = case
         rule = TIMER_RULES[timer.kind]
         entering_pause = new_status in rule.paused_during and old_status not in rule.paused_during
-        # Only leaving the pausing status resumes: a pause a person set by hand stays until lifted by hand.
         leaving_pause = old_status in rule.paused_during and new_status not in rule.paused_during
         if new_status not in rule.runs_during:
             _stop(timer=timer, at=at, actor=actor, reason=new_status)
         elif entering_pause and timer.status == TimerStatus.RUNNING:
-            _pause(timer=timer, reason=str(CaseStatus(new_status).label), at=at, actor=actor)
-        elif leaving_pause and timer.status == TimerStatus.PAUSED:
+            _pause(timer=timer, reason=_status_pause_reason(new_status), at=at, actor=actor)
+        elif leaving_pause and timer.status == TimerStatus.PAUSED and _open_pause_is_the_status_pause(timer):
+            # Only the pause the status opened ends with it: a pause set by hand stays until lifted by hand.
             _resume(timer=timer, at=at, actor=actor, overrides=overrides)
 
     still_open = {timer.kind for timer in open_timers if timer.status in OPEN_STATUSES}
     for rule in TIMER_RULES.values():
         if rule.starts_on != new_status or case.origin not in rule.origins or rule.kind in still_open:
+            continue
+        if rule.only_one_sided and not case.one_sided:
             continue
         if rule.once_per_case and Timer.objects.filter(case=case, kind=rule.kind).exists():
             continue
@@ -258,54 +293,157 @@ def _lock(timer: Timer) -> Timer:
     return locked
 
 
+def _require_case_roles(*, actor: User | None, case: Case, roles: set[str], message: str) -> None:
+    if not case_roles(actor, case) & roles:
+        raise PermissionDenied(message)
+
+
+def _require_pause_actor(actor: User | None, case: Case) -> None:
+    """The case's mediator or its court's clerk, or the platform (``actor=None``)."""
+    if actor is not None:
+        _require_case_roles(
+            actor=actor, case=case, roles={tr.MEDIATOR, tr.CLERK},
+            message=_("只有本案调解员或本院立案/诉讼服务人员可以中止或恢复期限。"),
+        )
+
+
 def timer_pause(*, timer: Timer, reason: str, actor: User | None, at: dt.datetime | None = None) -> Timer:
-    """Stop the clock for a stretch that does not count (appraisal, OMR 26)."""
-    if not reason.strip():
+    """Stop the clock by hand for a stretch that does not count (appraisal, OMR 26). The pause stays until
+    ``timer_resume`` lifts it, whatever the case's status does meanwhile."""
+    reason = reason.strip()
+    if not reason:
         raise InvalidInput(_("请写明期限中止的原因。"))
+    if reason.startswith(STATUS_PAUSE_PREFIX):
+        raise InvalidInput(_("中止原因不能以“%(prefix)s”开头。") % {"prefix": STATUS_PAUSE_PREFIX})
     at = at or timezone.now()
     with transaction.atomic():
         locked = _lock(timer)
+        _require_pause_actor(actor, locked.case)
         if locked.status != TimerStatus.RUNNING:
             raise StaleState(_("该期限当前不在计时中，不能中止。"))
-        _pause(timer=locked, reason=reason.strip(), at=at, actor=actor)
+        _pause(timer=locked, reason=reason, at=at, actor=actor)
     timer.refresh_from_db()
     return timer
 
 
 def timer_resume(*, timer: Timer, actor: User | None, at: dt.datetime | None = None) -> Timer:
-    """Restart the clock. The due date moves later by the paused days (working days for working-day timers),
-    with the holiday roll-forward applied again."""
+    """Restart a clock paused by hand. The due date moves later by the paused days (working days for
+    working-day timers), with the holiday roll-forward applied again. A pause that a case status opened
+    (appraisal) ends when the case leaves that status, not here."""
     at = at or timezone.now()
     with transaction.atomic():
         locked = _lock(timer)
+        _require_pause_actor(actor, locked.case)
         if locked.status != TimerStatus.PAUSED:
             raise StaleState(_("该期限当前未中止，无需恢复。"))
+        if _open_pause_is_the_status_pause(locked):
+            raise InvalidInput(
+                _("该期限因案件处于“%(status)s”状态而中止，案件恢复调解时期限自动恢复。")
+                % {"status": CaseStatus(locked.case.status).label}
+            )
         _resume(timer=locked, at=at, actor=actor, overrides=_OverrideCache())
     timer.refresh_from_db()
     return timer
 
 
-def timer_extend(*, timer: Timer, days: int, actor: User | None, consent_note: str) -> Timer:
-    """Lengthen a period by ``days`` (in the timer's unit). OMR 24 allows it only with all parties' consent,
-    so the caller records where that consent is (a note or a consent reference)."""
+def _parties_without_extension_consent(case: Case, since: dt.datetime) -> list[Party]:
+    """For the refusal message: the parties whose latest extension answer since ``since`` is not a live grant."""
+    missing = []
+    for party in case.parties.all():
+        latest = (
+            Consent.objects.filter(case=case, party=party, kind=ConsentKind.EXTENSION, given_at__gte=since)
+            .order_by("-given_at", "-pk")
+            .first()
+        )
+        if latest is None or not latest.granted or latest.withdrawn_at is not None:
+            missing.append(party)
+    return missing
+
+
+def _require_extension_consent(timer: Timer) -> None:
+    """OMR 24: every party agrees to the extension, by a consent recorded after this period began."""
+    case = timer.case
+    if consent_all_parties_granted(case=case, kind=ConsentKind.EXTENSION, given_after=timer.started_at):
+        return
+    missing = _parties_without_extension_consent(case, timer.started_at)
+    if not missing:
+        raise InvalidInput(_("延长调解期限须经全体当事人同意，本案尚无当事人的同意记录。"))
+    names = pgettext("list separator", "、").join(party.name for party in missing)
+    raise InvalidInput(
+        _("延长调解期限须经全体当事人同意：尚缺 %(names)s 在本期限起算后作出且未撤回的“同意延长调解期限”记录。")
+        % {"names": names}
+    )
+
+
+def timer_extend(*, timer: Timer, days: int, actor: User | None, note: str = "") -> Timer:
+    """Lengthen a period by ``days`` (in the timer's unit). OMR 24 allows it only with all parties'
+    consent: each party's latest ``extension`` consent since the period began must be a grant not since
+    withdrawn. Only a mediator of the case extends; ``note`` is an optional remark for the audit trail."""
     if days <= 0:
         raise InvalidInput(_("延长天数须为正整数。"))
-    if not consent_note.strip():
-        raise InvalidInput(_("延长调解期限须经各方当事人同意，请注明同意情况。"))
     with transaction.atomic():
         locked = _lock(timer)
+        _require_case_roles(
+            actor=actor, case=locked.case, roles={tr.MEDIATOR}, message=_("只有本案调解员可以延长调解期限。")
+        )
         if locked.status not in OPEN_STATUSES:
             raise StaleState(_("该期限已届满或已结束，不能延长。"))
+        _require_extension_consent(locked)
+        consents = list(
+            Consent.objects.filter(
+                case=locked.case, kind=ConsentKind.EXTENSION, granted=True, withdrawn_at__isnull=True,
+                given_at__gte=locked.started_at,
+            ).order_by("pk").values_list("pk", flat=True)
+        )
         old_due = locked.due_at
         locked.extra_days += days
         _recompute_due_at(locked, _OverrideCache())
         locked.save(update_fields=["extra_days", "due_at"])
         audit_append(
             kind="timer.extended", actor=actor, case=locked.case,
-            data=_event_data(locked, days=days, consent_note=consent_note.strip(), previous_due_at=old_due.isoformat()),
+            data=_event_data(
+                locked, days=days, note=note.strip(), consents=consents, previous_due_at=old_due.isoformat()
+            ),
         )
     timer.refresh_from_db()
     return timer
+
+
+def timers_recompute(*, affected_from: dt.date, actor: User | None, cause: Mapping[str, Any]) -> list[Timer]:
+    """Recompute the due date of every open timer the working status of ``affected_from`` or any later day
+    could move (a holiday entered or removed), recording ``timer.recomputed`` where it moved.
+
+    A due date depends only on days up to its last day, so timers due before that day are left alone.
+    Runs in the caller's transaction; locks each case row, then its timer, as case_transition does.
+    """
+    overrides = _OverrideCache()
+    changed: list[Timer] = []
+    candidates = list(
+        Timer.objects.filter(status__in=OPEN_STATUSES, due_at__gt=calendar.day_end(affected_from - calendar.ONE_DAY))
+        .order_by("case_id", "pk")
+        .values_list("pk", "case_id")
+    )
+    with transaction.atomic():
+        for timer_id, case_id in candidates:
+            case = Case.objects.select_for_update().get(pk=case_id)
+            timer = Timer.objects.select_for_update().filter(pk=timer_id, status__in=OPEN_STATUSES).first()
+            if timer is None:  # fired or stopped meanwhile
+                continue
+            timer.case = case
+            old_due = timer.due_at
+            _recompute_due_at(timer, overrides)
+            if timer.due_at == old_due:
+                continue
+            timer.save(update_fields=["due_at"])
+            audit_append(
+                kind="timer.recomputed", actor=actor, case=case,
+                data=_event_data(
+                    timer, previous_due_at=old_due.isoformat(),
+                    previous_due_date=calendar.last_day(old_due).isoformat(), cause=dict(cause),
+                ),
+            )
+            changed.append(timer)
+    return changed
 
 
 def timers_sweep(*, now: dt.datetime | None = None) -> list[Timer]:
@@ -348,19 +486,22 @@ def _fire(*, timer_id: int, case_id: int, now: dt.datetime) -> Timer | None:
         rule = TIMER_RULES[timer.kind]
         audit_append(kind="timer.expired", actor=None, case=case, data=_event_data(timer, on_expiry=rule.on_expiry))
         if rule.expiry_moves_to is not None:
-            _expiry_transition(case=case, timer=timer, to=rule.expiry_moves_to)
+            _expiry_transition(case=case, timer=timer, to=rule.expiry_moves_to, reason=rule.expiry_reason)
     return timer
 
 
-def _expiry_transition(*, case: Case, timer: Timer, to: CaseStatus) -> None:
+def _expiry_transition(*, case: Case, timer: Timer, to: CaseStatus, reason: str) -> None:
     from mediation.services.cases import case_transition  # cases imports this module
 
     try:
-        case_transition(case=case, to=to, actor=None)
+        # A savepoint: a refused transition must not undo the claim and the expiry event above.
+        with transaction.atomic():
+            case_transition(case=case, to=to, actor=None, reason=reason)
     except DomainError as exc:
-        # The case moved on before the sweep got here: the expiry stands, the action no longer applies.
+        # No platform row leads there from the case's status (it moved on, or the table keeps the step for
+        # people there): the expiry stands, the action is recorded as not taken.
         logger.info("Timer %s expired but case %s could not move to %s: %s", timer.pk, case.pk, to, exc)
         audit_append(
             kind="timer.expiry_action_skipped", actor=None, case=case,
-            data=_event_data(timer, to=str(to), error=exc.code, message=str(exc)),
+            data=_event_data(timer, to=str(to), reason=reason, status=case.status, error=exc.code, message=str(exc)),
         )

@@ -48,7 +48,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
     removed = {
         *SETTINGS_VARIABLES,
         *(f"{name}_FILE" for name in SETTINGS_VARIABLES),
-        # Set in this process by the e2e browser fixture; a deployment must not have it (async.E001).
+        # A deployment must not have it (async.E001), whatever the developer's shell has.
         "DJANGO_ALLOW_ASYNC_UNSAFE",
     }
     env = {key: value for key, value in os.environ.items() if key not in removed}
@@ -57,32 +57,27 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+PRODUCTION_SERVICES = {"DATABASE_URL": "postgres://yizhan@db.example.cn/yizhan", "REDIS_URL": "redis://cache.example.cn:6379/0"}
+
+
 def production_env(**overrides: str) -> dict[str, str]:
-    return clean_env(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(45), ALLOWED_HOSTS="mediation.example.cn", **overrides)
+    variables = {"SECRET_KEY": secrets.token_urlsafe(45), "ALLOWED_HOSTS": "mediation.example.cn",
+                 **PRODUCTION_SERVICES, **overrides}
+    return clean_env(DEBUG="0", **variables)
+
+
+def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *argv], env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return _run(["-c", code], env)
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        env=env,
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return _run(["manage.py", *args], env)
 
 
 def start_up_error(env: dict[str, str]) -> str:
@@ -116,6 +111,16 @@ def test_the_clean_environment_itself_loads():
         pytest.param({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", id="log-level-unknown"),
         pytest.param({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL", id="broker-unknown-scheme"),
         pytest.param({"SITE_URL": "example.cn"}, "SITE_URL", id="site-url-not-url"),
+        pytest.param(
+            {"DEBUG": "0", "SECRET_KEY": "k" * 30 + "abcdefghij" * 3, "ALLOWED_HOSTS": "a.cn",
+             "REDIS_URL": "redis://r/0"},
+            "DATABASE_URL", id="prod-on-embedded-sqlite",
+        ),
+        pytest.param(
+            {"DEBUG": "0", "SECRET_KEY": "k" * 30 + "abcdefghij" * 3, "ALLOWED_HOSTS": "a.cn",
+             "DATABASE_URL": "postgres://u@db/y"},
+            "REDIS_URL", id="prod-without-redis",
+        ),
         pytest.param({"CHANNEL_LAYER": "redis"}, "REDIS_URL", id="channel-layer-redis-without-url"),
         pytest.param(
             {"REDIS_URL": "redis://127.0.0.1:6379/0", "REDIS_MAX_CONNECTIONS": "0"},
@@ -160,8 +165,26 @@ def test_secret_key_file_is_used_and_wins_over_secret_key(tmp_path):
     assert result.stdout.strip() == secret
 
 
-def test_production_settings_pass_the_deploy_check_without_warnings(tmp_path):
-    env = production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}", MEDIA_ROOT=str(tmp_path / "media"))
+@pytest.fixture
+def deploy_database():
+    """A scratch PostgreSQL database beside the test database, migrated, dropped afterwards."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.fail("DATABASE_URL must point at PostgreSQL for the deploy check (see README).")
+    base, _, _ = url.rpartition("/")
+    name = f"yizhan_deploy_{os.getpid()}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{base}/{name}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings(tmp_path, deploy_database):
+    env = production_env(DATABASE_URL=deploy_database, MEDIA_ROOT=str(tmp_path / "media"))
     # mediation.W001 rightly warns until the admin has entered holidays for years the chinesecalendar
     # package does not cover yet; a deployment ready to go live has done so.
     prepared = run_python(

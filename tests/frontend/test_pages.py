@@ -33,16 +33,18 @@ def test_healthz_answers(client):
     assert client.get("/healthz").json() == {"ok": True}
 
 
-def test_a_party_sees_their_case_with_the_id_number_masked(world, client):
+def test_a_party_sees_their_own_id_number_and_only_a_masked_one_of_the_other_side(world, client):
     case = world.drive(world.new_case(), CaseStatus.ACCEPTED)
     client.force_login(world.applicant)
     listing = client.get(reverse("case_list")).content.decode()
     assert case.reference in listing
     detail = client.get(reverse("case_detail", args=[case.pk])).content.decode()
     assert case.title in detail
-    party = case.parties.first()
-    assert party.id_number not in detail
-    assert party.id_number_masked in detail
+    own = case.parties.get(user=world.applicant)
+    other = case.parties.get(user=world.respondent)
+    assert own.id_number in detail  # their own number, in full
+    assert other.id_number not in detail
+    assert other.id_number_masked in detail
     assert 'data-kind="case.mediator_accept"' in detail
     assert "状态变更为：调解员已接受" in detail
 
@@ -67,7 +69,19 @@ def test_sign_in_with_a_wrong_password_says_so(world, client):
     assert "用户名或密码不正确" in response.content.decode()
 
 
-def test_seed_demo_is_idempotent_and_its_world_is_usable(client):
+def test_seed_demo_refuses_to_run_in_production(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG off"):
+        call_command("seed_demo", quiet=True)
+    from mediation.models import User
+
+    assert not User.objects.filter(username="admin").exists()
+
+
+def test_seed_demo_is_idempotent_and_its_world_is_usable(client, settings):
+    settings.DEBUG = True  # as under `make run`
     call_command("seed_demo", quiet=True)
     call_command("seed_demo", quiet=True)
     from mediation.models import Case, Organisation, User

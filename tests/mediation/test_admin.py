@@ -41,11 +41,28 @@ def test_opening_a_case_in_the_admin_is_audited(staff_clerk, world, client):
     assert viewed.get().actor == staff_clerk
 
 
-def test_status_cannot_be_posted_through_the_change_form(staff_clerk, world, client):
+def test_the_case_change_form_is_read_only_even_when_posted_to(staff_clerk, world, client):
     case = world.drive(world.new_case(), CaseStatus.SUBMITTED)
     url = reverse("admin:mediation_case_change", args=[case.pk])
-    page = client.get(url)
-    assert b'name="status"' not in page.content
+    page = client.get(url).content.decode()
+    assert 'name="status"' not in page
+    assert 'name="court"' not in page
+    forged = {"status": CaseStatus.CLOSED_SETTLED, "title": "改过的标题", "court": world.other_court.pk}
+    response = client.post(url, forged)
+    assert response.status_code == 403
+    fresh = Case.objects.get(pk=case.pk)
+    assert (fresh.status, fresh.title, fresh.court_id) == (CaseStatus.SUBMITTED, case.title, world.court.pk)
+
+
+def test_saving_a_stale_case_instance_cannot_undo_a_transition(world):
+    case = world.drive(world.new_case(), CaseStatus.SUBMITTED)
+    stale = Case.objects.get(pk=case.pk)
+    world.drive(case, CaseStatus.AWAITING_SELECTION)
+    stale.title = "新标题"
+    stale.save()
+    fresh = Case.objects.get(pk=case.pk)
+    assert fresh.status == CaseStatus.AWAITING_SELECTION
+    assert fresh.title == "新标题"
 
 
 def test_the_transition_form_calls_the_service_and_audits(staff_clerk, world, client):
@@ -70,15 +87,26 @@ def test_the_transition_form_shows_the_refusal_and_changes_nothing(staff_clerk, 
     assert Case.objects.get(pk=case.pk).status == CaseStatus.SUBMITTED
 
 
-def test_a_superuser_without_a_role_on_the_case_is_offered_no_transition(world, client):
-    world.outsider.is_staff = world.outsider.is_superuser = True
-    world.outsider.save()
-    client.force_login(world.outsider)
+def test_someone_without_a_role_on_the_case_gets_no_transition_page(world, client):
+    """Not even a superuser: the transition page would show the case's status unaudited."""
     case = world.drive(world.new_case(), CaseStatus.SUBMITTED)
     url = reverse("admin:mediation_case_transition", args=[case.pk])
-    assert "没有可执行的状态变更".encode() in client.get(url).content
-    client.post(url, {"target": CaseStatus.AWAITING_SELECTION})
+    for intruder in (world.outsider, world.other_judge):
+        intruder.is_staff = intruder.is_superuser = True
+        intruder.save()
+        client.force_login(intruder)
+        assert client.get(url).status_code == 404
+        client.post(url, {"target": CaseStatus.AWAITING_SELECTION})
     assert Case.objects.get(pk=case.pk).status == CaseStatus.SUBMITTED
+
+
+def test_a_role_without_a_transition_here_is_told_so(world, client):
+    world.applicant.is_staff = True
+    world.applicant.save()
+    client.force_login(world.applicant)
+    case = world.drive(world.new_case(), CaseStatus.SUBMITTED)
+    page = client.get(reverse("admin:mediation_case_transition", args=[case.pk]))
+    assert "没有可执行的状态变更".encode() in page.content
 
 
 def test_audit_events_cannot_be_changed_or_deleted_in_the_admin(staff_clerk, world, client):
@@ -94,3 +122,17 @@ def test_non_staff_are_sent_to_the_admin_login(world, client):
     client.force_login(world.applicant)
     response = client.get(reverse("admin:mediation_case_changelist"))
     assert response.status_code == 302
+
+
+def test_a_holiday_entered_in_the_admin_is_audited_and_recomputes_clocks(staff_clerk, world, client):
+    import datetime as dt
+
+    from mediation.models import HolidayOverride
+
+    response = client.post(
+        reverse("admin:mediation_holidayoverride_add"),
+        {"date": "2031-10-01", "is_workday": "", "name": "国庆节"},
+    )
+    assert response.status_code == 302
+    assert HolidayOverride.objects.get(date=dt.date(2031, 10, 1)).name == "国庆节"
+    assert AuditEvent.objects.filter(stream="platform", kind="holiday.set").count() == 1

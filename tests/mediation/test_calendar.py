@@ -99,9 +99,22 @@ def test_a_datetime_is_refused_where_a_local_date_is_meant():
         is_working_day(dt.datetime(2026, 10, 8, 23, 0, tzinfo=dt.UTC), overrides=NO_OVERRIDES)
 
 
-def test_the_package_covers_2026_and_not_2027():
-    assert 2026 in covered_years()
-    assert last_covered_year() == 2026
+def test_the_package_data_includes_2026():
+    assert 2026 in covered_years()  # the Golden Week tests above rely on it
+
+
+def test_the_covered_years_run_without_gaps_up_to_the_last_covered_year():
+    years = covered_years()
+    assert last_covered_year() == years[-1] == max(years)
+    assert years.step == 1
+
+
+@pytest.mark.django_db
+def test_the_year_after_the_last_covered_year_falls_back_to_monday_to_friday():
+    # The package refuses years it has no data for; is_working_day must not ask it.
+    first_uncovered = last_covered_year() + 1
+    january = [dt.date(first_uncovered, 1, day) for day in range(1, 32)]
+    assert [is_working_day(day) for day in january] == [day.weekday() < 5 for day in january]
 
 
 @pytest.mark.django_db
@@ -125,6 +138,7 @@ def test_an_override_wins_inside_a_covered_year():
 
 @pytest.mark.django_db
 def test_a_year_beyond_the_package_data_falls_back_to_weekends():
+    assert last_covered_year() < 2031  # the 2031 tests below need a year without package data
     # 2031-10-01 is a Wednesday. With nothing entered, National Day is unknown: only weekends rest.
     assert is_working_day(dt.date(2031, 10, 1))
     assert not is_working_day(dt.date(2031, 10, 4))  # Saturday
@@ -145,27 +159,29 @@ def test_a_year_beyond_the_package_data_honours_holiday_overrides():
 
 @pytest.mark.django_db
 def test_the_coverage_check_warns_in_a_year_beyond_the_package_data():
-    with time_machine.travel(dt.datetime(2031, 3, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
+    beyond = last_covered_year() + 5
+    with time_machine.travel(dt.datetime(beyond, 3, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
         messages = check_calendar_coverage(app_configs=None, databases=None)
     assert [message.id for message in messages] == ["mediation.W001"]
     assert messages[0].level == checks.WARNING
-    assert "2031" in messages[0].msg
-    assert "2032" in messages[0].msg
+    assert str(beyond) in messages[0].msg
+    assert str(beyond + 1) in messages[0].msg
 
 
 @pytest.mark.django_db
 def test_the_coverage_check_warns_for_next_year_until_its_holidays_are_entered():
-    with time_machine.travel(dt.datetime(2026, 11, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
+    last = last_covered_year()
+    with time_machine.travel(dt.datetime(last, 11, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
         messages = check_calendar_coverage(app_configs=None, databases=None)
         assert [message.id for message in messages] == ["mediation.W001"]
-        assert "2027" in messages[0].msg
-        HolidayOverride.objects.create(date=dt.date(2027, 1, 1), is_workday=False, name="元旦")
+        assert str(last + 1) in messages[0].msg
+        HolidayOverride.objects.create(date=dt.date(last + 1, 1, 1), is_workday=False, name="元旦")
         assert check_calendar_coverage(app_configs=None, databases=None) == []
 
 
 @pytest.mark.django_db
 def test_the_coverage_check_is_quiet_while_the_package_covers_this_year_and_next():
-    with time_machine.travel(dt.datetime(2025, 6, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
+    with time_machine.travel(dt.datetime(last_covered_year() - 1, 6, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
         assert check_calendar_coverage(app_configs=None, databases=None) == []
 
 
@@ -175,7 +191,7 @@ def test_the_coverage_check_survives_an_unmigrated_database(monkeypatch):
         raise ProgrammingError('relation "mediation_holidayoverride" does not exist')
 
     monkeypatch.setattr(HolidayOverride.objects, "filter", missing_table)
-    with time_machine.travel(dt.datetime(2031, 3, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
+    with time_machine.travel(dt.datetime(last_covered_year() + 5, 3, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
         messages = check_calendar_coverage(app_configs=None, databases=None)
     assert [message.id for message in messages] == ["mediation.W001"]
 

@@ -12,6 +12,7 @@ from mediation import transitions as tr
 from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import AuditEvent, Case, CaseMediator
+from mediation.permissions import case_roles
 from mediation.services.cases import case_transition
 from tests.conftest import shortest_path
 
@@ -74,7 +75,20 @@ def test_every_pair_from_a_status_is_allowed_exactly_as_the_table_says(world, or
             continue
         for row in rows:
             _try_row(world, case, row, source, target)
+        _everyone_without_a_listed_role_is_refused(world, fresh, rows, target)
     assert Case.objects.get(pk=case.pk).status == source
+
+
+def _everyone_without_a_listed_role_is_refused(world, case, rows, target) -> None:
+    """The roles column is the law of who may act: anyone holding none of them is refused."""
+    allowed = frozenset().union(*(row.roles for row in rows))
+    for name, actor in world.everyone().items():
+        held = {tr.SYSTEM} if actor is None else case_roles(actor, case)
+        if held & allowed:
+            continue
+        with pytest.raises(PermissionDenied):
+            case_transition(case=Case.objects.get(pk=case.pk), to=target, actor=actor, reason="", note="x")
+        assert Case.objects.get(pk=case.pk).status == case.status, name
 
 
 def _try_row(world, case, row, source, target) -> None:

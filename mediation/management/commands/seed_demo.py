@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from mediation.choices import (
@@ -84,9 +85,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet", action="store_true", help="Do not print the accounts.")
+        parser.add_argument(
+            "--allow-production", action="store_true",
+            help="Load the demo world even with DEBUG off (a staging site). Never on a live court system.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["allow_production"]:
+            # The demo world has a superuser whose password is published in the README.
+            raise CommandError("seed_demo refuses to run with DEBUG off; pass --allow-production for a staging site.")
+        self._load(quiet=options["quiet"])
 
     @transaction.atomic
-    def handle(self, *args: Any, **options: Any) -> None:
+    def _load(self, *, quiet: bool) -> None:
         high = _org("北京市高级人民法院", OrganisationKind.COURT, short="北京高院", level=CourtLevel.HIGH, code="京")
         mid = _org("北京市第二中级人民法院", OrganisationKind.COURT, short="北京二中院", level=CourtLevel.INTERMEDIATE,
                    parent=high, code="京02")
@@ -179,7 +190,7 @@ class Command(BaseCommand):
             Party.objects.create(case=queued, role=PartyRole.RESPONDENT, name="赵七", phone="13900000007")
             case_transition(case=queued, to=CaseStatus.SUBMITTED, actor=clerk)
 
-        if not options["quiet"]:
+        if not quiet:
             self._print_accounts()
 
     def _print_accounts(self) -> None:
