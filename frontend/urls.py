@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from frontend import views
 
@@ -6,4 +6,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    # One module per area, each owned by its pages: applying, court intake, the roster, a mediator's work.
+    path("apply/", include("frontend.urls_apply")),
+    path("intake/", include("frontend.urls_intake")),
+    path("mediators/", include("frontend.urls_roster")),
+    path("mediate/", include("frontend.urls_mediator")),
 ]

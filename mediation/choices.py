@@ -244,3 +244,55 @@ class TimerStatus(models.TextChoices):
     PAUSED = "paused", _("已中止")
     FIRED = "fired", _("已届满")
     STOPPED = "stopped", _("已结束")
+
+
+class OtpPurpose(models.TextChoices):
+    LOGIN = "login", _("登录")
+    IDENTITY = "identity", _("实名认证")
+    SESSION_JOIN = "session_join", _("参加调解身份核验")
+    SIGNING = "signing", _("签名确认")
+
+
+class EvidenceKind(models.TextChoices):
+    EVIDENCE = "evidence", _("证据材料")
+    COMPLAINT = "complaint", _("起诉/申请材料")
+    IDENTITY = "identity", _("身份证明")
+    AUTHORITY = "authority", _("授权委托书")
+    OTHER = "other", _("其他材料")
+
+
+class ServiceStage(models.TextChoices):
+    MEDIATION = "mediation", _("调解")
+    CONFIRMATION = "confirmation", _("司法确认")
+    LITIGATION = "litigation", _("诉讼")
+    ENFORCEMENT = "enforcement", _("执行")
+
+
+class ComplaintGround(models.TextChoices):
+    """What a party may complain of (OMR 29; SIM 28)."""
+
+    COERCION = "coercion", _("强迫调解")
+    REFUSED_REFERRALS = "refused_referrals", _("无正当理由多次拒绝接受人民法院委派委托")
+    GIFTS = "gifts", _("接受当事人请托或收受财物")
+    LEAK = "leak", _("泄露调解过程、调解协议内容或国家秘密、商业秘密、个人隐私")
+    OTHER = "other", _("其他违反调解职业道德的行为")
+
+
+class ComplaintStatus(models.TextChoices):
+    FILED = "filed", _("已受理")
+    UPHELD = "upheld", _("查证属实")
+    DISMISSED = "dismissed", _("查证不实")
+
+
+class ComplaintOutcome(models.TextChoices):
+    NONE = "", _("无")
+    WARNING = "warning", _("警告")
+    CIRCULAR = "circular", _("通报")
+    SUSPENSION = "suspension", _("暂停调解资格")
+    REMOVAL = "removal", _("除名")
+
+
+class RecusalDecision(models.TextChoices):
+    PENDING = "", _("待决定")
+    GRANTED = "granted", _("准予回避")
+    REFUSED = "refused", _("驳回申请")

@@ -75,7 +75,10 @@ class RosterEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["mediator", "court", "scope"], name="roster_entry_unique"),
             models.CheckConstraint(
-                condition=models.Q(adopted_from__isnull=True) | models.Q(mediator_consented_at__isnull=False),
+                # An adoption may wait for the mediator's consent, but is never active without it.
+                condition=models.Q(adopted_from__isnull=True)
+                | models.Q(mediator_consented_at__isnull=False)
+                | models.Q(is_active=False),
                 name="roster_adoption_needs_consent",
             ),
         ]

@@ -20,6 +20,9 @@ class Timer(models.Model):
         _("延长天数"), default=0, help_text=_("经全体当事人同意延长的天数（OMR 24）。")
     )
     fired_at = models.DateTimeField(_("届满处理时间"), null=True, blank=True)
+    reminded_at = models.DateTimeField(
+        _("到期提醒时间"), null=True, blank=True, help_text=_("届满前已提醒责任人的时间；每个期限只提醒一次。")
+    )
     stopped_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     source = models.CharField(_("依据"), max_length=40, blank=True)
 
