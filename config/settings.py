@@ -206,6 +206,31 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# --- The outside world, behind adapters (mediation/adapters/) ----------------------------------------
+# SMS: "console" (log it; tests read mediation.adapters.sms.outbox), "file" (JSON lines, for the demo)
+# or "http" (the gateway's HTTP API).
+SMS_BACKEND = env_choice("SMS_BACKEND", "console" if DEBUG else "http", choices=("console", "file", "http"))
+SMS_FILE_PATH = Path(env_str("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms.log")) or "")
+SMS_GATEWAY_URL = env_url("SMS_GATEWAY_URL", None, schemes=("http", "https"))
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "") or ""
+SMS_SIGNATURE = env_str("SMS_SIGNATURE", "【一站调解】") or ""
+if SMS_BACKEND == "http" and not SMS_GATEWAY_URL:
+    raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_GATEWAY_URL.")
+
+# One-time codes: lifetime, resend interval, hourly send cap, wrong tries per code, and the lock-out
+# after repeated failures for one phone number.
+OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=60)
+OTP_RESEND_SECONDS = env_int("OTP_RESEND_SECONDS", 60, minimum=10)
+OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5, minimum=1)
+OTP_MAX_ATTEMPTS_PER_CODE = env_int("OTP_MAX_ATTEMPTS_PER_CODE", 5, minimum=1)
+OTP_LOCKOUT_FAILURES = env_int("OTP_LOCKOUT_FAILURES", 10, minimum=1)
+OTP_LOCKOUT_SECONDS = env_int("OTP_LOCKOUT_SECONDS", 1800, minimum=60)
+
+# Uploads: evidence files are checked by their content, not their name.
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,4 +11,6 @@ urlpatterns = [
     path("intake/", include("frontend.urls_intake")),
     path("mediators/", include("frontend.urls_roster")),
     path("mediate/", include("frontend.urls_mediator")),
+    path("cases/<int:case_id>/", include("frontend.urls_case_actions")),
+    path("accounts/phone/", include("frontend.urls_identity")),
 ]

@@ -39,6 +39,18 @@ SETTINGS_VARIABLES = [
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "LOG_LEVEL",
+    "SMS_BACKEND",
+    "SMS_FILE_PATH",
+    "SMS_GATEWAY_URL",
+    "SMS_GATEWAY_TOKEN",
+    "SMS_SIGNATURE",
+    "OTP_TTL_SECONDS",
+    "OTP_RESEND_SECONDS",
+    "OTP_MAX_SENDS_PER_HOUR",
+    "OTP_MAX_ATTEMPTS_PER_CODE",
+    "OTP_LOCKOUT_FAILURES",
+    "OTP_LOCKOUT_SECONDS",
+    "EVIDENCE_MAX_BYTES",
 ]
 SETUP = "import django; django.setup()"
 
@@ -57,7 +69,11 @@ def clean_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-PRODUCTION_SERVICES = {"DATABASE_URL": "postgres://yizhan@db.example.cn/yizhan", "REDIS_URL": "redis://cache.example.cn:6379/0"}
+PRODUCTION_SERVICES = {
+    "DATABASE_URL": "postgres://yizhan@db.example.cn/yizhan",
+    "REDIS_URL": "redis://cache.example.cn:6379/0",
+    "SMS_GATEWAY_URL": "https://sms.example.cn/v1/messages",
+}
 
 
 def production_env(**overrides: str) -> dict[str, str]:
@@ -111,6 +127,9 @@ def test_the_clean_environment_itself_loads():
         pytest.param({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", id="log-level-unknown"),
         pytest.param({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL", id="broker-unknown-scheme"),
         pytest.param({"SITE_URL": "example.cn"}, "SITE_URL", id="site-url-not-url"),
+        pytest.param({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND", id="sms-backend-unknown"),
+        pytest.param({"SMS_BACKEND": "http"}, "SMS_GATEWAY_URL", id="sms-http-without-url"),
+        pytest.param({"OTP_TTL_SECONDS": "5"}, "OTP_TTL_SECONDS", id="otp-ttl-too-short"),
         pytest.param(
             {"DEBUG": "0", "SECRET_KEY": "k" * 30 + "abcdefghij" * 3, "ALLOWED_HOSTS": "a.cn",
              "REDIS_URL": "redis://r/0"},
