@@ -20,17 +20,26 @@ from mediation.choices import CaseStatus, EndReason, ReturnReason
 from mediation.exceptions import DomainError
 from mediation.models import (
     Agent,
+    ApplicationDraft,
     AuditEvent,
     Case,
     CaseMediator,
+    Complaint,
     Consent,
+    Disclosure,
+    Evidence,
     HolidayOverride,
+    IdentityVerification,
+    MediatorChoice,
     MediatorProfile,
     Membership,
     NoticeText,
+    OneTimeCode,
     Organisation,
     Party,
+    RecusalRequest,
     RosterEntry,
+    ServiceAddress,
     Timer,
     User,
 )
@@ -285,6 +294,48 @@ class AgentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ["name", "party", "kind", "authority"]
 
+
+@admin.register(OneTimeCode)
+class OneTimeCodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["phone", "purpose", "sent_at", "failed_attempts", "verified_at"]
+    list_filter = ["purpose"]
+    exclude = ["code_hash"]
+
+
+@admin.register(IdentityVerification)
+class IdentityVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["real_name", "id_number_masked", "phone", "succeeded", "checked_at"]
+    list_filter = ["succeeded", "method"]
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Metadata only: the file itself is served through the permission-checked, audited download."""
+
+    list_display = ["title", "case", "kind", "content_type", "size", "uploaded_at"]
+    exclude = ["file"]
+
+
+@admin.register(ServiceAddress)
+class ServiceAddressAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["recipient_name", "case", "e_service_consent", "confirmed_at"]
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Decided on the court's complaint page, which records the outcome through the service."""
+
+    list_display = ["mediator", "court", "ground", "status", "outcome", "filed_at"]
+    list_filter = ["status", "outcome", "ground"]
+
+
+@admin.register(RecusalRequest)
+class RecusalRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["case", "mediator", "decision", "requested_at", "decided_at"]
+
+
+for model in (ApplicationDraft, MediatorChoice, Disclosure):
+    admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdminMixin, admin.ModelAdmin), {}))
 
 admin.site.site_header = _("一站 · 在线调解平台管理")
 admin.site.site_title = _("一站管理")

@@ -24,7 +24,8 @@ def staff_clerk(world, client):
 @pytest.mark.parametrize(
     "model",
     ["organisation", "user", "mediatorprofile", "case", "auditevent", "consent", "noticetext", "timer",
-     "holidayoverride", "agent"],
+     "holidayoverride", "agent", "onetimecode", "identityverification", "evidence", "serviceaddress",
+     "complaint", "recusalrequest", "applicationdraft", "mediatorchoice", "disclosure"],
 )
 def test_every_admin_list_page_renders(staff_clerk, world, client, model):
     world.drive(world.new_case(), CaseStatus.ACCEPTED)
