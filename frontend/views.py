@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from frontend.views_case_actions import case_action_links
 from mediation.audit_labels import audit_event_label
 from mediation.exceptions import PermissionDenied
 from mediation.permissions import can_see_full_id_number
@@ -43,4 +44,9 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         (party, party.id_number if can_see_full_id_number(user, party) else party.id_number_masked)  # type: ignore[arg-type]
         for party in case.parties.all()
     ]
-    return render(request, "frontend/case_detail.html", {"case": case, "timeline": timeline, "parties": parties})
+    context = {
+        "case": case, "timeline": timeline, "parties": parties,
+        "actions": case_action_links(user=user, case=case),  # type: ignore[arg-type]
+        "evidence": case.evidence.order_by("uploaded_at"),
+    }
+    return render(request, "frontend/case_detail.html", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from mediation.choices import CaseStatus, ConsentKind, TimerKind
+from mediation.choices import CaseStatus, ConsentKind, RecusalDecision, TimerKind
 from mediation.models import AuditEvent
 
 _FIXED = {
@@ -13,6 +13,43 @@ _FIXED = {
     "admin.case_viewed": _("管理后台查看案件"),
     "notice.acknowledged": _("确认已阅读告知"),
     "notice.published": _("发布告知文本"),
+    "application.submitted": _("提交调解申请"),
+    "service_address.confirmed": _("确认送达地址"),
+    "evidence.discarded": _("撤回材料"),
+    "mediator.jointly_chosen": _("当事人共同选定调解员"),
+    "mediator.disclosed": _("调解员作出披露声明"),
+    "recusal.requested": _("申请调解员回避"),
+    "respondent.invited": _("短信通知被申请人"),
+    "party.linked": _("被申请人登录平台"),
+    "materials.returned": _("材料退回法院"),
+    "case.referred_to_organisation": _("委派至调解组织"),
+    "timer.reminded": _("发送期限到期提醒"),
+    "timer.recomputed": _("期限重新计算"),
+    "timer.expiry_action_skipped": _("期限届满，未自动处理"),
+    "otp.sent": _("发送短信验证码"),
+    "otp.verified": _("短信验证码验证通过"),
+    "otp.failed": _("短信验证码错误"),
+    "otp.locked": _("验证码错误次数过多，手机号码暂时锁定"),
+    "identity.verified": _("完成实名认证"),
+    "identity.failed": _("实名认证未通过"),
+    "user.signed_in_by_phone": _("使用手机验证码登录"),
+    "complaint.filed": _("提出投诉"),
+    "complaint.decided": _("投诉处理决定"),
+    "holiday.set": _("录入节假日调整"),
+    "holiday.deleted": _("删除节假日调整"),
+    "mediator.suspended": _("暂停调解员资格"),
+    "mediator.reinstated": _("恢复调解员资格"),
+    "mediator.removed": _("调解员除名"),
+    "referral.created": _("法院委派/委托调解"),
+    "referral.consent_obtained": _("法院已征得当事人同意调解"),
+    "roster.entry_added": _("列入调解员名册"),
+    "roster.adoption_requested": _("申请采用上级法院名册调解员"),
+    "roster.adoption_accepted": _("调解员同意被采用"),
+    "roster.adoption_refused": _("调解员拒绝被采用"),
+}
+_WITH_TITLE = {
+    "evidence.uploaded": _("上传材料"),
+    "evidence.downloaded": _("下载材料"),
 }
 _TIMER = {
     "timer.started": _("期限开始计算"),
@@ -35,6 +72,15 @@ def audit_event_label(event: AuditEvent) -> str:
     data = event.data or {}
     if event.kind in _FIXED:
         return str(_FIXED[event.kind])
+    if event.kind in _WITH_TITLE:
+        return _("%(event)s：%(detail)s") % {"event": _WITH_TITLE[event.kind], "detail": data.get("title", "")}
+    if event.kind == "mediator.chosen":
+        if data.get("defer_to_court"):
+            return str(_("当事人选择交由法院指定调解员"))
+        return str(_("当事人选择调解员"))
+    if event.kind == "recusal.decided":
+        granted = data.get("decision") == RecusalDecision.GRANTED
+        return str(_("准予回避") if granted else _("驳回回避申请"))
     if event.kind in _TIMER:
         detail = _choice_label(TimerKind, data.get("kind"))
         return _("%(event)s：%(detail)s") % {"event": _TIMER[event.kind], "detail": detail}

@@ -58,4 +58,28 @@ SHAM_MEDIATION_WARNING = StandardText(
     ),
 )
 
-STANDARD_TEXTS = (ONLINE_MEDIATION_NOTICE, ONLINE_MEDIATION_CONSENT, E_SERVICE_CONSENT, SHAM_MEDIATION_WARNING)
+# The §C6 notices printed on a 送达地址确认书.
+SERVICE_ADDRESS_NOTICE = StandardText(
+    code="c6.service_address",
+    title="送达地址确认书告知事项",
+    body=(
+        "一、您确认的送达地址适用于您勾选的各个阶段（调解、司法确认、诉讼、执行）。"
+        "送达地址需要变更的，应当及时书面告知人民法院或调解组织。\n"
+        "二、因您提供或者确认的送达地址不准确、送达地址变更后未及时告知，或者您及您指定的代收人拒不签收，"
+        "导致文书未能被实际接收的，文书退回之日视为送达之日。\n"
+        "三、您同意电子送达的，文书到达您确认的电子地址（手机号码、电子邮箱、即时通讯账号或本平台账户）"
+        "即视为送达。\n"
+        "四、对判决书、裁定书、调解书，您可以要求提供纸质文书。\n"
+        "五、您可以申请对送达地址予以保密。\n"
+        "（依据：《中华人民共和国民事诉讼法》第九十条，《最高人民法院关于适用〈中华人民共和国民事诉讼法〉的解释》"
+        "第一百三十六条，《人民法院在线诉讼规则》第二十九条至第三十一条，《人民法院在线调解规则》第十七条）"
+    ),
+)
+
+STANDARD_TEXTS = (
+    ONLINE_MEDIATION_NOTICE,
+    ONLINE_MEDIATION_CONSENT,
+    E_SERVICE_CONSENT,
+    SHAM_MEDIATION_WARNING,
+    SERVICE_ADDRESS_NOTICE,
+)

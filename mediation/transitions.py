@@ -43,6 +43,9 @@ class Transition:
     # Leaving through this row ends the current mediators' assignment (decline, lapse, change, recusal):
     # they lose access to the case (legal-rules §B2, §B10).
     releases_mediators: bool = False
+    # Taken only when the caller names the action (case_transition(action=...)): for an act that shares a
+    # status pair and a role with another row, such as a recusal granted before the mediator accepts.
+    explicit: bool = False
 
     @property
     def audit_kind(self) -> str:
@@ -60,10 +63,11 @@ def _t(
     origins: frozenset[str] = ALL_ORIGINS,
     rule: str = "",
     releases_mediators: bool = False,
+    explicit: bool = False,
 ) -> Transition:
     return Transition(
         action, source, target, frozenset(roles),
-        frozenset(reasons) if reasons is not None else None, needs_note, origins, rule, releases_mediators,
+        frozenset(reasons) if reasons is not None else None, needs_note, origins, rule, releases_mediators, explicit,
     )
 
 
@@ -103,10 +107,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("resume_after_appraisal", S.APPRAISAL_PAUSED, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 26"),
     _t("suspend_sham_suspected", S.IN_MEDIATION, S.SUSPENDED, {MEDIATOR}, needs_note=True, rule="SIM 18"),
     _t("resume_from_suspension", S.SUSPENDED, S.IN_MEDIATION, {MEDIATOR, CLERK}, rule="SIM 18"),
-    _t("change_mediator", S.SCHEDULING, S.AWAITING_SELECTION, {PARTY, CLERK, ORG_ADMIN}, needs_note=True,
-       rule="OMR 13-14", releases_mediators=True),
-    _t("change_mediator", S.IN_MEDIATION, S.AWAITING_SELECTION, {PARTY, CLERK, ORG_ADMIN}, needs_note=True,
-       rule="OMR 13-14", releases_mediators=True),
+    *(
+        _t("change_mediator", source, S.AWAITING_SELECTION, {PARTY, CLERK, ORG_ADMIN}, needs_note=True,
+           rule="OMR 13-14; SIM 15", releases_mediators=True)
+        for source in (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
+    ),
+    # Before acceptance the pair ASSIGNED → AWAITING_SELECTION already means a decline or a lapse; a granted
+    # recusal is its own event, so it is taken only by name.
+    _t("recuse_mediator", S.ASSIGNED, S.AWAITING_SELECTION, {CLERK, ORG_ADMIN}, needs_note=True,
+       rule="OMR 13; SIM 15", releases_mediators=True, explicit=True),
     _t("draft_agreement", S.IN_MEDIATION, S.AGREEMENT_DRAFT, {MEDIATOR}, rule="OMR 19"),
     _t("reopen_mediation", S.AGREEMENT_DRAFT, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 19"),
     _t("open_signing", S.AGREEMENT_DRAFT, S.SIGNING, {MEDIATOR}, rule="OMR 19"),
@@ -163,13 +172,17 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
-def find_transitions(*, source: str, target: str, origin: str) -> list[Transition]:
+def find_transitions(*, source: str, target: str, origin: str, action: str | None = None) -> list[Transition]:
     """The table rows that lead from ``source`` to ``target`` for a case of ``origin``.
 
     A pair may have several rows with disjoint roles (a mediator declines, the platform records a
-    lapse): the actor's role picks the row.
+    lapse): the actor's role picks the row. Explicit rows are found only when ``action`` names them.
     """
-    return [row for row in TRANSITIONS if row.source == source and row.target == target and origin in row.origins]
+    return [
+        row for row in TRANSITIONS
+        if row.source == source and row.target == target and origin in row.origins
+        and (row.action == action if action is not None else not row.explicit)
+    ]
 
 
 def transitions_from(*, source: str, origin: str) -> list[Transition]:

@@ -55,6 +55,14 @@ def mask_resident_id(value: str) -> str:
     return value[:3] + "*" * (len(value) - 5) + value[-2:]
 
 
+def mask_phone(phone: str) -> str:
+    """``138****5678``: enough to recognise one's own number, not enough to call it."""
+    phone = (phone or "").strip()
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
 def validate_mobile(value: str) -> None:
     if not _PHONE_RE.match((value or "").strip()):
         raise ValidationError(_("手机号码应为以1开头的11位数字。"), code="phone")

@@ -9,12 +9,16 @@ from mediation.choices import ComplaintGround, ComplaintOutcome, ComplaintStatus
 
 
 class MediatorChoice(models.Model):
-    """One party's pick in the joint choice of mediator (OMR 10). When every party has picked the same
-    mediator, the platform assigns that mediator."""
+    """One party's current pick in the joint choice of mediator (OMR 10): a mediator, or deferring to the
+    court. A new pick replaces the party's row (the audit trail keeps every pick). When every party's
+    pick in the current selection round names the same mediator, the platform assigns that mediator."""
 
     case = models.ForeignKey("mediation.Case", on_delete=models.CASCADE, related_name="mediator_choices")
     party = models.ForeignKey("mediation.Party", on_delete=models.CASCADE, related_name="mediator_choices")
-    mediator = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+")
+    mediator = models.ForeignKey(
+        "mediation.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("交由法院指定时为空。"),
+    )
     chosen_by = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+")
     chosen_at = models.DateTimeField()
     defer_to_court = models.BooleanField(_("交由法院指定"), default=False)
@@ -22,9 +26,17 @@ class MediatorChoice(models.Model):
     class Meta:
         verbose_name = _("当事人选择调解员")
         verbose_name_plural = _("当事人选择调解员")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "party"], name="mediator_choice_one_per_party"),
+            models.CheckConstraint(
+                condition=models.Q(defer_to_court=True, mediator__isnull=True)
+                | models.Q(defer_to_court=False, mediator__isnull=False),
+                name="mediator_choice_names_mediator_or_defers",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.party} → {self.mediator}"
+        return f"{self.party} → {self.mediator if self.mediator_id else _('交由法院指定')}"
 
 
 class Disclosure(models.Model):

@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from mediation.choices import MediatorKind, MediatorStatus, Nationality, RosterScope
+from mediation.choices import MediatorKind, MediatorStatus, Nationality, RosterScope, Sector
 
 
 def _empty_list() -> list[str]:
@@ -66,6 +66,10 @@ class RosterEntry(models.Model):
         verbose_name=_("采用自上级法院名册"),
     )
     mediator_consented_at = models.DateTimeField(_("调解员同意时间"), null=True, blank=True)
+    mediator_refused_at = models.DateTimeField(
+        _("调解员拒绝时间"), null=True, blank=True,
+        help_text=_("调解员拒绝被采用时记录；未答复的采用请求两个时间都为空。"),
+    )
     is_active = models.BooleanField(_("有效"), default=True)
     added_at = models.DateTimeField(_("加入时间"), auto_now_add=True)
 
@@ -85,3 +89,8 @@ class RosterEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mediator} @ {self.court} ({self.get_scope_display()})"
+
+    @property
+    def specialty_label(self) -> str:
+        """The specialty roster's field in words (``specialty`` holds a Sector code)."""
+        return str(dict(Sector.choices).get(self.specialty, self.specialty))

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mediation.choices import IdType, Role
-from mediation.validators import mask_resident_id
+from mediation.validators import mask_phone, mask_resident_id
 
 
 class User(AbstractUser):
@@ -30,7 +30,12 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.real_name or self.username
+        if self.real_name:
+            return self.real_name
+        if self.phone and self.username == f"p{self.phone}":
+            # Accounts made by phone sign-in are named after the number: never show it in full.
+            return mask_phone(self.phone)
+        return self.username
 
     @property
     def id_number_masked(self) -> str:

@@ -92,6 +92,7 @@ def case_transition(
     reason: str = "",
     note: str = "",
     data: dict[str, Any] | None = None,
+    action: str | None = None,
 ) -> Case:
     """Move ``case`` to status ``to``: the only writer of ``Case.status``.
 
@@ -99,10 +100,11 @@ def case_transition(
     status the caller saw, so of two concurrent transitions exactly one wins. Appends the audit event
     and syncs the legal clocks in the same transaction; realtime broadcasts run after commit.
     ``actor=None`` is the platform itself (timer sweeps). ``reason`` is a reason code where the row has
-    a fixed list (OMR 25, OMR 9); ``note`` is the written reason where the row needs one.
+    a fixed list (OMR 25, OMR 9); ``note`` is the written reason where the row needs one. ``action`` names
+    the row when the caller means an explicit one (see ``Transition.explicit``).
     """
     expected = case.status
-    rows = tr.find_transitions(source=expected, target=to, origin=case.origin)
+    rows = tr.find_transitions(source=expected, target=to, origin=case.origin, action=action)
     if not rows:
         raise TransitionNotAllowed(
             _("案件当前状态为“%(from)s”，不能变更为“%(to)s”。")

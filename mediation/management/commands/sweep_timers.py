@@ -1,4 +1,5 @@
-"""Fire due legal clocks once, or every few seconds with ``--loop`` (for deployments without Celery beat)."""
+"""Fire due legal clocks and send the reminders of those about to lapse, once, or every few seconds with
+``--loop`` (for deployments without Celery beat)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from mediation.services.reminders import timers_remind
 from mediation.services.timers import timers_sweep
 
 
 class Command(BaseCommand):
-    help = "Fire the legal timers that are due (legal-rules §B4)."
+    help = "Fire the legal timers that are due and remind those about to lapse (legal-rules §B4)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -28,6 +30,9 @@ class Command(BaseCommand):
             while True:
                 fired = timers_sweep()
                 self.stdout.write(f"{len(fired)} timer(s) fired")
+                reminded = timers_remind()
+                if reminded:
+                    self.stdout.write(f"{reminded} reminder(s) sent")
                 if interval is None:
                     return
                 time.sleep(interval)

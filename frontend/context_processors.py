@@ -1,0 +1,29 @@
+"""Navigation that follows what the signed-in person does: one query for their memberships."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from mediation.choices import Role
+
+
+def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_links": []}
+    roles = set(user.memberships.filter(is_active=True).values_list("role", flat=True))
+    links = [(_("我的案件"), reverse("case_list"))]
+    if roles & {Role.CLERK, Role.COURT_PRESIDENT}:
+        links.append((_("受理队列"), reverse("intake_queue")))
+    if Role.ORG_ADMIN in roles:
+        links.append((_("组织待分案件"), reverse("intake_org_queue")))
+    if Role.MEDIATOR in roles:
+        links.append((_("我的调解"), reverse("intake_mine")))
+        links.append((_("名册采用请求"), reverse("roster_adoptions")))
+    if roles & {Role.CLERK, Role.COURT_PRESIDENT}:
+        links.append((_("名册管理"), reverse("roster_manage")))
+    if roles & {Role.CLERK, Role.COURT_PRESIDENT, Role.COMPLAINT_HANDLER}:
+        links.append((_("投诉处理"), reverse("roster_complaint_list")))
+    return {"nav_links": links}

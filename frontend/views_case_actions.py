@@ -1,0 +1,570 @@
+"""Pages that act on one case: choosing or designating its mediator (OMR 10), the mediator's acceptance with
+a disclosure or decline (OMR 12-13), answering a disclosure, recusal (OMR 13-14; SIM 15), and seeking the
+respondent's willingness on a one-sided application (OMR 15).
+
+Thin: parse a form, call one service, render. People with no role on the case get 404 (they learn nothing
+from the id); people with a role that may not take the action get a page saying so (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mediation import calendar
+from mediation import transitions as tr
+from mediation.choices import CaseStatus, ConsentKind, RecusalDecision, Sector, TimerKind, TimerStatus
+from mediation.exceptions import DomainError
+from mediation.exceptions import PermissionDenied as DomainPermissionDenied
+from mediation.models import (
+    AuditEvent,
+    Case,
+    CaseMediator,
+    Consent,
+    Disclosure,
+    MediatorProfile,
+    RecusalRequest,
+    Timer,
+    User,
+)
+from mediation.notices import ONLINE_MEDIATION_CONSENT, ONLINE_MEDIATION_NOTICE
+from mediation.permissions import case_roles
+from mediation.selectors import case_get_for_user
+from mediation.services.assignment import (
+    case_mediators_eligible,
+    current_choices,
+    disclosure_answer,
+    disclosure_notice,
+    mediator_accept,
+    mediator_choice_record,
+    mediator_decline,
+    mediator_designate,
+    mediator_disclose,
+    parties_acting_for,
+    recusal_decide,
+    recusal_request,
+    selection_window,
+)
+from mediation.services.respondent import (
+    contact_clock,
+    publish_standard,
+    respondent_answer,
+    respondent_invite,
+    respondent_link,
+    respondent_party_for,
+    respondent_seek,
+    respondent_unreachable,
+)
+
+S = CaseStatus
+TEXTAREA = forms.Textarea(attrs={"rows": 4})
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _case_or_404(request: HttpRequest, case_id: int) -> Case:
+    try:
+        return case_get_for_user(user=request.user, case_id=case_id)  # type: ignore[arg-type]
+    except DomainPermissionDenied as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _refuse(request: HttpRequest, case: Case, message: str) -> HttpResponse:
+    return render(request, "frontend/case_actions/refused.html", {"case": case, "message": message}, status=403)
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _to_case(case: Case) -> HttpResponseRedirect:
+    return redirect("case_detail", case_id=case.pk)
+
+
+def _timer(case: Case, kind: str) -> Timer | None:
+    return Timer.objects.filter(case=case, kind=kind).order_by("-pk").first()
+
+
+def _clock(timer: Timer | None) -> dict[str, Any] | None:
+    """What the page says about a legal clock: its name, last day, and whether it has run out."""
+    if timer is None:
+        return None
+    running = timer.status in (TimerStatus.RUNNING, TimerStatus.PAUSED)
+    return {
+        "label": timer.get_kind_display(), "last_day": calendar.last_day(timer.due_at), "running": running,
+        "overdue": timer.status == TimerStatus.FIRED or (running and timer.due_at <= timezone.now()),
+        "status": timer.get_status_display(),
+    }
+
+
+def case_action_links(*, user: User, case: Case) -> list[tuple[str, str]]:
+    """The actions ``user`` may open on ``case`` now, as (label, url): for the case page's action bar."""
+    roles = case_roles(user, case)
+    links: list[tuple[str, str]] = []
+
+    def add(label: str, name: str) -> None:
+        links.append((label, reverse(name, args=[case.pk])))
+
+    if case.status == S.AWAITING_SELECTION and roles & {tr.PARTY_AUTHORISED, tr.CLERK, tr.ORG_ADMIN}:
+        add(_("选择调解员") if tr.PARTY_AUTHORISED in roles else _("指定调解员"), "case_choose")
+    if case.status == S.ASSIGNED and tr.MEDIATOR in roles:
+        add(_("确认接受"), "case_mediator_accept")
+    if case.status == S.ASSIGNED and roles & {tr.MEDIATOR, tr.ORG_ADMIN}:
+        add(_("不予接受"), "case_mediator_decline")
+    if case.one_sided and case.status in (S.ACCEPTED, S.RESPONDENT_PENDING) and tr.MEDIATOR in roles:
+        add(_("征询被申请人意愿"), "case_respondent")
+    if case.status == S.RESPONDENT_PENDING and tr.RESPONDENT in roles:
+        add(_("表明是否愿意调解"), "case_respond")
+    has_mediator = CaseMediator.objects.filter(case=case, is_active=True).exists()
+    if has_mediator and roles & {tr.PARTY, tr.MEDIATOR}:
+        add(_("调解员披露"), "case_disclosure")
+    if has_mediator and roles & {tr.PARTY, tr.CLERK, tr.ORG_ADMIN}:
+        add(_("申请回避") if tr.PARTY in roles else _("回避申请"), "case_recusal")
+    return links
+
+
+# --- Choosing and designating (OMR 10) ------------------------------------------------------------------
+
+
+class ChoiceForm(forms.Form):
+    action = forms.ChoiceField(choices=[("choose", "choose"), ("defer", "defer"), ("designate", "designate")])
+    mediator = forms.IntegerField(required=False)
+    party = forms.IntegerField(required=False)
+
+    def clean_mediator(self) -> User | None:
+        pk = self.cleaned_data.get("mediator")
+        if pk is None:
+            return None
+        mediator = User.objects.filter(pk=pk, mediator_profile__isnull=False).first()
+        if mediator is None:
+            raise forms.ValidationError(_("所选调解员不存在，请重新选择。"))
+        return mediator
+
+
+def _ranked_mediators(case: Case) -> tuple[list[dict[str, Any]], bool]:
+    """Mediators to offer, best first, each with a score and its reasons when the recommendation module is
+    there; otherwise the eligible mediators without scores."""
+    try:
+        from mediation.recommendation import recommend_mediators
+    except ImportError:
+        profiles = case_mediators_eligible(case=case, limit=20)
+        return [{"profile": p, "score": None, "reasons": []} for p in profiles], False
+    ranked = recommend_mediators(case=case, limit=10)
+    return [{"profile": r.mediator, "score": r.score, "reasons": r.reasons} for r in ranked], True
+
+
+def _sector_labels(profile: MediatorProfile) -> list[str]:
+    labels = []
+    for code in profile.specialties or []:
+        try:
+            labels.append(str(Sector(code).label))
+        except ValueError:
+            labels.append(str(code))
+    return labels
+
+
+@login_required
+def choose(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    user = _user(request)
+    roles = case_roles(user, case)
+    my_parties = parties_acting_for(case=case, user=user, authorised=True)
+    may_designate = bool(roles & {tr.CLERK, tr.ORG_ADMIN})
+    if not my_parties and not may_designate:
+        return _refuse(
+            request, case,
+            _("只有当事人本人或其特别授权代理人可以选择调解员；指定调解员由本案管辖法院或调解组织进行。"),
+        )
+    form = ChoiceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        action = form.cleaned_data["action"]
+        mediator = form.cleaned_data["mediator"]
+        try:
+            if action == "designate":
+                if not may_designate:
+                    raise DomainPermissionDenied(_("指定调解员由本案管辖法院或调解组织进行。"))
+                if mediator is None:
+                    raise DomainError(_("请选择要指定的调解员。"))
+                mediator_designate(case=case, mediator=mediator, actor=user)
+                messages.success(request, _("已指定调解员%(name)s，等待其确认接受。") % {"name": mediator.display_name})
+                return _to_case(case)
+            party = next((p for p in my_parties if p.pk == form.cleaned_data["party"]), None) or (
+                my_parties[0] if my_parties else None
+            )
+            if party is None:
+                raise DomainPermissionDenied(_("只有当事人本人或其特别授权代理人可以选择调解员。"))
+            mediator_choice_record(
+                case=case, party=party, mediator=mediator, actor=user, defer_to_court=action == "defer"
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            case.refresh_from_db()
+            if case.status == S.ASSIGNED:
+                messages.success(request, _("各方当事人选择了同一名调解员，已选定，等待其确认接受。"))
+                return _to_case(case)
+            messages.success(request, _("已记录您的选择。各方当事人选择同一名调解员后即为选定。"))
+            return redirect("case_choose", case_id=case.pk)
+    ranked, scored = _ranked_mediators(case) if case.status == S.AWAITING_SELECTION else ([], False)
+    for row in ranked:
+        row["sectors"] = _sector_labels(row["profile"])
+    selecting = case.status == S.AWAITING_SELECTION
+    choices = {choice.party_id: choice for choice in current_choices(case)} if selecting else {}
+    window = selection_window(case)
+    context = {
+        "case": case, "form": form, "ranked": ranked, "scored": scored, "window": _clock(window),
+        "my_parties": my_parties, "may_designate": may_designate,
+        "party_choices": [(p, choices.get(p.pk)) for p in case.parties.order_by("role", "pk")],
+        "my_choice": choices.get(my_parties[0].pk) if my_parties else None,
+        "open": case.status == S.AWAITING_SELECTION,
+        "can_choose": bool(my_parties) and window is not None and case.status == S.AWAITING_SELECTION,
+        "designation_clock": _clock(_timer(case, TimerKind.COURT_DESIGNATION)),
+    }
+    return render(request, "frontend/case_actions/choose.html", context)
+
+
+# --- Acceptance and decline (OMR 12-13) ------------------------------------------------------------------
+
+
+class AcceptForm(forms.Form):
+    nothing_to_disclose = forms.BooleanField(
+        required=False, label=gettext_lazy("本人与本案当事人、代理人及纠纷无应披露事项")
+    )
+    disclosure = forms.CharField(
+        required=False, widget=TEXTAREA, label=gettext_lazy("应披露的情况"),
+        help_text=gettext_lazy("例如与当事人或代理人是近亲属、与纠纷有利害关系，或有其他可能影响公正调解的关系。"),
+    )
+
+
+@login_required
+def mediator_accept_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    user = _user(request)
+    if tr.MEDIATOR not in case_roles(user, case):
+        return _refuse(request, case, _("只有本案被指定的调解员本人可以确认接受。"))
+    form = AcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = mediator_accept(
+                case=case, actor=user, disclosure=form.cleaned_data["disclosure"],
+                nothing_to_disclose=form.cleaned_data["nothing_to_disclose"],
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已确认接受本案，调解期限自今日起算。"))
+            if case.one_sided:
+                return redirect("case_respondent", case_id=case.pk)
+            return _to_case(case)
+    return render(request, "frontend/case_actions/accept.html", {
+        "case": case, "form": form, "open": case.status == S.ASSIGNED,
+        "clock": _clock(_timer(case, TimerKind.MEDIATOR_ACCEPTANCE)),
+    })
+
+
+class DeclineForm(forms.Form):
+    reasons = forms.CharField(
+        required=False, widget=TEXTAREA, label=gettext_lazy("不予接受的理由"),
+        help_text=gettext_lazy("例如超出本组织章程或本人擅长领域，或有其他不宜调解的情形。"),
+    )
+
+
+@login_required
+def mediator_decline_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    user = _user(request)
+    if not case_roles(user, case) & {tr.MEDIATOR, tr.ORG_ADMIN}:
+        return _refuse(request, case, _("只有本案被指定的调解员或本案调解组织管理员可以不予接受。"))
+    form = DeclineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mediator_decline(case=case, actor=user, reasons=form.cleaned_data["reasons"])
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已不予接受，案件退回重新选定调解员。"))
+            # A mediator who declines loses access to the case (decisions D12); an organisation admin keeps it.
+            return _to_case(case) if case_roles(user, case) else redirect("home")
+    return render(request, "frontend/case_actions/decline.html", {
+        "case": case, "form": form, "open": case.status == S.ASSIGNED,
+        "clock": _clock(_timer(case, TimerKind.MEDIATOR_ACCEPTANCE)),
+    })
+
+
+# --- Disclosure answers (OMR 13) -------------------------------------------------------------------------
+
+
+class DisclosureAnswerForm(forms.Form):
+    disclosure = forms.IntegerField()
+    party = forms.IntegerField()
+    agree = forms.TypedChoiceField(choices=[("1", "1"), ("0", "0")], coerce=lambda v: v == "1")
+
+
+class DiscloseForm(forms.Form):
+    statement = forms.CharField(required=False, widget=TEXTAREA, label=gettext_lazy("补充披露的情况"))
+
+
+@login_required
+def disclosure_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    user = _user(request)
+    roles = case_roles(user, case)
+    if not roles & {tr.PARTY, tr.MEDIATOR}:
+        return _refuse(request, case, _("调解员的披露由本案当事人答复。"))
+    my_parties = parties_acting_for(case=case, user=user)
+    active = set(CaseMediator.objects.filter(case=case, is_active=True).values_list("mediator_id", flat=True))
+    disclosures = list(
+        Disclosure.objects.filter(case=case, mediator_id__in=active, nothing_to_disclose=False)
+        .select_related("mediator").order_by("-disclosed_at")
+    )
+    answer_form = DisclosureAnswerForm(request.POST or None) if request.POST.get("form") == "answer" else None
+    disclose_form = DiscloseForm(request.POST if request.POST.get("form") == "disclose" else None)
+    if answer_form is not None and answer_form.is_valid():
+        disclosure = next((d for d in disclosures if d.pk == answer_form.cleaned_data["disclosure"]), None)
+        party = next((p for p in my_parties if p.pk == answer_form.cleaned_data["party"]), None)
+        try:
+            if disclosure is None or party is None:
+                raise DomainError(_("该披露已不需要答复，请刷新页面。"))
+            disclosure_answer(disclosure=disclosure, party=party, actor=user, agree=answer_form.cleaned_data["agree"])
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            if answer_form.cleaned_data["agree"]:
+                messages.success(request, _("已记录：您同意该调解员继续调解。"))
+            else:
+                messages.success(request, _("已记录：您不同意该调解员继续调解。您可以申请其回避。"))
+                return redirect("case_recusal", case_id=case.pk)
+        return redirect("case_disclosure", case_id=case.pk)
+    if disclose_form.is_bound and disclose_form.is_valid():
+        try:
+            mediator_disclose(case=case, actor=user, statement=disclose_form.cleaned_data["statement"])
+        except DomainError as exc:
+            disclose_form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已披露，当事人将被请求答复。"))
+            return redirect("case_disclosure", case_id=case.pk)
+    answers = {
+        (c.text_id, c.party_id): c
+        for c in Consent.objects.filter(case=case, kind=ConsentKind.CONTINUE_AFTER_DISCLOSURE).order_by("given_at")
+    }
+    rows = []
+    for disclosure in disclosures:
+        text = disclosure_notice(disclosure)
+        rows.append({
+            "disclosure": disclosure,
+            "answers": [(p, answers.get((text.pk, p.pk))) for p in case.parties.order_by("role", "pk")],
+            "mine": [(p, answers.get((text.pk, p.pk))) for p in my_parties],
+        })
+    return render(request, "frontend/case_actions/disclosure.html", {
+        "case": case, "rows": rows, "disclose_form": disclose_form, "is_mediator": tr.MEDIATOR in roles,
+    })
+
+
+# --- Recusal (OMR 13-14; SIM 15) -------------------------------------------------------------------------
+
+
+class RecusalRequestForm(forms.Form):
+    party = forms.IntegerField(required=False)
+    grounds = forms.CharField(
+        required=False, widget=TEXTAREA, label=gettext_lazy("申请回避的理由"),
+        help_text=gettext_lazy("例如调解员是一方当事人或代理人的近亲属，或与本纠纷有利害关系。"),
+    )
+
+
+class RecusalDecisionForm(forms.Form):
+    request = forms.IntegerField()
+    grant = forms.TypedChoiceField(choices=[("1", "1"), ("0", "0")], coerce=lambda v: v == "1")
+    note = forms.CharField(required=False, widget=TEXTAREA, label=gettext_lazy("决定理由"))
+
+
+@login_required
+def recusal_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_or_404(request, case_id)
+    user = _user(request)
+    roles = case_roles(user, case)
+    may_request = tr.PARTY in roles
+    may_decide = bool(roles & {tr.CLERK, tr.ORG_ADMIN})
+    if not may_request and not may_decide:
+        return _refuse(request, case, _("回避由当事人申请，由本案调解组织或管辖法院决定。"))
+    my_parties = parties_acting_for(case=case, user=user)
+    posted = request.POST.get("form")
+    ask_form = RecusalRequestForm(request.POST if posted == "request" else None)
+    decide_form = RecusalDecisionForm(request.POST if posted == "decide" else None)
+    if ask_form.is_bound and ask_form.is_valid():
+        party = next((p for p in my_parties if p.pk == ask_form.cleaned_data["party"]), None) or (
+            my_parties[0] if my_parties else None
+        )
+        try:
+            if party is None:
+                raise DomainPermissionDenied(_("只有当事人本人或其代理人可以申请调解员回避。"))
+            recusal_request(case=case, party=party, actor=user, grounds=ask_form.cleaned_data["grounds"])
+        except DomainError as exc:
+            ask_form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("回避申请已提交，将由调解组织或人民法院作出决定。"))
+            return redirect("case_recusal", case_id=case.pk)
+    if decide_form.is_bound and decide_form.is_valid():
+        pending = RecusalRequest.objects.filter(
+            case=case, pk=decide_form.cleaned_data["request"], decision=RecusalDecision.PENDING
+        ).first()
+        try:
+            if pending is None:
+                raise DomainError(_("该回避申请已经作出决定，请刷新页面。"))
+            recusal_decide(
+                request=pending, grant=decide_form.cleaned_data["grant"], note=decide_form.cleaned_data["note"],
+                actor=user,
+            )
+        except DomainError as exc:
+            decide_form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已作出决定。"))
+            return redirect("case_recusal", case_id=case.pk)
+    presiding = CaseMediator.objects.filter(case=case, is_active=True, presiding=True).select_related(
+        "mediator"
+    ).first()
+    requests = RecusalRequest.objects.filter(case=case).select_related("party", "mediator").order_by("-requested_at")
+    return render(request, "frontend/case_actions/recusal.html", {
+        "case": case, "ask_form": ask_form, "decide_form": decide_form, "may_request": may_request,
+        "may_decide": may_decide, "presiding": presiding, "requests": requests, "my_parties": my_parties,
+        "decide_for": decide_form.data.get("request") if decide_form.is_bound else None,
+    })
+
+
+# --- Seeking the respondent (OMR 15) ----------------------------------------------------------------------
+
+
+class UnreachableForm(forms.Form):
+    note = forms.CharField(
+        required=False, widget=TEXTAREA, label=gettext_lazy("联系经过和无法联系的原因"),
+        help_text=gettext_lazy("例如拨打电话、发送短信的时间和结果。"),
+    )
+
+
+@login_required
+def respondent_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The mediator's page for the respondent step: start it, invite by SMS, or record unreachable."""
+    case = _case_or_404(request, case_id)
+    user = _user(request)
+    if tr.MEDIATOR not in case_roles(user, case):
+        return _refuse(request, case, _("只有本案调解员可以征询被申请人的调解意愿。"))
+    action = request.POST.get("action")
+    form = UnreachableForm(request.POST if action == "unreachable" else None)
+    if request.method == "POST":
+        try:
+            if action == "seek":
+                respondent_seek(case=case, actor=user)
+                messages.success(request, _("已进入征询被申请人意愿阶段，请通知被申请人。"))
+            elif action == "invite":
+                respondent_invite(case=case, actor=user)
+                messages.success(request, _("已向被申请人发送短信邀请。"))
+            elif action == "unreachable" and form.is_valid():
+                respondent_unreachable(case=case, actor=user, note=form.cleaned_data["note"])
+                messages.success(request, _("已记录无法联系被申请人，调解终结，材料已退回法院并通知申请人。"))
+                return _to_case(case)
+            else:
+                raise DomainError(_("请选择要进行的操作。"))
+        except DomainError as exc:
+            if action == "unreachable":
+                form.add_error(None, str(exc))
+            else:
+                messages.error(request, str(exc))
+        else:
+            return redirect("case_respondent", case_id=case.pk)
+    invitations = AuditEvent.objects.filter(case=case, kind="respondent.invited").order_by("-seq")
+    return render(request, "frontend/case_actions/respondent.html", {
+        "case": case, "form": form, "invitations": invitations, "clock": _clock(contact_clock(case)),
+        "respondents": case.parties.filter(role="respondent").order_by("pk"),
+    })
+
+
+def _phone_login_url() -> str:
+    try:
+        return reverse("phone_login")
+    except NoReverseMatch:  # the phone sign-in pages are optional here
+        return reverse("login")
+
+
+def respond_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The respondent's page from the SMS: sign in with the phone, confirm being the respondent, read the
+    OMR 7 notice and answer whether they are willing to mediate online."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), _phone_login_url())
+    user = _user(request)
+    case = Case.objects.select_related("court").filter(pk=case_id).first()
+    if case is None:
+        raise Http404(_("案件不存在或您无权查看。"))
+    roles = case_roles(user, case)
+    if not roles:
+        party = respondent_party_for(case=case, user=user)
+        if party is None:
+            raise Http404(_("案件不存在或您无权查看。"))
+        if request.method == "POST" and request.POST.get("action") == "link":
+            try:
+                respondent_link(case=case, actor=user)
+            except DomainError as exc:
+                raise Http404(str(exc)) from exc
+            return redirect("case_respond", case_id=case.pk)
+        applicants = list(case.parties.filter(role="applicant").order_by("pk").values_list("name", flat=True))
+        return render(request, "frontend/case_actions/respond_link.html", {
+            "case": case, "party": party, "applicants": applicants,
+        })
+    if tr.RESPONDENT not in roles:
+        return _refuse(request, case, _("只有被申请人本人或其代理人可以表明是否愿意调解。"))
+    notice = publish_standard(ONLINE_MEDIATION_NOTICE)
+    consent_text = publish_standard(ONLINE_MEDIATION_CONSENT)
+    error = ""
+    if request.method == "POST" and request.POST.get("answer") in ("yes", "no"):
+        try:
+            case = respondent_answer(
+                case=case, actor=user, willing=request.POST["answer"] == "yes",
+                notice_text_id=_int(request.POST.get("notice_text")),
+                consent_text_id=_int(request.POST.get("consent_text")), ip_address=_client_ip(request),
+            )
+        except DomainError as exc:
+            error = str(exc)
+        else:
+            if case.status == S.TERMINATED:
+                messages.success(request, _("已记录您不愿意调解。调解程序终结，申请人将收到通知。"))
+            else:
+                messages.success(request, _("已记录您愿意调解，调解员将与您联系安排调解。"))
+            return _to_case(case)
+    return render(request, "frontend/case_actions/respond.html", {
+        "case": case, "notice": notice, "consent_text": consent_text, "error": error,
+        "open": case.status == S.RESPONDENT_PENDING, "clock": _clock(contact_clock(case)),
+        "applicants": list(case.parties.filter(role="applicant").order_by("pk").values_list("name", flat=True)),
+    })
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+__all__ = [
+    "case_action_links",
+    "choose",
+    "disclosure_page",
+    "mediator_accept_page",
+    "mediator_decline_page",
+    "recusal_page",
+    "respond_page",
+    "respondent_page",
+]

@@ -1,0 +1,137 @@
+"""Sending text messages. ``get_sms_backend()`` picks one by ``settings.SMS_BACKEND``:
+
+- ``console``: logs the message and keeps it in ``outbox`` (tests read it, like ``django.core.mail.outbox``);
+- ``file``: appends a JSON line to ``settings.SMS_FILE_PATH`` (the demo's "phone");
+- ``http``: the gateway's HTTP API (``settings.SMS_GATEWAY_URL``), authenticated with a bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from django.conf import settings
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+HTTP_TIMEOUT_SECONDS = 5
+
+
+class SmsDeliveryError(Exception):
+    """The message could not be handed to the gateway. The text says why, for the operator's log."""
+
+
+@dataclass(frozen=True)
+class SentSms:
+    id: str
+    phone: str
+    text: str
+    sent_at: datetime
+
+
+# Messages sent through the console backend, oldest first.
+outbox: list[SentSms] = []
+
+
+def outbox_clear() -> None:
+    outbox.clear()
+
+
+class SmsBackend(Protocol):
+    def send(self, *, phone: str, text: str) -> str:
+        """Send ``text`` to ``phone`` and return the provider's message id; raise SmsDeliveryError."""
+        ...
+
+
+class ConsoleSmsBackend:
+    """For development and tests: nothing leaves the machine."""
+
+    def send(self, *, phone: str, text: str) -> str:
+        message = SentSms(id=f"console-{uuid.uuid4().hex}", phone=phone, text=text, sent_at=timezone.now())
+        outbox.append(message)
+        logger.info("SMS to %s: %s", phone, text)
+        return message.id
+
+
+class FileSmsBackend:
+    """For the demo: each message becomes one JSON line in ``settings.SMS_FILE_PATH``."""
+
+    def send(self, *, phone: str, text: str) -> str:
+        message_id = f"file-{uuid.uuid4().hex}"
+        path = settings.SMS_FILE_PATH
+        line = json.dumps(
+            {"phone": phone, "text": text, "sent_at": timezone.now().isoformat(), "id": message_id},
+            ensure_ascii=False,
+        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError as exc:
+            raise SmsDeliveryError(f"Cannot write the SMS file {path}: {exc}") from exc
+        return message_id
+
+
+class HttpSmsBackend:
+    """The gateway: ``POST {"phone", "text", "signature"}`` as JSON with ``Authorization: Bearer <token>``;
+    a 2xx answer carries the message id as ``{"id": "..."}``."""
+
+    def send(self, *, phone: str, text: str) -> str:
+        url = settings.SMS_GATEWAY_URL
+        if not url:
+            raise SmsDeliveryError("SMS_GATEWAY_URL is not set.")
+        body = json.dumps({"phone": phone, "text": text, "signature": settings.SMS_SIGNATURE}, ensure_ascii=False)
+        request = urllib.request.Request(  # noqa: S310 - the settings only accept http(s) URLs
+            url,
+            data=body.encode("utf-8"),
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Accept": "application/json",
+                "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
+                status = response.status
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                detail = exc.read()[:200].decode("utf-8", "replace")
+            raise SmsDeliveryError(f"The SMS gateway answered HTTP {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise SmsDeliveryError(f"The SMS gateway at {url} cannot be reached: {reason}") from exc
+        if not 200 <= status < 300:
+            raise SmsDeliveryError(f"The SMS gateway answered HTTP {status}.")
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            raise SmsDeliveryError("The SMS gateway's answer is not JSON.") from exc
+        message_id = answer.get("id") if isinstance(answer, dict) else None
+        if not message_id:
+            raise SmsDeliveryError("The SMS gateway's answer has no message id.")
+        return str(message_id)
+
+
+_BACKENDS: dict[str, type[ConsoleSmsBackend] | type[FileSmsBackend] | type[HttpSmsBackend]] = {
+    "console": ConsoleSmsBackend,
+    "file": FileSmsBackend,
+    "http": HttpSmsBackend,
+}
+
+
+def get_sms_backend() -> SmsBackend:
+    """The backend named by ``settings.SMS_BACKEND``, read now (tests and deployments may change it)."""
+    name = settings.SMS_BACKEND
+    try:
+        return _BACKENDS[name]()
+    except KeyError:
+        raise SmsDeliveryError(f"Unknown SMS_BACKEND {name!r}; use console, file or http.") from None

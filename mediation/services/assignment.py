@@ -1,0 +1,502 @@
+"""Who mediates a case: the parties' joint choice (OMR 10; SIM 12), the court's designation (OMR 10), the
+mediator's acceptance or decline (OMR 12), disclosure of conflicts (OMR 13) and recusal (OMR 13-14; SIM 15).
+
+Assignment itself goes through ``cases.case_mediator_assign`` and every status change through
+``cases.case_transition``; this module adds the rules that decide whether and whom.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mediation import transitions as tr
+from mediation.choices import (
+    AgentAuthority,
+    CaseStatus,
+    ConsentKind,
+    MediatorStatus,
+    RecusalDecision,
+    Role,
+    RosterScope,
+    TimerKind,
+    TimerStatus,
+)
+from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
+from mediation.models import (
+    Case,
+    CaseMediator,
+    Consent,
+    Disclosure,
+    MediatorChoice,
+    MediatorProfile,
+    Membership,
+    NoticeText,
+    Party,
+    RecusalRequest,
+    RosterEntry,
+    Timer,
+    User,
+)
+from mediation.permissions import case_roles
+from mediation.services.audit import audit_append
+from mediation.services.cases import case_mediator_assign, case_transition
+from mediation.services.consents import consent_record, notice_text_publish
+
+S = CaseStatus
+
+# A mediator's current load: cases they are assigned to that are not finished (OMR 12 acceptance onwards,
+# up to the agreement taking effect).
+OPEN_LOAD_STATUSES = frozenset(
+    {S.ASSIGNED, S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
+     S.AGREEMENT_DRAFT, S.SIGNING}
+)
+# The table's rows that end the mediator's assignment on a granted recusal, by status.
+RECUSAL_ACTIONS: dict[str, str] = {
+    S.ASSIGNED: "recuse_mediator",
+    **dict.fromkeys((S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION), "change_mediator"),
+}
+DISCLOSURE_TEXT_CODE = "omr13.disclosure"
+DISCLOSURE_TEXT_TITLE = "调解员披露事项"
+
+
+# --- Reads used by the rules and the choice page ------------------------------------------------------------
+
+
+def _competent_courts(case: Case) -> tuple[int, list[int]]:
+    """The case's court and its ancestors (the courts whose regional or national rosters apply, OMR 28)."""
+    return case.court_id, [court.pk for court in case.court.ancestors()]
+
+
+def _roster_filter(case: Case) -> Q:
+    """Roster entries that make a mediator selectable for ``case`` (OMR 9(2), 27-28): the court's own roster
+    (including mediators adopted from a higher court with their consent), the regional or national rosters of
+    the courts above it, and the national roster."""
+    own, ancestors = _competent_courts(case)
+    return Q(court_id=own) | Q(court_id__in=ancestors, scope__in=[RosterScope.REGIONAL, RosterScope.NATIONAL]) | Q(
+        scope=RosterScope.NATIONAL
+    )
+
+
+def mediator_load(mediator: User) -> int:
+    """The number of unfinished cases ``mediator`` is actively assigned to."""
+    return (
+        CaseMediator.objects.filter(mediator=mediator, is_active=True, case__status__in=OPEN_LOAD_STATUSES)
+        .values("case_id")
+        .distinct()
+        .count()
+    )
+
+
+def _recused_mediator_ids(case: Case) -> set[int]:
+    return set(
+        RecusalRequest.objects.filter(case=case, decision=RecusalDecision.GRANTED).values_list("mediator_id", flat=True)
+    )
+
+
+def _released_mediator_ids(case: Case) -> set[int]:
+    """Mediators whose assignment on ``case`` ended (declined, lapsed, replaced or recused): not offered
+    again, as in the recommendation."""
+    return set(CaseMediator.objects.filter(case=case, is_active=False).values_list("mediator_id", flat=True))
+
+
+def mediator_eligibility_problem(*, case: Case, mediator: User, on: dt.date | None = None) -> str:
+    """Why ``mediator`` cannot be chosen or designated for ``case``, or ``""`` if they can.
+
+    Eligible means: an active profile, a certificate valid today, on the competent court's roster (OMR 9(2)),
+    not recused from or otherwise released by this case, and below their capacity. When the roster selectors exist
+    (``mediation.selectors_roster.mediators_eligible_for_case``) their answer is required too, so the choice
+    page, the directory and the recommendation agree.
+    """
+    on = on or timezone.localdate()
+    name = mediator.display_name
+    profile = MediatorProfile.objects.filter(user=mediator).first()
+    if profile is None:
+        return _("%(name)s 不是在册调解员。") % {"name": name}
+    if profile.status != MediatorStatus.ACTIVE:
+        return _("%(name)s 的调解员资格目前为“%(status)s”，不能选定。") % {
+            "name": name, "status": MediatorStatus(profile.status).label,
+        }
+    if not profile.certificate_valid_on(on):
+        return _("%(name)s 的调解员证书已于 %(date)s 到期，不能选定。") % {
+            "name": name, "date": profile.certificate_valid_until,
+        }
+    if not RosterEntry.objects.filter(_roster_filter(case), mediator=profile, is_active=True).exists():
+        return _(
+            "%(name)s 不在本案管辖法院（%(court)s）确认的调解员名册内，请选择该院名册内的调解员"
+            "（《人民法院在线调解规则》第九条第二项）。"
+        ) % {"name": name, "court": case.court.name}
+    if mediator.pk in _recused_mediator_ids(case):
+        return _("%(name)s 已因回避退出本案，不能再次选定。") % {"name": name}
+    if mediator.pk in _released_mediator_ids(case):
+        return _("%(name)s 已退出本案（不予接受、期满未确认接受或被更换），请选择其他调解员。") % {"name": name}
+    if mediator_load(mediator) >= profile.capacity:
+        return _("%(name)s 目前承办的案件已达上限（%(capacity)s 件），请选择其他调解员。") % {
+            "name": name, "capacity": profile.capacity,
+        }
+    try:
+        from mediation.selectors_roster import mediators_eligible_for_case
+    except ImportError:  # the roster selectors are optional here; the checks above are the rule
+        return ""
+    if not mediators_eligible_for_case(case=case).filter(pk=profile.pk).exists():
+        return _("%(name)s 不在本案可选的调解员范围内，请选择其他调解员。") % {"name": name}
+    return ""
+
+
+def case_mediators_eligible(*, case: Case, limit: int = 50) -> list[MediatorProfile]:
+    """Mediators who may be chosen for ``case``, most specialised first: the choice page's list when the
+    recommendation module is not available. One query for the roster, one for the loads."""
+    today = timezone.localdate()
+    gone = _recused_mediator_ids(case) | _released_mediator_ids(case)
+    profiles = list(
+        MediatorProfile.objects.filter(
+            Q(certificate_valid_until__isnull=True) | Q(certificate_valid_until__gte=today),
+            status=MediatorStatus.ACTIVE,
+            roster_entries__in=RosterEntry.objects.filter(_roster_filter(case), is_active=True),
+        )
+        .exclude(user_id__in=gone)
+        .select_related("user")
+        .distinct()
+        .order_by("user__real_name", "pk")[: limit * 2]
+    )
+    loads = _loads([p.user_id for p in profiles])
+    available = [p for p in profiles if loads.get(p.user_id, 0) < p.capacity]
+    available.sort(key=lambda p: case.dispute_type not in (p.specialties or []))
+    return available[:limit]
+
+
+def _loads(user_ids: list[int]) -> dict[int, int]:
+    rows = (
+        CaseMediator.objects.filter(mediator_id__in=user_ids, is_active=True, case__status__in=OPEN_LOAD_STATUSES)
+        .values("mediator_id")
+        .annotate(n=Count("case_id", distinct=True))
+    )
+    return {row["mediator_id"]: row["n"] for row in rows}
+
+
+def parties_acting_for(*, case: Case, user: User, authorised: bool = False) -> list[Party]:
+    """The parties of ``case`` that ``user`` acts for: in person, or as an agent (with special authority
+    when ``authorised``, CPL 62)."""
+    agent_filter = Q(agents__user=user)
+    if authorised:
+        agent_filter &= Q(agents__authority=AgentAuthority.SPECIAL)
+    return list(Party.objects.filter(Q(user=user) | agent_filter, case=case).distinct().order_by("role", "pk"))
+
+
+def selection_window(case: Case) -> Timer | None:
+    """The running 2-working-day joint-choice clock (OMR 10), if the parties may still choose."""
+    return (
+        Timer.objects.filter(case=case, kind=TimerKind.SELECTION_WINDOW, status=TimerStatus.RUNNING)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def current_choices(case: Case) -> list[MediatorChoice]:
+    """The parties' picks in the current selection round (made since the case last entered selection)."""
+    since = case.status_changed_at
+    choices = MediatorChoice.objects.filter(case=case).select_related("party", "mediator")
+    if since is not None:
+        choices = choices.filter(chosen_at__gte=since)
+    return list(choices.order_by("party__role", "party_id"))
+
+
+# --- Joint choice and designation (OMR 10) --------------------------------------------------------------
+
+
+def _lock_case(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("court").get(pk=case.pk)
+
+
+def _require_status(case: Case, status: CaseStatus, message: str) -> None:
+    if case.status != status:
+        raise TransitionNotAllowed(message % {"status": CaseStatus(case.status).label})
+
+
+def mediator_choice_record(
+    *, case: Case, party: Party, mediator: User | None, actor: User, defer_to_court: bool = False
+) -> MediatorChoice:
+    """Record ``party``'s pick in the joint choice of mediator (OMR 10; SIM 12): a mediator, or deferring to
+    the court. A new pick replaces the party's earlier one. When every party's pick in this round names the
+    same mediator, the platform assigns that mediator (the ``assign`` row as ``system``): no single party can
+    assign alone (decisions D11).
+
+    Only a party in person or an agent with special authority picks, only while the 2-working-day window
+    runs; afterwards the court designates.
+    """
+    with transaction.atomic():
+        case = _lock_case(case)
+        _require_status(
+            case, S.AWAITING_SELECTION, _("案件当前状态为“%(status)s”，不在选定调解员阶段，不能选择调解员。")
+        )
+        if party.case_id != case.pk:
+            raise InvalidInput(_("当事人不属于本案。"))
+        if party.pk not in {p.pk for p in parties_acting_for(case=case, user=actor, authorised=True)}:
+            raise PermissionDenied(
+                _("只有当事人本人或其特别授权代理人可以为该当事人选择调解员。")
+            )
+        window = selection_window(case)
+        now = timezone.now()
+        if window is None or window.due_at <= now:
+            raise InvalidInput(
+                _("当事人共同选择调解员的期限（2个工作日）已届满，将由人民法院指定调解员（《人民法院在线调解规则》第十条）。")
+            )
+        if defer_to_court:
+            mediator = None
+        elif mediator is None:
+            raise InvalidInput(_("请选择一名调解员，或选择“交由法院指定”。"))
+        else:
+            problem = mediator_eligibility_problem(case=case, mediator=mediator)
+            if problem:
+                raise InvalidInput(problem)
+        choice, _created = MediatorChoice.objects.update_or_create(
+            case=case, party=party,
+            defaults={"mediator": mediator, "chosen_by": actor, "chosen_at": now, "defer_to_court": defer_to_court},
+        )
+        audit_append(
+            kind="mediator.chosen", actor=actor, case=case,
+            data={
+                "party": party.pk, "party_name": party.name, "defer_to_court": defer_to_court,
+                "mediator": mediator.pk if mediator else None,
+                "mediator_name": mediator.display_name if mediator else "",
+            },
+        )
+        agreed = _jointly_chosen_mediator(case)
+        if agreed is not None:
+            audit_append(
+                kind="mediator.jointly_chosen", actor=None, case=case,
+                data={"mediator": agreed.pk, "mediator_name": agreed.display_name, "rule": "OMR 10"},
+            )
+            case_mediator_assign(case=case, mediator=agreed, actor=None)
+    return choice
+
+
+def _jointly_chosen_mediator(case: Case) -> User | None:
+    """The mediator every party picked in this round, if they all picked the same one and none deferred."""
+    parties = list(case.parties.all())
+    choices = {choice.party_id: choice for choice in current_choices(case)}
+    if len(parties) < 2 or any(party.pk not in choices for party in parties):
+        return None
+    picked = {choices[party.pk].mediator_id for party in parties}
+    if len(picked) != 1 or None in picked:
+        return None
+    return choices[parties[0].pk].mediator
+
+
+def mediator_designate(*, case: Case, mediator: User, actor: User) -> Case:
+    """The court (a clerk of the case's court) or the case's mediation organisation (its admin) designates
+    the mediator (OMR 10; SIM 12): when the parties defer, disagree or let the 2-working-day window pass,
+    or for a one-sided application. An organisation admin designates only the organisation's own mediators.
+    """
+    with transaction.atomic():
+        case = _lock_case(case)
+        roles = case_roles(actor, case)
+        if not roles & {tr.CLERK, tr.ORG_ADMIN}:
+            raise PermissionDenied(
+                _("只有本案管辖法院的立案/诉讼服务人员或本案调解组织管理员可以指定调解员。")
+            )
+        _require_status(
+            case, S.AWAITING_SELECTION, _("案件当前状态为“%(status)s”，不在选定调解员阶段，不能指定调解员。")
+        )
+        if tr.CLERK not in roles and not Membership.objects.filter(
+            user=mediator, organisation=case.mediation_organisation, role=Role.MEDIATOR, is_active=True
+        ).exists():
+            raise InvalidInput(
+                _("调解组织只能指定本组织的调解员：%(name)s 不是%(org)s的调解员。")
+                % {"name": mediator.display_name, "org": case.mediation_organisation}
+            )
+        problem = mediator_eligibility_problem(case=case, mediator=mediator)
+        if problem:
+            raise InvalidInput(problem)
+        return case_mediator_assign(case=case, mediator=mediator, actor=actor)
+
+
+# --- Acceptance, decline and disclosure (OMR 12-13) ---------------------------------------------------------
+
+
+def _require_mediator(actor: User, case: Case, message: str) -> None:
+    if tr.MEDIATOR not in case_roles(actor, case):
+        raise PermissionDenied(message)
+
+
+def disclosure_notice_body(disclosure: Disclosure) -> str:
+    """The text each party reads before answering a disclosure: it names the case, the mediator and the
+    statement, so the consent record points at exactly what was disclosed. Not translated: like the
+    standard notices, the text of record is the Chinese one."""
+    return (
+        f"本案（{disclosure.case.reference}）调解员{disclosure.mediator.display_name}于"
+        f"{timezone.localtime(disclosure.disclosed_at):%Y-%m-%d %H:%M}"
+        "依照《人民法院在线调解规则》第十三条披露如下情况：\n"
+        f"{disclosure.statement}\n"
+        "您可以同意由该调解员继续调解，也可以不同意并申请其回避（《特邀调解规定》第十五条）。"
+    )
+
+
+def disclosure_notice(disclosure: Disclosure) -> NoticeText:
+    """The published text of ``disclosure`` (published when the mediator disclosed)."""
+    body = disclosure_notice_body(disclosure)
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    text = NoticeText.objects.filter(code=DISCLOSURE_TEXT_CODE, sha256=digest).order_by("-version").first()
+    if text is not None:
+        return text
+    return notice_text_publish(code=DISCLOSURE_TEXT_CODE, title=DISCLOSURE_TEXT_TITLE, body=body, actor=None)
+
+
+def _disclose(*, case: Case, actor: User, statement: str, nothing_to_disclose: bool) -> Disclosure:
+    statement = statement.strip()
+    if nothing_to_disclose and statement:
+        raise InvalidInput(_("请在“无应披露事项”和填写披露内容之间二选一。"))
+    if not nothing_to_disclose and not statement:
+        raise InvalidInput(
+            _("请作出披露声明：确认无应披露事项，或写明与当事人、代理人或本纠纷的关系等应披露的情况"
+              "（《人民法院在线调解规则》第十三条）。")
+        )
+    disclosure = Disclosure.objects.create(
+        case=case, mediator=actor, statement=statement or _("无应披露事项"),
+        nothing_to_disclose=nothing_to_disclose, disclosed_at=timezone.now(),
+    )
+    data: dict[str, object] = {
+        "disclosure": disclosure.pk, "nothing_to_disclose": nothing_to_disclose, "statement": disclosure.statement,
+    }
+    if not nothing_to_disclose:
+        text = notice_text_publish(
+            code=DISCLOSURE_TEXT_CODE, title=DISCLOSURE_TEXT_TITLE, body=disclosure_notice_body(disclosure), actor=actor
+        )
+        data.update(text=text.code, version=text.version, text_sha256=text.sha256)
+    audit_append(kind="mediator.disclosed", actor=actor, case=case, data=data)
+    return disclosure
+
+
+def mediator_accept(*, case: Case, actor: User, disclosure: str, nothing_to_disclose: bool) -> Case:
+    """The assigned mediator accepts the case (OMR 12) after a disclosure statement (OMR 13): either
+    "nothing to disclose" or what they disclose. A disclosure is published as a text the parties answer
+    (``disclosure_answer``); a party who does not agree may ask for recusal."""
+    with transaction.atomic():
+        case = _lock_case(case)
+        _require_mediator(actor, case, _("只有本案被指定的调解员本人可以确认接受。"))
+        _require_status(case, S.ASSIGNED, _("案件当前状态为“%(status)s”，不是待调解员确认接受的阶段。"))
+        _disclose(case=case, actor=actor, statement=disclosure, nothing_to_disclose=nothing_to_disclose)
+        return case_transition(case=case, to=S.ACCEPTED, actor=actor)
+
+
+def mediator_disclose(*, case: Case, actor: User, statement: str) -> Disclosure:
+    """A disclosure after acceptance, during mediation (OMR 13: "before or during")."""
+    with transaction.atomic():
+        case = _lock_case(case)
+        _require_mediator(actor, case, _("只有本案调解员可以作出披露。"))
+        return _disclose(case=case, actor=actor, statement=statement, nothing_to_disclose=False)
+
+
+def mediator_decline(*, case: Case, actor: User, reasons: str) -> Case:
+    """The mediator (or the mediation organisation) declines with written reasons (OMR 12): outside its
+    charter or specialty, or otherwise unsuitable. The case goes back for re-selection and the mediator
+    loses access."""
+    with transaction.atomic():
+        case = _lock_case(case)
+        # Checked here, not left to the table: a clerk would match the lapse row of the same status pair.
+        if not case_roles(actor, case) & {tr.MEDIATOR, tr.ORG_ADMIN}:
+            raise PermissionDenied(_("只有本案被指定的调解员或本案调解组织管理员可以不予接受。"))
+        _require_status(case, S.ASSIGNED, _("案件当前状态为“%(status)s”，不是待调解员确认接受的阶段。"))
+        if not reasons.strip():
+            raise InvalidInput(
+                _("不予接受须书面写明理由，例如超出本组织章程或擅长领域（《人民法院在线调解规则》第十二条）。")
+            )
+        return case_transition(case=case, to=S.AWAITING_SELECTION, actor=actor, note=reasons.strip())
+
+
+def disclosure_answer(*, disclosure: Disclosure, party: Party, actor: User, agree: bool) -> Consent:
+    """A party's answer to a disclosure: agree that the mediator continues, or not (OMR 13). Recorded as a
+    CONTINUE_AFTER_DISCLOSURE consent against the published text of the disclosure."""
+    case = disclosure.case
+    if disclosure.nothing_to_disclose:
+        raise InvalidInput(_("调解员声明无应披露事项，无需答复。"))
+    if not CaseMediator.objects.filter(case=case, mediator=disclosure.mediator, is_active=True).exists():
+        raise InvalidInput(_("作出该披露的调解员已不再承办本案，无需答复。"))
+    if party.pk not in {p.pk for p in parties_acting_for(case=case, user=actor)}:
+        raise PermissionDenied(_("只有当事人本人或其代理人可以答复调解员的披露。"))
+    with transaction.atomic():
+        return consent_record(
+            case=case, party=party, actor=actor, kind=ConsentKind.CONTINUE_AFTER_DISCLOSURE, granted=agree,
+            text=disclosure_notice(disclosure),
+        )
+
+
+# --- Recusal (OMR 13-14; SIM 15) ---------------------------------------------------------------------------
+
+
+def recusal_request(*, case: Case, party: Party, actor: User, grounds: str) -> RecusalRequest:
+    """A party asks that the presiding mediator step aside. The organisation or the court decides."""
+    with transaction.atomic():
+        case = _lock_case(case)
+        if party.case_id != case.pk:
+            raise InvalidInput(_("当事人不属于本案。"))
+        if party.pk not in {p.pk for p in parties_acting_for(case=case, user=actor)}:
+            raise PermissionDenied(_("只有当事人本人或其代理人可以申请调解员回避。"))
+        if not grounds.strip():
+            raise InvalidInput(_("请写明申请回避的理由，例如调解员与当事人有利害关系。"))
+        assignment = CaseMediator.objects.filter(case=case, is_active=True, presiding=True).select_related(
+            "mediator"
+        ).first()
+        if assignment is None:
+            raise InvalidInput(_("本案目前没有承办调解员，无需申请回避。"))
+        if RecusalRequest.objects.filter(
+            case=case, party=party, mediator=assignment.mediator, decision=RecusalDecision.PENDING
+        ).exists():
+            raise InvalidInput(_("该当事人对这名调解员的回避申请尚待决定，请勿重复提交。"))
+        request = RecusalRequest.objects.create(
+            case=case, party=party, mediator=assignment.mediator, requested_by=actor, grounds=grounds.strip(),
+            requested_at=timezone.now(),
+        )
+        audit_append(
+            kind="recusal.requested", actor=actor, case=case,
+            data={"request": request.pk, "party": party.pk, "mediator": assignment.mediator_id,
+                  "mediator_name": assignment.mediator.display_name, "grounds": request.grounds},
+        )
+    return request
+
+
+def recusal_decide(*, request: RecusalRequest, grant: bool, note: str, actor: User) -> RecusalRequest:
+    """The case's mediation organisation (its admin) or court (a clerk) decides a recusal request (SIM 15).
+
+    Granted: the mediator's assignment ends and the case returns to selection through the table's
+    ``recuse_mediator`` row (before acceptance) or ``change_mediator`` row (after it). In any other status a
+    grant is refused with a message and nothing is recorded.
+    """
+    with transaction.atomic():
+        case = _lock_case(request.case)
+        request = RecusalRequest.objects.select_for_update().get(pk=request.pk)
+        if not case_roles(actor, case) & {tr.CLERK, tr.ORG_ADMIN}:
+            raise PermissionDenied(
+                _("回避申请由调解组织或人民法院决定：只有本案调解组织管理员或管辖法院立案/诉讼服务人员可以作出决定。")
+            )
+        if request.decision != RecusalDecision.PENDING:
+            raise StaleState(_("该回避申请已经作出决定。"))
+        if not note.strip():
+            raise InvalidInput(_("请写明决定理由。"))
+        still_assigned = CaseMediator.objects.filter(case=case, mediator=request.mediator, is_active=True).exists()
+        if grant and still_assigned:
+            if case.status not in RECUSAL_ACTIONS:
+                raise InvalidInput(
+                    _("案件当前状态为“%(status)s”，此时不能因回避更换调解员。")
+                    % {"status": CaseStatus(case.status).label}
+                )
+            case_transition(
+                case=case, to=S.AWAITING_SELECTION, actor=actor, action=RECUSAL_ACTIONS[case.status],
+                note=_("准予回避：%(note)s") % {"note": note.strip()}, data={"recusal": request.pk},
+            )
+        request.decision = RecusalDecision.GRANTED if grant else RecusalDecision.REFUSED
+        request.decision_note = note.strip()
+        request.decided_by = actor
+        request.decided_at = timezone.now()
+        request.save(update_fields=["decision", "decision_note", "decided_by", "decided_at"])
+        audit_append(
+            kind="recusal.decided", actor=actor, case=case,
+            data={"request": request.pk, "decision": request.decision, "note": request.decision_note,
+                  "mediator": request.mediator_id, "mediator_released": grant and still_assigned},
+        )
+    return request
