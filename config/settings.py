@@ -170,6 +170,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mediation.tasks.sweep_due_timers",
         "schedule": env_int("TIMER_SWEEP_SECONDS", 60, minimum=5),
     },
+    "deliver-outbox": {
+        "task": "mediation.tasks.deliver_outbox",
+        "schedule": env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1),
+    },
 }
 
 # --- I18N / time -------------------------------------------------------------------------------------
@@ -226,6 +230,23 @@ OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5, minimum=1)
 OTP_MAX_ATTEMPTS_PER_CODE = env_int("OTP_MAX_ATTEMPTS_PER_CODE", 5, minimum=1)
 OTP_LOCKOUT_FAILURES = env_int("OTP_LOCKOUT_FAILURES", 10, minimum=1)
 OTP_LOCKOUT_SECONDS = env_int("OTP_LOCKOUT_SECONDS", 1800, minimum=60)
+
+# E-mail: Django's backends. Development prints to the console; production names an SMTP server.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1") or "127.0.0.1"
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "一站调解 <noreply@yizhan.example.cn>") or ""
+
+# Outbox delivery: attempts before giving up, and the first retry delay (doubling each time).
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
 
 # Uploads: evidence files are checked by their content, not their name.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

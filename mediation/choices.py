@@ -296,3 +296,67 @@ class RecusalDecision(models.TextChoices):
     PENDING = "", _("待决定")
     GRANTED = "granted", _("准予回避")
     REFUSED = "refused", _("驳回申请")
+
+
+class SessionKind(models.TextChoices):
+    """How a session is held (OMR 16)."""
+
+    JOINT_ONLINE = "joint_online", _("同时在线调解")
+    SEPARATE_SLOTS = "separate_slots", _("分别指定时间在线调解")
+    HYBRID = "hybrid", _("线上线下结合")
+    IN_PERSON = "in_person", _("现场调解")
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("已安排")
+    CANCELLED = "cancelled", _("已取消")
+    HELD = "held", _("已举行")
+
+
+class AttendanceMode(models.TextChoices):
+    ONLINE = "online", _("在线参加")
+    VENUE = "venue", _("到指定场所在线参加")
+    IN_PERSON = "in_person", _("现场参加")
+
+
+class ParticipantRole(models.TextChoices):
+    MEDIATOR = "mediator", _("调解员")
+    PARTY = "party", _("当事人")
+    AGENT = "agent", _("委托代理人")
+    INTERPRETER = "interpreter", _("翻译人员")
+    HELPER = "helper", _("协助调解人员")
+
+
+class MessageChannel(models.TextChoices):
+    SMS = "sms", _("短信")
+    EMAIL = "email", _("电子邮件")
+    IN_APP = "in_app", _("站内消息")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+
+
+class ServiceChannel(models.TextChoices):
+    PLATFORM = "platform", _("平台账户")
+    SMS = "sms", _("短信")
+    EMAIL = "email", _("电子邮件")
+    IM = "im", _("即时通讯")
+
+
+class AddressSource(models.TextChoices):
+    """Where the address used came from: decides the OLR 31 rule."""
+
+    CONFIRMED = "confirmed", _("受送达人提供或确认的地址")
+    OTHER = "other", _("能够确认为受送达人本人的其他地址")
+
+
+class ServiceRule(models.TextChoices):
+    """Which paragraph of OLR 31 made the service effective."""
+
+    ARRIVAL = "olr31_1", _("到达受送达人特定系统（第三十一条第一款）")
+    REPLY = "olr31_2_1", _("受送达人回复或作出相应行为（第三十一条第二款第一项）")
+    READ = "olr31_2_2", _("系统显示已阅知，推定送达（第三十一条第二款第二项）")

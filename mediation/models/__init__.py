@@ -5,8 +5,11 @@ from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
+from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
 from mediation.models.roster import MediatorProfile, RosterEntry
+from mediation.models.scheduling import CalendarFeedToken, MediationSession, SessionParticipant, Venue, WorkingHours
+from mediation.models.service import ServiceDelivery, ServiceRecord
 from mediation.models.timers import HolidayOverride, Timer, TimerPause
 from mediation.models.users import Membership, User
 
@@ -15,6 +18,7 @@ __all__ = [
     "ApplicationDraft",
     "AuditEvent",
     "AuditHead",
+    "CalendarFeedToken",
     "Case",
     "CaseMediator",
     "Complaint",
@@ -23,6 +27,7 @@ __all__ = [
     "Evidence",
     "HolidayOverride",
     "IdentityVerification",
+    "MediationSession",
     "MediatorChoice",
     "MediatorProfile",
     "Membership",
@@ -30,11 +35,17 @@ __all__ = [
     "NoticeText",
     "OneTimeCode",
     "Organisation",
+    "OutboxMessage",
     "Party",
     "RecusalRequest",
     "RosterEntry",
     "ServiceAddress",
+    "ServiceDelivery",
+    "ServiceRecord",
+    "SessionParticipant",
     "Timer",
     "TimerPause",
     "User",
+    "Venue",
+    "WorkingHours",
 ]
