@@ -64,7 +64,8 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(MANAGE) collectstatic --noinput -v 0
 	$(RUN_ENV) $(MANAGE) seed_demo
 	@echo "Yizhan is at http://$(HOST):$(PORT)/ and the admin at http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
-	exec $(RUN_ENV) $(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT)
+	@mkdir -p var
+	$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) SMS_BACKEND=file scripts/run-demo.sh
 
 # --- test ----------------------------------------------------------------------------------------------
 system:

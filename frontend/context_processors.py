@@ -1,4 +1,5 @@
-"""Navigation that follows what the signed-in person does: one query for their memberships."""
+"""Navigation that follows what the signed-in person does: one query for their memberships and their unread
+in-app messages."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from mediation.choices import Role
+from mediation.selectors_inbox import navigation_roles_and_unread
 
 
 def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_links": []}
-    roles = set(user.memberships.filter(is_active=True).values_list("role", flat=True))
+    roles, unread = navigation_roles_and_unread(user=user)
     links = [(_("我的案件"), reverse("case_list"))]
+    links.append((_("消息（%(n)d）") % {"n": unread} if unread else _("消息"), reverse("inbox")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT}:
         links.append((_("受理队列"), reverse("intake_queue")))
     if Role.ORG_ADMIN in roles:
@@ -26,4 +29,5 @@ def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
         links.append((_("名册管理"), reverse("roster_manage")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT, Role.COMPLAINT_HANDLER}:
         links.append((_("投诉处理"), reverse("roster_complaint_list")))
+    links.append((_("日历订阅"), reverse("calendar_subscribe")))
     return {"nav_links": links}

@@ -11,6 +11,10 @@ urlpatterns = [
     path("intake/", include("frontend.urls_intake")),
     path("mediators/", include("frontend.urls_roster")),
     path("mediate/", include("frontend.urls_mediator")),
+    path("cases/<int:case_id>/sessions/", include("frontend.urls_scheduling")),
+    path("calendar/", include("frontend.urls_calendar")),
     path("cases/<int:case_id>/", include("frontend.urls_case_actions")),
     path("accounts/phone/", include("frontend.urls_identity")),
+    path("service/", include("frontend.urls_service")),
+    path("inbox/", include("frontend.urls_inbox")),
 ]

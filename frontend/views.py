@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from frontend.views_case_actions import case_action_links
+from frontend.views_service import service_case_context
 from mediation.audit_labels import audit_event_label
 from mediation.exceptions import PermissionDenied
 from mediation.permissions import can_see_full_id_number
@@ -49,4 +50,5 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "actions": case_action_links(user=user, case=case),  # type: ignore[arg-type]
         "evidence": case.evidence.order_by("uploaded_at"),
     }
+    context.update(service_case_context(user=user, case=case))  # type: ignore[arg-type]
     return render(request, "frontend/case_detail.html", context)

@@ -30,18 +30,25 @@ from mediation.models import (
     Evidence,
     HolidayOverride,
     IdentityVerification,
+    MediationSession,
     MediatorChoice,
     MediatorProfile,
     Membership,
     NoticeText,
     OneTimeCode,
     Organisation,
+    OutboxMessage,
     Party,
     RecusalRequest,
     RosterEntry,
     ServiceAddress,
+    ServiceDelivery,
+    ServiceRecord,
+    SessionParticipant,
     Timer,
     User,
+    Venue,
+    WorkingHours,
 )
 from mediation.permissions import can_take_transition, can_view_case
 from mediation.services.audit import audit_append
@@ -334,7 +341,8 @@ class RecusalRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["case", "mediator", "decision", "requested_at", "decided_at"]
 
 
-for model in (ApplicationDraft, MediatorChoice, Disclosure):
+for model in (ApplicationDraft, MediatorChoice, Disclosure, ServiceRecord, ServiceDelivery, MediationSession,
+              SessionParticipant, Venue, WorkingHours, OutboxMessage):
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdminMixin, admin.ModelAdmin), {}))
 
 admin.site.site_header = _("一站 · 在线调解平台管理")

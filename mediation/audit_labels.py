@@ -46,10 +46,25 @@ _FIXED = {
     "roster.adoption_requested": _("申请采用上级法院名册调解员"),
     "roster.adoption_accepted": _("调解员同意被采用"),
     "roster.adoption_refused": _("调解员拒绝被采用"),
+    "service_address.changed": _("变更送达地址"),
+    "e_service.withdrawn": _("撤回电子送达同意"),
+    "notification.sent": _("通知已发送"),
+    "notification.failed": _("通知发送失败"),
+    "session.scheduled": _("安排调解活动"),
+    "session.rescheduled": _("调解活动改期"),
+    "session.cancelled": _("取消调解活动"),
+    "calendar.feed_created": _("创建日历订阅地址"),
+    "calendar.feed_rotated": _("重新生成日历订阅地址"),
 }
 _WITH_TITLE = {
     "evidence.uploaded": _("上传材料"),
     "evidence.downloaded": _("下载材料"),
+    "service.issued": _("电子送达文书"),
+    "service.effective": _("送达生效"),
+    "service.read": _("受送达人查阅送达文书"),
+    "service.downloaded": _("下载送达文书"),
+    "service.acknowledged": _("受送达人确认收到"),
+    "service.paper_copy_requested": _("申请纸质文书"),
 }
 _TIMER = {
     "timer.started": _("期限开始计算"),

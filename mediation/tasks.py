@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 from celery import shared_task
 
+from mediation.services.outbox import outbox_deliver_due
 from mediation.services.reminders import timers_remind
 from mediation.services.timers import timers_sweep
 
 logger = logging.getLogger(__name__)
+
+# Claimed per batch; a run keeps going until nothing is due, so a backlog drains in one task.
+OUTBOX_BATCH = 100
+OUTBOX_MAX_BATCHES = 50
 
 
 @shared_task(name="mediation.tasks.sweep_due_timers")
@@ -23,3 +29,27 @@ def sweep_due_timers() -> int:
         # The sweep has committed; a reminder run that breaks must not make the task look failed and retried.
         logger.exception("Sending timer reminders failed")
     return len(fired)
+
+
+@shared_task(name="mediation.tasks.deliver_outbox")
+def deliver_outbox() -> int:
+    """Deliver the outbox messages that are due (beat, every OUTBOX_SWEEP_SECONDS; and right after a commit
+    in the embedded default); returns how many were sent. Safe to run in several workers at once."""
+    return outbox_drain(worker_id=f"celery@{socket.gethostname()}")
+
+
+def outbox_drain(*, worker_id: str) -> int:
+    """Batches of ``outbox_deliver_due`` until a batch claims less than a full batch."""
+    sent = 0
+    for _batch in range(OUTBOX_MAX_BATCHES):
+        claimed_sent = outbox_deliver_due(limit=OUTBOX_BATCH, worker_id=worker_id)
+        sent += claimed_sent
+        if claimed_sent < OUTBOX_BATCH:
+            break
+    if sent:
+        # SMS and e-mail notices of electronic service "arrive" when handed over: recompute the effective
+        # service times those deliveries may have changed (OLR 31).
+        from mediation.services.service import service_records_refresh_pending
+
+        service_records_refresh_pending()
+    return sent

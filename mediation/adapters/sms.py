@@ -34,6 +34,7 @@ class SentSms:
     phone: str
     text: str
     sent_at: datetime
+    request_id: str = ""
 
 
 # Messages sent through the console backend, oldest first.
@@ -45,16 +46,21 @@ def outbox_clear() -> None:
 
 
 class SmsBackend(Protocol):
-    def send(self, *, phone: str, text: str) -> str:
-        """Send ``text`` to ``phone`` and return the provider's message id; raise SmsDeliveryError."""
+    def send(self, *, phone: str, text: str, request_id: str | None = None) -> str:
+        """Send ``text`` to ``phone`` and return the provider's message id; raise SmsDeliveryError.
+
+        ``request_id`` (the outbox's idempotency key) lets a gateway drop a repeated request."""
         ...
 
 
 class ConsoleSmsBackend:
     """For development and tests: nothing leaves the machine."""
 
-    def send(self, *, phone: str, text: str) -> str:
-        message = SentSms(id=f"console-{uuid.uuid4().hex}", phone=phone, text=text, sent_at=timezone.now())
+    def send(self, *, phone: str, text: str, request_id: str | None = None) -> str:
+        message = SentSms(
+            id=f"console-{uuid.uuid4().hex}", phone=phone, text=text, sent_at=timezone.now(),
+            request_id=request_id or "",
+        )
         outbox.append(message)
         logger.info("SMS to %s: %s", phone, text)
         return message.id
@@ -63,13 +69,13 @@ class ConsoleSmsBackend:
 class FileSmsBackend:
     """For the demo: each message becomes one JSON line in ``settings.SMS_FILE_PATH``."""
 
-    def send(self, *, phone: str, text: str) -> str:
+    def send(self, *, phone: str, text: str, request_id: str | None = None) -> str:
         message_id = f"file-{uuid.uuid4().hex}"
         path = settings.SMS_FILE_PATH
-        line = json.dumps(
-            {"phone": phone, "text": text, "sent_at": timezone.now().isoformat(), "id": message_id},
-            ensure_ascii=False,
-        )
+        record = {"phone": phone, "text": text, "sent_at": timezone.now().isoformat(), "id": message_id}
+        if request_id:
+            record["request_id"] = request_id
+        line = json.dumps(record, ensure_ascii=False)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as handle:
@@ -81,22 +87,26 @@ class FileSmsBackend:
 
 class HttpSmsBackend:
     """The gateway: ``POST {"phone", "text", "signature"}`` as JSON with ``Authorization: Bearer <token>``;
-    a 2xx answer carries the message id as ``{"id": "..."}``."""
+    a 2xx answer carries the message id as ``{"id": "..."}``. With a ``request_id`` the body also has
+    ``"request_id"`` and the request an ``Idempotency-Key`` header: a gateway that honours it does not send a
+    retried request twice."""
 
-    def send(self, *, phone: str, text: str) -> str:
+    def send(self, *, phone: str, text: str, request_id: str | None = None) -> str:
         url = settings.SMS_GATEWAY_URL
         if not url:
             raise SmsDeliveryError("SMS_GATEWAY_URL is not set.")
-        body = json.dumps({"phone": phone, "text": text, "signature": settings.SMS_SIGNATURE}, ensure_ascii=False)
+        payload = {"phone": phone, "text": text, "signature": settings.SMS_SIGNATURE}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Accept": "application/json",
+            "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}",
+        }
+        if request_id:
+            payload["request_id"] = request_id
+            headers["Idempotency-Key"] = request_id
+        body = json.dumps(payload, ensure_ascii=False)
         request = urllib.request.Request(  # noqa: S310 - the settings only accept http(s) URLs
-            url,
-            data=body.encode("utf-8"),
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Accept": "application/json",
-                "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}",
-            },
+            url, data=body.encode("utf-8"), method="POST", headers=headers
         )
         try:
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310

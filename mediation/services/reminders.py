@@ -1,6 +1,8 @@
-"""Reminders before a legal clock lapses: one SMS to the people who must act, once per timer.
+"""Reminders before a legal clock lapses: one SMS (and an in-app message for those with an account) to the
+people who must act, once per timer, through the outbox.
 
-Run after every timer sweep (``mediation.tasks.sweep_due_timers`` and ``manage.py sweep_timers``).
+Run after every timer sweep (``mediation.tasks.sweep_due_timers`` and ``manage.py sweep_timers``); the outbox
+worker (``mediation.tasks.deliver_outbox``) delivers them with retries.
 """
 
 from __future__ import annotations
@@ -8,22 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from mediation import calendar
-from mediation.choices import PartyRole, Role, TimerKind, TimerStatus
-from mediation.models import Case, CaseMediator, Membership, Party, Timer
+from mediation import notification_templates as nt
+from mediation.choices import MessageChannel, PartyRole, Role, TimerKind, TimerStatus
+from mediation.models import Case, CaseMediator, Membership, Party, Timer, User
 from mediation.services.audit import audit_append
+from mediation.services.outbox import outbox_enqueue
 from mediation.validators import mask_phone
-
-if TYPE_CHECKING:
-    from mediation.adapters.sms import SmsBackend
 
 logger = logging.getLogger(__name__)
 
@@ -62,24 +62,16 @@ class Recipient:
     party_role: str = ""
 
 
-def _sms_backend() -> SmsBackend:
-    from mediation.adapters.sms import get_sms_backend  # read the setting at call time
-
-    return get_sms_backend()
-
-
 def timers_remind(*, now: dt.datetime | None = None, ahead: dt.timedelta = DEFAULT_AHEAD) -> int:
     """Remind the people responsible for each running timer due within ``ahead`` of ``now`` and not yet
     reminded; return how many timers were reminded.
 
-    Each timer is claimed with a conditional update on ``reminded_at IS NULL`` before anything is sent,
-    so overlapping runs remind it once. Then one SMS goes to each recipient (by ``RECIPIENTS``), and a
-    ``timer.reminded`` event records the masked numbers and whether each was handed to the gateway. A
-    failure for one recipient is logged and the others still get theirs; a failure for one timer does not
-    stop the others.
-
-    Delivery is at most once: a failed message is not retried, and a process that dies between the claim
-    and the send loses that reminder. A proper outbox with retries comes with a later issue.
+    Each timer is claimed with a conditional update on ``reminded_at IS NULL``, and in the same transaction
+    its messages are written to the outbox (an SMS to each recipient's number, an in-app message to each
+    recipient with an account) and a ``timer.reminded`` event records the masked numbers and the outbox
+    rows. Overlapping runs remind a timer once; a run that breaks half-way leaves the timer unclaimed for
+    the next sweep; the outbox retries a message the gateway refuses. A failure for one timer does not stop
+    the others.
     """
     now = now or timezone.now()
     due = list(
@@ -100,33 +92,46 @@ def timers_remind(*, now: dt.datetime | None = None, ahead: dt.timedelta = DEFAU
 
 
 def _remind(*, timer_id: int, now: dt.datetime) -> bool:
-    claimed = Timer.objects.filter(
-        pk=timer_id, status=TimerStatus.RUNNING, reminded_at__isnull=True, due_at__gt=now
-    ).update(reminded_at=now)
-    if claimed != 1:  # another run took it, or it stopped meanwhile
-        return False
-    timer = Timer.objects.select_related("case", "case__court").get(pk=timer_id)
-    case = timer.case
-    text = reminder_text(timer)
-    backend = _sms_backend()
-    outcomes = []
-    for recipient in recipients_for(timer):
-        outcome: dict[str, object] = {
-            "role": recipient.role, "phone": mask_phone(recipient.phone), "user": recipient.user_id,
-        }
-        if recipient.party_role:
-            outcome["party_role"] = recipient.party_role
-        if not recipient.phone:
-            logger.warning("Timer %s: a %s of case %s has no phone number to remind", timer_id, recipient.role, case.pk)
-            outcome.update(delivered=False, error="no_phone")
-        else:
-            try:
-                outcome.update(delivered=True, message_id=backend.send(phone=recipient.phone, text=text))
-            except Exception as exc:
-                logger.exception("Reminder for timer %s to %s failed", timer_id, mask_phone(recipient.phone))
-                outcome.update(delivered=False, error=type(exc).__name__)
-        outcomes.append(outcome)
     with transaction.atomic():
+        claimed = Timer.objects.filter(
+            pk=timer_id, status=TimerStatus.RUNNING, reminded_at__isnull=True, due_at__gt=now
+        ).update(reminded_at=now)
+        if claimed != 1:  # another run took it, or it stopped meanwhile
+            return False
+        timer = Timer.objects.select_related("case", "case__court").get(pk=timer_id)
+        case = timer.case
+        recipients = recipients_for(timer)
+        users = User.objects.in_bulk([r.user_id for r in recipients if r.user_id is not None])
+        context = reminder_context(timer)
+        outcomes = []
+        notified_users: set[int] = set()
+        for recipient in recipients:
+            user = users.get(recipient.user_id) if recipient.user_id is not None else None
+            outcome: dict[str, object] = {
+                "role": recipient.role, "phone": mask_phone(recipient.phone), "user": recipient.user_id,
+            }
+            if recipient.party_role:
+                outcome["party_role"] = recipient.party_role
+            if recipient.phone:
+                message = outbox_enqueue(
+                    channel=MessageChannel.SMS, address=recipient.phone, template=nt.TIMER_REMINDER,
+                    context=context, idempotency_key=f"timer-reminder:{timer.pk}:{recipient.phone}",
+                    recipient=user, case=case, language=settings.LANGUAGE_CODE,
+                )
+                outcome.update(queued=True, message=message.pk)
+            else:
+                logger.warning("Timer %s: a %s of case %s has no phone number to remind", timer_id, recipient.role,
+                               case.pk)
+                outcome.update(queued=False, error="no_phone")
+            if user is not None and user.pk not in notified_users:
+                notified_users.add(user.pk)
+                in_app = outbox_enqueue(
+                    channel=MessageChannel.IN_APP, address="", template=nt.TIMER_REMINDER, context=context,
+                    idempotency_key=f"timer-reminder:{timer.pk}:user{user.pk}", recipient=user, case=case,
+                    language=settings.LANGUAGE_CODE,
+                )
+                outcome["in_app"] = in_app.pk
+            outcomes.append(outcome)
         audit_append(
             kind="timer.reminded", actor=None, case=case,
             data={
@@ -169,16 +174,24 @@ def recipients_for(timer: Timer) -> list[Recipient]:
     return unique
 
 
-def reminder_text(timer: Timer) -> str:
-    """The message, in Chinese whatever language the sweep runs in: the case reference, the clock, when it
-    lapses in Beijing time, and what to do."""
+def reminder_context(timer: Timer) -> dict[str, object]:
+    """What the reminder template needs: the case reference, the clock, when it lapses in Beijing time, what
+    to do, and the case's page."""
     with translation.override(settings.LANGUAGE_CODE):
-        return _("案件%(reference)s：%(what)s将于%(when)s届满。%(hint)s") % {
-            "reference": timer.case.reference,
-            "what": TimerKind(timer.kind).label,
-            "when": due_text(timer.due_at),
-            "hint": _(_HINTS[timer.kind]),
-        }
+        when = due_text(timer.due_at)
+    return {
+        "reference": timer.case.reference,
+        "what": TimerKind(timer.kind).label,
+        "when": when,
+        "hint": gettext_lazy(_HINTS[timer.kind]),  # the msgids are marked in _HINTS
+        "link": nt.site_url("case_detail", args=(timer.case_id,)),
+    }
+
+
+def reminder_text(timer: Timer) -> str:
+    """The message, in Chinese whatever language the sweep runs in (without the link)."""
+    context = {**reminder_context(timer), "link": ""}
+    return nt.render(template=nt.TIMER_REMINDER, context=context, language=settings.LANGUAGE_CODE).body
 
 
 def due_text(due_at: dt.datetime) -> str:

@@ -25,7 +25,8 @@ def staff_clerk(world, client):
     "model",
     ["organisation", "user", "mediatorprofile", "case", "auditevent", "consent", "noticetext", "timer",
      "holidayoverride", "agent", "onetimecode", "identityverification", "evidence", "serviceaddress",
-     "complaint", "recusalrequest", "applicationdraft", "mediatorchoice", "disclosure"],
+     "complaint", "recusalrequest", "applicationdraft", "mediatorchoice", "disclosure", "servicerecord",
+     "servicedelivery", "mediationsession", "sessionparticipant", "venue", "workinghours", "outboxmessage"],
 )
 def test_every_admin_list_page_renders(staff_clerk, world, client, model):
     world.drive(world.new_case(), CaseStatus.ACCEPTED)

@@ -1,4 +1,5 @@
-"""Reminders before a legal clock lapses: once per timer, to the people who must act, by SMS."""
+"""Reminders before a legal clock lapses: once per timer, to the people who must act, by SMS (and in-app)
+through the outbox."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from mediation.adapters import sms
-from mediation.choices import CaseStatus, PartyRole, Role, TimerKind, TimerStatus
-from mediation.models import AuditEvent, Case, Membership, Party, Timer
+from mediation.choices import CaseStatus, MessageChannel, OutboxStatus, PartyRole, Role, TimerKind, TimerStatus
+from mediation.models import AuditEvent, Case, Membership, OutboxMessage, Party, Timer
 from mediation.services.intake import mask_phone
+from mediation.services.outbox import outbox_deliver_due
 from mediation.services.reminders import due_text, reminder_text, timers_remind
 from mediation.tasks import sweep_due_timers
 from tests.factories import UserFactory, add_member
@@ -46,6 +48,8 @@ def reminded_events(timer: Timer):
 
 
 def sent_to(outbox) -> list[str]:
+    """The phones the gateway got messages for, once the outbox worker has run."""
+    outbox_deliver_due()
     return [message.phone for message in outbox]
 
 
@@ -66,22 +70,29 @@ def test_a_reminder_goes_out_once_in_the_last_24_hours_before_the_clock_lapses(w
         traveller.move_to(local(2025, 3, 6, 9))  # the next sweep
         assert timers_remind() == 0
 
-    assert sent_to(console_sms) == [world.mediator.phone]
+    with time_machine.travel(local(2025, 3, 6, 9), tick=False):
+        assert sent_to(console_sms) == [world.mediator.phone]
     text = console_sms[0].text
     assert case.reference in text
     assert "调解员确认接受（3个工作日）" in text
     assert "2025年3月6日24时" in text
+    assert f"/cases/{case.pk}/" in text
     timer.refresh_from_db()
     assert timer.reminded_at == local(2025, 3, 6, 0, 1)
     assert timer.status == TimerStatus.RUNNING  # a reminder is not a lapse
     (event,) = reminded_events(timer)
     assert event.actor is None
     assert event.case_id == case.pk
+    sms_row = OutboxMessage.objects.get(case=case, channel=MessageChannel.SMS)
+    in_app = OutboxMessage.objects.get(case=case, channel=MessageChannel.IN_APP)
     assert event.data["recipients"] == [
         {"role": "mediator", "phone": mask_phone(world.mediator.phone), "user": world.mediator.pk,
-         "delivered": True, "message_id": console_sms[0].id},
+         "queued": True, "message": sms_row.pk, "in_app": in_app.pk},
     ]
     assert world.mediator.phone not in str(event.data)
+    assert sms_row.provider_id == console_sms[0].id
+    assert console_sms[0].request_id == f"timer-reminder:{timer.pk}:{world.mediator.phone}"
+    assert (in_app.recipient, in_app.status) == (world.mediator, OutboxStatus.SENT)
 
 
 @pytest.mark.django_db
@@ -131,7 +142,7 @@ def test_each_clock_reminds_the_people_who_must_act(world, console_sms, status, 
     assert sent_to(console_sms) == [phone for _, phone in want]
     (event,) = reminded_events(timer)
     assert [(r["role"], r["phone"]) for r in event.data["recipients"]] == [(role, mask_phone(p)) for role, p in want]
-    assert all(r["delivered"] for r in event.data["recipients"])
+    assert all(r["queued"] for r in event.data["recipients"])
 
 
 @pytest.mark.django_db
@@ -158,37 +169,41 @@ def test_a_party_without_a_phone_is_recorded_as_not_reached(world, console_sms):
     timers_remind(now=timer.due_at - HOUR)
     assert sent_to(console_sms) == [world.applicant.phone]
     recipients = reminded_events(timer).get().data["recipients"]
+    in_app = OutboxMessage.objects.get(case=case, channel=MessageChannel.IN_APP, recipient=world.respondent)
     assert recipients[1] == {"role": "party", "phone": "", "user": world.respondent.pk, "party_role": "respondent",
-                             "delivered": False, "error": "no_phone"}
+                             "queued": False, "error": "no_phone", "in_app": in_app.pk}
 
 
 @pytest.mark.django_db
-def test_a_delivery_failure_for_one_recipient_is_logged_and_the_others_still_get_theirs(
-    world, console_sms, monkeypatch, caplog
+def test_a_gateway_refusal_for_one_recipient_is_retried_by_the_outbox_and_nobody_gets_two(
+    world, console_sms, monkeypatch, settings
 ):
+    settings.OUTBOX_RETRY_SECONDS = 30
     case = world.drive(world.new_case(), CaseStatus.IN_MEDIATION)
     timer = timer_of(case, TimerKind.MEDIATION_PERIOD)
     real_send = sms.ConsoleSmsBackend.send
+    refused: list[str] = []
 
-    def flaky(self, *, phone: str, text: str) -> str:
-        if phone == world.applicant.phone:
+    def flaky(self, *, phone: str, text: str, request_id: str | None = None) -> str:
+        if phone == world.applicant.phone and not refused:
+            refused.append(phone)
             raise sms.SmsDeliveryError("gateway said no")
-        return real_send(self, phone=phone, text=text)
+        return real_send(self, phone=phone, text=text, request_id=request_id)
 
     monkeypatch.setattr(sms.ConsoleSmsBackend, "send", flaky)
-    with caplog.at_level(logging.ERROR, logger="mediation.services.reminders"):
-        assert timers_remind(now=timer.due_at - HOUR) == 1
-    assert sent_to(console_sms) == [world.mediator.phone, world.respondent.phone]
-    assert "Reminder for timer" in caplog.text
-    assert mask_phone(world.applicant.phone) in caplog.text
-    delivered = {r["phone"]: r["delivered"] for r in reminded_events(timer).get().data["recipients"]}
-    assert delivered == {
-        mask_phone(world.mediator.phone): True,
-        mask_phone(world.applicant.phone): False,
-        mask_phone(world.respondent.phone): True,
-    }
-    # Claimed all the same: no second round of messages to the two who got theirs (no retries yet).
-    assert timers_remind(now=timer.due_at - HOUR) == 0
+    now = timer.due_at - HOUR
+    with time_machine.travel(now, tick=False) as traveller:
+        assert timers_remind() == 1
+        assert sent_to(console_sms) == [world.mediator.phone, world.respondent.phone]
+        failed = OutboxMessage.objects.get(case=case, channel=MessageChannel.SMS, address=world.applicant.phone)
+        assert (failed.status, failed.attempts) == (OutboxStatus.PENDING, 1)
+        assert "gateway said no" in failed.last_error
+        # Claimed all the same: no second round of messages for this timer.
+        assert timers_remind() == 0
+        traveller.shift(dt.timedelta(minutes=1))
+        assert sent_to(console_sms) == [world.mediator.phone, world.respondent.phone, world.applicant.phone]
+    recipients = reminded_events(timer).get().data["recipients"]
+    assert all(r["queued"] for r in recipients)
 
 
 @pytest.mark.django_db
@@ -264,7 +279,7 @@ def test_two_concurrent_reminder_runs_send_each_reminder_once(world, console_sms
 
     assert errors == []
     assert sum(results) == len(timers)
-    assert len(console_sms) == len(timers)
+    assert len(sent_to(console_sms)) == len(timers)
     for timer in timers:
         assert reminded_events(timer).count() == 1
 

@@ -26,11 +26,13 @@ from mediation.choices import (
     Role,
     RosterScope,
     Sector,
+    ServiceStage,
 )
-from mediation.models import Agent, Case, MediatorProfile, Membership, Organisation, Party, RosterEntry, User
+from mediation.models import Agent, Case, MediatorProfile, Membership, Organisation, Party, RosterEntry, User, Venue
 from mediation.notices import STANDARD_TEXTS
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.service import service_address_change
 
 DEMO_PASSWORD = "yizhan-demo-2026"  # noqa: S105 - printed for the demo world only
 DEMO_CASE_TITLE = "张三诉北京某科技有限公司劳动报酬纠纷"
@@ -142,6 +144,16 @@ class Command(BaseCommand):
         lawyer = _user("lawyer", "王律师", "13900000003")
         _user("charlie", "赵六（无关人员）", "13900000009")
 
+        # A room with equipment at the court, for hybrid and in-person sessions (OMR 16(2)).
+        Venue.objects.get_or_create(
+            organisation=court, name="东城法院诉讼服务中心第一调解室",
+            defaults={"address": "北京市东城区东四北大街 9 号诉讼服务中心二层", "has_video_equipment": True},
+        )
+        Venue.objects.get_or_create(
+            organisation=labour, name="市总工会调解中心调解室",
+            defaults={"address": "北京市东城区和平里北街 5 号", "has_video_equipment": True},
+        )
+
         texts = {t.code: notice_text_publish(code=t.code, title=t.title, body=t.body, actor=None)
                  for t in STANDARD_TEXTS}
 
@@ -179,6 +191,16 @@ class Command(BaseCommand):
             case = case_mediator_assign(case=case, mediator=m_labour, actor=clerk)
             case = case_transition(case=case, to=CaseStatus.ACCEPTED, actor=m_labour)
             case_transition(case=case, to=CaseStatus.SCHEDULING, actor=m_labour)
+            # Each party's 送达地址确认书 with e-service consent, so the mediator can serve documents (OLR 29-31).
+            for party, actor, mobile, email, address in (
+                (first, applicant, applicant.phone, "zhangsan@example.cn", "北京市东城区和平里北街1号"),
+                (second, respondent, respondent.phone, "", "北京市东城区东直门南大街5号"),
+            ):
+                service_address_change(
+                    case=case, party=party, actor=actor, recipient_name=party.name, postal_address=address,
+                    postal_recipient=actor.real_name, postal_phone=actor.phone, e_service_consent=True,
+                    stages=list(ServiceStage.values), mobile=mobile, email=email, postal_code="100011",
+                )
 
         if not Case.objects.filter(title=QUEUE_CASE_TITLE).exists():
             queued = case_create(

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Serves the demo: uvicorn in the foreground, and the two periodic jobs that Celery beat runs in
+# production (outbox delivery every 5 s, legal-clock sweep every 60 s) as background loops that stop
+# with it. Called by `make run` with the embedded-default environment already set.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+py="$here/.venv/bin/python"
+host=${HOST:-127.0.0.1}
+port=${PORT:-8000}
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+"$py" "$here/manage.py" deliver_outbox --loop 5 >>"$here/var/outbox.log" 2>&1 & pids+=($!)
+"$py" "$here/manage.py" sweep_timers --loop 60 >>"$here/var/sweep.log" 2>&1 & pids+=($!)
+echo "Background: outbox delivery (var/outbox.log) and the legal-clock sweep (var/sweep.log)."
+"$here/.venv/bin/uvicorn" config.asgi:application --host "$host" --port "$port"
