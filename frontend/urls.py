@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("cases/", views.case_list, name="case_list"),
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
+    path("parties/<int:party_id>/claim/", views.party_claim_view, name="party_claim"),
     # One module per area, each owned by its pages: applying, court intake, the roster, a mediator's work.
     path("apply/", include("frontend.urls_apply")),
     path("intake/", include("frontend.urls_intake")),

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from frontend.views_case_actions import case_action_links
 from frontend.views_service import service_case_context
 from mediation.audit_labels import audit_event_label
 from mediation.exceptions import PermissionDenied
+from mediation.models import Party
 from mediation.permissions import can_see_full_id_number
 from mediation.selectors import case_get_for_user, case_list_for_user
+from mediation.services.parties import parties_claimable_by, party_claim
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -29,7 +34,22 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
     cases = case_list_for_user(user=request.user)  # type: ignore[arg-type]
-    return render(request, "frontend/case_list.html", {"cases": cases[:200]})
+    claimable = parties_claimable_by(user=request.user)  # type: ignore[arg-type]
+    return render(request, "frontend/case_list.html", {"cases": cases[:200], "claimable": claimable[:20]})
+
+
+@login_required
+@require_POST
+def party_claim_view(request: HttpRequest, party_id: int) -> HttpResponse:
+    party = Party.objects.filter(pk=party_id).first()
+    if party is None:
+        raise Http404
+    try:
+        party_claim(party=party, actor=request.user)  # type: ignore[arg-type]
+    except PermissionDenied as exc:
+        raise Http404(str(exc)) from exc
+    messages.success(request, _("已关联案件：%(title)s") % {"title": party.case.title})
+    return redirect("case_detail", case_id=party.case_id)
 
 
 @login_required

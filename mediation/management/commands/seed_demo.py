@@ -168,6 +168,7 @@ class Command(BaseCommand):
             first = Party.objects.create(
                 case=case, user=applicant, role=PartyRole.APPLICANT, kind=PartyKind.NATURAL, name="张三",
                 id_type=IdType.RESIDENT_ID, id_number=applicant.id_number, phone=applicant.phone,
+                email="zhangsan@example.cn",  # as an application sets it: from the 送达地址确认书 below
                 address="北京市东城区和平里街道", service_address="北京市东城区和平里北街1号",
             )
             second = Party.objects.create(
