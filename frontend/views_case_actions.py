@@ -43,6 +43,7 @@ from mediation.selectors import case_get_for_user
 from mediation.services.assignment import (
     case_mediators_eligible,
     current_choices,
+    designation_waits_for_parties,
     disclosure_answer,
     disclosure_notice,
     mediator_accept,
@@ -121,8 +122,13 @@ def case_action_links(*, user: User, case: Case) -> list[tuple[str, str]]:
     def add(label: str, name: str) -> None:
         links.append((label, reverse(name, args=[case.pk])))
 
-    if case.status == S.AWAITING_SELECTION and roles & {tr.PARTY_AUTHORISED, tr.CLERK, tr.ORG_ADMIN}:
-        add(_("选择调解员") if tr.PARTY_AUTHORISED in roles else _("指定调解员"), "case_choose")
+    if case.status == S.AWAITING_SELECTION and tr.PARTY_AUTHORISED in roles:
+        add(_("选择调解员"), "case_choose")
+    elif (
+        case.status == S.AWAITING_SELECTION and roles & {tr.CLERK, tr.ORG_ADMIN}
+        and not designation_waits_for_parties(case)
+    ):
+        add(_("指定调解员"), "case_choose")
     if case.status == S.ASSIGNED and tr.MEDIATOR in roles:
         add(_("确认接受"), "case_mediator_accept")
     if case.status == S.ASSIGNED and roles & {tr.MEDIATOR, tr.ORG_ADMIN}:
@@ -235,6 +241,7 @@ def choose(request: HttpRequest, case_id: int) -> HttpResponse:
         "open": case.status == S.AWAITING_SELECTION,
         "can_choose": bool(my_parties) and window is not None and case.status == S.AWAITING_SELECTION,
         "designation_clock": _clock(_timer(case, TimerKind.COURT_DESIGNATION)),
+        "designation_waits": may_designate and designation_waits_for_parties(case),
     }
     return render(request, "frontend/case_actions/choose.html", context)
 

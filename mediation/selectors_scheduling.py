@@ -1,8 +1,8 @@
 """Reads of mediation sessions, already filtered by who may see them, with each time in the viewer's zone.
 
 The case's mediators and its court and organisation staff see every session of the case; a party or an
-agent sees the sessions their side takes part in. Only a session's own participants download its
-``.ics`` file.
+agent sees the sessions their side takes part in. Only a session's own participants who still hold a role
+on the case (or were invited as interpreter or helper) download its ``.ics`` file or see it in their feed.
 """
 
 from __future__ import annotations
@@ -16,13 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import transitions as tr
-from mediation.choices import AttendanceMode, SessionKind, SessionStatus
+from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionStatus
 from mediation.exceptions import PermissionDenied
 from mediation.models import Agent, Case, MediationSession, Party, SessionParticipant, User
 from mediation.permissions import case_roles
+from mediation.selectors import case_list_for_user
 from mediation.services.scheduling import default_time_zone, span_text, user_time_zone
 
 STAFF_ROLES = frozenset({tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN})
+# Invited interpreters and helpers hold no role on the case: their invitation is their only tie to it.
+# Everyone else (mediator, party, agent) must still hold a role on the case to get a session's .ics.
+ROLELESS_PARTICIPANTS = (ParticipantRole.INTERPRETER, ParticipantRole.HELPER)
 FEED_PAST = dt.timedelta(days=90)
 
 
@@ -116,7 +120,8 @@ def session_get_for_participant(*, user: User, case_id: int, session_id: int) ->
         .select_related("session__case", "session__venue").order_by("pk").first()
         if user.is_authenticated and user.is_active else None
     )
-    if row is None:
+    if row is None or (row.role not in ROLELESS_PARTICIPANTS and not case_roles(user, row.session.case)):
+        # A replaced mediator or a removed agent stays on the session's list but no longer gets its file.
         raise PermissionDenied(_("调解活动不存在或您无权查看。"))
     return row.session, row
 
@@ -126,8 +131,11 @@ def feed_sessions_for_user(*, user: User) -> QuerySet[MediationSession]:
     cases they mediate; the current version of each (not the ones replaced by a reschedule); from 90 days
     ago on."""
     since = timezone.now() - FEED_PAST
-    mine = Q(participants__user=user) | Q(
-        case__mediator_assignments__mediator=user, case__mediator_assignments__is_active=True
+    current_cases = case_list_for_user(user=user).order_by().values("pk")
+    mine = (
+        Q(participants__user=user, case_id__in=current_cases)
+        | Q(participants__user=user, participants__role__in=ROLELESS_PARTICIPANTS)
+        | Q(case__mediator_assignments__mediator=user, case__mediator_assignments__is_active=True)
     )
     ids = MediationSession.objects.filter(mine, ends_at__gte=since).values("pk")
     return (

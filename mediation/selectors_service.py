@@ -275,8 +275,9 @@ def _delivery_state(delivery: ServiceDelivery) -> str:
 
 def service_certificate(*, record: ServiceRecord) -> Certificate:
     """The certificate's fields, and a SHA-256 of its canonical content: JSON with sorted keys, codes
-    rather than labels (the digest does not depend on the page's language), times in UTC, and the
-    generation time left out, so two printouts of the same facts carry the same digest."""
+    rather than labels (the digest does not depend on the page's language), times in UTC, each channel's
+    full address by its SHA-256 (the page shows it masked), and the generation time left out, so two
+    printouts of the same facts carry the same digest."""
     deliveries = sorted(
         record.deliveries.select_related("message"),
         key=lambda d: CHANNEL_ORDER.index(ServiceChannel(d.channel)) if d.channel in ServiceChannel.values else 99,
@@ -315,11 +316,16 @@ def service_certificate(*, record: ServiceRecord) -> Certificate:
         },
         "recipient": {"name": recipient.name, "role": recipient.role},
         "issued_at": _iso(record.created_at),
+        # The masked address is what the page shows; the digest binds the full address actually used (by
+        # its SHA-256, so the canonical content itself never carries it): two services to different numbers
+        # that mask alike have different digests.
         "channels": [
-            {"channel": r.channel, "address": r.address, "address_source": r.address_source, "sent_at": _iso(r.sent_at),
+            {"channel": r.channel, "address": r.address,
+             "address_sha256": hashlib.sha256(d.address.encode("utf-8")).hexdigest(),
+             "address_source": r.address_source, "sent_at": _iso(r.sent_at),
              "arrived_at": _iso(r.arrived_at), "read_at": _iso(r.read_at), "acted_at": _iso(r.acted_at),
              "action": r.action, "state": r.state}
-            for r in rows
+            for r, d in zip(rows, deliveries, strict=True)
         ],
         "effective_at": _iso(record.effective_at),
         "effective_channel": record.effective_channel,

@@ -3,7 +3,8 @@
 OLR 31 para 1: to an address the recipient provided or confirmed, service is effective when the document
 reaches that system. Para 2, to another address that can be confirmed as the recipient's: effective when
 the recipient replies or acts on it (item 1); presumed effective when the system reports it read (item 2),
-which the recipient may rebut. Several channels: the earliest effective one counts.
+which the recipient may rebut; whichever happens first fixes the moment. A 调解书 is served only when the
+recipient acknowledges it (``sign_for``). Several channels: the earliest effective one counts.
 
 No ORM here: ``mediation.services.service`` feeds in the recorded moments and stores the answer.
 """
@@ -32,6 +33,7 @@ class DeliveryMoments:
     arrived_at: dt.datetime | None = None
     read_at: dt.datetime | None = None
     acted_at: dt.datetime | None = None
+    acknowledged_at: dt.datetime | None = None  # the recipient's explicit "确认收到" over this channel
 
 
 @dataclass(frozen=True)
@@ -43,27 +45,37 @@ class Effective:
     rule: str
 
 
-def channel_effective(delivery: DeliveryMoments) -> Effective | None:
+def channel_effective(delivery: DeliveryMoments, *, sign_for: bool = False) -> Effective | None:
     """When service over this one channel took effect, or None if it has not yet.
+
+    ``sign_for``: a document that takes effect only when the recipient signs for it (a 调解书: CPL 100,
+    Interp 133/149): neither arrival, nor a read, nor a download serves it, only the recipient's explicit
+    acknowledgement (the REPLY rule, at that moment).
 
     A confirmed address counts from arrival. If arrival was never recorded (a provider that reports
     nothing back) the recipient's own reply or read still proves receipt, so para 2 applies to it too.
-    For any other address a reply or action is proof (item 1); a read is only a presumption (item 2), so
-    once the recipient acts the certain rule replaces the presumption, even if that moves the time later
-    (a later effective time never shortens a period running against the recipient).
+    For any other address service is effective at the *earliest* of a reply or action (item 1) and a
+    reported read (item 2, a presumption the recipient may rebut), under the rule of whichever came first:
+    once service has taken effect a later act cannot move it (periods run from the first moment), and a
+    successful rebuttal of the read is a matter for the court, not for this function. At the same moment
+    the certain rule (REPLY) is named.
     """
+    if sign_for:
+        if delivery.acknowledged_at is None:
+            return None
+        return Effective(at=delivery.acknowledged_at, channel=delivery.channel, rule=ServiceRule.REPLY)
     if delivery.address_source == AddressSource.CONFIRMED and delivery.arrived_at is not None:
         return Effective(at=delivery.arrived_at, channel=delivery.channel, rule=ServiceRule.ARRIVAL)
-    if delivery.acted_at is not None:
+    if delivery.acted_at is not None and (delivery.read_at is None or delivery.acted_at <= delivery.read_at):
         return Effective(at=delivery.acted_at, channel=delivery.channel, rule=ServiceRule.REPLY)
     if delivery.read_at is not None:
         return Effective(at=delivery.read_at, channel=delivery.channel, rule=ServiceRule.READ)
     return None
 
 
-def effective_service(deliveries: Iterable[DeliveryMoments]) -> Effective | None:
+def effective_service(deliveries: Iterable[DeliveryMoments], *, sign_for: bool = False) -> Effective | None:
     """The earliest effective channel of a service (OLR 31 para 3), or None while none is effective."""
-    candidates = [e for e in (channel_effective(d) for d in deliveries) if e is not None]
+    candidates = [e for e in (channel_effective(d, sign_for=sign_for) for d in deliveries) if e is not None]
     if not candidates:
         return None
     return min(

@@ -46,10 +46,14 @@ def outbox_drain(*, worker_id: str) -> int:
         sent += claimed_sent
         if claimed_sent < OUTBOX_BATCH:
             break
-    if sent:
-        # SMS and e-mail notices of electronic service "arrive" when handed over: recompute the effective
-        # service times those deliveries may have changed (OLR 31).
-        from mediation.services.service import service_records_refresh_pending
+    # SMS and e-mail notices of electronic service "arrive" when handed over: recompute the effective
+    # service times. On every drain, not only when this one sent something: a delivery recorded by another
+    # worker, or a refresh that failed last time, is caught up here (OLR 31).
+    from mediation.services.service import service_records_refresh_pending
 
+    try:
         service_records_refresh_pending()
+    except Exception:
+        # The messages are sent and recorded; a failed refresh must not make the task look failed and retried.
+        logger.exception("Refreshing pending electronic service records failed; the next drain retries")
     return sent

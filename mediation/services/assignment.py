@@ -288,10 +288,25 @@ def _jointly_chosen_mediator(case: Case) -> User | None:
     return choices[parties[0].pk].mediator
 
 
+def designation_waits_for_parties(case: Case) -> bool:
+    """Whether the court or organisation must still leave the choice to the parties (OMR 10: they choose
+    first): a case with a respondent, whose 2-working-day window is running and not yet due, where not every
+    party has deferred to the court. A one-sided application is designated at once."""
+    if case.one_sided or case.status != S.AWAITING_SELECTION:
+        return False
+    window = selection_window(case)
+    if window is None or window.due_at <= timezone.now():
+        return False
+    party_ids = set(case.parties.values_list("pk", flat=True))
+    deferred = {choice.party_id for choice in current_choices(case) if choice.defer_to_court}
+    return not party_ids <= deferred
+
+
 def mediator_designate(*, case: Case, mediator: User, actor: User) -> Case:
     """The court (a clerk of the case's court) or the case's mediation organisation (its admin) designates
-    the mediator (OMR 10; SIM 12): when the parties defer, disagree or let the 2-working-day window pass,
-    or for a one-sided application. An organisation admin designates only the organisation's own mediators.
+    the mediator (OMR 10; SIM 12): when every party defers, once the 2-working-day window has passed, or
+    at once for a one-sided application (see ``designation_waits_for_parties``). An organisation admin
+    designates only the organisation's own mediators.
     """
     with transaction.atomic():
         case = _lock_case(case)
@@ -309,6 +324,11 @@ def mediator_designate(*, case: Case, mediator: User, actor: User) -> Case:
             raise InvalidInput(
                 _("调解组织只能指定本组织的调解员：%(name)s 不是%(org)s的调解员。")
                 % {"name": mediator.display_name, "org": case.mediation_organisation}
+            )
+        if designation_waits_for_parties(case):
+            raise InvalidInput(
+                _("当事人共同选择调解员的期限（2个工作日）尚未届满，且并非各方当事人均交由法院指定，"
+                  "暂不能指定调解员（《人民法院在线调解规则》第十条）。")
             )
         problem = mediator_eligibility_problem(case=case, mediator=mediator)
         if problem:

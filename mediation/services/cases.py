@@ -143,6 +143,11 @@ def case_transition(
         if row.releases_mediators:
             CaseMediator.objects.filter(case=case, is_active=True).update(is_active=False, ended_at=now)
         timers_sync_for_status(case=case, old_status=expected, new_status=to, at=now, actor=actor)
+        from mediation.services import scheduling  # lazy: scheduling imports this module
+
+        if to not in scheduling.SESSIONS_SURVIVE:
+            reason_text = _("案件已变更为“%(s)s”") % {"s": _label(to)}
+            scheduling.sessions_cancel_for_case(case=case, reason=reason_text, actor=actor)
         # robust: the status is committed whatever happens to the broadcast; a browser that missed it
         # gets the new status in its next snapshot.
         transaction.on_commit(lambda: _broadcast_status(case.pk, expected, to), robust=True)

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from mediation.adapters.sms import SmsDeliveryError, get_sms_backend
 from mediation.choices import IdType, OtpPurpose
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
-from mediation.models import AuditEvent, AuditHead, IdentityVerification, OneTimeCode, User
+from mediation.models import AuditEvent, AuditHead, IdentityVerification, Membership, OneTimeCode, User
 from mediation.services.audit import audit_append
 from mediation.validators import mask_phone, mask_resident_id, validate_mobile, validate_resident_id
 
@@ -54,8 +54,14 @@ class SmsUnavailable(DomainError):
     code = "sms_unavailable"
 
 
+def phone_hash(phone: str) -> str:
+    """The full SHA-256 of a phone number: names the exact number in audit data without storing it (a
+    masked number is shared by many numbers)."""
+    return hashlib.sha256(phone.encode()).hexdigest()
+
+
 def phone_stream(phone: str) -> str:
-    return f"phone.{hashlib.sha256(phone.encode()).hexdigest()[:16]}"
+    return f"phone.{phone_hash(phone)[:16]}"
 
 
 def otp_send(*, phone: str, purpose: str, ip_address: str | None = None) -> OneTimeCode:
@@ -225,14 +231,29 @@ def user_login_by_phone(*, phone: str, code: str, ip_address: str | None = None)
             user = users[0]
             if not user.is_active:
                 raise PermissionDenied(_("该账户已停用，请联系平台管理员。"))
+            if _needs_password_sign_in(user):
+                raise PermissionDenied(_("该账户不能使用手机验证码登录，请使用账号密码登录。"))
         audit_append(
             kind="user.signed_in_by_phone", actor=user, stream=f"user.{user.pk}",
-            data={"phone": mask_phone(phone), "created": created, "ip": ip_address},
+            data={"phone": mask_phone(phone), "phone_hash": phone_hash(phone), "created": created,
+                  "ip": ip_address},
         )
     return user
 
 
 # --- internals ----------------------------------------------------------------------------------------
+
+
+def _needs_password_sign_in(user: User) -> bool:
+    """Staff, anyone holding a role in an organisation, and anyone who set a password sign in with it: a
+    code to a phone alone (a lost or re-issued SIM) must not open an account that acts for a court or an
+    organisation, or one its owner protected with a password."""
+    return (
+        user.is_staff
+        or user.is_superuser
+        or user.has_usable_password()
+        or Membership.objects.filter(user=user, is_active=True).exists()
+    )
 
 
 def _otp_check(*, phone: str, purpose: str, code: str, ip_address: str | None) -> OneTimeCode | DomainError:

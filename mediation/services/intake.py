@@ -33,6 +33,7 @@ from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.models import Case, CaseMediator, Membership, Organisation, Party, User
 from mediation.permissions import case_roles
 from mediation.selectors_intake import mediator_is_assignable_for_organisation, organisation_list_eligible_for_court
+from mediation.services.assignment import mediator_eligibility_problem
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.validators import mask_phone, mask_resident_id, validate_mobile, validate_resident_id, validate_uscc
@@ -321,4 +322,9 @@ def case_distribute_to_mediator(*, case: Case, mediator: User, actor: User) -> C
                 _("%(name)s不是“%(org)s”在册且资格有效的调解员，不能分配。")
                 % {"name": mediator.display_name, "org": organisation.name}
             )
+        # The organisation's own rule is not enough: the court's roster, recusal, an earlier release from
+        # this case and the mediator's capacity bind a distribution exactly as they bind a designation.
+        problem = mediator_eligibility_problem(case=locked, mediator=mediator)
+        if problem:
+            raise InvalidInput(problem)
         return case_mediator_assign(case=locked, mediator=mediator, actor=actor)

@@ -116,12 +116,15 @@ def outbox_enqueue(
 
 def outbox_cancel(*, idempotency_key_prefix: str) -> int:
     """Withdraw the pending messages whose idempotency key starts with the prefix (a cancelled session's
-    reminders, say); return how many. They become FAILED with ``last_error`` "cancelled". A message a
-    worker is sending right now, or already sent, cannot be withdrawn."""
+    reminders, say); return how many. They become FAILED with ``last_error`` "cancelled". So does a message
+    left in SENDING by a worker whose lease has expired (it died): otherwise the next claim would send it
+    after the cancellation. A message a worker is sending right now, under a live lease, or already sent,
+    cannot be withdrawn."""
     if not idempotency_key_prefix:
         raise ValueError("outbox_cancel needs a non-empty key prefix.")
+    abandoned = Q(status=OutboxStatus.SENDING, claimed_until__lt=timezone.now())  # what ``_claim`` would retake
     return OutboxMessage.objects.filter(
-        idempotency_key__startswith=idempotency_key_prefix, status=OutboxStatus.PENDING
+        Q(status=OutboxStatus.PENDING) | abandoned, idempotency_key__startswith=idempotency_key_prefix
     ).update(status=OutboxStatus.FAILED, last_error=CANCELLED, claimed_until=None)
 
 

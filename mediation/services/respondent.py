@@ -10,8 +10,6 @@ the applicant.
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -21,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from mediation import calendar
 from mediation import transitions as tr
-from mediation.choices import CaseStatus, ConsentKind, EndReason, PartyRole, TimerKind, TimerStatus
+from mediation.choices import CaseStatus, ConsentKind, EndReason, MessageChannel, PartyRole, TimerKind, TimerStatus
 from mediation.exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
 from mediation.models import (
     AuditEvent,
@@ -30,6 +28,7 @@ from mediation.models import (
     Evidence,
     IdentityVerification,
     NoticeText,
+    OutboxMessage,
     Party,
     Timer,
     User,
@@ -39,9 +38,10 @@ from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.identity import phone_hash
+from mediation.services.outbox import outbox_enqueue
 from mediation.validators import mask_phone
 
-logger = logging.getLogger(__name__)
 S = CaseStatus
 
 
@@ -101,49 +101,48 @@ def respondent_seek(*, case: Case, actor: User) -> Case:
         return case_transition(case=case, to=S.RESPONDENT_PENDING, actor=actor)
 
 
-def respondent_invite(*, case: Case, actor: User) -> list[str]:
-    """Send the respondent(s) an SMS inviting them to say whether they are willing to mediate, with a link
-    to the respond page. May be repeated (each sending is recorded). Returns the provider message ids.
+def respondent_invite(*, case: Case, actor: User) -> list[OutboxMessage]:
+    """Invite the respondent(s) by SMS to say whether they are willing to mediate, with a link to the
+    respond page. May be repeated: each invitation is a new outbox message and a new ``respondent.invited``
+    event. Returns the outbox rows.
 
-    The message goes out before anything is recorded: a gateway failure records nothing and says so, and
-    the mediator can try again or record that the respondent cannot be reached.
+    The messages are written to the outbox in the same transaction as the events, so a rolled-back
+    invitation sends nothing and a gateway outage is retried by the outbox rather than lost.
     """
-    from mediation.adapters.sms import SmsDeliveryError, get_sms_backend
-
-    case = Case.objects.select_related("court").get(pk=case.pk)
-    _require_mediator(actor, case, _("只有本案调解员可以通知被申请人。"))
-    _require_pending(case)
-    recipients = [party for party in respondent_parties(case) if party.phone]
-    if not recipients:
-        raise InvalidInput(_("被申请人没有登记手机号码：请通过其他方式联系，或记录无法联系被申请人。"))
-    applicants = "、".join(p.name for p in case.parties.filter(role=PartyRole.APPLICANT).order_by("pk"))
-    clock = contact_clock(case)
-    due = _("%(date)s前") % {"date": calendar.last_day(clock.due_at).isoformat()} if clock else ""
-    url = respond_url(case)
-    sent: list[tuple[Party, str]] = []
-    backend = get_sms_backend()
-    for party in recipients:
-        text = _(
-            "%(name)s您好：%(applicants)s向%(court)s申请与您就“%(title)s”进行在线调解（%(reference)s），"
-            "调解员%(mediator)s邀请您参加。请%(due)s打开 %(url)s ，用本手机号登录后表明是否愿意调解。"
-        ) % {
-            "name": party.name, "applicants": applicants, "court": case.court.name, "title": case.title,
-            "reference": case.reference, "mediator": actor.display_name, "due": due, "url": url,
-        }
-        try:
-            message_id = backend.send(phone=party.phone, text=text)
-        except SmsDeliveryError as exc:
-            logger.warning("Inviting the respondent of case %s failed: %s", case.pk, exc)
-            raise InvalidInput(_("短信发送失败，请稍后重试，或通过电话等其他方式联系被申请人。")) from exc
-        sent.append((party, message_id))
     with transaction.atomic():
-        for party, message_id in sent:
+        case = _lock_case(case)
+        _require_mediator(actor, case, _("只有本案调解员可以通知被申请人。"))
+        _require_pending(case)
+        recipients = [party for party in respondent_parties(case) if party.phone]
+        if not recipients:
+            raise InvalidInput(_("被申请人没有登记手机号码：请通过其他方式联系，或记录无法联系被申请人。"))
+        applicants = "、".join(p.name for p in case.parties.filter(role=PartyRole.APPLICANT).order_by("pk"))
+        clock = contact_clock(case)
+        due = _("%(date)s前") % {"date": calendar.last_day(clock.due_at).isoformat()} if clock else ""
+        url = respond_url(case)
+        # Earlier invitations, counted under the case lock: each re-invitation gets a key of its own.
+        earlier = AuditEvent.objects.filter(case=case, kind="respondent.invited").count()
+        sent: list[OutboxMessage] = []
+        for index, party in enumerate(recipients):
+            text = _(
+                "%(name)s您好：%(applicants)s向%(court)s申请与您就“%(title)s”进行在线调解（%(reference)s），"
+                "调解员%(mediator)s邀请您参加。请%(due)s打开 %(url)s ，用本手机号登录后表明是否愿意调解。"
+            ) % {
+                "name": party.name, "applicants": applicants, "court": case.court.name, "title": case.title,
+                "reference": case.reference, "mediator": actor.display_name, "due": due, "url": url,
+            }
+            message = outbox_enqueue(
+                channel=MessageChannel.SMS, address=party.phone, template="generic",
+                context={"subject": _("在线调解邀请"), "text": text},
+                idempotency_key=f"respondent-invite:{case.pk}:{earlier + index}", case=case,
+            )
             audit_append(
                 kind="respondent.invited", actor=actor, case=case,
-                data={"party": party.pk, "phone": mask_phone(party.phone), "message_id": message_id, "url": url,
+                data={"party": party.pk, "phone": mask_phone(party.phone), "outbox": message.pk, "url": url,
                       "rule": "OMR 15"},
             )
-    return [message_id for _party, message_id in sent]
+            sent.append(message)
+    return sent
 
 
 def respondent_unreachable(*, case: Case, actor: User, note: str) -> Case:
@@ -173,8 +172,10 @@ def _phone_proven(user: User, phone: str) -> bool:
         return False
     if IdentityVerification.objects.filter(user=user, phone=phone, succeeded=True).exists():
         return True
+    # The full number's hash, not the masked one: an account whose number an administrator changed to
+    # another with the same mask has proved nothing about the new number.
     return AuditEvent.objects.filter(
-        stream=f"user.{user.pk}", kind="user.signed_in_by_phone", actor=user, data__phone=mask_phone(phone)
+        stream=f"user.{user.pk}", kind="user.signed_in_by_phone", actor=user, data__phone_hash=phone_hash(phone)
     ).exists()
 
 
@@ -281,7 +282,8 @@ def _all_respondents_willing(case: Case) -> bool:
 
 def _materials_returned(*, case: Case, actor: User | None, reason: str) -> None:
     """Record that the materials go back to the court (OMR 15: "immediately") and tell the applicant by SMS
-    after commit. A failed SMS is logged; the termination stands (a retrying outbox comes later)."""
+    through the outbox, in the caller's transaction: the message goes out once the termination commits,
+    and a gateway failure is retried rather than lost."""
     evidence = list(Evidence.objects.filter(case=case).order_by("pk").values_list("pk", flat=True))
     audit_append(
         kind="materials.returned", actor=actor, case=case,
@@ -296,15 +298,9 @@ def _materials_returned(*, case: Case, actor: User | None, reason: str) -> None:
         "您申请的在线调解（%(reference)s，“%(title)s”）因%(why)s，调解程序终结，申请材料已退回%(court)s。"
         "如需继续解决纠纷，可以依法向人民法院起诉。"
     ) % {"reference": case.reference, "title": case.title, "why": why, "court": case.court.name}
-    case_id = case.pk
-    transaction.on_commit(lambda: _tell_applicants(case_id, phones, text))
-
-
-def _tell_applicants(case_id: int, phones: list[str], text: str) -> None:
-    from mediation.adapters.sms import get_sms_backend
-
-    for phone in phones:
-        try:
-            get_sms_backend().send(phone=phone, text=text)
-        except Exception:
-            logger.exception("Telling the applicant of case %s (%s) failed", case_id, mask_phone(phone))
+    for phone in dict.fromkeys(phones):
+        outbox_enqueue(
+            channel=MessageChannel.SMS, address=phone, template="generic",
+            context={"subject": _("调解程序终结"), "text": text},
+            idempotency_key=f"materials-returned:{case.pk}:{phone}", case=case,
+        )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from mediation.choices import CourtLevel, MediatorStatus, RosterScope, Sector
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
-from mediation.models import MediatorProfile, Membership, Organisation, RosterEntry, User
+from mediation.models import AuditEvent, MediatorProfile, Membership, Organisation, RosterEntry, User
 from mediation.selectors_roster import COURT_STAFF_ROLES, court_ancestor_ids
 from mediation.services.audit import audit_append
 
@@ -83,6 +83,22 @@ def roster_entry_add(
     if mediator.status != MediatorStatus.ACTIVE:
         raise InvalidInput(
             _("该调解员当前状态为“%(status)s”，不能加入名册。") % {"status": mediator.get_status_display()}
+        )
+    ancestors = court_ancestor_ids(court)
+    listed_above = (
+        RosterEntry.objects.filter(
+            mediator=mediator, court_id__in=ancestors, is_active=True,
+            scope__in=(RosterScope.COURT, RosterScope.SPECIALTY),
+        ).select_related("court").order_by("pk").first()
+        if ancestors else None
+    )
+    if listed_above is not None:
+        # A mediator a higher court already lists joins a lower court's roster only with their own consent
+        # (OMR 27): adding them directly would skip it.
+        raise InvalidInput(
+            _("该调解员已在上级法院（%(court)s）的名册中，请通过“采用上级法院名册调解员”发起采用请求，"
+              "经调解员本人同意后列入本院名册（《人民法院在线调解规则》第二十七条）。")
+            % {"court": listed_above.court.name}
         )
     with transaction.atomic():
         entry = RosterEntry.objects.select_for_update().filter(mediator=mediator, court=court, scope=scope).first()
@@ -210,14 +226,43 @@ def mediator_suspend(*, profile: MediatorProfile, reason: str, actor: User | Non
         profile.refresh_from_db()
         audit_append(
             kind="mediator.suspended", actor=actor, stream=org_stream(court),
-            data={"mediator": profile.pk, "mediator_name": profile.user.display_name, "reason": reason.strip()},
+            data={"mediator": profile.pk, "mediator_name": profile.user.display_name, "reason": reason.strip(),
+                  "court": court.pk},
         )
     return profile
 
 
+def _suspending_court(profile: MediatorProfile) -> Organisation | None:
+    """The court of the latest ``mediator.suspended`` event for ``profile``: its data names the court, and
+    older events are read from their stream ``org.<court id>``."""
+    event = (
+        AuditEvent.objects.filter(kind="mediator.suspended", data__mediator=profile.pk)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if event is None:
+        return None
+    court_id = event.data.get("court")
+    if court_id is None and event.stream.startswith("org."):
+        court_id = event.stream.removeprefix("org.")
+    try:
+        return Organisation.objects.filter(pk=int(court_id)).first() if court_id is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def mediator_reinstate(*, profile: MediatorProfile, actor: User | None) -> MediatorProfile:
-    """Lift a suspension. A removed mediator is not reinstated here: a court lists them afresh."""
-    actor, court = _court_for_status_change(profile, actor)
+    """Lift a suspension. A removed mediator is not reinstated here: a court lists them afresh. Only the
+    court that suspended the mediator (its clerk or president, or a platform superuser) lifts it: another
+    court listing the same mediator cannot overrule it."""
+    if not MediatorProfile.objects.filter(pk=profile.pk, status=MediatorStatus.SUSPENDED).exists():
+        raise TransitionNotAllowed(_("只有被暂停调解资格的调解员可以恢复。"))
+    court = _suspending_court(profile)
+    if court is None or actor is None or not is_court_roster_staff(actor, court):
+        raise PermissionDenied(
+            _("只有暂停该调解员调解资格的法院（%(court)s）的立案人员或院长可以恢复其调解资格。")
+            % {"court": court.name if court is not None else _("未知")}
+        )
     with transaction.atomic():
         updated = MediatorProfile.objects.filter(pk=profile.pk, status=MediatorStatus.SUSPENDED).update(
             status=MediatorStatus.ACTIVE

@@ -65,6 +65,9 @@ from mediation.services.consents import consent_all_parties_granted
 
 S = CaseStatus
 SCHEDULABLE = frozenset({S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED})
+# Statuses in which sessions already scheduled stay valid (no new ones while SUSPENDED or drafting/signing,
+# but a meeting already set may still be needed); on a move to any other status they are cancelled.
+SESSIONS_SURVIVE = SCHEDULABLE | {S.SUSPENDED, S.AGREEMENT_DRAFT, S.SIGNING}
 MAX_DURATION = dt.timedelta(hours=12)
 REMINDERS = (("remind24", dt.timedelta(hours=24)), ("remind1", dt.timedelta(hours=1)))
 # For the free-slot search only: people who recorded no working hours are offered office hours on the
@@ -341,9 +344,11 @@ def _lock(user_ids: Iterable[int], venue: Venue | None) -> None:
 
 def _check_conflicts(
     specs: Sequence[ParticipantSpec], venue: Venue | None, span: Interval, *, zones: dict[int, str],
-    exclude: Iterable[int] = (),
+    actor: User, exclude: Iterable[int] = (),
 ) -> None:
-    """Refuse, naming the clash, if a person or the venue already has a scheduled session that overlaps."""
+    """Refuse, naming the clash, if a person or the venue already has a scheduled session that overlaps.
+    The other case's reference is named only to someone who holds a role on that case; anyone else learns
+    that the person (or room) is taken at that time, not which case or court they are busy with."""
     wanted: dict[int, tuple[ParticipantSpec, Interval]] = {}
     for s in specs:
         if s.user is not None:
@@ -369,10 +374,14 @@ def _check_conflicts(
         theirs: Interval = (row.busy_from, row.busy_to)
         if overlaps(mine, theirs):
             zone_name = zones.get(row.user_id, default_time_zone())
+            when = span_text(theirs[0], theirs[1], zone_name)
+            if case_roles(actor, row.session.case):
+                raise InvalidInput(
+                    _("时间冲突：%(who)s在%(when)s已有案件%(reference)s的调解安排，请另选时间。")
+                    % {"who": spec.name, "when": when, "reference": row.session.case.reference}
+                )
             raise InvalidInput(
-                _("时间冲突：%(who)s在%(when)s已有案件%(reference)s的调解安排，请另选时间。")
-                % {"who": spec.name, "when": span_text(theirs[0], theirs[1], zone_name),
-                   "reference": row.session.case.reference}
+                _("时间冲突：%(who)s在%(when)s已有其他调解安排，请另选时间。") % {"who": spec.name, "when": when}
             )
     if venue is not None:
         clash = (
@@ -381,10 +390,15 @@ def _check_conflicts(
             ).exclude(pk__in=list(exclude)).select_related("case").order_by("starts_at").first()
         )
         if clash is not None:
+            when = span_text(clash.starts_at, clash.ends_at, default_time_zone())
+            if case_roles(actor, clash.case):
+                raise InvalidInput(
+                    _("场所冲突：调解场所“%(venue)s”在%(when)s已被案件%(reference)s使用，请另选时间或场所。")
+                    % {"venue": venue.name, "when": when, "reference": clash.case.reference}
+                )
             raise InvalidInput(
-                _("场所冲突：调解场所“%(venue)s”在%(when)s已被案件%(reference)s使用，请另选时间或场所。")
-                % {"venue": venue.name, "when": span_text(clash.starts_at, clash.ends_at, default_time_zone()),
-                   "reference": clash.case.reference}
+                _("场所冲突：调解场所“%(venue)s”在%(when)s已有其他调解安排，请另选时间或场所。")
+                % {"venue": venue.name, "when": when}
             )
 
 
@@ -451,12 +465,13 @@ def session_schedule(
     _check_venue(case, venue)
     specs = participants if participants is not None else session_participants_default(case=case)
     with transaction.atomic():
+        case = _lock_schedulable_case(case)
         specs = _normalise(case, kind, venue, specs, starts_at, ends_at)
         user_ids = [s.user.pk for s in specs if s.user is not None]
         _lock(user_ids, venue)
         zones = time_zones_for(user_ids)
         span = (starts_at, ends_at)
-        _check_conflicts(specs, venue, span, zones=zones)
+        _check_conflicts(specs, venue, span, zones=zones, actor=actor)
         _check_working_hours(specs, span, hours=windows_for(user_ids))
         if case.status == S.ACCEPTED:
             case = _start_scheduling(case=case, actor=actor)
@@ -486,6 +501,7 @@ def session_reschedule(
     now = timezone.now()
     _check_times(starts_at, ends_at, now=now)
     with transaction.atomic():
+        case = _lock_schedulable_case(case)
         old = MediationSession.objects.select_related("venue").get(pk=session.pk)
         if old.status != SessionStatus.SCHEDULED:
             raise StaleState(_("该调解活动已取消或已改期，请刷新页面。"))
@@ -509,7 +525,7 @@ def session_reschedule(
             raise StaleState(_("该调解活动已取消或已改期，请刷新页面。"))
         zones = time_zones_for(user_ids)
         span = (starts_at, ends_at)
-        _check_conflicts(specs, old.venue, span, zones=zones, exclude=[old.pk])
+        _check_conflicts(specs, old.venue, span, zones=zones, actor=actor, exclude=[old.pk])
         _check_working_hours(specs, span, hours=windows_for(user_ids))
         new = MediationSession.objects.create(
             case=case, kind=old.kind, starts_at=starts_at, ends_at=ends_at, venue=old.venue, note=old.note,
@@ -554,6 +570,42 @@ def session_cancel(*, session: MediationSession, reason: str, actor: User) -> Me
         )
         _notify(session, rows, template="session.cancelled", kind="cancel", extra={"reason": reason})
     return session
+
+
+def _lock_schedulable_case(case: Case) -> Case:
+    """Lock the case row (before any person or venue, always in that order) and re-check its status, so a
+    session cannot be written after a concurrent transition has ended the case: ``case_transition``'s
+    update waits for this lock, and then cancels what was scheduled (``sessions_cancel_for_case``)."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    _require_schedulable(locked)
+    return locked
+
+
+def sessions_cancel_for_case(*, case: Case, reason: str, actor: User | None) -> list[MediationSession]:
+    """Cancel every scheduled session of ``case`` that has not yet ended, withdraw their pending reminders
+    and tell everyone: called by ``case_transition`` when the case moves to a status in which sessions no
+    longer make sense (``SESSIONS_SURVIVE``). Runs in the caller's transaction."""
+    now = timezone.now()
+    cancelled = []
+    for session in (
+        MediationSession.objects.select_for_update().filter(case=case, status=SessionStatus.SCHEDULED, ends_at__gt=now)
+        .order_by("pk")
+    ):
+        MediationSession.objects.filter(pk=session.pk).update(
+            status=SessionStatus.CANCELLED, cancel_reason=reason, sequence=F("sequence") + 1
+        )
+        session.refresh_from_db()
+        session.case = case
+        rows = list(session.participants.select_related("user", "party").order_by("pk"))
+        _withdraw_reminders(session)
+        audit_append(
+            kind="session.cancelled", actor=actor, case=case,
+            data={"session": session.pk, "starts_at": session.starts_at.isoformat(), "reason": reason,
+                  "case_status": case.status},
+        )
+        _notify(session, rows, template="session.cancelled", kind="cancel", extra={"reason": reason})
+        cancelled.append(session)
+    return cancelled
 
 
 def _start_scheduling(*, case: Case, actor: User) -> Case:

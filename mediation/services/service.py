@@ -42,6 +42,7 @@ from mediation import transitions as tr
 from mediation.choices import AddressSource, ConsentKind, MessageChannel, OutboxStatus, ServiceChannel, ServiceStage
 from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import (
+    AuditEvent,
     Case,
     NoticeText,
     Organisation,
@@ -74,6 +75,8 @@ from mediation.validators import mask_phone, validate_mobile
 logger = logging.getLogger(__name__)
 
 _VIA = {"sms": ServiceChannel.SMS, "email": ServiceChannel.EMAIL}
+# A document served this way takes effect only when signed for (see ``needs_sign_for``).
+SIGN_FOR_TITLE = "调解书"
 _OUTBOX_CHANNEL = {
     ServiceChannel.PLATFORM: MessageChannel.IN_APP,
     ServiceChannel.SMS: MessageChannel.SMS,
@@ -257,7 +260,8 @@ def service_record_refresh(*, record: ServiceRecord) -> ServiceRecord:
                 changed.append("read_at")
             if changed:
                 delivery.save(update_fields=changed)
-        effective = effective_service(_moments(deliveries))
+        sign_for = needs_sign_for(record)
+        effective = effective_service(_moments(deliveries, record=record if sign_for else None), sign_for=sign_for)
         new = (
             (effective.at, effective.channel, effective.rule) if effective is not None else (None, "", "")
         )
@@ -272,10 +276,26 @@ def service_record_refresh(*, record: ServiceRecord) -> ServiceRecord:
     return record
 
 
-def _moments(deliveries: Iterable[ServiceDelivery]) -> list[DeliveryMoments]:
+def needs_sign_for(record: ServiceRecord) -> bool:
+    """A 调解书 takes effect only when the recipient signs for it (CPL 100; Interp 133, 149), so electronic
+    service of one is effective on the recipient's explicit acknowledgement alone, not on arrival or read
+    (D17). Recognised by its title until documents carry a kind of their own (the documents issue)."""
+    return SIGN_FOR_TITLE in record.document_title
+
+
+def _moments(deliveries: Iterable[ServiceDelivery], *, record: ServiceRecord | None = None) -> list[DeliveryMoments]:
+    """Each delivery's recorded moments; with ``record`` (a sign-for document) also when the recipient
+    acknowledged it: the first ``service.acknowledged`` event, on the channels that carry the action."""
+    acknowledged_at = None
+    if record is not None:
+        acknowledged_at = (
+            AuditEvent.objects.filter(case_id=record.case_id, kind="service.acknowledged", data__record=record.pk)
+            .order_by("seq").values_list("created_at", flat=True).first()
+        )
     return [
         DeliveryMoments(channel=d.channel, address_source=d.address_source, sent_at=d.sent_at,
-                        arrived_at=d.arrived_at, read_at=d.read_at, acted_at=d.acted_at)
+                        arrived_at=d.arrived_at, read_at=d.read_at, acted_at=d.acted_at,
+                        acknowledged_at=acknowledged_at if ACTION_ACKNOWLEDGED in d.action.split(",") else None)
         for d in deliveries
     ]
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from mediation.choices import CaseStatus, TimerKind
-from mediation.models import Timer
+from mediation.models import RosterEntry, Timer
 from tests.e2e.conftest import PHONE, off_loop, screenshot
 from tests.factories import TEST_PASSWORD
 
@@ -78,6 +78,8 @@ def test_a_clerk_works_the_queue_on_a_phone(live_server, world, phone):
 
 
 def test_an_org_admin_and_a_mediator_see_their_queues_on_a_phone(live_server, world, phone):
+    # Only a mediator on the competent court's roster may take the case (OMR 9(2)).
+    off_loop(lambda: RosterEntry.objects.create(mediator=world.mediator.mediator_profile, court=world.court))
     waiting = off_loop(lambda: world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION))
     assigned = off_loop(lambda: world.drive(world.new_case(), CaseStatus.ASSIGNED))
     base = live_server.url

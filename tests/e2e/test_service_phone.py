@@ -42,7 +42,7 @@ def served(world):
         e_service_consent=True, stages=list(ServiceStage.values),
         mobile="13800001234", email="lisi@example.cn", im_account="lisi_wx",
     )
-    record = document_serve(case=case, recipient=party, actor=world.judge, document_title="民事调解书",
+    record = document_serve(case=case, recipient=party, actor=world.judge, document_title="调解笔录",
                             document_number="（2026）京0101民初123号", document_bytes=PDF)
     return case, record
 

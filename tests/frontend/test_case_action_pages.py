@@ -10,9 +10,20 @@ from django.urls import reverse
 
 from mediation.adapters import sms
 from mediation.choices import CaseStatus, ConsentKind, OtpPurpose, PartyRole, RecusalDecision, RosterScope
-from mediation.models import Agent, Case, Consent, Disclosure, MediatorChoice, Party, RecusalRequest, RosterEntry
-from mediation.services.assignment import mediator_accept, mediator_designate, recusal_request
+from mediation.models import (
+    Agent,
+    Case,
+    Consent,
+    Disclosure,
+    MediatorChoice,
+    OutboxMessage,
+    Party,
+    RecusalRequest,
+    RosterEntry,
+)
+from mediation.services.assignment import mediator_accept, mediator_choice_record, mediator_designate, recusal_request
 from mediation.services.identity import otp_send, user_login_by_phone
+from mediation.tasks import outbox_drain
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +65,16 @@ def fresh(case: Case) -> Case:
     return Case.objects.get(pk=case.pk)
 
 
+def all_defer(world, case: Case) -> Case:
+    """Both parties leave the choice to the court, so it may designate within the window (OMR 10)."""
+    for role, actor in ((PartyRole.APPLICANT, world.applicant), (PartyRole.RESPONDENT, world.lawyer)):
+        mediator_choice_record(case=case, party=Party.objects.get(case=case, role=role), mediator=None, actor=actor,
+                               defer_to_court=True)
+    return fresh(case)
+
+
 def assigned(world) -> Case:
-    case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
+    case = all_defer(world, world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION))
     return mediator_designate(case=case, mediator=world.mediator, actor=world.clerk)
 
 
@@ -141,8 +160,20 @@ def test_a_party_cannot_designate(world, client, rostered):
     assert fresh(case).status == CaseStatus.AWAITING_SELECTION
 
 
-def test_the_clerk_designates_through_the_page(world, client, rostered):
+def test_the_clerk_is_not_offered_designation_while_the_parties_may_choose(world, client, rostered):
+    from frontend.views_case_actions import case_action_links
+
     case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
+    assert case_action_links(user=world.clerk, case=case) == []
+    body = text(page(client, world.clerk, "case_choose", case))
+    assert 'value="designate"' not in body and "期限届满后方可指定" in body
+    response = page(client, world.clerk, "case_choose", case, {"action": "designate", "mediator": rostered.pk})
+    assert "尚未届满" in text(response)
+    assert fresh(case).status == CaseStatus.AWAITING_SELECTION
+
+
+def test_the_clerk_designates_through_the_page_once_the_parties_defer(world, client, rostered):
+    case = all_defer(world, world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION))
     body = text(page(client, world.clerk, "case_choose", case))
     assert 'value="designate"' in body and "指定调解员" in body
     response = page(client, world.clerk, "case_choose", case, {"action": "designate", "mediator": rostered.pk})
@@ -298,6 +329,9 @@ def test_the_mediator_seeks_invites_and_records_unreachable(world, client, roste
     assert page(client, world.mediator, "case_respondent", case, {"action": "seek"}).status_code == 302
     assert fresh(case).status == CaseStatus.RESPONDENT_PENDING
     assert page(client, world.mediator, "case_respondent", case, {"action": "invite"}).status_code == 302
+    [invitation] = OutboxMessage.objects.filter(case=case)
+    assert invitation.address == RESPONDENT_PHONE and invitation.idempotency_key == f"respondent-invite:{case.pk}:0"
+    outbox_drain(worker_id="t")
     assert console_sms[-1].phone == RESPONDENT_PHONE
     assert "短信邀请" in text(page(client, world.mediator, "case_respondent", case))
     response = page(client, world.mediator, "case_respondent", case, {"action": "unreachable", "note": ""})
@@ -371,6 +405,8 @@ def test_each_role_is_offered_only_its_own_actions(world, rostered):
 
     selecting = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
     assert [label for label, _ in case_action_links(user=world.applicant, case=selecting)] == ["选择调解员"]
+    assert case_action_links(user=world.clerk, case=selecting) == []  # the parties choose first (OMR 10)
+    selecting = all_defer(world, selecting)
     assert [label for label, _ in case_action_links(user=world.clerk, case=selecting)] == ["指定调解员"]
     assert case_action_links(user=world.judge, case=selecting) == []
     waiting = assigned(world)

@@ -77,10 +77,18 @@ def test_a_party_signs_in_with_a_code_and_lands_on_home(client):
     assert LOGIN_SESSION_KEY not in client.session
 
 
-def test_an_existing_account_is_signed_in_by_its_phone(world, client):
+def test_an_existing_passwordless_account_is_signed_in_by_its_phone(client):
+    holder = UserFactory(username="holder", phone=PHONE, password="!unusable")
+    client.post(reverse("phone_login"), {"action": "send", "phone": PHONE})
+    client.post(reverse("phone_login"), {"action": "verify", "code": last_code()})
+    assert signed_in_user(client) == holder
+
+
+def test_an_account_with_a_password_is_told_to_use_it(world, client):
     client.post(reverse("phone_login"), {"action": "send", "phone": world.applicant.phone})
-    client.post(reverse("phone_login"), {"action": "verify", "code": last_code(world.applicant.phone)})
-    assert signed_in_user(client) == world.applicant
+    response = client.post(reverse("phone_login"), {"action": "verify", "code": last_code(world.applicant.phone)})
+    assert signed_in_user(client) is None
+    assert "请使用账号密码登录" in response.content.decode()
 
 
 def test_after_signing_in_the_person_goes_to_a_safe_next_page(client):

@@ -338,6 +338,8 @@ def test_referring_to_an_organisation_is_not_found_for_anyone_but_the_courts_cle
 
 
 def test_the_org_admin_distributes_from_the_organisations_queue(world, client):
+    # Only a mediator on the competent court's roster may take the case (OMR 9(2)).
+    RosterEntry.objects.create(mediator=world.mediator.mediator_profile, court=world.court)
     case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
     html = page(client, world.org_admin, reverse("intake_org_queue")).content.decode()
     assert case.reference in html

@@ -23,6 +23,7 @@ from mediation.adapters.sms import outbox, outbox_clear
 from mediation.audit_chain import verify_stream
 from mediation.choices import CaseStatus, ConsentKind, PartyRole, RosterScope
 from mediation.models import AuditEvent, Case, Consent
+from mediation.tasks import outbox_drain
 from tests.apply_support import pdf_bytes
 from tests.factories import TEST_PASSWORD, make_resident_id
 
@@ -84,6 +85,7 @@ def hidden(html: str, name: str) -> str:
 
 
 def sms_to(phone: str) -> str:
+    outbox_drain(worker_id="t")  # the platform's own messages wait in its outbox until a worker sends them
     messages = [m for m in outbox if m.phone == phone]
     assert messages, f"no SMS to {phone}"
     return messages[-1].text

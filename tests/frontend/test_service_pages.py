@@ -17,9 +17,14 @@ from weasyprint import HTML
 
 from mediation.adapters import sms
 from mediation.choices import CaseOrigin, CaseStatus, ServiceChannel, ServiceRule, ServiceStage
-from mediation.models import OutboxMessage, ServiceAddress, ServiceRecord
+from mediation.models import OutboxMessage, ServiceAddress, ServiceDelivery, ServiceRecord
 from mediation.selectors_service import service_certificate
-from mediation.services.service import document_serve, service_address_change, service_paper_copy_request
+from mediation.services.service import (
+    document_serve,
+    service_address_change,
+    service_paper_copy_request,
+    service_record_acknowledge,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -208,6 +213,8 @@ def test_the_certificate_shows_every_field_of_an_e_service_certificate(client, w
         assert b"".join(download.streaming_content).startswith(b"%PDF-")  # read to the end: the file closes
         service_paper_copy_request(actor=world.respondent, record=record)
     OutboxMessage.objects.filter(channel="sms").update(status="sent", sent_at=T0 + dt.timedelta(minutes=1))
+    with time_machine.travel(T0 + dt.timedelta(hours=3), tick=False):  # a 调解书: served when signed for
+        service_record_acknowledge(actor=world.respondent, record=record)
     response = get(client, world.judge, "service_certificate", record.pk)
     assert response.status_code == 200
     body = text(response)
@@ -223,7 +230,7 @@ def test_the_certificate_shows_every_field_of_an_e_service_certificate(client, w
         "发送成功时间", "到达系统时间", "阅知时间", "回复或下载时间", "下载文书",
         "2026-03-02 10:01:00",  # the SMS arrival
         "2026-03-02 12:00:00",  # the download on the e-mail channel
-        "送达生效时间", "2026-03-02 10:00:00", ServiceRule.ARRIVAL.label,  # effective time and rule
+        "送达生效时间", "2026-03-02 13:00:00", ServiceRule.REPLY.label,  # the acknowledgement (调解书, D17)
         "申请纸质文书", "是（2026-03-02 12:00:00）",
         "生成时间", service_certificate(record=record).sha256,
     ]
@@ -239,6 +246,19 @@ def test_the_certificate_digest_changes_when_a_fact_changes_and_not_with_time_or
     service_paper_copy_request(actor=world.respondent, record=record)
     record.refresh_from_db()
     assert service_certificate(record=record).sha256 != first.sha256
+
+
+def test_the_certificate_digest_binds_the_full_address_behind_the_mask(world, record):
+    first = service_certificate(record=record)
+    sms = record.deliveries.get(channel=ServiceChannel.SMS)
+    masked = first.rows[[r.channel for r in first.rows].index(ServiceChannel.SMS)].address
+    # Another number that masks the same way (same first three and last four digits).
+    other = sms.address[:3] + ("0000" if sms.address[3:7] != "0000" else "1111") + sms.address[7:]
+    ServiceDelivery.objects.filter(pk=sms.pk).update(address=other)
+    second = service_certificate(record=record)
+    assert second.rows[[r.channel for r in second.rows].index(ServiceChannel.SMS)].address == masked
+    assert second.sha256 != first.sha256
+    assert other not in str(second.content) and sms.address not in str(first.content)
 
 
 def test_the_certificate_page_renders_in_english(client, world, record):

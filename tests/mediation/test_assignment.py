@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from mediation import transitions as tr
@@ -49,6 +50,7 @@ from mediation.services.assignment import (
     mediator_eligibility_problem,
     recusal_decide,
     recusal_request,
+    selection_window,
 )
 from tests.factories import UserFactory, make_mediator
 
@@ -92,9 +94,18 @@ def both_pick(world, case: Case, mediator: User) -> None:
     mediator_choice_record(case=case, party=party(case, PartyRole.RESPONDENT), mediator=mediator, actor=world.lawyer)
 
 
+def both_defer(world, case: Case) -> Case:
+    """Every party leaves the choice to the court, so it may designate before the window ends (OMR 10)."""
+    mediator_choice_record(case=case, party=party(case, PartyRole.APPLICANT), mediator=None, actor=world.applicant,
+                           defer_to_court=True)
+    mediator_choice_record(case=case, party=party(case, PartyRole.RESPONDENT), mediator=None, actor=world.lawyer,
+                           defer_to_court=True)
+    return Case.objects.get(pk=case.pk)
+
+
 def assigned_case(world) -> Case:
     on_roster(world.mediator, world.court)
-    case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
+    case = both_defer(world, world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION))
     return mediator_designate(case=case, mediator=world.mediator, actor=world.clerk)
 
 
@@ -290,28 +301,46 @@ def test_no_pick_outside_selection(world):
 # --- Designation (OMR 10) -------------------------------------------------------------------------------
 
 
-def test_the_clerk_designates_a_roster_mediator(world, selecting):
-    case = mediator_designate(case=selecting, mediator=world.mediator, actor=world.clerk)
+def test_the_clerk_designates_a_roster_mediator_once_every_party_defers(world, selecting):
+    case = mediator_designate(case=both_defer(world, selecting), mediator=world.mediator, actor=world.clerk)
     assert case.status == CaseStatus.ASSIGNED
     event = AuditEvent.objects.get(case=case, kind="case.mediator_designated")
     assert event.actor == world.clerk
 
 
 def test_the_organisation_admin_designates_its_own_mediator(world, selecting):
-    case = mediator_designate(case=selecting, mediator=world.mediator, actor=world.org_admin)
+    case = mediator_designate(case=both_defer(world, selecting), mediator=world.mediator, actor=world.org_admin)
+    assert case.status == CaseStatus.ASSIGNED
+
+
+@pytest.mark.parametrize("who", ["clerk", "org_admin"])
+def test_no_designation_while_the_parties_may_still_choose(world, selecting, who):
+    mediator_choice_record(case=selecting, party=party(selecting, PartyRole.APPLICANT), mediator=None,
+                           actor=world.applicant, defer_to_court=True)
+    with pytest.raises(InvalidInput, match="尚未届满"):
+        mediator_designate(case=selecting, mediator=world.mediator, actor=getattr(world, who))
+    assert Case.objects.get(pk=selecting.pk).status == CaseStatus.AWAITING_SELECTION
+    assert not CaseMediator.objects.filter(case=selecting).exists()
+
+
+def test_the_clerk_designates_once_the_window_has_passed(world, selecting):
+    window = selection_window(selecting)
+    assert window is not None
+    with time_machine.travel(window.due_at + dt.timedelta(minutes=1), tick=False):
+        case = mediator_designate(case=selecting, mediator=world.mediator, actor=world.clerk)
     assert case.status == CaseStatus.ASSIGNED
 
 
 def test_the_organisation_admin_cannot_designate_another_organisations_mediator(world, selecting):
     on_roster(world.other_mediator, world.court)
     with pytest.raises(InvalidInput, match="只能指定本组织的调解员"):
-        mediator_designate(case=selecting, mediator=world.other_mediator, actor=world.org_admin)
+        mediator_designate(case=both_defer(world, selecting), mediator=world.other_mediator, actor=world.org_admin)
     assert Case.objects.get(pk=selecting.pk).status == CaseStatus.AWAITING_SELECTION
 
 
 def test_designating_an_off_roster_mediator_is_refused(world, selecting):
     with pytest.raises(InvalidInput, match="不在本案管辖法院"):
-        mediator_designate(case=selecting, mediator=world.other_mediator, actor=world.clerk)
+        mediator_designate(case=both_defer(world, selecting), mediator=world.other_mediator, actor=world.clerk)
     assert not CaseMediator.objects.filter(case=selecting).exists()
 
 

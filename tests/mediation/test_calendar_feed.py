@@ -11,7 +11,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from mediation.choices import CaseStatus, ParticipantRole, SessionKind
-from mediation.models import AuditEvent, CalendarFeedToken
+from mediation.models import Agent, AuditEvent, CalendarFeedToken, CaseMediator
 from mediation.services.calendar_feed import calendar_feed_rotate, calendar_feed_token_for, calendar_feed_user
 from mediation.services.scheduling import (
     ParticipantSpec,
@@ -145,6 +145,21 @@ def test_nobody_downloads_another_cases_invitation(client, world, session):
     client.force_login(world.applicant)
     crafted = reverse("session_ics", kwargs={"case_id": session.case_id, "session_id": theirs.pk})
     assert client.get(crafted).status_code == 404
+
+
+def test_a_removed_agent_and_a_replaced_mediator_no_longer_download_the_invitation(client, world, case, session):
+    assert download(client, world.lawyer, session).status_code == 200
+    Agent.objects.filter(party__case=case, user=world.lawyer).delete()
+    CaseMediator.objects.filter(case=case, mediator=world.mediator).update(is_active=False)
+    assert download(client, world.lawyer, session).status_code == 404
+    assert download(client, world.mediator, session).status_code == 404
+
+
+def test_a_removed_agent_no_longer_sees_the_session_in_their_feed(client, world, case, session):
+    token = calendar_feed_token_for(user=world.lawyer)
+    assert len(events(feed(client, token.token).content)) == 1
+    Agent.objects.filter(party__case=case, user=world.lawyer).delete()
+    assert events(feed(client, token.token).content) == []
 
 
 def test_signing_in_is_needed_for_the_invitation(client, session):

@@ -43,6 +43,7 @@ from mediation.services.respondent import (
     respondent_unreachable,
 )
 from mediation.services.timers import timers_sweep
+from mediation.tasks import outbox_drain
 from tests.factories import make_mediator
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +98,14 @@ def pick(world, case: Case, mediator: User) -> None:
         case=case, party=Party.objects.get(case=case, role=PartyRole.RESPONDENT), mediator=mediator,
         actor=world.lawyer,
     )
+
+
+def defer(world, case: Case) -> Case:
+    """Both parties leave the choice to the court: it may designate at once (OMR 10)."""
+    for role, actor in ((PartyRole.APPLICANT, world.applicant), (PartyRole.RESPONDENT, world.lawyer)):
+        mediator_choice_record(case=case, party=Party.objects.get(case=case, role=role), mediator=None, actor=actor,
+                               defer_to_court=True)
+    return fresh(case)
 
 
 # --- OMR 10: the 2-working-day joint choice -------------------------------------------------------------
@@ -157,7 +166,7 @@ def test_the_window_lapses_and_the_clerk_designates(world, rostered):
 def designated_before_may_day(world) -> Case:
     """Designated on Thu 30 April 2026: 1 May and 4-5 May are holidays, 2-3 May a weekend, so the
     acceptance window's working days are Wed 6, Thu 7, Fri 8 May."""
-    case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
+    case = defer(world, world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION))
     case = mediator_designate(case=case, mediator=world.mediator, actor=world.clerk)
     assert due_day(timer_of(case, TimerKind.MEDIATOR_ACCEPTANCE)) == dt.date(2026, 5, 8)
     return case
@@ -175,6 +184,10 @@ def test_the_mediator_declines_and_the_case_is_designated_again(world, rostered)
         # A new selection round opens: 2 working days from Wed 6 May.
         assert due_day(timer_of(case, TimerKind.SELECTION_WINDOW)) == dt.date(2026, 5, 8)
 
+        # The parties choose first again (OMR 10): the clerk waits while the new window runs.
+        with pytest.raises(InvalidInput, match="尚未届满"):
+            mediator_designate(case=case, mediator=rostered, actor=world.clerk)
+        case = defer(world, case)
         # The one who declined is not offered again; the clerk designates another mediator.
         with pytest.raises(InvalidInput, match="已退出本案"):
             mediator_designate(case=case, mediator=world.mediator, actor=world.clerk)
@@ -205,7 +218,7 @@ def test_the_acceptance_window_lapses_and_the_case_is_designated_again(world, ro
         with pytest.raises(PermissionDenied):  # too late to accept now
             mediator_accept(case=case, actor=world.mediator, disclosure="", nothing_to_disclose=True)
 
-        case = mediator_designate(case=case, mediator=rostered, actor=world.org_admin)
+        case = mediator_designate(case=defer(world, case), mediator=rostered, actor=world.org_admin)
         assert case.status == CaseStatus.ASSIGNED
         case = mediator_accept(case=case, actor=rostered, disclosure="", nothing_to_disclose=True)
         assert case.status == CaseStatus.ACCEPTED
@@ -236,11 +249,11 @@ def one_sided_accepted_before_golden_week(world) -> Case:
     return respondent_seek(case=case, actor=world.mediator)
 
 
-def test_the_respondent_refuses_and_the_materials_go_back(world, rostered, console_sms,
-                                                           django_capture_on_commit_callbacks):
+def test_the_respondent_refuses_and_the_materials_go_back(world, rostered, console_sms):
     with time_machine.travel(local(2026, 9, 30, 15), tick=False) as traveller:
         case = one_sided_accepted_before_golden_week(world)
         respondent_invite(case=case, actor=world.mediator)
+        outbox_drain(worker_id="t")
         assert console_sms[-1].phone == RESPONDENT_PHONE
 
         traveller.move_to(local(2026, 10, 9, 20))  # within the contact clock
@@ -249,8 +262,8 @@ def test_the_respondent_refuses_and_the_materials_go_back(world, rostered, conso
         respondent = user_login_by_phone(phone=RESPONDENT_PHONE, code=code)
         respondent_link(case=case, actor=respondent)
         console_sms.clear()
-        with django_capture_on_commit_callbacks(execute=True):
-            case = respondent_answer(case=fresh(case), actor=respondent, willing=False)
+        case = respondent_answer(case=fresh(case), actor=respondent, willing=False)
+        outbox_drain(worker_id="t")
 
         assert case.status == CaseStatus.TERMINATED and case.end_reason == EndReason.REFUSED_TO_CONTINUE
         assert timer_of(case, TimerKind.RESPONDENT_CONTACT).status == TimerStatus.STOPPED
@@ -260,11 +273,11 @@ def test_the_respondent_refuses_and_the_materials_go_back(world, rostered, conso
         assert [m.phone for m in console_sms] == [world.applicant.phone]
 
 
-def test_the_respondent_cannot_be_reached_within_the_contact_clock(world, rostered, console_sms,
-                                                                   django_capture_on_commit_callbacks):
+def test_the_respondent_cannot_be_reached_within_the_contact_clock(world, rostered, console_sms):
     with time_machine.travel(local(2026, 9, 30, 15), tick=False) as traveller:
         case = one_sided_accepted_before_golden_week(world)
         respondent_invite(case=case, actor=world.mediator)
+        outbox_drain(worker_id="t")
 
         traveller.move_to(local(2026, 10, 7, 23))  # the last day of the holiday: the clock still runs
         assert sweep() == []
@@ -275,11 +288,11 @@ def test_the_respondent_cannot_be_reached_within_the_contact_clock(world, roster
 
         traveller.move_to(local(2026, 10, 12, 9))
         console_sms.clear()
-        with django_capture_on_commit_callbacks(execute=True):
-            case = respondent_unreachable(
-                case=fresh(case), actor=world.mediator,
-                note="9月30日、10月8日两次发送短信，10月9日三次致电均未接通。",
-            )
+        case = respondent_unreachable(
+            case=fresh(case), actor=world.mediator,
+            note="9月30日、10月8日两次发送短信，10月9日三次致电均未接通。",
+        )
+        outbox_drain(worker_id="t")
         assert case.status == CaseStatus.TERMINATED and case.end_reason == EndReason.UNREACHABLE
         assert "materials.returned" in set(AuditEvent.objects.filter(case=case).values_list("kind", flat=True))
         assert [m.phone for m in console_sms] == [world.applicant.phone]

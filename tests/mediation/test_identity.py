@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from mediation.adapters.sms import outbox, outbox_clear
-from mediation.choices import IdType, OtpPurpose
+from mediation.choices import IdType, OtpPurpose, Role
 from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import AuditEvent, IdentityVerification, OneTimeCode, User
 from mediation.services import identity
@@ -29,7 +29,7 @@ from mediation.services.identity import (
     phone_stream,
     user_login_by_phone,
 )
-from tests.factories import UserFactory, make_resident_id
+from tests.factories import UserFactory, add_member, make_resident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -445,16 +445,45 @@ def test_signing_in_with_a_new_phone_creates_an_account_without_a_password(clock
     assert (user.username, user.phone) == (f"p{PHONE}", PHONE)
     assert not user.has_usable_password()
     [event] = AuditEvent.objects.filter(stream=f"user.{user.pk}", kind="user.signed_in_by_phone")
-    assert event.data == {"phone": "138****5678", "created": True, "ip": "203.0.113.5"}
+    assert event.data == {
+        "phone": "138****5678", "phone_hash": hashlib.sha256(PHONE.encode()).hexdigest(), "created": True,
+        "ip": "203.0.113.5",
+    }
 
 
-def test_signing_in_with_a_known_phone_finds_its_account(world, clock):
-    phone = world.applicant.phone
-    otp_send(phone=phone, purpose=OtpPurpose.LOGIN)
-    assert user_login_by_phone(phone=phone, code=last_code(phone)) == world.applicant
-    assert User.objects.filter(phone=phone).count() == 1
-    event = AuditEvent.objects.get(stream=f"user.{world.applicant.pk}", kind="user.signed_in_by_phone")
+def test_signing_in_with_a_known_phone_finds_its_account(clock):
+    holder = UserFactory(username="holder", phone=PHONE, password="!unusable")
+    otp_send(phone=PHONE, purpose=OtpPurpose.LOGIN)
+    assert user_login_by_phone(phone=PHONE, code=last_code()) == holder
+    assert User.objects.filter(phone=PHONE).count() == 1
+    event = AuditEvent.objects.get(stream=f"user.{holder.pk}", kind="user.signed_in_by_phone")
     assert event.data["created"] is False
+
+
+@pytest.mark.parametrize("kind", ["password", "staff", "superuser", "member"])
+def test_an_account_with_a_password_staff_status_or_a_role_must_sign_in_with_its_password(world, clock, kind):
+    holder = UserFactory(username="holder", phone=PHONE, password="!unusable")
+    if kind == "password":
+        holder.set_password("a-strong-passphrase")
+    elif kind == "staff":
+        holder.is_staff = True
+    elif kind == "superuser":
+        holder.is_superuser = True
+    else:
+        add_member(holder, world.court, Role.CLERK)
+    holder.save()
+    otp_send(phone=PHONE, purpose=OtpPurpose.LOGIN)
+    with pytest.raises(PermissionDenied, match="请使用账号密码登录"):
+        user_login_by_phone(phone=PHONE, code=last_code())
+    assert not AuditEvent.objects.filter(stream=f"user.{holder.pk}", kind="user.signed_in_by_phone").exists()
+
+
+def test_an_ended_membership_does_not_stop_phone_sign_in(world, clock):
+    holder = UserFactory(username="holder", phone=PHONE, password="!unusable")
+    add_member(holder, world.partner, Role.MEDIATOR)
+    holder.memberships.update(is_active=False)
+    otp_send(phone=PHONE, purpose=OtpPurpose.LOGIN)
+    assert user_login_by_phone(phone=PHONE, code=last_code()) == holder
 
 
 def test_a_wrong_code_creates_no_account(clock):

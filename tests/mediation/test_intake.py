@@ -32,6 +32,7 @@ from mediation.selectors_intake import (
     org_queue_for_admin,
     organisation_list_eligible_for_court,
 )
+from mediation.services.assignment import mediator_decline, recusal_decide, recusal_request
 from mediation.services.intake import (
     ReferralParty,
     case_accept_for_mediation,
@@ -316,6 +317,7 @@ def test_a_case_a_mediator_holds_is_not_referred(world):
 
 
 def test_the_org_admin_distributes_a_case_to_one_of_its_mediators(world):
+    put_on_roster(world.mediator, world.court)
     case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
     assert case_ids(org_queue_for_admin(user=world.org_admin)) == [case.pk]
     case = case_distribute_to_mediator(case=case, mediator=world.mediator, actor=world.org_admin)
@@ -370,6 +372,41 @@ def test_a_mediator_who_may_not_take_cases_now_is_refused_and_not_offered(world,
     assert org_queue_for_admin(user=world.org_admin).rows[0].mediators == []
     with pytest.raises(InvalidInput):
         case_distribute_to_mediator(case=case, mediator=world.mediator, actor=world.org_admin)
+
+
+def test_a_mediator_off_the_courts_roster_is_refused_as_assignee(world):
+    case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
+    before = counts()
+    with pytest.raises(InvalidInput, match="不在本案管辖法院（北京市东城区人民法院）确认的调解员名册内"):
+        case_distribute_to_mediator(case=case, mediator=world.mediator, actor=world.org_admin)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.AWAITING_SELECTION
+    assert counts() == before
+
+
+def test_a_mediator_recused_from_the_case_is_refused_as_assignee(world):
+    put_on_roster(world.mediator, world.court)
+    case = world.drive(world.new_case(), CaseStatus.SCHEDULING)
+    request = recusal_request(
+        case=case, party=case.parties.get(role=PartyRole.RESPONDENT), actor=world.lawyer, grounds="调解员系申请人表兄。"
+    )
+    recusal_decide(request=request, grant=True, note="准予回避。", actor=world.clerk)
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == CaseStatus.AWAITING_SELECTION
+    with pytest.raises(InvalidInput, match="已因回避退出本案"):
+        case_distribute_to_mediator(case=case, mediator=world.mediator, actor=world.org_admin)
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.AWAITING_SELECTION
+
+
+def test_a_mediator_who_declined_the_case_is_refused_as_assignee(world):
+    put_on_roster(world.mediator, world.court)
+    case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
+    case = case_distribute_to_mediator(case=case, mediator=world.mediator, actor=world.org_admin)
+    case = mediator_decline(case=case, actor=world.mediator, reasons="超出本人擅长领域。")
+    assert case.status == CaseStatus.AWAITING_SELECTION
+    with pytest.raises(InvalidInput, match="已退出本案"):
+        case_distribute_to_mediator(case=case, mediator=world.mediator, actor=world.org_admin)
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.AWAITING_SELECTION
 
 
 def test_the_org_queue_offers_the_organisations_active_mediators(world):
@@ -464,6 +501,7 @@ def test_a_lapsed_court_designation_clock_stays_overdue_on_the_clerk_queue(world
 
 
 def test_a_mediator_acceptance_lapse_returns_the_case_to_the_queue_for_re_designation(world):
+    put_on_roster(world.mediator, world.court)
     with time_machine.travel(local(2025, 3, 3, 10), tick=False) as traveller:
         case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
         case = case_distribute_to_mediator(case=case, mediator=world.mediator, actor=world.org_admin)

@@ -226,6 +226,40 @@ def test_cancel_withdraws_the_pending_messages_with_the_prefix_only(world):
 
 
 @pytest.mark.django_db
+def test_cancel_also_withdraws_a_message_abandoned_by_a_dead_worker_but_not_one_being_sent(world):
+    dead = enqueue(key="session:8:remind1:1")
+    live = enqueue(key="session:8:remind24:1")
+    now = dt.datetime.now(tz=dt.UTC)
+    OutboxMessage.objects.filter(pk=dead.pk).update(status=OutboxStatus.SENDING, attempts=1,
+                                                    claimed_until=now - dt.timedelta(minutes=1))
+    OutboxMessage.objects.filter(pk=live.pk).update(status=OutboxStatus.SENDING, attempts=1,
+                                                    claimed_until=now + dt.timedelta(minutes=5))
+    assert outbox_cancel(idempotency_key_prefix="session:8:") == 1
+    dead.refresh_from_db()
+    assert (dead.status, dead.last_error, dead.claimed_until) == (OutboxStatus.FAILED, CANCELLED, None)
+    assert outbox_deliver_due() == 0  # the dead worker's reminder is not retaken and sent
+    assert OutboxMessage.objects.get(pk=live.pk).status == OutboxStatus.SENDING
+
+
+@pytest.mark.django_db
+def test_every_drain_refreshes_pending_service_records_and_logs_a_failure(world, monkeypatch, caplog):
+    from mediation import tasks
+    from mediation.services import service
+
+    calls = []
+    monkeypatch.setattr(service, "service_records_refresh_pending", lambda: calls.append(1) or 0)
+    assert tasks.outbox_drain(worker_id="t") == 0  # nothing sent: still refreshed
+    assert calls == [1]
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "service_records_refresh_pending", broken)
+    assert tasks.outbox_drain(worker_id="t") == 0  # logged, not raised
+    assert "Refreshing pending electronic service records failed" in caplog.text
+
+
+@pytest.mark.django_db
 def test_cancel_needs_a_prefix(world):
     with pytest.raises(ValueError, match="non-empty key prefix"):
         outbox_cancel(idempotency_key_prefix="")

@@ -9,7 +9,7 @@ import pytest
 
 from mediation import transitions as tr
 from mediation.adapters import sms
-from mediation.choices import CaseStatus, ConsentKind, EndReason, OtpPurpose, PartyRole, RosterScope
+from mediation.choices import CaseStatus, ConsentKind, EndReason, OtpPurpose, OutboxStatus, PartyRole, RosterScope
 from mediation.exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
 from mediation.models import (
     Agent,
@@ -18,6 +18,7 @@ from mediation.models import (
     Consent,
     Evidence,
     NoticeAcknowledgement,
+    OutboxMessage,
     Party,
     RosterEntry,
     User,
@@ -34,6 +35,7 @@ from mediation.services.respondent import (
     respondent_seek,
     respondent_unreachable,
 )
+from mediation.tasks import outbox_drain
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,28 +107,43 @@ def test_only_the_mediator_seeks_the_respondent(world, name):
 
 def test_the_invitation_is_an_sms_with_the_respond_link(world, console_sms):
     case = one_sided_case(world, status=CaseStatus.RESPONDENT_PENDING)
-    ids = respondent_invite(case=case, actor=world.mediator)
-    assert len(console_sms) == 1
-    message = console_sms[0]
+    [queued] = respondent_invite(case=case, actor=world.mediator)
+    assert list(OutboxMessage.objects.filter(case=case)) == [queued]
+    assert queued.address == RESPONDENT_PHONE and queued.idempotency_key == f"respondent-invite:{case.pk}:0"
+    event = AuditEvent.objects.get(case=case, kind="respondent.invited")
+    assert event.data["outbox"] == queued.pk
+    assert event.data["phone"] == "139****5678"
+    outbox_drain(worker_id="t")
+    [message] = console_sms
     assert message.phone == RESPONDENT_PHONE
     assert f"https://yizhan.example.cn/cases/{case.pk}/respond/" in message.text
     assert case.reference in message.text and "张三" in message.text
-    event = AuditEvent.objects.get(case=case, kind="respondent.invited")
-    assert event.data["message_id"] == ids[0]
-    assert event.data["phone"] == "139****5678"
 
 
-def test_a_failed_invitation_says_so_and_records_nothing(world, monkeypatch):
+def test_inviting_again_queues_a_new_message(world, console_sms):
     case = one_sided_case(world, status=CaseStatus.RESPONDENT_PENDING)
+    respondent_invite(case=case, actor=world.mediator)
+    respondent_invite(case=case, actor=world.mediator)
+    keys = list(OutboxMessage.objects.filter(case=case).order_by("pk").values_list("idempotency_key", flat=True))
+    assert keys == [f"respondent-invite:{case.pk}:0", f"respondent-invite:{case.pk}:1"]
+    assert kinds(case).count("respondent.invited") == 2
+    outbox_drain(worker_id="t")
+    assert len(console_sms) == 2
+
+
+def test_a_gateway_outage_leaves_the_invitation_queued_for_retry(world, console_sms, monkeypatch):
+    case = one_sided_case(world, status=CaseStatus.RESPONDENT_PENDING)
+    respondent_invite(case=case, actor=world.mediator)
 
     class Down:
-        def send(self, *, phone: str, text: str) -> str:
+        def send(self, *, phone: str, text: str, request_id: str = "") -> str:
             raise sms.SmsDeliveryError("gateway down")
 
     monkeypatch.setattr(sms, "get_sms_backend", lambda: Down())
-    with pytest.raises(InvalidInput, match="短信发送失败"):
-        respondent_invite(case=case, actor=world.mediator)
-    assert "respondent.invited" not in kinds(case)
+    outbox_drain(worker_id="t")
+    assert "respondent.invited" in kinds(case)
+    assert OutboxMessage.objects.get(case=case).status != OutboxStatus.SENT
+    assert not console_sms
 
 
 def test_no_invitation_without_a_phone(world):
@@ -169,6 +186,18 @@ def test_a_matching_phone_that_was_never_proved_is_not_enough(world):
     assert respondent_party_for(case=case, user=claimant) is None
     with pytest.raises(PermissionDenied):
         respondent_link(case=case, actor=claimant)
+    assert Party.objects.get(case=case, role=PartyRole.RESPONDENT).user is None
+
+
+def test_a_phone_changed_to_another_with_the_same_mask_is_not_proven(world):
+    case = one_sided_case(world, status=CaseStatus.RESPONDENT_PENDING)
+    lookalike = "13987655678"  # masks as 139****5678, like RESPONDENT_PHONE
+    user = signed_in_by_phone(lookalike)
+    User.objects.filter(pk=user.pk).update(phone=RESPONDENT_PHONE)  # an administrator edits the number
+    user.refresh_from_db()
+    assert respondent_party_for(case=case, user=user) is None
+    with pytest.raises(PermissionDenied):
+        respondent_link(case=case, actor=user)
     assert Party.objects.get(case=case, role=PartyRole.RESPONDENT).user is None
 
 
@@ -215,13 +244,14 @@ def test_a_willing_respondent_moves_the_case_to_scheduling(world):
     assert AuditEvent.objects.get(case=case, kind="case.respondent_consented").actor == user
 
 
-def test_a_refusing_respondent_ends_mediation_and_the_materials_go_back(
-    world, console_sms, django_capture_on_commit_callbacks
-):
+def test_a_refusing_respondent_ends_mediation_and_the_materials_go_back(world, console_sms):
     case, user = pending_with_respondent(world)
     console_sms.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        case = respondent_answer(case=case, actor=user, willing=False)
+    case = respondent_answer(case=case, actor=user, willing=False)
+    applicant_phone = Party.objects.get(case=case, role=PartyRole.APPLICANT).phone
+    queued = OutboxMessage.objects.get(idempotency_key=f"materials-returned:{case.pk}:{applicant_phone}")
+    assert queued.case == case and "不愿意调解" in queued.body
+    outbox_drain(worker_id="t")
     assert case.status == CaseStatus.TERMINATED
     assert case.end_reason == EndReason.REFUSED_TO_CONTINUE
     assert not Consent.objects.get(case=case, kind=ConsentKind.ONLINE_MEDIATION).granted
@@ -273,12 +303,10 @@ def test_recording_unreachable_needs_a_note(world):
     assert Case.objects.get(pk=case.pk).status == CaseStatus.RESPONDENT_PENDING
 
 
-def test_the_mediator_records_unreachable_and_the_applicant_is_told(
-    world, console_sms, django_capture_on_commit_callbacks
-):
+def test_the_mediator_records_unreachable_and_the_applicant_is_told(world, console_sms):
     case = one_sided_case(world, status=CaseStatus.RESPONDENT_PENDING)
-    with django_capture_on_commit_callbacks(execute=True):
-        case = respondent_unreachable(case=case, actor=world.mediator, note="三次致电均无人接听，短信未回复。")
+    case = respondent_unreachable(case=case, actor=world.mediator, note="三次致电均无人接听，短信未回复。")
+    outbox_drain(worker_id="t")
     assert case.status == CaseStatus.TERMINATED and case.end_reason == EndReason.UNREACHABLE
     assert "materials.returned" in kinds(case)
     assert "无法联系到被申请人" in console_sms[-1].text

@@ -287,6 +287,28 @@ def test_a_refusal_leaves_the_adoption_inactive_and_is_recorded(world, high_entr
     assert again.pk == adopted.pk and again.mediator_refused_at is None
 
 
+@pytest.mark.parametrize("scope", [RosterScope.COURT, RosterScope.SPECIALTY])
+def test_a_mediator_on_a_higher_courts_roster_joins_a_lower_one_only_through_adoption(world, high_entry, scope):
+    specialty = Sector.LABOUR if scope == RosterScope.SPECIALTY else ""
+    if scope == RosterScope.SPECIALTY:
+        high_entry.is_active = False
+        high_entry.save(update_fields=["is_active"])
+        roster_entry_add(mediator=high_entry.mediator, court=intermediate(world), scope=scope, specialty=specialty,
+                         actor=clerk_of(intermediate(world)))
+    with pytest.raises(InvalidInput, match=r"采用请求.*第二十七条"):
+        roster_entry_add(mediator=high_entry.mediator, court=world.court, scope=RosterScope.COURT, actor=world.clerk)
+    assert not RosterEntry.objects.filter(court=world.court).exists()
+    assert high_entry.mediator.pk not in listed(court=world.court)
+
+
+def test_a_higher_courts_regional_listing_does_not_stop_a_direct_listing(world):
+    mediator = profile(world.mediator)
+    roster_entry_add(mediator=mediator, court=intermediate(world), scope=RosterScope.REGIONAL,
+                     actor=clerk_of(intermediate(world)))
+    entry = roster_entry_add(mediator=mediator, court=world.court, scope=RosterScope.COURT, actor=world.clerk)
+    assert entry.is_active
+
+
 @pytest.mark.parametrize("name", ["clerk", "mediator", "outsider", "other_clerk"])
 def test_only_the_mediator_themself_answers_an_adoption_request(world, high_entry, name):
     adopted = roster_adoption_request(entry=high_entry, court=world.court, actor=world.clerk)
@@ -355,6 +377,25 @@ def test_only_a_clerk_of_a_court_listing_the_mediator_may_suspend(world, on_rost
     with pytest.raises(PermissionDenied):
         mediator_suspend(profile=on_roster, reason="理由", actor=getattr(world, name))
     assert profile(world.mediator).status == MediatorStatus.ACTIVE
+
+
+def test_only_the_suspending_court_reinstates_a_mediator(world, on_roster):
+    roster_entry_add(mediator=on_roster, court=world.other_court, scope=RosterScope.COURT, actor=world.other_clerk)
+    mediator_suspend(profile=on_roster, reason="多次无正当理由拒绝委派", actor=world.clerk)
+    with pytest.raises(PermissionDenied, match="北京市东城区人民法院"):
+        mediator_reinstate(profile=on_roster, actor=world.other_clerk)
+    assert profile(world.mediator).status == MediatorStatus.SUSPENDED
+    president = clerk_of(world.court, Role.COURT_PRESIDENT)
+    mediator_reinstate(profile=on_roster, actor=president)
+    assert profile(world.mediator).status == MediatorStatus.ACTIVE
+
+
+@pytest.mark.parametrize("name", ["outsider", "judge", "org_admin", "mediator", "applicant"])
+def test_others_cannot_reinstate_a_suspended_mediator(world, on_roster, name):
+    mediator_suspend(profile=on_roster, reason="理由", actor=world.clerk)
+    with pytest.raises(PermissionDenied):
+        mediator_reinstate(profile=on_roster, actor=getattr(world, name))
+    assert profile(world.mediator).status == MediatorStatus.SUSPENDED
 
 
 def test_a_suspension_needs_a_reason(world, on_roster):

@@ -23,7 +23,7 @@ from mediation.choices import (
     SessionStatus,
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
-from mediation.models import AuditEvent, MediationSession, OutboxMessage, Party, SessionParticipant, Venue
+from mediation.models import AuditEvent, Case, MediationSession, OutboxMessage, Party, SessionParticipant, Venue
 from mediation.services.scheduling import (
     ParticipantSpec,
     session_cancel,
@@ -328,12 +328,14 @@ def test_a_one_minute_overlap_is_refused_naming_who_which_case_and_when(world, c
     assert MediationSession.objects.filter(case=other).count() == 0
 
 
-def test_a_lawyer_booked_in_another_case_is_refused(world, case):
+def test_a_lawyer_booked_in_another_case_is_refused_without_naming_a_case_the_mediator_cannot_see(world, case):
     other = fresh_case(world, lawyer=world.lawyer)  # another mediator, other parties, the same lawyer
     schedule(case, world.mediator, at(4, 10), at(4, 11))
     with pytest.raises(InvalidInput, match="王律师") as refused:
         schedule(other, other.mediator_assignments.get().mediator, at(4, 10, 30), at(4, 11, 30))
-    assert case.reference in str(refused.value)
+    message = str(refused.value)
+    assert case.reference not in message
+    assert "已有其他调解安排" in message and "2026年3月4日 10:00–11:00（北京时间）" in message
 
 
 def test_the_clash_is_shown_in_the_persons_own_time_zone(world, case):
@@ -364,7 +366,8 @@ def test_a_venue_booked_by_another_case_is_refused(world, case):
     with pytest.raises(InvalidInput, match="场所冲突") as refused:
         schedule(other, other.mediator_assignments.get().mediator, at(4, 10, 30), at(4, 12),
                  kind=SessionKind.IN_PERSON, venue=room)
-    assert room.name in str(refused.value) and case.reference in str(refused.value)
+    assert room.name in str(refused.value) and "已有其他调解安排" in str(refused.value)
+    assert case.reference not in str(refused.value)  # the other mediator holds no role on that case
     schedule(other, other.mediator_assignments.get().mediator, at(4, 11), at(4, 12),
              kind=SessionKind.IN_PERSON, venue=room)
 
@@ -551,3 +554,48 @@ def test_two_mediators_scheduling_the_same_lawyer_at_once_do_not_double_book(wor
     assert len(outcomes) == 2 and outcomes.count("scheduled") == 1
     assert any("王律师" in outcome for outcome in outcomes)
     assert SessionParticipant.objects.filter(user=world.lawyer, session__status=SessionStatus.SCHEDULED).count() == 1
+
+
+# --- sessions do not outlive the case ------------------------------------------------------------------------
+
+
+def test_scheduling_rechecks_the_status_under_the_case_lock(world, case):
+    stale = Case.objects.get(pk=case.pk)
+    world.drive(case, CaseStatus.TERMINATED)
+    # ``stale`` still says SCHEDULING: the check inside the transaction reads the locked row.
+    with pytest.raises(InvalidInput, match="不能安排调解活动"):
+        schedule(stale, world.mediator, at(4, 10), at(4, 11))
+    assert not MediationSession.objects.filter(case=case).exists()
+
+
+def test_rescheduling_rechecks_the_status_under_the_case_lock(world, case):
+    session = schedule(case, world.mediator, at(4, 10), at(4, 11))
+    stale = MediationSession.objects.select_related("case").get(pk=session.pk)
+    world.drive(case, CaseStatus.TERMINATED)  # ``stale`` and its case are as the caller last saw them
+    with pytest.raises(InvalidInput, match="不能安排调解活动"):
+        session_reschedule(session=stale, starts_at=at(5, 10), ends_at=at(5, 11), reason="改期", actor=world.mediator)
+    assert MediationSession.objects.filter(case=case).count() == 1
+
+
+def test_ending_the_case_cancels_its_future_sessions_and_withdraws_their_reminders(world, case):
+    session = schedule(case, world.mediator, at(4, 10), at(4, 11))
+    other = fresh_case(world, mediator=world.mediator)
+    kept = schedule(other, world.mediator, at(5, 10), at(5, 11))
+    world.drive(case, CaseStatus.TERMINATED)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.CANCELLED and session.sequence == 1
+    reminders = OutboxMessage.objects.filter(idempotency_key__startswith=f"session:{session.pk}:remind")
+    assert reminders.exists()
+    assert set(reminders.values_list("status", flat=True)) == {OutboxStatus.FAILED}
+    assert AuditEvent.objects.filter(case=case, kind="session.cancelled", data__session=session.pk).exists()
+    assert OutboxMessage.objects.filter(idempotency_key=f"session:{session.pk}:cancel:u{world.lawyer.pk}:sms").exists()
+    kept.refresh_from_db()
+    assert kept.status == SessionStatus.SCHEDULED
+
+
+@pytest.mark.parametrize("target", [CaseStatus.IN_MEDIATION, CaseStatus.SUSPENDED, CaseStatus.AGREEMENT_DRAFT])
+def test_sessions_survive_moves_within_mediation(world, case, target):
+    session = schedule(case, world.mediator, at(4, 10), at(4, 11))
+    world.drive(case, target)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.SCHEDULED

@@ -210,14 +210,24 @@ def test_another_address_is_served_when_the_recipient_acts_on_it(world):
     case = in_mediation(world)
     record = unconfirmed_sms_service(world, case)
     provider_accepts(record, ServiceChannel.SMS, T0)
-    with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
-        service_record_view(actor=world.respondent, record_id=record.pk, via="sms")
     acted = T0 + dt.timedelta(hours=3)
     with time_machine.travel(acted, tick=False):
         record = service_record_download(actor=world.respondent, record_id=record.pk, via="sms")
     assert (record.effective_at, record.rule) == (acted, ServiceRule.REPLY)
     row = delivery(record, ServiceChannel.SMS)
     assert (row.acted_at, row.action) == (acted, "download")
+
+
+def test_a_later_act_does_not_move_the_moment_the_read_already_served_it(world):
+    case = in_mediation(world)
+    record = unconfirmed_sms_service(world, case)
+    provider_accepts(record, ServiceChannel.SMS, T0)
+    read_at = T0 + dt.timedelta(hours=2)
+    with time_machine.travel(read_at, tick=False):
+        service_record_view(actor=world.respondent, record_id=record.pk, via="sms")
+    with time_machine.travel(T0 + dt.timedelta(hours=3), tick=False):
+        record = service_record_download(actor=world.respondent, record_id=record.pk, via="sms")
+    assert (record.effective_at, record.rule) == (read_at, ServiceRule.READ)
 
 
 def test_a_confirmed_sms_not_yet_reported_sent_is_served_when_the_recipient_follows_its_link(world):
@@ -574,3 +584,25 @@ def test_a_mediator_of_this_case_does_not_see_another_case_s_records(world):
         other.mediator_assignments.update(is_active=False)
     with pytest.raises(PermissionDenied):
         service_record_get_for_user(user=world.mediator, record_id=record.pk)
+
+
+# --- 调解书: effective only when signed for (CPL 100; Interp 133, 149) ----------------------------------------
+
+
+def test_a_mediation_statement_is_served_only_by_the_recipients_acknowledgement(world):
+    case = in_mediation(world)
+    confirm(case, world.respondent, platform_account=False)
+    record = serve(world, case, world.respondent, document_title="民事调解书")
+    provider_accepts(record, ServiceChannel.SMS, T0)  # arrived at a confirmed address
+    assert service_record_refresh(record=record).effective_at is None
+    with time_machine.travel(T0 + dt.timedelta(hours=1), tick=False):
+        record = service_record_view(actor=world.respondent, record_id=record.pk, via="sms")
+    assert record.effective_at is None  # read: not enough
+    with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
+        record = service_record_download(actor=world.respondent, record_id=record.pk, via="sms")
+    assert record.effective_at is None  # downloaded: not enough either
+    signed = T0 + dt.timedelta(hours=5)
+    with time_machine.travel(signed, tick=False):
+        record = service_record_acknowledge(actor=world.respondent, record=record, via="sms")
+    assert (record.effective_at, record.effective_channel, record.rule) == (signed, ServiceChannel.SMS,
+                                                                            ServiceRule.REPLY)

@@ -39,8 +39,11 @@ def test_a_confirmed_address_that_has_not_arrived_is_not_served_yet():
 def test_a_confirmed_address_without_a_recorded_arrival_is_served_when_the_recipient_shows_they_received_it():
     read = DeliveryMoments(ServiceChannel.SMS, CONFIRMED, read_at=minutes(7))
     assert channel_effective(read) == Effective(at=minutes(7), channel=ServiceChannel.SMS, rule=ServiceRule.READ)
-    acted = DeliveryMoments(ServiceChannel.SMS, CONFIRMED, read_at=minutes(7), acted_at=minutes(9))
+    acted = DeliveryMoments(ServiceChannel.SMS, CONFIRMED, acted_at=minutes(9))
     assert channel_effective(acted).rule == ServiceRule.REPLY
+    read_then_acted = DeliveryMoments(ServiceChannel.SMS, CONFIRMED, read_at=minutes(7), acted_at=minutes(9))
+    assert channel_effective(read_then_acted) == Effective(at=minutes(7), channel=ServiceChannel.SMS,
+                                                           rule=ServiceRule.READ)
 
 
 def test_another_address_is_not_served_by_arrival_alone():
@@ -57,10 +60,18 @@ def test_another_address_is_presumed_served_when_the_system_reports_it_read():
     assert channel_effective(read) == Effective(at=minutes(12), channel=ServiceChannel.EMAIL, rule=ServiceRule.READ)
 
 
-def test_once_the_recipient_acts_the_certain_rule_replaces_the_presumption_of_the_read():
+def test_a_later_act_does_not_move_an_effective_time_already_reached_by_the_read():
     both = DeliveryMoments(ServiceChannel.EMAIL, OTHER, arrived_at=minutes(1), read_at=minutes(12),
                            acted_at=minutes(40))
+    assert channel_effective(both) == Effective(at=minutes(12), channel=ServiceChannel.EMAIL, rule=ServiceRule.READ)
+
+
+def test_an_act_before_any_reported_read_serves_under_the_reply_rule():
+    both = DeliveryMoments(ServiceChannel.EMAIL, OTHER, arrived_at=minutes(1), read_at=minutes(50),
+                           acted_at=minutes(40))
     assert channel_effective(both) == Effective(at=minutes(40), channel=ServiceChannel.EMAIL, rule=ServiceRule.REPLY)
+    same = DeliveryMoments(ServiceChannel.EMAIL, OTHER, read_at=minutes(40), acted_at=minutes(40))
+    assert channel_effective(same).rule == ServiceRule.REPLY
 
 
 def test_of_several_channels_arriving_at_different_times_the_earliest_wins():
@@ -98,6 +109,18 @@ def test_at_the_same_moment_a_certain_rule_beats_a_presumption():
     ]
     assert effective_service(deliveries).rule == ServiceRule.ARRIVAL
     assert effective_service(list(reversed(deliveries))).rule == ServiceRule.ARRIVAL
+
+
+def test_a_sign_for_document_is_served_only_by_the_acknowledgement():
+    seen = DeliveryMoments(ServiceChannel.PLATFORM, CONFIRMED, arrived_at=minutes(0), read_at=minutes(5),
+                           acted_at=minutes(6))
+    assert channel_effective(seen, sign_for=True) is None
+    assert effective_service([seen], sign_for=True) is None
+    signed = DeliveryMoments(ServiceChannel.PLATFORM, CONFIRMED, arrived_at=minutes(0), read_at=minutes(5),
+                             acted_at=minutes(6), acknowledged_at=minutes(30))
+    assert effective_service([seen, signed], sign_for=True) == Effective(
+        at=minutes(30), channel=ServiceChannel.PLATFORM, rule=ServiceRule.REPLY
+    )
 
 
 def test_no_effective_channel_means_no_effective_service():
