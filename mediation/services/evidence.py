@@ -201,6 +201,11 @@ def evidence_upload(
     sha256, size = _hash_stream(file, limit)
 
     with transaction.atomic():
+        if draft is not None:
+            # Under the draft's lock (application_submit takes it too): an upload racing the submission either
+            # lands before it and moves to the case, or sees the draft submitted and is refused.
+            draft = ApplicationDraft.objects.select_for_update().get(pk=draft.pk)
+            _may_upload_to_draft(actor, draft)
         evidence = Evidence(
             case=case, draft=draft, uploaded_by=actor, kind=kind, title=title, original_name=name,
             content_type=file_type.content_type, size=size, sha256=sha256,

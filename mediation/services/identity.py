@@ -178,6 +178,11 @@ def identity_verify(
                          ip_address=ip_address, user_agent=user_agent)
         raise
     with transaction.atomic():
+        # Re-check under locks on the phone and on the ID number (their own lock streams), so two accounts
+        # verifying the same number at the same moment cannot both succeed.
+        _lock_phone(phone_stream(phone))
+        _lock_phone(f"idno.{hashlib.sha256(id_number.encode()).hexdigest()[:16]}")
+        _clean_identity(user=user, real_name=real_name, id_number=id_number, phone=phone)
         locked = User.objects.select_for_update().get(pk=user.pk)
         check = IdentityVerification.objects.create(
             user=locked, method=IDENTITY_METHOD, real_name=real_name, id_number_masked=mask_resident_id(id_number),

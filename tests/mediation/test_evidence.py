@@ -263,3 +263,22 @@ def test_someone_else_cannot_discard_a_draft_file(world, draft):
     with pytest.raises(PermissionDenied):
         ev.evidence_discard(actor=world.outsider, evidence=evidence)
     assert Evidence.objects.filter(pk=evidence.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_upload_to_a_draft_submitted_meanwhile_is_refused_and_nothing_is_stored(world):
+    """The draft is re-read under its lock: a stale copy that still looks open cannot attach a file."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from mediation.exceptions import InvalidInput
+    from mediation.models import ApplicationDraft, Evidence
+    from mediation.services.evidence import evidence_upload
+
+    draft = ApplicationDraft.objects.create(owner=world.applicant)
+    stale = ApplicationDraft.objects.get(pk=draft.pk)
+    ApplicationDraft.objects.filter(pk=draft.pk).update(case=world.new_case())
+    before = Evidence.objects.count()
+    pdf = SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    with pytest.raises(InvalidInput, match="申请已提交"):
+        evidence_upload(actor=world.applicant, file=pdf, title="合同", kind="evidence", draft=stale)
+    assert Evidence.objects.count() == before

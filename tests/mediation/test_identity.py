@@ -511,3 +511,27 @@ def test_a_phone_shared_by_two_accounts_must_use_a_password(clock):
 def test_timestamps_are_aware(clock):
     otp = otp_send(phone=PHONE, purpose=OtpPurpose.LOGIN)
     assert timezone.is_aware(otp.sent_at) and timezone.is_aware(otp.expires_at)
+
+
+@pytest.mark.django_db
+def test_a_phone_taken_by_another_account_while_the_code_was_checked_is_refused(monkeypatch):
+    """The uniqueness checks run again under the phone and ID locks, just before the identity is written."""
+    user = UserFactory(phone="")
+    other = UserFactory(phone="")
+    real_verify = identity.otp_verify
+
+    def verify_while_someone_takes_the_number(**kwargs):
+        result = real_verify(**kwargs)
+        User.objects.filter(pk=other.pk).update(phone="13612340000")  # committed by another account meanwhile
+        return result
+
+    outbox_clear()
+    identity.identity_code_send(user=user, real_name="张三", id_number=make_resident_id(41), phone="13612340000")
+    code = re.search(r"\d{6}", outbox[-1].text).group(0)
+    monkeypatch.setattr(identity, "otp_verify", verify_while_someone_takes_the_number)
+    with pytest.raises(InvalidInput, match="另一个账户"):
+        identity.identity_verify(user=user, real_name="张三", id_number=make_resident_id(41), phone="13612340000",
+                                 code=code)
+    assert not IdentityVerification.objects.filter(user=user, succeeded=True).exists()
+    user.refresh_from_db()
+    assert user.phone == ""
