@@ -16,11 +16,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from documents.rendering import html_to_pdf
 from frontend import forms_apply
 from mediation.choices import ServiceStage
 from mediation.exceptions import DomainError
@@ -222,6 +224,25 @@ def certificate(request: HttpRequest, record_id: int) -> HttpResponse:
     return render(request, "frontend/service/certificate.html", {
         "case": record.case, "record": record, "certificate": cert, "rule": rule_label(record.rule),
     })
+
+
+@require_GET
+@login_required(login_url=PARTY_LOGIN)
+def certificate_pdf(request: HttpRequest, record_id: int) -> HttpResponse:
+    """The 电子送达凭证 as an A4 PDF with the CJK font embedded; the same content and digest as the page."""
+    try:
+        record = service_writes.service_record_view(actor=_user(request), record_id=record_id)
+    except DomainPermissionDenied as exc:
+        raise Http404(str(exc)) from exc
+    cert = service_certificate(record=record)
+    html = render_to_string("frontend/service/certificate_pdf.html", {
+        "case": record.case, "record": record, "certificate": cert, "rule": rule_label(record.rule),
+    }, request=request)
+    response = HttpResponse(html_to_pdf(html, base_url=request.build_absolute_uri("/")),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{record.certificate_number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- A party's service address and per-stage consent (OLR 4, 30) ------------------------------------------

@@ -339,3 +339,38 @@ def test_the_case_page_lists_the_records_each_person_may_see(client, world, case
     assert record.certificate_number not in other_party
     staff = text(get(client, world.mediator, "case_detail", case.pk))
     assert record.certificate_number in staff and reverse("service_serve", args=[case.pk]) in staff
+
+
+def test_the_certificate_pdf_embeds_a_cjk_font_and_carries_the_fields(client, world, record, tmp_path):
+    """Checked with poppler, an implementation independent of WeasyPrint: pdftotext alone would read the right
+    characters even from boxes, so pdffonts must list an embedded CJK font."""
+    import shutil
+    import subprocess
+
+    response = get(client, world.judge, "service_certificate_pdf", record.pk)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(response.content)
+    assert response.content.startswith(b"%PDF-")
+    fonts = subprocess.run([shutil.which("pdffonts") or "pdffonts", str(pdf)], capture_output=True, text=True,
+                           check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "CJK" in line]
+    assert cjk, fonts
+    assert all(" yes " in line for line in cjk), fonts  # embedded
+    words = subprocess.run([shutil.which("pdftotext") or "pdftotext", "-layout", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    record.refresh_from_db()
+    for field in ("电子送达凭证", record.certificate_number, record.document_title, record.document_sha256[:16],
+                  record.recipient.name, "送达生效时间", "适用规则"):
+        assert field in words, field
+    subprocess.run([shutil.which("pdftoppm") or "pdftoppm", "-png", "-r", "60", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert pages
+    assert pages[0].stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["outsider", "other_judge", "applicant"])
+def test_the_certificate_pdf_is_refused_to_whoever_may_not_see_the_record(client, world, record, name):
+    assert get(client, getattr(world, name), "service_certificate_pdf", record.pk).status_code == 404
