@@ -10,13 +10,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from frontend.http import case_or_404
 from frontend.views_case_actions import case_action_links
 from frontend.views_service import service_case_context
 from mediation.audit_labels import audit_event_label
 from mediation.exceptions import PermissionDenied
 from mediation.models import Party
 from mediation.permissions import can_see_full_id_number
-from mediation.selectors import case_get_for_user, case_list_for_user
+from mediation.selectors import case_list_for_user
 from mediation.services.parties import parties_claimable_by, party_claim
 
 
@@ -54,10 +55,7 @@ def party_claim_view(request: HttpRequest, party_id: int) -> HttpResponse:
 
 @login_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    try:
-        case = case_get_for_user(user=request.user, case_id=case_id)  # type: ignore[arg-type]
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    case = case_or_404(request, case_id)
     timeline = [(event, audit_event_label(event)) for event in case.audit_events.order_by("seq")]
     # Each person sees their own ID number in full, everyone else's masked (PIPL minimisation).
     user = request.user

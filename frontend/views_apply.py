@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend import forms_apply as f
+from frontend.http import signed_in_user as _user
 from mediation.choices import EvidenceKind, PartyKind, Sector, ServiceStage
 from mediation.exceptions import DomainError, PermissionDenied
-from mediation.models import ApplicationDraft, Evidence, Organisation, User
+from mediation.models import ApplicationDraft, Evidence, Organisation
 from mediation.services import applications as apps
 from mediation.services import evidence as evidence_service
 
@@ -36,12 +37,6 @@ STEP_FORMS: dict[str, type[f.StepForm]] = {
     "notices": f.NoticesForm,
     "address": f.AddressForm,
 }
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 def _client_ip(request: HttpRequest) -> str | None:

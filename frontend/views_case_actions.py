@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from frontend.http import case_or_404 as _case_or_404
+from frontend.http import signed_in_user as _user
 from mediation import calendar
 from mediation import transitions as tr
 from mediation.choices import CaseStatus, ConsentKind, RecusalDecision, Sector, TimerKind, TimerStatus
@@ -39,7 +41,6 @@ from mediation.models import (
 )
 from mediation.notices import ONLINE_MEDIATION_CONSENT, ONLINE_MEDIATION_NOTICE
 from mediation.permissions import case_roles
-from mediation.selectors import case_get_for_user
 from mediation.services.assignment import (
     case_mediators_eligible,
     current_choices,
@@ -72,18 +73,6 @@ TEXTAREA = forms.Textarea(attrs={"rows": 4})
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-
-
-def _case_or_404(request: HttpRequest, case_id: int) -> Case:
-    try:
-        return case_get_for_user(user=request.user, case_id=case_id)  # type: ignore[arg-type]
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _refuse(request: HttpRequest, case: Case, message: str) -> HttpResponse:

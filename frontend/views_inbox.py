@@ -12,18 +12,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend.http import signed_in_user as _user
 from mediation.exceptions import DomainError
-from mediation.models import User
 from mediation.selectors_inbox import inbox_list_for_user
 from mediation.services.outbox import inbox_mark_all_read, inbox_mark_read
 
 PAGE_SIZE = 20
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required
-    return user
 
 
 @login_required

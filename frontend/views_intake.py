@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from frontend.http import signed_in_user as _user
 from mediation.choices import RETURN_GUIDANCE, CaseOrigin, PartyKind, PartyRole, Procedure, ReturnReason, Sector
 from mediation.exceptions import DomainError, PermissionDenied
 from mediation.models import Case, Organisation, User
@@ -36,12 +37,6 @@ from mediation.services.intake import (
     case_referral_create,
     case_return,
 )
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required has run
-    return user
 
 
 def _clerk_case(request: HttpRequest, case_id: int) -> Case:

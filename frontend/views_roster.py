@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from frontend.http import signed_in_user as _user
 from mediation.choices import (
     ComplaintGround,
     ComplaintOutcome,
@@ -28,7 +29,7 @@ from mediation.choices import (
     Sector,
 )
 from mediation.exceptions import DomainError, PermissionDenied
-from mediation.models import Case, MediatorProfile, User
+from mediation.models import Case, MediatorProfile
 from mediation.recommendation import recommend_mediators
 from mediation.selectors import case_get_for_user
 from mediation.selectors_roster import (
@@ -63,13 +64,6 @@ PAGE_SIZE = 20
 
 
 _ANY = ("", gettext_lazy("不限"))
-
-
-def _user(request: HttpRequest) -> User:
-    """The signed-in user (the views below are behind login_required)."""
-    user = request.user
-    assert isinstance(user, User)
-    return user
 
 
 # --- the directory -------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from frontend.http import case_or_404 as _case_or_404
+from frontend.http import signed_in_user as _user
 from mediation import transitions as tr
 from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionStatus
 from mediation.exceptions import DomainError
@@ -28,7 +30,6 @@ from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import Case, MediationSession, User, Venue
 from mediation.permissions import case_roles
 from mediation.scheduling_slots import zone
-from mediation.selectors import case_get_for_user
 from mediation.selectors_scheduling import (
     feed_sessions_for_user,
     session_get_for_case,
@@ -73,18 +74,6 @@ ICS_TYPE = "text/calendar; charset=utf-8"
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _case_or_404(request: HttpRequest, case_id: int) -> Case:
-    try:
-        return case_get_for_user(user=_user(request), case_id=case_id)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
 
 
 def _session_or_404(case: Case, session_id: int) -> MediationSession:

@@ -24,13 +24,14 @@ from django.views.decorators.http import require_GET
 
 from documents.rendering import html_to_pdf
 from frontend import forms_apply
+from frontend.http import case_or_404 as _case_or_404
+from frontend.http import signed_in_user as _user
 from mediation.choices import ServiceStage
 from mediation.exceptions import DomainError
 from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import Case, Party, ServiceRecord, User
 from mediation.notices import E_SERVICE_CONSENT, SERVICE_ADDRESS_NOTICE
 from mediation.permissions import case_roles
-from mediation.selectors import case_get_for_user
 from mediation.selectors_service import (
     ACTION_ACKNOWLEDGED,
     STAFF_ROLES,
@@ -49,18 +50,6 @@ from mediation.services.consents import notice_text_publish
 from mediation.services.evidence import detect_file_type
 
 PARTY_LOGIN = "phone_login"  # parties sign in with their phone; a notice's link brings them here
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-def _case_or_404(request: HttpRequest, case_id: int) -> Case:
-    try:
-        return case_get_for_user(user=_user(request), case_id=case_id)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
 
 
 def _refuse(request: HttpRequest, case: Case, message: str) -> HttpResponse:

@@ -1,0 +1,24 @@
+"""Small request helpers every view module shares."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from mediation.exceptions import PermissionDenied
+from mediation.models import Case, User
+from mediation.selectors import case_get_for_user
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The signed-in user, for views behind login_required."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def case_or_404(request: HttpRequest, case_id: int) -> Case:
+    """The case if the user has a role on it; otherwise 404, the same for "absent" and "not yours"."""
+    try:
+        return case_get_for_user(user=request.user, case_id=case_id)  # type: ignore[arg-type]
+    except PermissionDenied as exc:
+        raise Http404(str(exc)) from exc
