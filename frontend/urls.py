@@ -18,4 +18,7 @@ urlpatterns = [
     path("accounts/phone/", include("frontend.urls_identity")),
     path("service/", include("frontend.urls_service")),
     path("inbox/", include("frontend.urls_inbox")),
+    path("", include("frontend.urls_rooms")),  # /sessions/<id>/room/, /rooms/<id>/...
+    path("", include("frontend.urls_agreements")),  # /cases/<id>/agreement/...
+    path("", include("frontend.urls_documents")),  # /documents/<id>/..., /verify/
 ]

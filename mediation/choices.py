@@ -360,3 +360,83 @@ class ServiceRule(models.TextChoices):
     ARRIVAL = "olr31_1", _("到达受送达人特定系统（第三十一条第一款）")
     REPLY = "olr31_2_1", _("受送达人回复或作出相应行为（第三十一条第二款第一项）")
     READ = "olr31_2_2", _("系统显示已阅知，推定送达（第三十一条第二款第二项）")
+
+
+# --- Rooms (issue 5) ---------------------------------------------------------------------------
+
+
+class RoomStatus(models.TextChoices):
+    OPEN = "open", _("进行中")
+    ENDED = "ended", _("已结束")
+
+
+class RoomMemberState(models.TextChoices):
+    """Where one person stands in a room: the waiting room until the mediator admits them."""
+
+    WAITING = "waiting", _("等候中")
+    ADMITTED = "admitted", _("已入会")
+    REFUSED = "refused", _("已拒绝入会")
+    REMOVED = "removed", _("已移出")
+    LEFT = "left", _("已离开")
+
+
+class RoomOutcome(models.TextChoices):
+    """How a session ends (issue 5 §3)."""
+
+    CONTINUE = "continue", _("另行确定时间继续调解")
+    AGREEMENT = "agreement", _("达成调解协议")
+    TERMINATE = "terminate", _("终结调解")
+
+
+class RecordTag(models.TextChoices):
+    """What a record entry is, for OMR 18 and 22."""
+
+    NONE = "", _("一般记录")
+    UNDISPUTED_FACT = "undisputed_fact", _("无争议事实")
+    SETTLEMENT_COMMUNICATION = "settlement", _("为达成调解协议的妥协（不得作为不利证据）")
+
+
+# --- Agreements and documents (issue 6) --------------------------------------------------------
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFTING = "drafting", _("起草中")
+    FROZEN = "frozen", _("已定稿")
+    SUPERSEDED = "superseded", _("已被新版本取代")
+
+
+class AgreementVariant(models.TextChoices):
+    """Which template: people's mediation (PML 29), court 委派 (pre-filing) or 委托 (post-filing)."""
+
+    PEOPLES = "peoples", _("人民调解协议书")
+    DELEGATED = "delegated", _("调解协议书（委派调解）")
+    ENTRUSTED = "entrusted", _("调解协议书（委托调解）")
+
+
+class AgreementScope(models.TextChoices):
+    FULL = "full", _("全部达成协议")
+    PARTIAL = "partial", _("部分达成协议")
+
+
+class ClauseKind(models.TextChoices):
+    PAYMENT = "payment", _("给付金钱")
+    PERFORMANCE = "performance", _("履行行为")
+    GUARANTEE = "guarantee", _("担保")
+    BREACH = "breach", _("违约责任")
+    COSTS = "costs", _("费用负担")
+    OTHER = "other", _("其他")
+
+
+class DocumentKind(models.TextChoices):
+    AGREEMENT = "agreement", _("调解协议书")
+    TRANSCRIPT = "transcript", _("调解笔录")
+    JC_APPLICATION = "jc_application", _("司法确认申请书")
+    PRESIDING_PROOF = "presiding_proof", _("调解组织主持调解的证明")
+    FAILURE_REPORT = "failure_report", _("调解终结报告")
+
+
+class SignerRole(models.TextChoices):
+    PARTY = "party", _("当事人")
+    AGENT = "agent", _("委托代理人（特别授权）")
+    MEDIATOR = "mediator", _("调解员")
+    ORGANISATION = "organisation", _("调解组织电子印章")

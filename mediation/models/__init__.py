@@ -1,5 +1,6 @@
 """The mediation domain's models, one module per area."""
 
+from mediation.models.agreements import Agreement, AgreementClause, ClauseAssent
 from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, RecusalRequest
 from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
@@ -7,6 +8,7 @@ from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
+from mediation.models.rooms import RecordConfirmation, RecordEntry, Room, RoomEvent, RoomJoinToken, RoomMember
 from mediation.models.roster import MediatorProfile, RosterEntry
 from mediation.models.scheduling import CalendarFeedToken, MediationSession, SessionParticipant, Venue, WorkingHours
 from mediation.models.service import ServiceDelivery, ServiceRecord
@@ -15,12 +17,15 @@ from mediation.models.users import Membership, User
 
 __all__ = [
     "Agent",
+    "Agreement",
+    "AgreementClause",
     "ApplicationDraft",
     "AuditEvent",
     "AuditHead",
     "CalendarFeedToken",
     "Case",
     "CaseMediator",
+    "ClauseAssent",
     "Complaint",
     "Consent",
     "Disclosure",
@@ -37,7 +42,13 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Party",
+    "RecordConfirmation",
+    "RecordEntry",
     "RecusalRequest",
+    "Room",
+    "RoomEvent",
+    "RoomJoinToken",
+    "RoomMember",
     "RosterEntry",
     "ServiceAddress",
     "ServiceDelivery",

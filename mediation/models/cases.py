@@ -116,6 +116,10 @@ class Party(models.Model):
     email = models.EmailField(_("电子邮箱"), blank=True)
     address = models.CharField(_("住所地"), max_length=200, blank=True)
     service_address = models.CharField(_("送达地址"), max_length=200, blank=True)
+    # §C1 asks for these on every agreement; sex and date of birth come from a resident ID number.
+    ethnicity = models.CharField(_("民族"), max_length=20, blank=True)
+    occupation = models.CharField(_("职业/工作单位"), max_length=120, blank=True)
+    legal_representative_title = models.CharField(_("法定代表人职务"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("当事人")

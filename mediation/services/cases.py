@@ -151,7 +151,18 @@ def case_transition(
         # robust: the status is committed whatever happens to the broadcast; a browser that missed it
         # gets the new status in its next snapshot.
         transaction.on_commit(lambda: _broadcast_status(case.pk, expected, to), robust=True)
+        actor_id = actor.pk if actor is not None else None
+        transaction.on_commit(lambda: _documents_for_status(case.pk, to, actor_id), robust=True)
     return case
+
+
+def _documents_for_status(case_id: int, status: str, actor_id: int | None) -> None:
+    """Documents a status calls for (the agreement when signing opens, the failure report on failure…)
+    are rendered in the background after commit; the list of statuses lives with the renderer."""
+    from documents.tasks import DOCUMENT_STATUSES, documents_for_transition
+
+    if status in DOCUMENT_STATUSES:
+        documents_for_transition.delay(case_id=case_id, status=status, actor_id=actor_id)
 
 
 def _effective_at(case: Case, value: object, now: dt.datetime) -> dt.datetime:

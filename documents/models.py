@@ -1,0 +1,105 @@
+"""Issued documents: frozen data, the PDF's hash, versions, and the incremental signatures on them (§B7).
+
+An issued ``Document`` is never edited. Each signature appends an incremental update to the PDF and is
+stored as its own ``DocumentSignature`` row holding the PDF as it stood after that signature, so every
+earlier revision stays byte-for-byte available and verifiable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mediation.choices import DocumentKind, SignerRole
+
+FROZEN_FIELDS = ("case_id", "kind", "version", "data", "pdf", "sha256", "code", "supersedes_id")
+
+
+class DocumentImmutable(Exception):
+    pass
+
+
+class Document(models.Model):
+    case = models.ForeignKey("mediation.Case", on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("文书种类"), max_length=20, choices=DocumentKind.choices)
+    title = models.CharField(_("文书名称"), max_length=120)
+    number = models.CharField(_("文书编号"), max_length=80, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
+        verbose_name=_("取代的版本"),
+    )
+    agreement = models.ForeignKey("mediation.Agreement", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="documents")
+    data = models.JSONField(_("生成时的冻结数据"))
+    pdf = models.FileField(upload_to="documents/", max_length=200)
+    sha256 = models.CharField(_("未签名文件哈希"), max_length=64, unique=True)
+    size = models.PositiveIntegerField(_("字节数"))
+    pages = models.PositiveIntegerField(_("页数"))
+    code = models.CharField(_("核验码"), max_length=16, unique=True)
+    issued_by = models.ForeignKey("mediation.User", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", help_text=_("为空表示由平台根据案件状态自动生成。"))
+    issued_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+    effective_at = models.DateTimeField(_("生效时间"), null=True, blank=True,
+                                        help_text=_("协议书：全部签章完成之时（OMR 19 / PML 29）。"))
+
+    class Meta:
+        verbose_name = _("文书")
+        verbose_name_plural = _("文书")
+        ordering = ["case", "kind", "version"]
+        constraints = [models.UniqueConstraint(fields=["case", "kind", "version"], name="document_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            stored = Document.objects.filter(pk=self.pk).values(*FROZEN_FIELDS)
+            row = stored.first()
+            if row is not None:
+                for field in FROZEN_FIELDS:
+                    current = getattr(self, field)
+                    current = current.name if field == "pdf" else current
+                    if row[field] != current:
+                        raise DocumentImmutable(f"issued document field {field} cannot change; issue a new version")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise DocumentImmutable("issued documents are never deleted")
+
+
+class DocumentSignature(models.Model):
+    """One signature: an incremental PAdES update. ``pdf`` is the whole file after this signature."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="signatures")
+    sequence = models.PositiveIntegerField()
+    role = models.CharField(_("签章身份"), max_length=12, choices=SignerRole.choices)
+    signer = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+")
+    party = models.ForeignKey("mediation.Party", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              help_text=_("当事人或代理人签章时，代表的当事人。"))
+    organisation = models.ForeignKey("mediation.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    signer_name = models.CharField(_("签章人"), max_length=120)
+    field_name = models.CharField(max_length=60)
+    certificate_serial = models.CharField(_("证书序列号"), max_length=64)
+    certificate_subject = models.CharField(_("证书主体"), max_length=300)
+    certificate_pem = models.TextField()
+    handwriting = models.FileField(upload_to="signatures/", max_length=200, blank=True)
+    pdf = models.FileField(upload_to="documents/signed/", max_length=200)
+    sha256 = models.CharField(_("签章后文件哈希"), max_length=64, unique=True)
+    signed_at = models.DateTimeField(_("签章时间"))
+
+    class Meta:
+        verbose_name = _("电子签章")
+        verbose_name_plural = _("电子签章")
+        ordering = ["document", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "sequence"], name="signature_sequence_unique"),
+            models.UniqueConstraint(fields=["document", "role", "party", "organisation", "signer"],
+                                    name="one_signature_per_signer_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.sequence} {self.signer_name}"
