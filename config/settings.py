@@ -231,6 +231,14 @@ OTP_MAX_ATTEMPTS_PER_CODE = env_int("OTP_MAX_ATTEMPTS_PER_CODE", 5, minimum=1)
 OTP_LOCKOUT_FAILURES = env_int("OTP_LOCKOUT_FAILURES", 10, minimum=1)
 OTP_LOCKOUT_SECONDS = env_int("OTP_LOCKOUT_SECONDS", 1800, minimum=60)
 
+# Mediation rooms (docs/protocol.md, yizhan-room/1): join tokens and ICE servers. TURN credentials are
+# coturn REST credentials (use-auth-secret) computed from ICE_TURN_SECRET, valid ICE_TURN_TTL seconds.
+ROOM_TOKEN_TTL = env_int("ROOM_TOKEN_TTL", 600, minimum=30)
+ICE_STUN_URLS = env_list("ICE_STUN_URLS", [])
+ICE_TURN_URLS = env_list("ICE_TURN_URLS", [])
+ICE_TURN_SECRET = env_str("ICE_TURN_SECRET", "") or ""
+ICE_TURN_TTL = env_int("ICE_TURN_TTL", 3600, minimum=60)
+
 # E-mail: Django's backends. Development prints to the console; production names an SMTP server.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -252,6 +260,22 @@ OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Signing (documents/ca.py): "local" issues per-signing event certificates from the development CA that
+# `manage.py dev_ca` creates in DEV_CA_DIR; "remote" asks the production CA (documents/ca_remote.py).
+SIGNING_CA = env_choice("SIGNING_CA", "local", choices=("local", "remote"))
+DEV_CA_DIR = Path(env_str("DEV_CA_DIR", str(BASE_DIR / "var" / "dev-ca")) or "")
+# The production CA's HTTP API (documents/ca_remote.py): base URL, bearer token (or SIGNING_CA_TOKEN_FILE),
+# the PEM bundle of the roots its certificates must chain to (pinned here, never taken from the CA's answer),
+# and the request timeout in seconds.
+SIGNING_CA_URL = env_url("SIGNING_CA_URL", None, schemes=("http", "https"))
+SIGNING_CA_TOKEN = env_str("SIGNING_CA_TOKEN", "") or ""
+SIGNING_CA_ROOTS = env_str("SIGNING_CA_ROOTS", "") or ""
+SIGNING_CA_TIMEOUT = env_int("SIGNING_CA_TIMEOUT", 10, minimum=1, maximum=120)
+if SIGNING_CA == "remote" and not (SIGNING_CA_URL and SIGNING_CA_ROOTS):
+    raise ImproperlyConfigured("SIGNING_CA=remote needs SIGNING_CA_URL and SIGNING_CA_ROOTS.")
+# The public verification page (/verify/): the largest PDF it accepts. Issued documents are well under 1 MB.
+VERIFY_MAX_BYTES = env_int("VERIFY_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,

@@ -69,4 +69,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "evidence": case.evidence.order_by("uploaded_at"),
     }
     context.update(service_case_context(user=user, case=case))  # type: ignore[arg-type]
+    from frontend.views_agreements import agreement_link_for  # agreements: the link to the drafted agreement
+
+    context["agreement_url"] = agreement_link_for(user=user, case=case)  # type: ignore[arg-type]
     return render(request, "frontend/case_detail.html", context)

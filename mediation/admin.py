@@ -20,10 +20,13 @@ from mediation.choices import CaseStatus, EndReason, ReturnReason
 from mediation.exceptions import DomainError
 from mediation.models import (
     Agent,
+    Agreement,
+    AgreementClause,
     ApplicationDraft,
     AuditEvent,
     Case,
     CaseMediator,
+    ClauseAssent,
     Complaint,
     Consent,
     Disclosure,
@@ -39,7 +42,12 @@ from mediation.models import (
     Organisation,
     OutboxMessage,
     Party,
+    RecordConfirmation,
+    RecordEntry,
     RecusalRequest,
+    Room,
+    RoomEvent,
+    RoomMember,
     RosterEntry,
     ServiceAddress,
     ServiceDelivery,
@@ -342,7 +350,8 @@ class RecusalRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 for model in (ApplicationDraft, MediatorChoice, Disclosure, ServiceRecord, ServiceDelivery, MediationSession,
-              SessionParticipant, Venue, WorkingHours, OutboxMessage):
+              SessionParticipant, Venue, WorkingHours, OutboxMessage, Room, RoomMember, RoomEvent, RecordEntry,
+              RecordConfirmation, Agreement, AgreementClause, ClauseAssent):
     admin.site.register(model, type(f"{model.__name__}Admin", (ReadOnlyAdminMixin, admin.ModelAdmin), {}))
 
 admin.site.site_header = _("一站 · 在线调解平台管理")

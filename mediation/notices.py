@@ -76,10 +76,55 @@ SERVICE_ADDRESS_NOTICE = StandardText(
     ),
 )
 
+# Shown before each session (SIM 14; OMR 17-18; OLR 7, 27): every participant acknowledges it per room.
+SESSION_NOTICE = StandardText(
+    code="sim14.session",
+    title="调解活动告知书",
+    body=(
+        "一、权利：您有权自愿参加调解，有权申请调解员回避，有权自主表达意愿、提出调解方案，有权随时要求终止调解；"
+        "调解员可以在必要时与各方分别沟通（背对背），背对背沟通的内容未经您同意不向对方公开。\n"
+        "二、义务：您应当如实陈述，遵守调解秩序，尊重对方当事人和调解员；不得录制、截屏或传播调解过程的音视频。\n"
+        "三、规则和程序：调解员核验身份并作告知后开始调解；调解过程形成电子调解笔录，笔录经各方在线核对确认，"
+        "与纸质笔录具有同等效力；为达成调解协议所作妥协而认可的事实，除共同确认的无争议事实外，"
+        "不得在其后的诉讼中作为对您不利的根据。\n"
+        "四、调解协议的效力：达成调解协议的，调解协议自各方当事人均完成电子签章之时起发生法律效力，"
+        "当事人应当按照约定自觉履行。\n"
+        "五、申请司法确认：调解协议生效之日起三十日内，双方当事人可以共同向人民法院申请司法确认；"
+        "经确认有效的，一方拒绝履行时，对方可以向人民法院申请强制执行。\n"
+        "六、录音录像：本次调解不进行录音录像，平台不保存音视频。\n"
+        "（依据：《最高人民法院关于人民法院特邀调解的规定》第十四条，《人民法院在线调解规则》第十七条、第十八条、"
+        "第二十二条，《人民法院在线诉讼规则》第七条、第二十七条）"
+    ),
+)
+
+# The party's answer to the caucus question (OMR 16; CMed 5), asked on the way into a room.
+CAUCUS_CONSENT = StandardText(
+    code="omr16.caucus_consent",
+    title="背对背调解同意书",
+    body=(
+        "本人同意调解员在必要时与各方当事人分别沟通（背对背调解）。背对背沟通期间，另一方在等候区等候，"
+        "不能看到或听到本方与调解员的沟通内容；本方在背对背时的陈述和笔录未经本方同意不向对方公开。"
+        "（依据：《人民法院在线调解规则》第十六条，《最高人民法院关于人民法院民事调解工作若干问题的规定》第五条）"
+    ),
+)
+
+# The party's answer to invited participants (interpreters, helpers) taking part (PML 20; SIM 17).
+INVITED_PARTICIPANT_CONSENT = StandardText(
+    code="pml20.invited_participant",
+    title="邀请其他人员参与调解同意书",
+    body=(
+        "本人同意调解员邀请的翻译人员、协助调解人员参加本次调解。上述人员应当遵守调解纪律并对调解内容保密。"
+        "（依据：《中华人民共和国人民调解法》第二十条，《最高人民法院关于人民法院特邀调解的规定》第十七条）"
+    ),
+)
+
 STANDARD_TEXTS = (
     ONLINE_MEDIATION_NOTICE,
     ONLINE_MEDIATION_CONSENT,
     E_SERVICE_CONSENT,
     SHAM_MEDIATION_WARNING,
     SERVICE_ADDRESS_NOTICE,
+    SESSION_NOTICE,
+    CAUCUS_CONSENT,
+    INVITED_PARTICIPANT_CONSENT,
 )

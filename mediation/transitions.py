@@ -119,6 +119,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("draft_agreement", S.IN_MEDIATION, S.AGREEMENT_DRAFT, {MEDIATOR}, rule="OMR 19"),
     _t("reopen_mediation", S.AGREEMENT_DRAFT, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 19"),
     _t("open_signing", S.AGREEMENT_DRAFT, S.SIGNING, {MEDIATOR}, rule="OMR 19"),
+    # A correction found during signing: a new version of the agreement and a new signing round (§B7).
+    _t("revise_agreement", S.SIGNING, S.AGREEMENT_DRAFT, {MEDIATOR}, rule="OMR 19"),
     _t("refused_to_sign", S.SIGNING, S.TERMINATED, {MEDIATOR}, reasons={EndReason.REFUSED_TO_SIGN},
        rule="OMR 25(7)"),
     # Only the signing service, once every required signature is on the document.

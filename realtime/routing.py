@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from realtime import consumers
+from realtime import consumers, room_consumer
 
 websocket_urlpatterns = [
     path("ws/case/<int:case_id>/", consumers.CaseEventsConsumer.as_asgi()),
+    path("ws/room/<int:room_id>/", room_consumer.RoomConsumer.as_asgi()),
 ]

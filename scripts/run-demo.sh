@@ -8,6 +8,9 @@ py="$here/.venv/bin/python"
 host=${HOST:-127.0.0.1}
 port=${PORT:-8000}
 
+# Signing needs the development CA (documents/ca.py); create it on the first run only.
+"$py" "$here/manage.py" dev_ca --if-missing
+
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM

@@ -33,6 +33,10 @@ class Organisation(models.Model):
     region_name = models.CharField(_("地区"), max_length=60, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
     phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    registration_number = models.CharField(
+        _("统一社会信用代码/登记证号"), max_length=40, blank=True,
+        help_text=_("调解组织的统一社会信用代码或登记证号，印在调解协议书和主持调解证明上（§C1、§C3a）。"),
+    )
     has_e_seal = models.BooleanField(_("已配置电子印章"), default=False)
     is_active = models.BooleanField(_("启用"), default=True)
 

@@ -66,6 +66,11 @@ class RoomMember(models.Model):
     state = models.CharField(_("状态"), max_length=10, choices=RoomMemberState.choices,
                              default=RoomMemberState.WAITING)
     audio_only = models.BooleanField(_("仅音频"), default=False)
+    muted = models.BooleanField(_("已静音"), default=False)
+    online_channel = models.CharField(
+        max_length=120, blank=True,
+        help_text=_("当前在线连接的通道名；为空表示不在线。新连接取代旧连接。"),
+    )
     identity_checked_at = models.DateTimeField(_("本次身份核验时间"), null=True, blank=True)
     notices_acknowledged_at = models.DateTimeField(_("告知确认时间"), null=True, blank=True)
     joined_at = models.DateTimeField(_("进入时间"), auto_now_add=True)

@@ -17,6 +17,8 @@ from typing import TypeVar
 
 import pytest
 
+from tests.e2e.asgi_server import asgi_live_server  # noqa: F401 - the WebSocket-capable live server
+
 T = TypeVar("T")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"

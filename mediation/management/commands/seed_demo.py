@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 
 from mediation.choices import (
     AgentAuthority,
@@ -27,11 +29,26 @@ from mediation.choices import (
     RosterScope,
     Sector,
     ServiceStage,
+    SessionKind,
+    SessionStatus,
 )
-from mediation.models import Agent, Case, MediatorProfile, Membership, Organisation, Party, RosterEntry, User, Venue
+from mediation.models import (
+    Agent,
+    Case,
+    CaseMediator,
+    MediationSession,
+    MediatorProfile,
+    Membership,
+    Organisation,
+    Party,
+    RosterEntry,
+    User,
+    Venue,
+)
 from mediation.notices import STANDARD_TEXTS
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.scheduling import session_schedule
 from mediation.services.service import service_address_change
 
 DEMO_PASSWORD = "yizhan-demo-2026"  # noqa: S105 - printed for the demo world only
@@ -88,6 +105,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet", action="store_true", help="Do not print the accounts.")
         parser.add_argument(
+            "--room-session", action="store_true",
+            help="Also schedule a session of the demo labour case starting in two minutes (unless one is coming "
+                 "up) whose mediation room the demo mediator and both parties can enter, and print how (make run).",
+        )
+        parser.add_argument(
             "--allow-production", action="store_true",
             help="Load the demo world even with DEBUG off (a staging site). Never on a live court system.",
         )
@@ -96,10 +118,10 @@ class Command(BaseCommand):
         if not settings.DEBUG and not options["allow_production"]:
             # The demo world has a superuser whose password is published in the README.
             raise CommandError("seed_demo refuses to run with DEBUG off; pass --allow-production for a staging site.")
-        self._load(quiet=options["quiet"])
+        self._load(quiet=options["quiet"], room_session=options["room_session"])
 
     @transaction.atomic
-    def _load(self, *, quiet: bool) -> None:
+    def _load(self, *, quiet: bool, room_session: bool = False) -> None:
         high = _org("北京市高级人民法院", OrganisationKind.COURT, short="北京高院", level=CourtLevel.HIGH, code="京")
         mid = _org("北京市第二中级人民法院", OrganisationKind.COURT, short="北京二中院", level=CourtLevel.INTERMEDIATE,
                    parent=high, code="京02")
@@ -213,8 +235,41 @@ class Command(BaseCommand):
             Party.objects.create(case=queued, role=PartyRole.RESPONDENT, name="赵七", phone="13900000007")
             case_transition(case=queued, to=CaseStatus.SUBMITTED, actor=clerk)
 
+        # Rooms: opt-in, since a second session at the same time would clash with one a caller schedules.
+        session = self._session_today() if room_session else None
+
         if not quiet:
             self._print_accounts()
+            self._print_room(session)
+
+    def _session_today(self) -> MediationSession | None:
+        """Rooms (issue 5): make sure the demo labour case has a session starting within minutes that the demo
+        mediator and both parties can enter, unless one is already coming up or under way."""
+        case = Case.objects.filter(title=DEMO_CASE_TITLE).first()
+        if case is None or case.status not in (CaseStatus.SCHEDULING, CaseStatus.IN_MEDIATION):
+            return None
+        now = timezone.now()
+        coming = (MediationSession.objects.filter(case=case, status=SessionStatus.SCHEDULED, ends_at__gt=now)
+                  .order_by("starts_at").first())
+        if coming is not None:
+            return coming
+        mediator = CaseMediator.objects.filter(case=case, is_active=True).select_related("mediator").first()
+        if mediator is None:
+            return None
+        starts_at = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=2)
+        return session_schedule(case=case, actor=mediator.mediator, kind=SessionKind.JOINT_ONLINE,
+                                starts_at=starts_at, ends_at=starts_at + dt.timedelta(hours=3),
+                                note="演示：在线调解室")
+
+    def _print_room(self, session: MediationSession | None) -> None:
+        if session is None:
+            return
+        path = reverse("session_room", args=[session.pk])
+        self.stdout.write("")
+        self.stdout.write(f"Mediation room of {DEMO_CASE_TITLE} (session {session.pk}, today):")
+        self.stdout.write(f"  open http://127.0.0.1:8000{path} signed in as mediator (opens the room), then as")
+        self.stdout.write("  alice and bob in two more phone-sized windows. The one-time codes are in var/sms.log")
+        self.stdout.write("  (make run) or the server log; the mediator admits both from the 等候室 list.")
 
     def _print_accounts(self) -> None:
         rows = [

@@ -1,0 +1,37 @@
+"""Reads of issued documents, already filtered by permission."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from documents.models import Document
+from mediation import transitions as tr
+from mediation.exceptions import PermissionDenied
+from mediation.models import Case, User
+from mediation.permissions import case_roles
+
+# The parties and their agents, the case's mediators, the court's clerks and judges, and the presiding
+# organisation's administrator (who applies its seal). Nobody else, however senior elsewhere.
+DOCUMENT_READERS = frozenset({tr.PARTY, tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN})
+
+
+def can_view_documents(user: User | None, case: Case) -> bool:
+    return bool(case_roles(user, case) & DOCUMENT_READERS)
+
+
+def documents_for_case(*, user: User, case: Case) -> QuerySet[Document]:
+    """Every version of every document of ``case``, newest version first within each kind."""
+    if not can_view_documents(user, case):
+        raise PermissionDenied(_("案件不存在或您无权查看。"))
+    return Document.objects.filter(case=case).select_related("supersedes").order_by("kind", "-version")
+
+
+def document_get_for_user(*, user: User, pk: int) -> Document:
+    document = Document.objects.select_related("case", "case__court", "case__mediation_organisation").filter(
+        pk=pk
+    ).first()
+    if document is None or not can_view_documents(user, document.case):
+        # The same answer for "absent" and "not yours": an outsider learns nothing from the id.
+        raise PermissionDenied(_("文书不存在或您无权查看。"))
+    return document

@@ -1,0 +1,167 @@
+"""Issuing documents: build the frozen data, render it, hash and store the PDF, audit (legal-rules §B7, §C).
+
+An issued ``Document`` is never edited. A correction is ``document_reissue``: the same kind rendered again
+from the case as it now stands, as version n+1 pointing at version n (``supersedes``).
+
+Signature boxes (for the signing step): every template gives each signer an empty box
+``<div class="sig-box" id="sig-<field>">``. At render time the layout position of each box is read from
+WeasyPrint and stored in ``Document.data["layout"]["signature_boxes"]`` as
+``{field: {"page": <index from 0>, "rect": [x1, y1, x2, y2]}}`` in PDF points, origin at the bottom left of
+the page (pyHanko's ``SigFieldSpec(box=..., on_page=...)`` takes exactly that). ``signature_boxes(document)``
+returns it as ``{field: (page, (x1, y1, x2, y2))}``. The field names are
+``party_<Party.pk>``, ``agent_<Agent.pk>`` (agents with special authority only, CPL 62),
+``mediator_<User.pk>`` and ``org_<Organisation.pk>`` (the organisation's e-seal, a round box);
+``Document.data["signers"]`` lists them in signing order with role, label, name and ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from documents import data as builders
+from documents.models import Document
+from documents.rendering import renderer
+from mediation import transitions as tr
+from mediation.choices import DocumentKind
+from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
+from mediation.models import Agreement, Case, User
+from mediation.permissions import case_roles
+from mediation.services.audit import audit_append
+
+logger = logging.getLogger(__name__)
+
+# Who may issue or correct a document by hand: the case's mediator, the organisation's administrator and
+# the court's clerk. The platform (actor None) issues what a status calls for.
+ISSUER_ROLES = frozenset({tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK})
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
+CODE_LENGTH = 10
+NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF})
+
+Box = tuple[int, tuple[float, float, float, float]]
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def build_data(
+    *, case: Case, kind: str, agreement: Agreement | None = None, notes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The frozen data for ``kind`` (see ``documents.data``)."""
+    now = timezone.now()
+    if kind in NEEDS_AGREEMENT:
+        agreement = agreement or builders.latest_agreement(case)
+        if agreement is None:
+            raise InvalidInput(_("本案尚无调解协议，无法生成“%(kind)s”。") % {"kind": DocumentKind(kind).label})
+        if agreement.case_id != case.pk:
+            raise InvalidInput(_("该调解协议不属于本案。"))
+    if kind == DocumentKind.AGREEMENT:
+        assert agreement is not None
+        return builders.agreement_document_data(case, agreement, now=now)
+    if kind == DocumentKind.TRANSCRIPT:
+        return builders.transcript_data(case, now=now)
+    if kind == DocumentKind.JC_APPLICATION:
+        assert agreement is not None
+        return builders.jc_application_data(case, agreement, now=now)
+    if kind == DocumentKind.PRESIDING_PROOF:
+        assert agreement is not None
+        if case.mediation_organisation_id is None:
+            raise InvalidInput(_("本案没有调解组织主持调解，不出具主持调解的证明。"))
+        return builders.presiding_proof_data(case, agreement, now=now)
+    if kind == DocumentKind.FAILURE_REPORT:
+        return builders.failure_report_data(case, now=now, notes=notes)
+    raise InvalidInput(_("未知的文书种类：%(kind)s。") % {"kind": kind})
+
+
+def render_document(*, data: dict[str, Any], code: str, version: int) -> tuple[bytes, int, dict[str, Box]]:
+    """Render frozen data to (PDF, page count, signature boxes). Pure: the same data gives the same layout."""
+    html = render_to_string(f"documents/{data['kind']}.html", {"d": data, "code": code, "version": version})
+    result = renderer().render(html)
+    return result.pdf, result.pages, result.signature_boxes
+
+
+def _check_issuer(actor: User | None, case: Case) -> None:
+    if actor is not None and not case_roles(actor, case) & ISSUER_ROLES:
+        raise PermissionDenied(_("只有本案的调解员、调解组织管理员或法院立案人员可以生成文书。"))
+
+
+def _current(case: Case, kind: str) -> Document | None:
+    return Document.objects.filter(case=case, kind=kind, superseded_by__isnull=True).order_by("-version").first()
+
+
+def document_issue(
+    *,
+    case: Case,
+    kind: str,
+    actor: User | None,
+    agreement: Agreement | None = None,
+    notes: dict[str, str] | None = None,
+    reason: str = "",
+) -> Document:
+    """Issue ``kind`` for ``case``: frozen data, PDF, SHA-256, page count, a short verification code, the
+    file in Django storage, and ``document.issued`` in the audit trail. If the kind was issued before, the
+    new document is the next version and supersedes the current one. ``actor`` None is the platform.
+    ``notes`` feed the failure report's narrative fields (``narrative``, ``failure_reasons``,
+    ``cost_conduct``, ``court_matters``)."""
+    _check_issuer(actor, case)
+    data = build_data(case=case, kind=kind, agreement=agreement, notes=notes)
+    previous = _current(case, kind)
+    version = previous.version + 1 if previous is not None else 1
+    code = new_code()
+    pdf, pages, boxes = render_document(data=data, code=code, version=version)
+    data["layout"] = {"signature_boxes": {name: {"page": page, "rect": list(rect)} for name, (page, rect) in
+                                          boxes.items()}}
+    digest = hashlib.sha256(pdf).hexdigest()
+    name = default_storage.save(f"documents/{case.reference}/{kind}-v{version}-{code}.pdf", ContentFile(pdf))
+    try:
+        with transaction.atomic():
+            # The case row orders concurrent issues of one case: the second sees the first's version.
+            Case.objects.select_for_update().filter(pk=case.pk).first()
+            if _current(case, kind) != previous:
+                raise StaleState(_("该文书刚刚已由他人生成新版本，请刷新后查看。"))
+            document = Document.objects.create(
+                case=case, kind=kind, title=data["title"], number=data.get("number", ""), version=version,
+                supersedes=previous, agreement_id=(data.get("agreement") or {}).get("id"), data=data, pdf=name,
+                sha256=digest, size=len(pdf), pages=pages, code=code, issued_by=actor,
+            )
+            audit_append(
+                kind="document.issued", actor=actor, case=case,
+                data={"document": document.pk, "kind": kind, "title": document.title, "version": version,
+                      "sha256": digest, "code": code, "pages": pages,
+                      "supersedes": previous.pk if previous is not None else None, "reason": reason},
+            )
+    except (StaleState, IntegrityError) as exc:
+        default_storage.delete(name)
+        if isinstance(exc, IntegrityError):
+            raise StaleState(_("该文书刚刚已由他人生成新版本，请刷新后查看。")) from exc
+        raise
+    return document
+
+
+def document_reissue(*, document: Document, actor: User, reason: str) -> Document:
+    """A correction: the same kind issued again from the case as it stands now, superseding ``document``.
+    The old version stays, unchanged and verifiable; signatures on it do not carry over."""
+    if not reason.strip():
+        raise InvalidInput(_("请写明更正理由。"))
+    current = _current(document.case, document.kind)
+    if current is None or current.pk != document.pk:
+        raise StaleState(_("该文书已有更新的版本，请在最新版本上更正。"))
+    return document_issue(case=document.case, kind=document.kind, actor=actor, agreement=document.agreement,
+                          notes=document.data.get("notes"), reason=reason.strip())
+
+
+def signature_boxes(document: Document) -> dict[str, Box]:
+    """Where each signer's box is: ``{field: (page index, (x1, y1, x2, y2) in PDF points)}``."""
+    stored = (document.data.get("layout") or {}).get("signature_boxes") or {}
+    return {name: (int(box["page"]), (box["rect"][0], box["rect"][1], box["rect"][2], box["rect"][3]))
+            for name, box in stored.items()}

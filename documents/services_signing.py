@@ -1,0 +1,586 @@
+"""Signing documents on the phone, and what the last signature sets off (OMR 19-20; PML 29, 33; CPL 62, 205;
+SIM 19; ESL 13-14; legal-rules §B7).
+
+Each signer re-verifies with a one-time code to their phone and draws a handwritten signature; the platform
+then has the certificate authority issue an event certificate for that person and that signing and applies
+an incremental PAdES signature to the document's latest revision (``documents.signing.pdf_sign``). Every
+signature is a ``DocumentSignature`` row holding the whole file after it.
+
+Who signs what:
+
+* the 调解协议书: every party (in person, or through an agent with **special** authority, CPL 62), the
+  presiding mediator and, where an organisation presided, its administrator applying the organisation's
+  e-seal (OMR 19). It takes effect (OMR 19; legal-rules §A11 item 2) at the last party signature, or for a
+  people's mediation committee (PML 29) at the latest of the parties', the mediator's and the seal. The case
+  then moves to AGREEMENT_EFFECTIVE, which starts the 30-day confirmation clock (T9). Once every signature
+  is on it, the agreement is served on every party, a copy is filed with the referring court (SIM 19) and
+  the case closes as settled;
+* the joint 司法确认申请书 (CPL 205): every party (agents with special authority). With the last party
+  signature the application is submitted (JC_SUBMITTED).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from documents.ca import PURPOSE_SEAL, PURPOSE_SIGNATURE, certificate_authority, id_number_hint
+from documents.models import Document, DocumentSignature
+from documents.signing import pdf_sign
+from mediation import notification_templates as nt
+from mediation import transitions as tr
+from mediation.choices import (
+    AgentAuthority,
+    AgreementVariant,
+    CaseStatus,
+    DocumentKind,
+    EndReason,
+    MessageChannel,
+    OtpPurpose,
+    Role,
+    SignerRole,
+)
+from mediation.exceptions import DomainError, InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
+from mediation.models import Agent, Case, CaseMediator, OneTimeCode, Party, User
+from mediation.permissions import case_roles
+from mediation.services.audit import audit_append
+from mediation.services.cases import case_transition
+from mediation.services.identity import otp_send, otp_verify
+from mediation.services.outbox import outbox_enqueue
+from mediation.validators import mask_phone
+
+logger = logging.getLogger(__name__)
+
+SIGNABLE_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION})
+# Handwriting: a PNG from the signing page's canvas. Bounds that a real signature never reaches.
+HANDWRITING_MAX_BYTES = 512 * 1024
+HANDWRITING_MIN_SIDE, HANDWRITING_MAX_SIDE = 60, 4000
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SIGNING_LOCATION = "一站在线调解平台"
+
+# Where a signature goes when the rendered document has no box for its field: the last page, three across.
+_FALLBACK_WIDTH, _FALLBACK_HEIGHT = 160, 72
+
+
+# --- Who must and who may sign -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One signature a document takes. ``key`` names it: ``party_<pk>``, ``mediator`` or ``organisation``."""
+
+    key: str
+    label: str
+    party: Party | None = None
+    for_effect: bool = True  # counts toward the agreement taking effect
+
+
+@dataclass(frozen=True)
+class SignOption:
+    """One way ``user`` may sign ``document`` now: the capacity and, for a party's signature, the party."""
+
+    role: str
+    party: Party | None
+    label: str
+
+    @property
+    def value(self) -> str:
+        return f"{self.role}:{self.party.pk}" if self.party is not None else self.role
+
+
+def document_slots(document: Document) -> list[Slot]:
+    """Every signature ``document`` needs, in signing-block order."""
+    case = document.case
+    parties = sorted(Party.objects.filter(case=case), key=lambda p: (p.role, p.pk))
+    slots = [Slot(key=f"party_{p.pk}", label=f"{p.get_role_display()}：{p.name}", party=p) for p in parties]
+    if document.kind == DocumentKind.AGREEMENT:
+        peoples = _variant(document) == AgreementVariant.PEOPLES
+        slots.append(Slot(key="mediator", label=str(_("调解员")), for_effect=peoples))
+        if _seals_electronically(case):
+            slots.append(Slot(key="organisation", label=str(_("调解组织电子印章")), for_effect=peoples))
+    return slots
+
+
+def _seals_electronically(case: Case) -> bool:
+    """Whether the presiding organisation applies an e-seal here. One without (``has_e_seal`` off) seals a
+    printed copy and uploads the scan instead (OMR 19), which is outside this module."""
+    organisation = case.mediation_organisation
+    return organisation is not None and organisation.has_e_seal
+
+
+def _variant(document: Document) -> str:
+    if document.agreement is not None:
+        return str(document.agreement.variant)
+    return str((document.data or {}).get("variant", ""))
+
+
+def _slot_key(signature: DocumentSignature) -> str:
+    if signature.role in (SignerRole.PARTY, SignerRole.AGENT):
+        return f"party_{signature.party_id}"
+    return "mediator" if signature.role == SignerRole.MEDIATOR else "organisation"
+
+
+def document_signed_slots(document: Document) -> dict[str, DocumentSignature]:
+    return {_slot_key(s): s for s in document.signatures.select_related("party").order_by("sequence")}
+
+
+def document_pending_slots(document: Document) -> list[Slot]:
+    signed = document_signed_slots(document)
+    return [slot for slot in document_slots(document) if slot.key not in signed]
+
+
+def _slot_open(document: Document, case: Case, slot_key: str) -> bool:
+    """Whether the case's status lets this slot be signed now ("documents only in their signing state")."""
+    if document.kind == DocumentKind.AGREEMENT:
+        if slot_key.startswith("party_"):
+            return case.status == CaseStatus.SIGNING
+        # The mediator and the seal may follow the parties' signatures (OMR 19 wants them either way).
+        return case.status in (CaseStatus.SIGNING, CaseStatus.AGREEMENT_EFFECTIVE)
+    if document.kind == DocumentKind.JC_APPLICATION:
+        return case.origin in tr.PRE_FILING and case.status in (CaseStatus.AGREEMENT_EFFECTIVE,
+                                                                 CaseStatus.CLOSED_SETTLED)
+    return False
+
+
+def _options_for(user: User | None, document: Document) -> list[SignOption]:
+    """Every capacity in which ``user`` could sign ``document``, ignoring status and what is already signed."""
+    if user is None or not user.is_authenticated:
+        return []
+    case = document.case
+    options: list[SignOption] = []
+    for party in Party.objects.filter(case=case, user=user).order_by("pk"):
+        options.append(SignOption(SignerRole.PARTY, party, _("%(role)s本人：%(name)s")
+                                  % {"role": party.get_role_display(), "name": party.name}))
+    for agent in Agent.objects.filter(party__case=case, user=user, authority=AgentAuthority.SPECIAL).select_related(
+        "party"
+    ):
+        options.append(SignOption(SignerRole.AGENT, agent.party, _("%(name)s的委托代理人（特别授权）")
+                                  % {"name": agent.party.name}))
+    if document.kind == DocumentKind.AGREEMENT:
+        if CaseMediator.objects.filter(case=case, mediator=user, is_active=True, presiding=True).exists():
+            options.append(SignOption(SignerRole.MEDIATOR, None, str(_("主持调解员"))))
+        if _seals_electronically(case) and tr.ORG_ADMIN in case_roles(user, case):
+            options.append(SignOption(SignerRole.ORGANISATION, None, _("加盖%(org)s电子印章")
+                                      % {"org": case.mediation_organisation.name}))  # type: ignore[union-attr]
+    return options
+
+
+def document_sign_options(*, document: Document, user: User | None) -> list[SignOption]:
+    """The signatures ``user`` may apply to ``document`` right now (for the page's 签署 button)."""
+    if document.kind not in SIGNABLE_KINDS or _superseded(document):
+        return []
+    signed = document_signed_slots(document)
+    result = []
+    for option in _options_for(user, document):
+        key = _option_slot(option)
+        if key not in signed and _slot_open(document, document.case, key):
+            result.append(option)
+    return result
+
+
+def _option_slot(option: SignOption) -> str:
+    if option.party is not None:
+        return f"party_{option.party.pk}"
+    return "mediator" if option.role == SignerRole.MEDIATOR else "organisation"
+
+
+def _superseded(document: Document) -> bool:
+    return Document.objects.filter(supersedes=document).exists()
+
+
+def _check_may_sign(*, document: Document, case: Case, actor: User, role: str, party: Party | None) -> SignOption:
+    """The option ``actor`` signs under, or a DomainError saying why not. Order: who (outsiders learn
+    nothing more), what document, its state, what is already signed, and the agreement's assent."""
+    if not case_roles(actor, case):
+        raise PermissionDenied(_("文书不存在或您无权查看。"))
+    if role not in SignerRole.values:
+        raise InvalidInput(_("请选择签署身份。"))
+    if party is not None and party.case_id != case.pk:
+        raise PermissionDenied(_("该当事人不属于本案。"))
+    options = _options_for(actor, document)
+    if role == SignerRole.AGENT and party is not None:
+        agent = Agent.objects.filter(party=party, user=actor).first()
+        if agent is not None and agent.authority != AgentAuthority.SPECIAL:
+            raise PermissionDenied(
+                _("您是一般授权代理人，不能代为签署：代为和解须有当事人的特别授权（民事诉讼法第六十二条）。"
+                  "请当事人本人签署，或补充特别授权委托书。")
+            )
+    matching = [o for o in options if o.role == role and (party is None or o.party == party)]
+    if not matching:
+        if role in (SignerRole.PARTY, SignerRole.AGENT):
+            raise PermissionDenied(_("您不能代表该当事人签署：只有当事人本人或其特别授权的代理人可以签署。"))
+        if role == SignerRole.MEDIATOR:
+            raise PermissionDenied(_("只有本案的主持调解员可以以调解员身份签署。"))
+        raise PermissionDenied(_("只有主持调解的调解组织的管理员可以加盖该组织的电子印章。"))
+    if len(matching) > 1:
+        raise InvalidInput(_("您在本案中代表多位当事人，请选择为哪一位当事人签署。"))
+    option = matching[0]
+    if document.kind not in SIGNABLE_KINDS:
+        raise InvalidInput(_("“%(title)s”不需要签署。") % {"title": document.title})
+    if _superseded(document):
+        raise StaleState(_("该文书已有更新的版本，请在最新版本上签署。"))
+    key = _option_slot(option)
+    signed = document_signed_slots(document)
+    if key in signed:
+        who = signed[key].signer_name
+        raise InvalidInput(_("该签署已完成（%(who)s），每位签署人只签一次。") % {"who": who})
+    if not _slot_open(document, case, key):
+        raise TransitionNotAllowed(
+            _("案件当前为“%(status)s”，现在不能签署“%(title)s”。")
+            % {"status": case.get_status_display(), "title": document.title}
+        )
+    if document.kind == DocumentKind.AGREEMENT:
+        from mediation.services.agreements import agreement_is_fully_assented
+
+        if document.agreement is None or not agreement_is_fully_assented(document.agreement):
+            raise InvalidInput(_("调解协议尚有条款未经各方当事人逐条确认同意，暂不能签署。请联系调解员。"))
+    return option
+
+
+# --- Input --------------------------------------------------------------------------------------------------
+
+
+def clean_handwriting(data: bytes | None) -> bytes:
+    """A PNG of sane size with some ink on it; otherwise a message the signer can act on."""
+    if not data:
+        raise InvalidInput(_("请在签名框内手写签名。"))
+    if len(data) > HANDWRITING_MAX_BYTES:
+        raise InvalidInput(_("签名图片过大，请清除后重新签写。"))
+    if not data.startswith(_PNG_MAGIC):
+        raise InvalidInput(_("签名图片格式不正确，请清除后重新签写。"))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if not (HANDWRITING_MIN_SIDE <= width <= HANDWRITING_MAX_SIDE
+                    and HANDWRITING_MIN_SIDE <= height <= HANDWRITING_MAX_SIDE):
+                raise InvalidInput(_("签名图片尺寸不正确，请清除后重新签写。"))
+            rgba = image.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise InvalidInput(_("签名图片无法读取，请清除后重新签写。")) from exc
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema()[0] == 255:
+        ink = rgba.convert("L").point(lambda v: 255 if v < 160 else 0)
+    else:
+        ink = alpha.point(lambda v: 255 if v > 32 else 0)
+    histogram = ink.histogram()
+    if histogram[255] < 40:  # a dot or a stray touch is not a signature
+        raise InvalidInput(_("没有检测到签名笔迹，请在签名框内手写您的姓名。"))
+    return data
+
+
+def _signer_phone(actor: User) -> str:
+    phone = (actor.phone or "").strip()
+    if not phone:
+        raise InvalidInput(_("您的账户未绑定手机号码，无法接收签署验证码。请先完成实名认证。"))
+    return phone
+
+
+# --- Services -------------------------------------------------------------------------------------------------
+
+
+def document_sign_code_send(*, document: Document, actor: User, role: str = "", party: Party | None = None,
+                            ip_address: str | None = None) -> OneTimeCode:
+    """Send the signer a one-time code (purpose SIGNING) to re-verify before signing. Refused to anyone who
+    cannot sign ``document`` now, so codes never go out for nothing."""
+    case = Case.objects.select_related("mediation_organisation", "court").get(pk=document.case_id)
+    document.case = case
+    options = document_sign_options(document=document, user=actor)
+    if role:
+        _check_may_sign(document=document, case=case, actor=actor, role=role, party=party)
+    elif not options:
+        # Say why (not yours, not now, already signed, not assented) through the full check's messages.
+        _check_may_sign(document=document, case=case, actor=actor, role=_guess_role(actor, document), party=None)
+        raise PermissionDenied(_("您现在没有需要签署的内容。"))
+    phone = _signer_phone(actor)
+    otp = otp_send(phone=phone, purpose=OtpPurpose.SIGNING, ip_address=ip_address)
+    with transaction.atomic():
+        audit_append(
+            kind="document.sign_code_sent", actor=actor, case=case,
+            data={"document": document.pk, "title": document.title, "phone": mask_phone(phone), "ip": ip_address},
+        )
+    return otp
+
+
+def _guess_role(actor: User, document: Document) -> str:
+    options = _options_for(actor, document)
+    return options[0].role if options else SignerRole.PARTY
+
+
+def document_sign(
+    *,
+    document: Document,
+    actor: User,
+    role: str,
+    party: Party | None = None,
+    code: str,
+    handwriting_png: bytes | None,
+    ip_address: str | None = None,
+) -> DocumentSignature:
+    """Sign ``document`` as ``role`` (for ``party`` when a party's signature): check who may sign, the
+    handwriting and the one-time code, then, holding the document's row lock (a concurrent signer waits),
+    sign its latest revision with a fresh event certificate and store the new revision. The last required
+    signature sets off what follows (see the module docstring). A wrong code stores nothing."""
+    case = Case.objects.select_related("mediation_organisation", "court").get(pk=document.case_id)
+    document.case = case
+    _check_may_sign(document=document, case=case, actor=actor, role=role, party=party)
+    handwriting = clean_handwriting(handwriting_png) if role != SignerRole.ORGANISATION else None
+    # Verified outside our transaction: a wrong code's failure count is committed even though we raise.
+    otp_verify(phone=_signer_phone(actor), purpose=OtpPurpose.SIGNING, code=code, ip_address=ip_address)
+    with transaction.atomic():
+        document = Document.objects.select_for_update(of=("self",)).select_related(
+            "case", "case__mediation_organisation", "agreement"
+        ).get(pk=document.pk)
+        case = document.case
+        option = _check_may_sign(document=document, case=case, actor=actor, role=role, party=party)
+        signature = _apply_signature(document=document, case=case, actor=actor, option=option,
+                                     handwriting=handwriting, ip_address=ip_address)
+        _after_signature(document=document, case=case)
+    return signature
+
+
+def _apply_signature(*, document: Document, case: Case, actor: User, option: SignOption,
+                     handwriting: bytes | None, ip_address: str | None) -> DocumentSignature:
+    previous = document.signatures.order_by("-sequence").first()
+    source = previous.pdf if previous is not None else document.pdf
+    with source.open("rb") as handle:
+        pdf_bytes = handle.read()
+    sequence = (previous.sequence if previous is not None else 0) + 1
+    field_name, signer_name, caption, subject, id_hint, organisation, purpose = _identity(case, actor, option)
+    page, box = _placement(document, field_name, sequence)
+    key, cert, chain = certificate_authority().issue_event_certificate(
+        subject_name=subject, id_hint=id_hint, organisation=organisation, purpose=purpose
+    )
+    signed_at = timezone.now()
+    reason = _("签署《%(title)s》") % {"title": document.title}
+    signed = pdf_sign(
+        pdf_bytes=pdf_bytes, field_name=field_name, box=box, page=page, signer_name=signer_name, reason=reason,
+        location=SIGNING_LOCATION, key=key, cert=cert, chain=chain, handwriting_png=handwriting,
+        signed_at=signed_at, caption=caption,
+    )
+    del key  # the event key signs once and is never stored
+    digest = hashlib.sha256(signed).hexdigest()
+    from cryptography.hazmat.primitives import serialization
+
+    signature = DocumentSignature(
+        document=document, sequence=sequence, role=option.role, signer=actor, party=option.party,
+        organisation=case.mediation_organisation if option.role == SignerRole.ORGANISATION else None,
+        signer_name=signer_name, field_name=field_name, certificate_serial=f"{cert.serial_number:x}",
+        certificate_subject=cert.subject.rfc4514_string()[:300],
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(), sha256=digest, signed_at=signed_at,
+    )
+    stem = f"{case.reference}/{document.kind}-v{document.version}-s{sequence}-{digest[:12]}"
+    signature.pdf.save(f"{stem}.pdf", ContentFile(signed), save=False)
+    if handwriting is not None:
+        signature.handwriting.save(f"{stem}.png", ContentFile(handwriting), save=False)
+    signature.save()
+    audit_append(
+        kind="document.signed", actor=actor, case=case,
+        data={"document": document.pk, "title": document.title, "kind": document.kind, "sequence": sequence,
+              "role": option.role, "party": option.party.pk if option.party else None, "signer_name": signer_name,
+              "field": field_name, "certificate_serial": signature.certificate_serial,
+              "certificate_subject": signature.certificate_subject, "sha256": digest,
+              "previous_sha256": previous.sha256 if previous is not None else document.sha256,
+              "signed_at": signed_at, "ip": ip_address},
+    )
+    return signature
+
+
+def _identity(case: Case, actor: User, option: SignOption) -> tuple[str, str, str, str, str, str | None, str]:
+    """Field name, name shown, caption, certificate subject, ID hint, organisation and purpose of a signature."""
+    person = (actor.real_name or actor.display_name).strip()
+    organisation_name = case.mediation_organisation.name if case.mediation_organisation else None
+    if option.role == SignerRole.PARTY:
+        party = option.party
+        assert party is not None
+        return (f"party_{party.pk}", party.name, party.get_role_display(), party.name,
+                id_number_hint(party.id_number or actor.id_number), None, PURPOSE_SIGNATURE)
+    if option.role == SignerRole.AGENT:
+        party = option.party
+        assert party is not None
+        agent = Agent.objects.get(party=party, user=actor)
+        caption = _("%(party)s的委托代理人") % {"party": party.name}
+        return (f"agent_{agent.pk}", agent.name or person, caption, agent.name or person,
+                id_number_hint(actor.id_number), None, PURPOSE_SIGNATURE)
+    if option.role == SignerRole.MEDIATOR:
+        return (f"mediator_{actor.pk}", person, str(_("调解员")), person, id_number_hint(actor.id_number),
+                organisation_name, PURPOSE_SIGNATURE)
+    organisation = case.mediation_organisation
+    assert organisation is not None
+    registration = organisation.registration_number.strip()  # public, unlike a person's ID number
+    return (f"org_{organisation.pk}", organisation.name, "", organisation.name,
+            f"REG-{registration}" if registration else "", organisation.name, PURPOSE_SEAL)
+
+
+def _placement(document: Document, field_name: str, sequence: int) -> tuple[int, tuple[float, float, float, float]]:
+    """The rendered document's box for this field, or a fixed spot at the foot of the last page."""
+    from documents.services import signature_boxes
+
+    boxes = signature_boxes(document)
+    if field_name in boxes:
+        return boxes[field_name]
+    column, row = (sequence - 1) % 3, (sequence - 1) // 3
+    x1, y1 = 50 + column * (_FALLBACK_WIDTH + 10), 40 + row * (_FALLBACK_HEIGHT + 8)
+    return -1, (x1, y1, x1 + _FALLBACK_WIDTH, y1 + _FALLBACK_HEIGHT)
+
+
+def document_latest_revision(document: Document) -> tuple[bytes, str]:
+    """The file as it stands (after the last signature, or as issued) and its SHA-256."""
+    return _latest_bytes(document)
+
+
+def document_download(*, document: Document, actor: User, ip_address: str | None = None) -> tuple[bytes, str]:
+    """The latest revision for a reader of the case, recorded in the audit trail (§B11 item 12)."""
+    from documents.selectors import can_view_documents
+
+    if not can_view_documents(actor, document.case):
+        raise PermissionDenied(_("文书不存在或您无权查看。"))
+    data, digest = _latest_bytes(document)
+    with transaction.atomic():
+        audit_append(
+            kind="document.downloaded", actor=actor, case=document.case,
+            data={"document": document.pk, "title": document.title, "sha256": digest, "ip": ip_address},
+        )
+    return data, digest
+
+
+# --- What the signatures set off -------------------------------------------------------------------------------
+
+
+def _after_signature(*, document: Document, case: Case) -> None:
+    if document.kind == DocumentKind.AGREEMENT:
+        signed = document_signed_slots(document)
+        slots = document_slots(document)
+        effect_slots = [s for s in slots if s.for_effect]
+        if case.status == CaseStatus.SIGNING and all(s.key in signed for s in effect_slots):
+            effective_at = max(signed[s.key].signed_at for s in effect_slots)
+            case = _agreement_takes_effect(document=document, case=case, effective_at=effective_at)
+        if case.status == CaseStatus.AGREEMENT_EFFECTIVE and all(s.key in signed for s in slots):
+            _agreement_complete(document=document, case=case)
+    elif document.kind == DocumentKind.JC_APPLICATION:
+        _maybe_apply_for_confirmation(case)
+
+
+def _agreement_takes_effect(*, document: Document, case: Case, effective_at: dt.datetime) -> Case:
+    """OMR 19 / PML 29: effective at the last required signature; starts the 30-day window (T9)."""
+    case = case_transition(
+        case=case, to=CaseStatus.AGREEMENT_EFFECTIVE, actor=None,
+        data={"effective_at": effective_at, "document": document.pk, "title": document.title},
+    )
+    document.effective_at = effective_at
+    document.save(update_fields=["effective_at"])
+    return case
+
+
+def _latest_bytes(document: Document) -> tuple[bytes, str]:
+    latest = document.signatures.order_by("-sequence").first()
+    source = latest.pdf if latest is not None else document.pdf
+    with source.open("rb") as handle:
+        data = handle.read()
+    return data, (latest.sha256 if latest is not None else document.sha256)
+
+
+def _agreement_complete(*, document: Document, case: Case) -> None:
+    """Every signature and the seal are on: serve it on every party, file a copy with the court (SIM 19),
+    close the case as settled, and submit a confirmation application that is already fully signed."""
+    data, digest = _latest_bytes(document)
+    _serve_on_parties(document=document, case=case, data=data)
+    _file_with_court(document=document, case=case, sha256=digest, purpose="agreement")
+    if tr.find_transitions(source=case.status, target=CaseStatus.CLOSED_SETTLED, origin=case.origin):
+        case = case_transition(case=case, to=CaseStatus.CLOSED_SETTLED, actor=None,
+                               reason=EndReason.AGREEMENT_REACHED, data={"document": document.pk})
+        _maybe_apply_for_confirmation(case)
+
+
+def _presiding_mediator(case: Case) -> User | None:
+    row = CaseMediator.objects.filter(case=case, is_active=True).select_related("mediator").order_by(
+        "-presiding", "pk"
+    ).first()
+    return row.mediator if row is not None else None
+
+
+def _serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
+    """Serve the signed agreement on every party through the e-service module (OMR 19; OLR 31), on behalf of
+    the presiding mediator. A party who has not consented to e-service is not served (recorded, so the
+    mediator arranges service another way); the agreement's effect does not depend on it."""
+    from mediation.services.service import document_serve
+
+    mediator = _presiding_mediator(case)
+    for party in Party.objects.filter(case=case).order_by("role", "pk"):
+        try:
+            if mediator is None:
+                raise InvalidInput(_("本案没有在任的调解员，无法送达。"))
+            with transaction.atomic():
+                document_serve(case=case, recipient=party, document_title=document.title, actor=mediator,
+                               document_bytes=data, document_number=document.number)
+        except DomainError as exc:
+            audit_append(
+                kind="document.service_pending", actor=None, case=case,
+                data={"document": document.pk, "title": document.title, "party": party.pk,
+                      "party_name": party.name, "reason": str(exc)},
+            )
+
+
+def _file_with_court(*, document: Document, case: Case, sha256: str, purpose: str) -> None:
+    """File a copy with the referring court (备案, SIM 19) or hand it the application: an audit event and an
+    in-app notice to each of the court's clerks, who find the document on the case page."""
+    audit_append(
+        kind="document.filed_with_court", actor=None, case=case,
+        data={"document": document.pk, "title": document.title, "sha256": sha256, "court": case.court_id,
+              "court_name": case.court.name, "purpose": purpose},
+    )
+    clerks = User.objects.filter(
+        memberships__organisation_id=case.court_id, memberships__role=Role.CLERK, memberships__is_active=True,
+        is_active=True,
+    ).distinct()
+    link = nt.site_url("document_detail", args=(document.pk,))
+    if purpose == "agreement":
+        subject = _("调解协议备案：案件%(ref)s") % {"ref": case.reference}
+        text = _("案件%(ref)s的《%(title)s》已经各方签署生效，副本已向本院备案。") % {
+            "ref": case.reference, "title": document.title}
+    else:
+        subject = _("司法确认申请：案件%(ref)s") % {"ref": case.reference}
+        text = _("案件%(ref)s的当事人已共同签署《%(title)s》，向本院申请司法确认。") % {
+            "ref": case.reference, "title": document.title}
+    for clerk in clerks:
+        outbox_enqueue(
+            channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=clerk, case=case,
+            context={"subject": subject, "text": text, "link": link},
+            idempotency_key=f"document:{document.pk}:filed:{clerk.pk}",
+        )
+
+
+def _maybe_apply_for_confirmation(case: Case) -> None:
+    """Submit the joint confirmation application (CPL 205) once every party has signed it and the case is
+    closed as settled. Called after each signature on the application and when the agreement completes."""
+    if case.status != CaseStatus.CLOSED_SETTLED or case.origin not in tr.PRE_FILING:
+        return
+    application = Document.objects.filter(
+        case=case, kind=DocumentKind.JC_APPLICATION, superseded_by__isnull=True
+    ).order_by("-version").first()
+    if application is None:
+        return
+    signed = document_signed_slots(application)
+    if any(slot.key not in signed for slot in document_slots(application)):
+        return
+    _data, digest = _latest_bytes(application)
+    try:
+        case_transition(
+            case=case, to=CaseStatus.JC_SUBMITTED, actor=None,
+            data={"document": application.pk, "title": application.title, "sha256": digest},
+        )
+    except StaleState:
+        # Another signer's transaction submitted it a moment ago; nothing more to do.
+        logger.info("confirmation application of case %s already submitted", case.pk)
+        return
+    _file_with_court(document=application, case=case, sha256=digest, purpose="confirmation")

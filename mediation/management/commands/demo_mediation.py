@@ -1,0 +1,348 @@
+"""Play the demo world's case from scheduling to a signed agreement and a submitted, signed confirmation
+application, through the services only (no browser), and write every generated PDF and the development CA
+certificate to a directory so anyone can inspect and verify them.
+
+    python manage.py seed_demo            # the demo world (run automatically when missing)
+    python manage.py demo_mediation --out var/demo
+
+Development only: it reads one-time codes from the console SMS backend and shortens the resend interval,
+and it refuses to run with DEBUG off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from mediation.choices import (
+    CaseStatus,
+    ClauseKind,
+    DocumentKind,
+    PartyRole,
+    RecordTag,
+    RoomOutcome,
+    SessionKind,
+    SignerRole,
+)
+from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
+from mediation.models import Agent, Case, CaseMediator, Party, User
+
+PLAYABLE_FROM = CaseStatus.SCHEDULING
+DONE_STATUSES = frozenset({CaseStatus.JC_SUBMITTED})
+
+
+def _handwriting(seed: str) -> bytes:
+    """A signature-like scribble, different per signer (what the phone's canvas would send)."""
+    from PIL import Image, ImageDraw
+
+    digest = hashlib.sha256(seed.encode()).digest()
+    image = Image.new("RGBA", (600, 240), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    points = [(40 + i * 75, 60 + digest[i] % 140) for i in range(8)]
+    draw.line(points, fill=(20, 20, 60, 255), width=9, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _account(party: Party) -> User:
+    if party.user is None:
+        raise CommandError(f"Party {party.name} has no platform account; seed_demo links one to each party.")
+    return party.user
+
+
+class Command(BaseCommand):
+    help = "Play the demo case to a signed agreement and a signed confirmation application; write the PDFs to --out."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--out", required=True, help="Directory for the PDFs and the CA certificate.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("demo_mediation is a development demo (it reads one-time codes from the console "
+                               "SMS backend); it refuses to run with DEBUG off.")
+        out = Path(options["out"]).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        self._ensure_dev_ca()
+        case = self._demo_case()
+
+        # The demo plays every person in turn within seconds: codes come from the console backend's
+        # in-memory outbox, and the one-minute resend interval between codes to one phone is lifted.
+        # Nothing else about the services changes.
+        from config.celery import app as celery_app
+
+        with ExitStack() as stack:
+            stack.enter_context(override_settings(
+                SMS_BACKEND="console", OTP_RESEND_SECONDS=0, OTP_MAX_SENDS_PER_HOUR=1000,
+                # Notices by e-mail are kept in memory instead of printed, so the summary stays readable.
+                EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            ))
+            eager = celery_app.conf.task_always_eager
+            celery_app.conf.task_always_eager = True  # render in this process, after each commit
+            stack.callback(lambda: setattr(celery_app.conf, "task_always_eager", eager))
+            if case.status == PLAYABLE_FROM:
+                case = self._play(case)
+            elif case.status in DONE_STATUSES:
+                self._say(f"演示案件已完成（{case.get_status_display()}），直接导出文书。")
+            else:
+                raise CommandError(
+                    f"The demo case {case.reference} is at {case.status!r} ({case.get_status_display()}), neither "
+                    f"ready to play ({PLAYABLE_FROM}) nor finished. Start from a fresh database: remove db.sqlite3 "
+                    "(or drop the database), run migrate and seed_demo, then demo_mediation again."
+                )
+        self._export(case, out)
+
+    # --- setup ---------------------------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        self.stdout.write(text)
+
+    def _ensure_dev_ca(self) -> None:
+        from documents.ca import ROOT_CERT, dev_ca_create
+
+        if settings.SIGNING_CA != "local":
+            return
+        directory = Path(settings.DEV_CA_DIR)
+        if not (directory / ROOT_CERT).exists():
+            dev_ca_create(directory)
+            self._say(f"已创建开发用证书颁发机构：{directory}")
+
+    def _demo_case(self) -> Case:
+        case = Case.objects.filter(title=DEMO_CASE_TITLE).order_by("pk").first()
+        if case is None:
+            self._say("演示数据不存在，先运行 seed_demo …")
+            call_command("seed_demo", quiet=True)
+            case = Case.objects.get(title=DEMO_CASE_TITLE)
+        return case
+
+    # --- the play ------------------------------------------------------------------------------------------
+
+    def _play(self, case: Case) -> Case:
+        from mediation.services import rooms
+        from mediation.services.scheduling import session_schedule
+
+        mediator = CaseMediator.objects.get(case=case, is_active=True, presiding=True).mediator
+        applicant = Party.objects.get(case=case, role=PartyRole.APPLICANT)
+        respondent = Party.objects.get(case=case, role=PartyRole.RESPONDENT)
+        agent = Agent.objects.filter(party=respondent, user__isnull=False).select_related("user").first()
+        applicant_user, respondent_user = _account(applicant), _account(respondent)
+        lawyer = agent.user if agent is not None else None
+        people = [applicant_user, respondent_user] + ([lawyer] if lawyer is not None else [])
+        self._say(f"案件 {case.reference}《{case.title}》：{case.get_status_display()}")
+
+        # 1. Schedule a joint online session and open its room (the case moves to IN_MEDIATION).
+        start = timezone.now() + dt.timedelta(minutes=5)
+        session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
+                                   ends_at=start + dt.timedelta(hours=2))
+        room = rooms.room_for_session(session=session, actor=mediator)
+        self._say(f"1. 安排在线调解（{timezone.localtime(start):%Y-%m-%d %H:%M}），调解员开启调解室")
+
+        # 2. Everyone passes the way in: identity re-check by one-time code, notices, the caucus consent.
+        mediator_member = rooms.room_member_get_or_create(room=room, user=mediator)
+        members: dict[int, Any] = {}
+        for user in people:
+            member = rooms.room_member_get_or_create(room=room, user=user)
+            phone = rooms.room_phone_on_file(member)
+            rooms.room_identity_code_send(member=member)
+            member = rooms.room_identity_verify(member=member, code=self._code(phone))
+            is_party = member.role in rooms.PARTY_ROLES
+            member = rooms.room_notices_acknowledge(
+                member=member, codes=[t.code for t in rooms.room_notices_required()],
+                consent_caucus=True if is_party else None,
+            )
+            members[user.pk] = rooms.room_admit(room=room, actor=mediator, member=member)
+        self._say(f"2. {len(people)} 人完成短信验证码身份核验并确认告知事项，调解员准许入会")
+
+        # 3. Joint session, then a caucus with each side and back.
+        add = rooms.room_record_add
+        add(member=mediator_member, tag=RecordTag.UNDISPUTED_FACT,
+            text="双方确认：申请人于2025年3月入职被申请人处任软件工程师，2026年8月离职。")
+        add(member=mediator_member, tag=RecordTag.UNDISPUTED_FACT,
+            text="双方确认：被申请人尚未支付申请人2026年7月、8月工资共计24,000元。")
+        add(member=mediator_member, text="申请人陈述请求及理由；被申请人代理人发表意见。")
+        rooms.room_caucus_start(room=room, actor=mediator, side="applicant")
+        add(member=mediator_member, tag=RecordTag.SETTLEMENT_COMMUNICATION,
+            text="（背对背）申请人表示，如工资一次付清，可放弃经济补偿金的一半。")
+        rooms.room_caucus_end(room=room, actor=mediator)
+        rooms.room_caucus_start(room=room, actor=mediator, side="respondent")
+        add(member=mediator_member, tag=RecordTag.SETTLEMENT_COMMUNICATION,
+            text="（背对背）被申请人表示资金紧张，希望分两期支付。")
+        rooms.room_caucus_end(room=room, actor=mediator)
+        add(member=mediator_member, text="经调解，双方就工资和经济补偿金的支付达成一致意见。")
+        # Each side confirms the shared record (caucus entries stay with their side, OMR 18).
+        for user in (applicant_user, lawyer or respondent_user):
+            _entries, version = rooms.room_record_view(member=members[user.pk])
+            rooms.room_record_confirm(member=members[user.pk], version=version)
+        self._say("3. 共同调解，与双方分别背对背沟通后回到共同调解；笔录标记无争议事实与调解中的让步，双方确认笔录")
+
+        # 4. The agreement, drafted by the mediator; each party assents clause by clause.
+        from mediation.services.agreements import (
+            agreement_clause_add,
+            agreement_clause_assent,
+            agreement_open_signing,
+            agreement_start,
+            agreement_update,
+        )
+
+        agreement = agreement_start(case=case, actor=mediator)
+        agreement = agreement_update(
+            agreement=agreement, actor=mediator,
+            facts="申请人于2025年3月入职被申请人处任软件工程师，2026年8月离职。被申请人尚欠申请人2026年7月、8月工资共计"
+                  "人民币24,000元。",
+            disputed_matters="被申请人应否支付拖欠工资及经济补偿金，以及支付的数额和期限。",
+        )
+        today = timezone.localdate()
+        agreement_clause_add(
+            agreement=agreement, actor=mediator, kind=ClauseKind.PAYMENT, obligor=respondent, obligee=applicant,
+            subject="2026年7月、8月拖欠的工资", amount="24000.00", method="银行转账至申请人名下银行账户",
+            deadline=today + dt.timedelta(days=15), breach="逾期未付的，被申请人另行支付违约金人民币2,000元",
+        )
+        agreement_clause_add(
+            agreement=agreement, actor=mediator, kind=ClauseKind.PAYMENT, obligor=respondent, obligee=applicant,
+            subject="解除劳动合同的经济补偿金", amount="6000.00", method="银行转账至申请人名下银行账户",
+            deadline=today + dt.timedelta(days=45), breach="逾期未付的，申请人可就全部未付款项申请强制执行",
+        )
+        agreement_clause_add(
+            agreement=agreement, actor=mediator, kind=ClauseKind.OTHER,
+            text="申请人放弃其他请求。双方就本案劳动争议再无其他争议。",
+        )
+        for clause in agreement.clauses.order_by("number"):
+            agreement_clause_assent(clause=clause, actor=applicant_user, party=applicant)
+            # The company's lawyer has special authority (CPL 62) and assents for it.
+            agreement_clause_assent(clause=clause, actor=lawyer or respondent_user, party=respondent)
+        agreement.refresh_from_db()
+        self._say(f"4. 调解员起草调解协议（{agreement.clauses.count()} 条），双方逐条确认同意")
+
+        # 5. Freeze and open signing: the agreement and the transcript render after the commit.
+        agreement = agreement_open_signing(agreement=agreement, actor=mediator)
+        rooms.room_end(room=room, actor=mediator, outcome=RoomOutcome.AGREEMENT, note="达成调解协议，进入签署。")
+        case.refresh_from_db()
+        self._say(f"5. 定稿并发起签署，调解活动结束；案件状态：{case.get_status_display()}")
+
+        # 6. Signatures on the agreement: both parties, the mediator, the organisation's e-seal.
+        document = self._document(case, DocumentKind.AGREEMENT)
+        self._sign(document, applicant_user, SignerRole.PARTY, applicant)
+        self._sign(document, respondent_user, SignerRole.PARTY, respondent)
+        self._sign(document, mediator, SignerRole.MEDIATOR)
+        organisation = case.mediation_organisation
+        if organisation is not None and organisation.has_e_seal:
+            from mediation.choices import Role
+
+            admin = User.objects.filter(memberships__organisation=organisation, memberships__role=Role.ORG_ADMIN,
+                                        memberships__is_active=True).order_by("pk").first()
+            if admin is None:
+                raise CommandError(f"{organisation.name} has no administrator to apply its e-seal.")
+            self._sign(document, admin, SignerRole.ORGANISATION)
+        case.refresh_from_db()
+        self._say(f"6. 协议书签署完成（生效时间 {self._local(document)}）；案件状态：{case.get_status_display()}")
+
+        # 7. The joint confirmation application, signed by both sides (the company through its lawyer).
+        application = self._document(case, DocumentKind.JC_APPLICATION)
+        self._sign(application, applicant_user, SignerRole.PARTY, applicant)
+        if lawyer is not None:
+            self._sign(application, lawyer, SignerRole.AGENT, respondent)
+        else:
+            self._sign(application, respondent_user, SignerRole.PARTY, respondent)
+        case.refresh_from_db()
+        self._say(f"7. 司法确认申请书由双方签署并提交；案件状态：{case.get_status_display()}")
+        return case
+
+    def _code(self, phone: str) -> str:
+        from mediation.adapters.sms import outbox
+
+        messages = [m for m in outbox if m.phone == phone]
+        match = re.search(r"\d{6}", messages[-1].text) if messages else None
+        if match is None:
+            raise CommandError(f"No one-time code was sent to {phone}.")
+        return match.group()
+
+    def _document(self, case: Case, kind: str) -> Any:
+        from documents.models import Document
+
+        document = (Document.objects.filter(case=case, kind=kind, superseded_by__isnull=True)
+                    .order_by("-version").first())
+        if document is None:
+            raise CommandError(f"No {kind} document was issued for case {case.reference} at {case.status}: "
+                               "the renderer did not run (documents.tasks.documents_for_transition).")
+        return document
+
+    def _sign(self, document: Any, user: User, role: str, party: Party | None = None) -> None:
+        from documents.services_signing import document_sign, document_sign_code_send
+
+        document_sign_code_send(document=document, actor=user, role=role, party=party)
+        signature = document_sign(document=document, actor=user, role=role, party=party,
+                                  code=self._code(user.phone), handwriting_png=_handwriting(f"{user.pk}:{role}"))
+        self._say(f"   · {document.title}：{signature.signer_name}（{signature.get_role_display()}）已签署")
+
+    def _local(self, document: Any) -> str:
+        document.refresh_from_db()
+        return f"{timezone.localtime(document.effective_at):%Y-%m-%d %H:%M:%S}" if document.effective_at else "—"
+
+    # --- output --------------------------------------------------------------------------------------------
+
+    def _export(self, case: Case, out: Path) -> None:
+        from documents.models import Document
+        from documents.verification import verify_pdf
+
+        written: list[Path] = []
+        self._say("")
+        self._say(f"文书（写入 {out}）：")
+        for document in Document.objects.filter(case=case).order_by("issued_at", "pk"):
+            stem = f"{document.kind}-v{document.version}"
+            with document.pdf.open("rb") as handle:
+                original = handle.read()
+            written.append(self._write(out / f"{stem}-original.pdf", original))
+            signatures = list(document.signatures.order_by("sequence"))
+            latest = original
+            for signature in signatures:
+                with signature.pdf.open("rb") as handle:
+                    latest = handle.read()
+                written.append(self._write(out / "revisions" / f"{stem}-sig{signature.sequence}.pdf", latest))
+            final = out / (f"{stem}-signed.pdf" if signatures else f"{stem}.pdf")
+            if signatures:
+                written.append(self._write(final, latest))
+            verdict = verify_pdf(data=latest)
+            code_url = f"{settings.SITE_URL}{reverse('verify')}?code={document.code}"
+            self._say(f"  {document.title}（第{document.version}版，{len(signatures)} 个签章）")
+            self._say(f"    {final.name if signatures else stem + '-original.pdf'}  核验码 {document.code}  "
+                      f"核验：{verdict.message}")
+            self._say(f"    {code_url}")
+        written += self._write_ca(out)
+        self._say("")
+        self._say(f"共写出 {len(written)} 个文件。用 poppler 独立检查签章（不校验证书链）：")
+        self._say(f"  pdfsig -nocert {out}/agreement-v1-signed.pdf")
+        self._say("  要让 pdfsig 也信任证书链：用 libnss3-tools 的 certutil 建 NSS 库并导入 dev-ca-root.pem，")
+        self._say("  然后 pdfsig -nssdir sql:<目录> <文件>。也可在网页 /verify/ 上传任一文件核验。")
+
+    def _write(self, path: Path, data: bytes) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def _write_ca(self, out: Path) -> list[Path]:
+        from cryptography.hazmat.primitives import serialization
+
+        from documents.ca import certificate_authority
+
+        roots = certificate_authority().trust_roots()
+        written = [self._write(out / ("dev-ca-root.pem" if i == 0 else f"dev-ca-root-{i}.pem"),
+                               root.public_bytes(serialization.Encoding.PEM)) for i, root in enumerate(roots)]
+        if settings.SIGNING_CA == "local":
+            from documents.ca import ISSUING_CERT
+
+            issuing = Path(settings.DEV_CA_DIR) / ISSUING_CERT
+            if issuing.exists():
+                written.append(self._write(out / "dev-ca-issuing.pem", issuing.read_bytes()))
+        return written

@@ -1,0 +1,105 @@
+"""Reads of rooms, already filtered by who may see what (caucus isolation: ``realtime.spaces``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from mediation.exceptions import PermissionDenied
+from mediation.models import Case, MediationSession, RecordEntry, Room, RoomEvent, RoomMember, User
+from mediation.permissions import can_view_case
+from realtime import spaces
+
+
+def room_get_for_user(*, user: User, room_id: int) -> Room:
+    """A room whose session ``user`` has a place in; the same answer for "absent" and "not yours"."""
+    from mediation.services.rooms import session_place
+
+    room = Room.objects.select_related("case", "session").filter(pk=room_id).first()
+    if room is None or session_place(session=room.session, user=user) is None:
+        raise PermissionDenied(_("调解活动不存在或您无权参加。"))
+    return room
+
+
+def room_member_for_user(*, user: User, room_id: int) -> RoomMember:
+    """``user``'s member row in room ``room_id``, if they still have a place in its session."""
+    room = room_get_for_user(user=user, room_id=room_id)
+    member = RoomMember.objects.select_related("user", "room").filter(room=room, user=user).first()
+    if member is None:
+        raise PermissionDenied(_("请先从邀请链接进入调解室。"))
+    return member
+
+
+def room_member_get(*, member_id: int) -> RoomMember:
+    """A member by id, for a consumer that already authorised it."""
+    return RoomMember.objects.select_related("user", "room", "party").get(pk=member_id)
+
+
+def rooms_for_case(*, user: User, case: Case) -> QuerySet[Room]:
+    """The rooms of ``case`` for anyone holding a role on it (content still goes through ``may_see``)."""
+    if not can_view_case(user, case):
+        return Room.objects.none()
+    return Room.objects.filter(case=case).select_related("session").order_by("-opened_at")
+
+
+def room_for_session_get(*, user: User, session: MediationSession) -> Room | None:
+    """The room of ``session`` if it was opened and ``user`` has a place in the session."""
+    from mediation.services.rooms import session_place
+
+    if session_place(session=session, user=user) is None:
+        return None
+    return Room.objects.filter(session=session).select_related("case").first()
+
+
+def room_events_visible(*, member: RoomMember, since: int = 0) -> list[RoomEvent]:
+    """Stored events after ``since`` that ``member`` may see, in ``seq`` order."""
+    member = RoomMember.objects.get(pk=member.pk)
+    return [
+        event for event in RoomEvent.objects.filter(room_id=member.room_id, seq__gt=since).order_by("seq")
+        if spaces.may_see(audience=event.audience, member=member)
+    ]
+
+
+def current_entries(room: Room) -> list[RecordEntry]:
+    """The room's record entries that no correction has replaced, oldest first."""
+    entries = list(RecordEntry.objects.filter(room=room).order_by("pk"))
+    replaced = {e.supersedes_id for e in entries if e.supersedes_id is not None}
+    return [e for e in entries if e.pk not in replaced]
+
+
+def _entry_visible(entry: RecordEntry, member: RoomMember) -> bool:
+    if not entry.caucus_side or entry.released_at is not None:
+        return spaces.may_see(audience=spaces.ALL, member=member)
+    return spaces.may_see(audience=spaces.caucus_audience(entry.caucus_side), member=member)
+
+
+def room_record_visible(*, member: RoomMember) -> tuple[list[RecordEntry], str]:
+    """The current record as ``member`` may see it, and the version hash of the shared record."""
+    from mediation.services.rooms import record_version, shared_record
+
+    room = Room.objects.get(pk=member.room_id)
+    member = RoomMember.objects.get(pk=member.pk)
+    entries = [e for e in current_entries(room) if _entry_visible(e, member)]
+    return entries, record_version(shared_record(room))
+
+
+def room_file_visible(*, user: User, evidence_id: int) -> bool:
+    """Whether ``user`` may open a file by its id. A file shared in a room keeps the audience of the space it
+    was shared in, also after the session: a caucus file stays with that side and the mediators. Files that
+    were never shared in a room follow the case's rules alone (True here)."""
+    events = list(RoomEvent.objects.filter(kind="file", payload__evidence=evidence_id))
+    if not events:
+        return True
+    for event in events:
+        if event.actor_id == user.pk:
+            return True
+        member = RoomMember.objects.filter(room_id=event.room_id, user=user).first()
+        if member is None:
+            continue
+        # Judged by the member's place, not by whether they are in the room right now.
+        as_admitted = replace(spaces.info_of(member), state=spaces.ADMITTED)
+        if spaces.may_see(audience=event.audience, member=as_admitted):
+            return True
+    return False

@@ -1,0 +1,334 @@
+"""The mediation room socket, protocol ``yizhan-room/1`` (docs/protocol.md).
+
+Thin: authenticate (session cookie or ``?token=``), authorise with one service call, join the room's
+group and the member's own group, send ``welcome``, then validate each frame and either relay it
+(signaling: never stored, never touches the database) or hand it to one service. Stored events come back
+from the services' on-commit broadcasts and are filtered here by ``realtime.spaces.may_see``, the same
+rule the snapshot uses. Signals are delivered only between members that share a space by the room state
+this socket knows, checked on the sending and on the receiving socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils.translation import gettext as _
+
+from mediation.exceptions import DomainError, PermissionDenied
+from mediation.selectors_rooms import room_member_get
+from mediation.services import rooms
+from realtime import frames as f
+from realtime import spaces
+from realtime.broadcast import room_group, room_member_group
+from realtime.ice import ice_servers
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL = "yizhan-room/1"
+CLOSE_REPLACED = 4001
+CLOSE_IDLE = 4002
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_REMOVED = 4408
+CLOSE_TOKEN_SPENT = 4409
+CLOSE_ENDED = 4410
+CLOSE_CHECKS = 4412
+CLOSE_RATE = 4429
+CLOSE_FOR_ERROR = {
+    rooms.NotSignedIn.code: CLOSE_UNAUTHENTICATED,
+    rooms.TokenInvalid.code: CLOSE_UNAUTHENTICATED,
+    rooms.TokenSpent.code: CLOSE_TOKEN_SPENT,
+    rooms.RoomEnded.code: CLOSE_ENDED,
+    rooms.MemberRemoved.code: CLOSE_REMOVED,
+    rooms.ChecksRequired.code: CLOSE_CHECKS,
+}
+# The server closes a socket that sent nothing for this long (clients ping every second).
+IDLE_CLOSE_SECONDS = 15.0
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    room_id: int = 0
+    member_id: int | None = None
+    caucus_side: str = ""
+    baseline_seq: int = 0
+    closing: bool = False
+    media: tuple[bool, bool] = (False, False)
+
+    async def connect(self) -> None:
+        self.members: dict[int, spaces.MemberInfo] = {}
+        self.bucket = f.TokenBucket()
+        self.last_heard = time.monotonic()
+        self.watchdog: asyncio.Task[None] | None = None
+        self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [""])[0]
+        since_text = (query.get("since") or ["0"])[0]
+        since = int(since_text) if since_text.isdigit() and len(since_text) < 16 else 0
+        user = self.scope.get("user")
+        try:
+            member = await database_sync_to_async(rooms.room_connect)(
+                room_id=self.room_id, user=user if user is not None and user.is_authenticated else None, token=token
+            )
+        except DomainError as exc:
+            await self._refuse(CLOSE_FOR_ERROR.get(exc.code, CLOSE_FORBIDDEN))
+            return
+        self.member_id = member.pk
+        layer = self.channel_layer
+        # An older socket of this member closes with 4001; ours is not in the group yet.
+        await layer.group_send(room_member_group(self.room_id, member.pk),
+                               {"type": "room.replaced", "channel": self.channel_name})
+        # Join first, then read the snapshot: an event committed meanwhile is in it or queued behind it.
+        await layer.group_add(room_group(self.room_id), self.channel_name)
+        await layer.group_add(room_member_group(self.room_id, member.pk), self.channel_name)
+        welcome = await self._welcome(since)
+        await self.accept()
+        await self._send(welcome)
+        await self._announce_presence(online=True, audio_only=self.media[0], muted=self.media[1])
+        self.watchdog = asyncio.ensure_future(self._watch())
+
+    async def _refuse(self, code: int) -> None:
+        # Accept first so that the client sees the application code, not a bare 1006.
+        self.closing = True
+        await self.accept()
+        await self.close(code=code)
+
+    async def _welcome(self, since: int) -> dict[str, Any]:
+        assert self.member_id is not None
+        body, infos, self.media = await database_sync_to_async(_welcome_sync)(
+            self.member_id, self.channel_name, since
+        )
+        self.members = infos
+        caucus_side = str(body["room"]["caucus_side"])
+        self.caucus_side = caucus_side
+        self.baseline_seq = int(body["last_seq"])
+        return body
+
+    async def disconnect(self, code: int) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        if self.member_id is None:
+            return
+        layer = self.channel_layer
+        await layer.group_discard(room_group(self.room_id), self.channel_name)
+        await layer.group_discard(room_member_group(self.room_id, self.member_id), self.channel_name)
+        try:
+            was_current = await database_sync_to_async(rooms.room_presence_clear)(
+                member_id=self.member_id, channel=self.channel_name
+            )
+        except Exception:
+            logger.exception("clearing presence of room member %s failed", self.member_id)
+            return
+        if was_current:
+            await self._announce_presence(online=False)
+
+    async def _watch(self) -> None:
+        while not self.closing:
+            await asyncio.sleep(min(1.0, IDLE_CLOSE_SECONDS))
+            if time.monotonic() - self.last_heard > IDLE_CLOSE_SECONDS:
+                await self._close(CLOSE_IDLE)
+                return
+
+    async def _close(self, code: int) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+
+    async def _error(self, code: str, message: str, ref: Any = None) -> None:
+        await self._send({"type": "error", "code": code, "message": message, "ref": ref})
+
+    # --- from the client ------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing or self.member_id is None:
+            return
+        self.last_heard = time.monotonic()
+        if not self.bucket.take():
+            if self.bucket.far_over:
+                await self._close(CLOSE_RATE)
+            elif self.bucket.overflow == 1:
+                await self._error("rate_limited", _("发送过于频繁，请稍后再试。"))
+            return
+        frame = f.parse_frame(text_data, bytes_data)
+        if isinstance(frame, f.FrameError):
+            await self._send(frame.as_frame())
+            return
+        try:
+            await self._dispatch(frame)
+        except Exception:
+            logger.exception("room %s: frame %s from member %s failed", self.room_id, type(frame).__name__,
+                             self.member_id)
+            with contextlib.suppress(Exception):  # e.g. the client went away while we answered
+                await self._error("refused", _("服务器暂时无法处理该请求，请重试。"), frame.ref)
+
+    async def _dispatch(self, frame: Any) -> None:
+        me = self.members.get(self.member_id or 0)
+        kind = frame.type
+        if kind == "ping":
+            await self._send({"type": "pong"})
+            return
+        if kind == "signal":
+            await self._relay(frame, me)
+            return
+        if kind in f.MEDIATOR_ONLY and (me is None or me.role != spaces.MEDIATOR):
+            await self._error("forbidden", _("只有调解员可以这样做。"), frame.ref)
+            return
+        if kind == "media":
+            await database_sync_to_async(_media_sync)(self.member_id, frame.audio_only, frame.muted)
+            await self._announce_presence(online=True, audio_only=frame.audio_only, muted=frame.muted)
+            return
+        try:
+            seq = await database_sync_to_async(_command_sync)(self.member_id, frame)
+        except PermissionDenied as exc:
+            await self._error("forbidden", str(exc), frame.ref)
+            return
+        except DomainError as exc:
+            await self._error("refused", str(exc), frame.ref)
+            return
+        await self._send({"type": "ack", "ref": frame.ref, "seq": seq})
+        if kind == "leave":
+            await self._close(1000)
+
+    async def _relay(self, frame: f.Signal, me: spaces.MemberInfo | None) -> None:
+        if me is None or me.state != spaces.ADMITTED:
+            await self._error("forbidden", _("调解员准许入会后才能建立音视频连接。"), frame.ref)
+            return
+        target = self.members.get(frame.to)
+        if target is None or target.pk == me.pk or not spaces.share_space(caucus_side=self.caucus_side, a=me, b=target):
+            await self._error("not_in_space", _("对方不在您当前所在的调解空间。"), frame.ref)
+            return
+        await self.channel_layer.group_send(
+            room_member_group(self.room_id, target.pk),
+            {"type": "room.signal", "from": me.pk, "data": frame.data},
+        )
+
+    async def _announce_presence(self, *, online: bool, audio_only: bool = False, muted: bool = False) -> None:
+        await self.channel_layer.group_send(
+            room_group(self.room_id),
+            {"type": "room.presence", "member": self.member_id, "online": online, "audio_only": audio_only,
+             "muted": muted},
+        )
+
+    # --- from the channel layer ------------------------------------------------------------------------
+
+    async def room_event(self, message: dict[str, Any]) -> None:
+        if self.member_id is None or self.closing:
+            return
+        event, audience = message["event"], message["audience"]
+        state = message.get("state") or {}
+        before = self.members.get(self.member_id)
+        self._apply(state)
+        me = self.members.get(self.member_id)
+        if me is None:
+            return
+        if event["seq"] > self.baseline_seq and spaces.may_see(audience=audience, member=me):
+            await self._send(event)
+            payload = event.get("payload") or {}
+            if event["kind"] == "member.mute_requested" and payload.get("member") == self.member_id:
+                await self._send({"type": "mute_request", "by": payload.get("by")})
+        if state.get("member") == self.member_id:
+            if me.state == spaces.ADMITTED and (before is None or before.state != spaces.ADMITTED):
+                # What this person may see changed: a fresh welcome with everything now visible.
+                await self._send(await self._welcome(0))
+            elif me.state == "removed":
+                await self._close(CLOSE_REMOVED)
+        if state.get("status") == "ended":
+            await self._close(CLOSE_ENDED)
+
+    def _apply(self, state: dict[str, Any]) -> None:
+        if "caucus_side" in state:
+            self.caucus_side = str(state["caucus_side"])
+        if "member" in state:
+            self.members[int(state["member"])] = spaces.MemberInfo(
+                pk=int(state["member"]), user_id=int(state["user"]), role=str(state["role"]),
+                side=str(state["side"]), state=str(state["state"]),
+            )
+
+    async def room_signal(self, message: dict[str, Any]) -> None:
+        if self.member_id is None or self.closing:
+            return
+        me, sender = self.members.get(self.member_id), self.members.get(int(message["from"]))
+        if me is None or sender is None or not spaces.share_space(caucus_side=self.caucus_side, a=me, b=sender):
+            return  # the sender's socket had not yet learned of a space change: drop it here
+        await self._send({"type": "signal", "from": sender.pk, "data": message["data"]})
+
+    async def room_presence(self, message: dict[str, Any]) -> None:
+        if self.member_id is None or self.closing:
+            return
+        await self._send({"type": "presence", "member": message["member"], "online": message["online"],
+                          "audio_only": message["audio_only"], "muted": message["muted"]})
+
+    async def room_replaced(self, message: dict[str, Any]) -> None:
+        if message.get("channel") != self.channel_name:
+            await self._close(CLOSE_REPLACED)
+
+
+# --- the database side, one call each -----------------------------------------------------------------------
+
+
+def _welcome_sync(
+    member_id: int, channel: str, since: int
+) -> tuple[dict[str, Any], dict[int, spaces.MemberInfo], tuple[bool, bool]]:
+    from mediation.models import RoomMember
+
+    member = room_member_get(member_id=member_id)
+    rooms.room_presence_set(member=member, channel=channel)
+    body = rooms.room_snapshot(member=member, since=since)
+    token, _row = rooms.room_token_issue(member=member)
+    body["resume_token"] = token
+    body["ice_servers"] = ice_servers(member_id=member.pk)
+    infos = {m.pk: spaces.info_of(m) for m in RoomMember.objects.filter(room_id=member.room_id)}
+    return body, infos, (member.audio_only, member.muted)
+
+
+def _media_sync(member_id: int, audio_only: bool, muted: bool) -> None:
+    rooms.room_media_state(member=room_member_get(member_id=member_id), audio_only=audio_only, muted=muted)
+
+
+def _command_sync(member_id: int, frame: Any) -> int | None:
+    """Run one client command through its service; the seq of the stored event, if any."""
+    member = room_member_get(member_id=member_id)
+    room, actor = member.room, member.user
+    ref = "" if frame.ref is None else str(frame.ref)
+    kind = frame.type
+    if kind == "chat":
+        return rooms.room_chat_post(member=member, text=frame.text, client_id=ref).seq
+    if kind == "record.add":
+        return rooms.room_record_add(member=member, text=frame.text, tag=frame.tag, supersedes_id=frame.supersedes,
+                                     client_id=ref).seq
+    if kind == "record.confirm":
+        return rooms.room_record_confirm(member=member, version=frame.version, client_id=ref).seq
+    if kind == "record.release":
+        return rooms.room_record_release(member=member, entry_id=frame.entry, client_id=ref).seq
+    if kind in ("admit", "refuse", "remove"):
+        service = {"admit": rooms.room_admit, "refuse": rooms.room_refuse, "remove": rooms.room_remove}[kind]
+        service(room=room, actor=actor, member=frame.member)
+        return None
+    if kind == "mute_request":
+        return rooms.room_mute_request(room=room, actor=actor, member=frame.member).seq
+    if kind == "lock":
+        return rooms.room_lock(room=room, actor=actor, locked=frame.locked).seq
+    if kind == "caucus":
+        return rooms.room_caucus_start(room=room, actor=actor, side=frame.side).seq
+    if kind == "joint":
+        return rooms.room_caucus_end(room=room, actor=actor).seq
+    if kind == "end":
+        rooms.room_end(room=room, actor=actor, outcome=frame.outcome, end_reason=frame.end_reason,
+                       continue_at=frame.continue_at, note=frame.note, cost_conduct=frame.cost_conduct,
+                       court_matters=frame.court_matters)
+        return None
+    if kind == "leave":
+        rooms.room_leave(member=member)
+        return None
+    raise DomainError(_("不支持的消息类型。"))  # pragma: no cover - parse_frame admits only the kinds above
+

@@ -1,0 +1,100 @@
+"""manage.py demo_mediation: the demo case played through the services to a signed agreement and a submitted
+confirmation application; every PDF written out passes poppler's pdfsig and the verification check."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test.utils import override_settings
+
+from documents.ca import ROOT_CERT
+from documents.verification import Verdict, VerificationResult, verify_pdf
+from mediation.choices import CaseStatus
+from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
+from mediation.models import Case
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _pdfsig(path) -> str:
+    return subprocess.run(["pdfsig", "-nocert", str(path)], capture_output=True, text=True, check=False).stdout
+
+
+@dataclass
+class Demo:
+    out: Path
+    text: str
+    status: str
+    verdicts: dict[str, VerificationResult]
+    ca_root: bytes
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Demo]:
+    """One run of the demo for the whole module (it takes a while), then the database emptied again, as a
+    transactional test does."""
+    base = tmp_path_factory.mktemp("demo")
+    out = base / "out"
+    overrides = override_settings(DEBUG=True, MEDIA_ROOT=base / "media", DEV_CA_DIR=base / "dev-ca",
+                                  SIGNING_CA="local")
+    with django_db_blocker.unblock(), overrides:
+        try:
+            stdout = io.StringIO()
+            call_command("demo_mediation", out=str(out), stdout=stdout)
+            finals = [*sorted(out.glob("*-signed.pdf")), out / "transcript-v1-original.pdf",
+                      out / "presiding_proof-v1-original.pdf"]
+            yield Demo(
+                out=out, text=stdout.getvalue(), status=Case.objects.get(title=DEMO_CASE_TITLE).status,
+                verdicts={path.name: verify_pdf(data=path.read_bytes()) for path in finals},
+                ca_root=(base / "dev-ca" / ROOT_CERT).read_bytes(),
+            )
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+
+
+def test_the_demo_ends_with_the_confirmation_application_submitted(demo):
+    assert demo.status == CaseStatus.JC_SUBMITTED
+
+
+def test_every_signature_on_the_agreement_passes_pdfsig(demo):
+    report = _pdfsig(demo.out / "agreement-v1-signed.pdf")
+    assert report.count("Signature is Valid.") == 4  # both parties, the mediator, the organisation's seal
+    assert "Total document signed" in report
+
+
+def test_both_signatures_on_the_confirmation_application_pass_pdfsig(demo):
+    assert _pdfsig(demo.out / "jc_application-v1-signed.pdf").count("Signature is Valid.") == 2
+
+
+def test_every_written_pdf_is_confirmed_by_verification(demo):
+    results = demo.verdicts
+    assert len(results) == 4
+    assert {name: r.verdict for name, r in results.items()} == dict.fromkeys(results, Verdict.LATEST)
+    signed = [r for r in results.values() if r.embedded]
+    assert signed and all(c.ok for r in signed for c in r.embedded)
+
+
+def test_each_signed_revision_and_the_dev_ca_root_are_written(demo):
+    assert sorted(p.name for p in (demo.out / "revisions").glob("agreement-*")) == [
+        f"agreement-v1-sig{n}.pdf" for n in range(1, 5)]
+    assert (demo.out / "dev-ca-root.pem").read_bytes() == demo.ca_root
+
+
+def test_the_summary_names_each_document_its_code_and_a_pdfsig_hint(demo):
+    assert "调解协议书（第1版，4 个签章）" in demo.text
+    assert re.search(r"/verify/\?code=[A-Z0-9]+", demo.text)
+    assert "pdfsig" in demo.text
+
+
+def test_the_demo_refuses_to_run_with_debug_off(settings, tmp_path):
+    settings.DEBUG = False  # as the test runner leaves it, and as production runs
+    with pytest.raises(CommandError, match="DEBUG off"):
+        call_command("demo_mediation", out=str(tmp_path / "x"), stdout=io.StringIO())
