@@ -6,8 +6,8 @@ so a document can always be re-rendered from its own row. Nothing here writes.
 
 Two rules shape what goes in (OMR 18, 22; SIM 22): a caucus record entry appears only once its side
 released it, and settlement communications (concessions made to reach agreement) never appear in the
-failure report or anything else a court reads for litigation; only undisputed facts confirmed by every
-party do.
+failure report, the transcript (which keeps only a placeholder) or anything else a court reads; only
+undisputed facts confirmed by every party do.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mediation import calendar
+from mediation.agreement_text import clause_text
 from mediation.choices import (
     AgentAuthority,
     AgentKind,
@@ -62,6 +64,7 @@ from mediation.models import (
 )
 
 SCHEMA = 1
+SETTLEMENT_WITHHELD = gettext_noop("（为达成调解协议所作妥协的内容，依《人民法院在线调解规则》第十八条不载入本笔录。）")
 PLATFORM_NAME = "一站在线调解平台"
 JC_WINDOW_DAYS = 30
 
@@ -246,17 +249,18 @@ def _signer(field: str, role: str, label: str, name: str, **ids: int | None) -> 
             "organisation_id": ids.get("organisation_id")}
 
 
-def party_signers(parties: list[Data]) -> list[Data]:
-    """One box per party and one per agent with special authority (CPL 62: only they may sign)."""
+def party_signers(parties: list[Data], *, role_label: str = "") -> list[Data]:
+    """One box per party and one per agent with special authority (CPL 62: only they may sign).
+    ``role_label`` names every party alike (the joint application: all are 申请人, CPL 205)."""
     out: list[Data] = []
     for party in parties:
-        out.append(_signer(f"party_{party['id']}", SignerRole.PARTY, party["role_label"], party["name"],
-                           party_id=party["id"]))
+        label = role_label or party["role_label"]
+        out.append(_signer(f"party_{party['id']}", SignerRole.PARTY, label, party["name"], party_id=party["id"]))
         for agent in party["agents"]:
             if agent["special"]:
                 out.append(_signer(f"agent_{agent['id']}", SignerRole.AGENT,
-                                   _("%(role)s委托代理人") % {"role": party["role_label"]}, agent["name"],
-                                   party_id=party["id"]))
+                                   _("%(role)s%(name)s的委托代理人") % {"role": label, "name": party["name"]},
+                                   agent["name"], party_id=party["id"]))
     return out
 
 
@@ -275,34 +279,10 @@ def seal_signer(organisation: Data | None) -> list[Data]:
 # --- Agreement ---------------------------------------------------------------------------------------------
 
 
-def _clause_text(clause: Any, names: dict[int, str]) -> str:
-    """The clause as one sentence, from its parts, when the mediator left the text empty."""
-    if clause.text.strip():
-        return str(clause.text.strip())
-    parts: list[str] = []
-    obligor, obligee = names.get(clause.obligor_id or 0, ""), names.get(clause.obligee_id or 0, "")
-    if obligor:
-        parts.append(obligor)
-    if clause.deadline:
-        day = clause.deadline
-        parts.append(_("于%(d)s前") % {"d": f"{day.year}年{day.month}月{day.day}日"})
-    if clause.method:
-        parts.append(_("以%(m)s方式") % {"m": clause.method})
-    if obligee:
-        parts.append(_("向%(o)s") % {"o": obligee})
-    if clause.amount is not None:
-        parts.append(_("支付人民币%(a)s元") % {"a": _money(clause.amount)})
-    if clause.subject:
-        parts.append(str(clause.subject))
-    if clause.place:
-        parts.append(_("（履行地点：%(p)s）") % {"p": clause.place})
-    return "".join(parts) + "。" if parts else ""
-
-
 def agreement_data(agreement: Agreement) -> Data:
     parties = {p.pk: p.name for p in Party.objects.filter(case_id=agreement.case_id)}
     clauses = []
-    for clause in agreement.clauses.all().order_by("number"):
+    for clause in agreement.clauses.all().select_related("obligor", "obligee").order_by("number"):
         clauses.append({
             "number": clause.number,
             "kind": clause.kind,
@@ -317,7 +297,9 @@ def agreement_data(agreement: Agreement) -> Data:
             "instalments": clause.instalments,
             "guarantee": clause.guarantee,
             "breach": clause.breach,
-            "text": _clause_text(clause, parties),
+            # The very wording each party read and assented to (mediation.selectors_agreements), never a
+            # second composition of the fields: what is signed is what was agreed.
+            "text": clause_text(clause),
             "content_sha256": clause.content_sha256,
         })
     return {
@@ -420,10 +402,14 @@ def sessions_data(case: Case, *, with_record: bool) -> list[Data]:
             "continue_at": _iso(room.continue_at),
         }
         if with_record:
+            # Concessions made to reach agreement are kept out of the printed record: the court reads this
+            # document, and such facts may not be used against a party in litigation (OMR 18). The entry's
+            # place and tag stay, so the record still shows that something was said.
             item["entries"] = [
                 {
                     "id": e.pk,
-                    "text": e.text,
+                    "text": _(SETTLEMENT_WITHHELD) if e.tag == RecordTag.SETTLEMENT_COMMUNICATION else e.text,
+                    "withheld": e.tag == RecordTag.SETTLEMENT_COMMUNICATION,
                     "tag": e.tag,
                     "tag_label": _label(RecordTag, e.tag) if e.tag else "",
                     "caucus_side_label": _label(PartyRole, e.caucus_side),
@@ -556,8 +542,26 @@ def transcript_data(case: Case, *, now: dt.datetime) -> Data:
         if agreement is not None else None
     )
     data["out_of_court_closing"] = case.origin != CaseOrigin.ENTRUSTED and agreement is not None
-    data["signers"] = [*party_signers(data["parties"]), *mediator_signers(data["mediators"])]
+    # No signature boxes: the parties confirm the record online, each confirmation logged with the version
+    # it confirmed (OMR 22: an e-record checked and confirmed online has a paper record's force), and the
+    # PDF prints those confirmations. Empty boxes nobody is asked to sign would only invite doubt.
+    data["signers"] = []
     return data
+
+
+def _court_materials(case: Case) -> Any:
+    """The case's materials a document for the court may list: a file shared in a caucus stays with that
+    side (its title can say as much as its content), so only files never shared in a room, or shared in the
+    joint session, are listed."""
+    from mediation.models import RoomEvent
+    from realtime import spaces
+
+    private = [
+        int(pk) for pk, audience in RoomEvent.objects.filter(room__case=case, kind="file")
+        .values_list("payload__evidence", "audience")
+        if isinstance(pk, int) and audience not in (spaces.ALL, spaces.EVERYONE)
+    ]
+    return Evidence.objects.filter(case=case).exclude(pk__in=private).order_by("uploaded_at")
 
 
 def _attachments(case: Case, data: Data) -> list[str]:
@@ -573,7 +577,7 @@ def _attachments(case: Case, data: Data) -> list[str]:
         for agent in party["agents"]:
             items.append(_("%(p)s出具的授权委托书（%(a)s，%(auth)s）")
                          % {"p": party["name"], "a": agent["name"], "auth": agent["authority_label"]})
-    for evidence in Evidence.objects.filter(case=case, kind=EvidenceKind.EVIDENCE).order_by("uploaded_at"):
+    for evidence in _court_materials(case).filter(kind=EvidenceKind.EVIDENCE):
         items.append(_("与调解协议相关的财产权利证明等材料：%(t)s") % {"t": evidence.title})
     addresses = ServiceAddress.objects.filter(case=case).select_related("party").order_by("party_id", "-confirmed_at")
     for address in addresses:
@@ -595,7 +599,7 @@ def jc_application_data(case: Case, agreement: Agreement, *, now: dt.datetime) -
     data["deadline"] = last_day
     data["addressee"] = case.court.name
     data["attachments"] = _attachments(case, data)
-    data["signers"] = party_signers(data["parties"])
+    data["signers"] = party_signers(data["parties"], role_label=_("申请人"))
     return data
 
 
@@ -614,9 +618,12 @@ def presiding_proof_data(case: Case, agreement: Agreement, *, now: dt.datetime) 
 
 NEXT_STEP = {
     CaseOrigin.PARTY_APPLICATION: "调解不成。调解员已建议申请人通过平台在线申请立案；申请人选择立案的，"
-                                  "平台将电子材料推送至人民法院，由人民法院依法登记立案（OMR 21(1)）。",
-    CaseOrigin.DELEGATED: "本案系人民法院立案前委派调解，调解不成，人民法院应当依法登记立案（OMR 21(2)）。",
-    CaseOrigin.ENTRUSTED: "本案系人民法院立案后委托调解，调解不成，应当依法恢复审理（OMR 21(3)）。",
+                                  "平台将电子材料推送至人民法院，由人民法院依法登记立案"
+                                  "（《人民法院在线调解规则》第二十一条第一项）。",
+    CaseOrigin.DELEGATED: "本案系人民法院立案前委派调解，调解不成，人民法院应当依法登记立案"
+                          "（《人民法院在线调解规则》第二十一条第二项）。",
+    CaseOrigin.ENTRUSTED: "本案系人民法院立案后委托调解，调解不成，应当依法恢复审理"
+                          "（《人民法院在线调解规则》第二十一条第三项）。",
 }
 
 
@@ -647,10 +654,10 @@ def failure_report_data(case: Case, *, now: dt.datetime, notes: dict[str, str] |
     data["court_matters"] = given.get("court_matters", "")
     data["undisputed_facts"] = undisputed_facts(case)
     data["next_step"] = _(NEXT_STEP[CaseOrigin(case.origin)])
-    data["remedies_notice"] = _("已告知当事人可以通过仲裁、行政、司法等途径维护自己的权利（PML 26）。")
+    data["remedies_notice"] = _("已告知当事人可以通过仲裁、行政、司法等途径维护自己的权利。")
     data["materials"] = [
         {"title": e.title, "kind_label": e.get_kind_display(), "sha256": e.sha256[:16]}
-        for e in Evidence.objects.filter(case=case).order_by("uploaded_at")
+        for e in _court_materials(case)
     ]
     data["signers"] = [*mediator_signers(data["mediators"]), *seal_signer(data["organisation"])]
     return data

@@ -14,7 +14,12 @@ from django.utils.translation import gettext_lazy as _
 
 from mediation.choices import DocumentKind, SignerRole
 
-FROZEN_FIELDS = ("case_id", "kind", "version", "data", "pdf", "sha256", "code", "supersedes_id")
+# Everything but ``effective_at``, which is set once, when the agreement takes effect.
+FROZEN_FIELDS = ("case_id", "kind", "title", "number", "version", "data", "pdf", "sha256", "size", "pages", "code",
+                 "supersedes_id", "agreement_id", "issued_by_id", "issued_at")
+SIGNATURE_FIELDS = ("document_id", "sequence", "role", "signer_id", "party_id", "organisation_id", "signer_name",
+                    "field_name", "certificate_serial", "certificate_subject", "certificate_pem", "handwriting", "pdf",
+                    "sha256", "signed_at")
 
 
 class DocumentImmutable(Exception):
@@ -56,14 +61,11 @@ class Document(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
-            stored = Document.objects.filter(pk=self.pk).values(*FROZEN_FIELDS)
-            row = stored.first()
+            row = Document.objects.filter(pk=self.pk).values(*FROZEN_FIELDS, "effective_at").first()
             if row is not None:
-                for field in FROZEN_FIELDS:
-                    current = getattr(self, field)
-                    current = current.name if field == "pdf" else current
-                    if row[field] != current:
-                        raise DocumentImmutable(f"issued document field {field} cannot change; issue a new version")
+                _refuse_changes(self, row, FROZEN_FIELDS, "issued document")
+                if row["effective_at"] is not None and row["effective_at"] != self.effective_at:
+                    raise DocumentImmutable("an agreement's effective time is set once")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
@@ -103,3 +105,23 @@ class DocumentSignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.sequence} {self.signer_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A signature is a revision of the file that others signed over: it is written once.
+        if self.pk is not None:
+            row = DocumentSignature.objects.filter(pk=self.pk).values(*SIGNATURE_FIELDS).first()
+            if row is not None:
+                _refuse_changes(self, row, SIGNATURE_FIELDS, "signature")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise DocumentImmutable("signatures are never deleted")
+
+
+def _refuse_changes(instance: models.Model, row: dict[str, Any], fields: tuple[str, ...], what: str) -> None:
+    for name in fields:
+        current = getattr(instance, name)
+        if name in ("pdf", "handwriting"):
+            current = current.name or ""
+        if row[name] != current:
+            raise DocumentImmutable(f"{what} field {name} cannot change; issue a new version")

@@ -16,7 +16,11 @@ Who signs what:
   is on it, the agreement is served on every party, a copy is filed with the referring court (SIM 19) and
   the case closes as settled;
 * the joint 司法确认申请书 (CPL 205): every party (agents with special authority). With the last party
-  signature the application is submitted (JC_SUBMITTED).
+  signature the application is submitted (JC_SUBMITTED), but not after the 30-day window closed (T9);
+* the 调解组织主持调解的证明 (an attachment of the application, Interp 354): the organisation's e-seal.
+
+A one-time code is bound to the document it was sent for: a code sent to sign one document does not sign
+another. Before a signature is added, the stored revision it extends is checked against its recorded hash.
 """
 
 from __future__ import annotations
@@ -48,9 +52,10 @@ from mediation.choices import (
     OtpPurpose,
     Role,
     SignerRole,
+    TimerKind,
 )
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
-from mediation.models import Agent, Case, CaseMediator, OneTimeCode, Party, User
+from mediation.models import Agent, AuditEvent, Case, CaseMediator, OneTimeCode, Party, Timer, User
 from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
@@ -60,7 +65,9 @@ from mediation.validators import mask_phone
 
 logger = logging.getLogger(__name__)
 
-SIGNABLE_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION})
+SIGNABLE_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF})
+# Kinds the presiding organisation seals: the agreement (OMR 19) and its own proof of presiding (§C3a).
+SEALED_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.PRESIDING_PROOF})
 # Handwriting: a PNG from the signing page's canvas. Bounds that a real signature never reaches.
 HANDWRITING_MAX_BYTES = 512 * 1024
 HANDWRITING_MIN_SIDE, HANDWRITING_MAX_SIDE = 60, 4000
@@ -100,6 +107,9 @@ class SignOption:
 def document_slots(document: Document) -> list[Slot]:
     """Every signature ``document`` needs, in signing-block order."""
     case = document.case
+    if document.kind == DocumentKind.PRESIDING_PROOF:
+        return [Slot(key="organisation", label=str(_("调解组织电子印章")), for_effect=False)] \
+            if _seals_electronically(case) else []
     parties = sorted(Party.objects.filter(case=case), key=lambda p: (p.role, p.pk))
     slots = [Slot(key=f"party_{p.pk}", label=f"{p.get_role_display()}：{p.name}", party=p) for p in parties]
     if document.kind == DocumentKind.AGREEMENT:
@@ -148,7 +158,16 @@ def _slot_open(document: Document, case: Case, slot_key: str) -> bool:
     if document.kind == DocumentKind.JC_APPLICATION:
         return case.origin in tr.PRE_FILING and case.status in (CaseStatus.AGREEMENT_EFFECTIVE,
                                                                  CaseStatus.CLOSED_SETTLED)
+    if document.kind == DocumentKind.PRESIDING_PROOF:
+        return slot_key == "organisation"
     return False
+
+
+def _jc_window_closed(case: Case) -> bool:
+    """Whether the 30 days to apply for confirmation (T9; CPL 205, PML 33) have run out, even if the sweep
+    that moves the case on has not run yet."""
+    timer = Timer.objects.filter(case=case, kind=TimerKind.JC_APPLICATION_WINDOW).order_by("-started_at").first()
+    return timer is not None and timer.due_at is not None and timezone.now() > timer.due_at
 
 
 def _options_for(user: User | None, document: Document) -> list[SignOption]:
@@ -157,6 +176,11 @@ def _options_for(user: User | None, document: Document) -> list[SignOption]:
         return []
     case = document.case
     options: list[SignOption] = []
+    if document.kind == DocumentKind.PRESIDING_PROOF:
+        if _seals_electronically(case) and tr.ORG_ADMIN in case_roles(user, case):
+            options.append(SignOption(SignerRole.ORGANISATION, None, _("加盖%(org)s电子印章")
+                                      % {"org": case.mediation_organisation.name}))  # type: ignore[union-attr]
+        return options
     for party in Party.objects.filter(case=case, user=user).order_by("pk"):
         options.append(SignOption(SignerRole.PARTY, party, _("%(role)s本人：%(name)s")
                                   % {"role": party.get_role_display(), "name": party.name}))
@@ -238,6 +262,11 @@ def _check_may_sign(*, document: Document, case: Case, actor: User, role: str, p
             _("案件当前为“%(status)s”，现在不能签署“%(title)s”。")
             % {"status": case.get_status_display(), "title": document.title}
         )
+    if document.kind == DocumentKind.JC_APPLICATION and _jc_window_closed(case):
+        raise TransitionNotAllowed(
+            _("申请司法确认的期限（调解协议生效之日起三十日）已经届满，不能再签署提交司法确认申请书。"
+              "当事人可以就调解协议的履行或内容向人民法院提起诉讼。")
+        )
     if document.kind == DocumentKind.AGREEMENT:
         from mediation.services.agreements import agreement_is_fully_assented
 
@@ -307,9 +336,19 @@ def document_sign_code_send(*, document: Document, actor: User, role: str = "", 
     with transaction.atomic():
         audit_append(
             kind="document.sign_code_sent", actor=actor, case=case,
-            data={"document": document.pk, "title": document.title, "phone": mask_phone(phone), "ip": ip_address},
+            # ``otp`` binds the code to this document (see ``_check_code_was_for``).
+            data={"document": document.pk, "title": document.title, "phone": mask_phone(phone), "ip": ip_address,
+                  "otp": otp.pk},
         )
     return otp
+
+
+def _check_code_was_for(*, otp: OneTimeCode, document: Document, actor: User) -> None:
+    """A signing code consents to signing one document: the one it was sent for, by the person it was sent
+    to. (Codes are per phone and purpose; without this, a code asked for on one document signs another.)"""
+    if not AuditEvent.objects.filter(kind="document.sign_code_sent", case_id=document.case_id, actor=actor,
+                                     data__document=document.pk, data__otp=otp.pk).exists():
+        raise InvalidInput(_("该验证码不是为签署本文书发送的。请在本文书的签署页面重新获取验证码。"))
 
 
 def _guess_role(actor: User, document: Document) -> str:
@@ -336,7 +375,8 @@ def document_sign(
     _check_may_sign(document=document, case=case, actor=actor, role=role, party=party)
     handwriting = clean_handwriting(handwriting_png) if role != SignerRole.ORGANISATION else None
     # Verified outside our transaction: a wrong code's failure count is committed even though we raise.
-    otp_verify(phone=_signer_phone(actor), purpose=OtpPurpose.SIGNING, code=code, ip_address=ip_address)
+    otp = otp_verify(phone=_signer_phone(actor), purpose=OtpPurpose.SIGNING, code=code, ip_address=ip_address)
+    _check_code_was_for(otp=otp, document=document, actor=actor)
     with transaction.atomic():
         document = Document.objects.select_for_update(of=("self",)).select_related(
             "case", "case__mediation_organisation", "agreement"
@@ -352,11 +392,10 @@ def document_sign(
 def _apply_signature(*, document: Document, case: Case, actor: User, option: SignOption,
                      handwriting: bytes | None, ip_address: str | None) -> DocumentSignature:
     previous = document.signatures.order_by("-sequence").first()
-    source = previous.pdf if previous is not None else document.pdf
-    with source.open("rb") as handle:
-        pdf_bytes = handle.read()
+    pdf_bytes, _digest = _latest_bytes(document)
     sequence = (previous.sequence if previous is not None else 0) + 1
-    field_name, signer_name, caption, subject, id_hint, organisation, purpose = _identity(case, actor, option)
+    field_name, signer_name, caption, subject, id_hint, organisation, purpose = _identity(
+        case, actor, option, document.kind)
     page, box = _placement(document, field_name, sequence)
     key, cert, chain = certificate_authority().issue_event_certificate(
         subject_name=subject, id_hint=id_hint, organisation=organisation, purpose=purpose
@@ -396,14 +435,17 @@ def _apply_signature(*, document: Document, case: Case, actor: User, option: Sig
     return signature
 
 
-def _identity(case: Case, actor: User, option: SignOption) -> tuple[str, str, str, str, str, str | None, str]:
-    """Field name, name shown, caption, certificate subject, ID hint, organisation and purpose of a signature."""
+def _identity(case: Case, actor: User, option: SignOption,
+              kind: str) -> tuple[str, str, str, str, str, str | None, str]:
+    """Field name, name shown, caption, certificate subject, ID hint, organisation and purpose of a signature.
+    On the joint confirmation application every party signs as 申请人 (CPL 205)."""
     person = (actor.real_name or actor.display_name).strip()
     organisation_name = case.mediation_organisation.name if case.mediation_organisation else None
     if option.role == SignerRole.PARTY:
         party = option.party
         assert party is not None
-        return (f"party_{party.pk}", party.name, party.get_role_display(), party.name,
+        caption = str(_("申请人")) if kind == DocumentKind.JC_APPLICATION else party.get_role_display()
+        return (f"party_{party.pk}", party.name, caption, party.name,
                 id_number_hint(party.id_number or actor.id_number), None, PURPOSE_SIGNATURE)
     if option.role == SignerRole.AGENT:
         party = option.party
@@ -482,12 +524,22 @@ def _agreement_takes_effect(*, document: Document, case: Case, effective_at: dt.
     return case
 
 
+class StoredFileAltered(DomainError):
+    """The stored file of a revision no longer has the hash recorded for it."""
+
+
 def _latest_bytes(document: Document) -> tuple[bytes, str]:
+    """The latest revision's bytes, checked against the hash on record: a file changed in storage is never
+    signed over, served or previewed as the document."""
     latest = document.signatures.order_by("-sequence").first()
     source = latest.pdf if latest is not None else document.pdf
+    expected = latest.sha256 if latest is not None else document.sha256
     with source.open("rb") as handle:
         data = handle.read()
-    return data, (latest.sha256 if latest is not None else document.sha256)
+    if hashlib.sha256(data).hexdigest() != expected:
+        logger.error("stored file %s of document %s does not match its recorded SHA-256", source.name, document.pk)
+        raise StoredFileAltered(_("文书存档文件校验失败，已停止签署和下载。请联系平台管理员核查。"))
+    return data, expected
 
 
 def _agreement_complete(*, document: Document, case: Case) -> None:

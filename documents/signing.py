@@ -161,9 +161,15 @@ def signature_appearance(*, size: tuple[int, int], handwriting_png: bytes, signe
     width, height = size
     picture = Image.new("RGBA", size, (255, 255, 255, 0))
     draw = ImageDraw.Draw(picture)
-    small = _font(max(height // 9, 12))
-    line = small.getbbox("国")[3] + height // 40
     lines = [text for text in (caption, signer_name, _time_text(signed_at)) if text]
+    # A long capacity or name ("X有限公司的委托代理人") is set smaller rather than cut off at the box's edge.
+    px = max(height // 9, 12)
+    small = _font(px)
+    room = width - width // 20
+    widest = max(draw.textlength(text, font=small) for text in lines)
+    if widest > room:
+        small = _font(max(int(px * room / widest), 8))
+    line = small.getbbox("国")[3] + height // 40
     text_top = height - line * len(lines) - height // 30
     with Image.open(io.BytesIO(handwriting_png)) as raw:
         ink = _ink_only(raw)

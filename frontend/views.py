@@ -56,9 +56,13 @@ def party_claim_view(request: HttpRequest, party_id: int) -> HttpResponse:
 @login_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_or_404(request, case_id)
-    timeline = [(event, audit_event_label(event)) for event in case.audit_events.order_by("seq")]
-    # Each person sees their own ID number in full, everyone else's masked (PIPL minimisation).
     user = request.user
+    from mediation.selectors_rooms import room_files_hidden_from  # rooms: another side's caucus files stay out
+
+    hidden = room_files_hidden_from(user=user, case=case)  # type: ignore[arg-type]
+    timeline = [(event, audit_event_label(event)) for event in case.audit_events.order_by("seq")
+                if not (event.kind.startswith("evidence.") and (event.data or {}).get("evidence") in hidden)]
+    # Each person sees their own ID number in full, everyone else's masked (PIPL minimisation).
     parties = [
         (party, party.id_number if can_see_full_id_number(user, party) else party.id_number_masked)  # type: ignore[arg-type]
         for party in case.parties.all()
@@ -66,7 +70,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context = {
         "case": case, "timeline": timeline, "parties": parties,
         "actions": case_action_links(user=user, case=case),  # type: ignore[arg-type]
-        "evidence": case.evidence.order_by("uploaded_at"),
+        "evidence": case.evidence.exclude(pk__in=hidden).order_by("uploaded_at"),
     }
     context.update(service_case_context(user=user, case=case))  # type: ignore[arg-type]
     from frontend.views_agreements import agreement_link_for  # agreements: the link to the drafted agreement

@@ -75,7 +75,10 @@ def document_page(request: HttpRequest, pk: int, page: int) -> HttpResponseBase:
     document = _document_or_404(request, pk)
     if not 1 <= page <= document.pages:
         raise Http404
-    data, digest = document_latest_revision(document)
+    try:
+        data, digest = document_latest_revision(document)
+    except DomainError as exc:  # the stored file no longer matches its hash: show nothing of it
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
     name = f"documents/previews/{digest}-{page}.png"
     if not default_storage.exists(name):
         default_storage.save(name, ContentFile(_render_page(data, page)))
@@ -109,6 +112,8 @@ def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         data, _digest = document_download(document=document, actor=signed_in_user(request), ip_address=_ip(request))
     except PermissionDenied as exc:
         raise Http404(str(exc)) from exc
+    except DomainError as exc:  # the stored file no longer matches its hash
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
     response = HttpResponse(data, content_type="application/pdf")
     filename = f"{document.title}-v{document.version}.pdf".replace("/", "／")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from documents.verification import (
@@ -29,6 +30,8 @@ from documents.verification import (
 # from guessing: a per-address budget, counted in the cache.
 RATE_LIMIT = 30
 RATE_WINDOW_SECONDS = 600
+# What a multipart body adds around the file (boundaries, headers, the CSRF token).
+MULTIPART_OVERHEAD = 64 * 1024
 
 TONE = {
     Verdict.LATEST: "ok", Verdict.EARLIER: "warn", Verdict.FOUND: "info", Verdict.MODIFIED: "bad",
@@ -55,8 +58,37 @@ def _over_budget(request: HttpRequest) -> bool:
     return count > RATE_LIMIT
 
 
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+@csrf_exempt  # checked below, once we know the body is worth reading (the CSRF check parses all of it)
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
+    """Refuse an oversized upload from its declared length, before any of the body is read or spooled to
+    disk; everything else goes to the CSRF-protected page."""
+    declared = _declared_length(request)
+    if request.method == "POST" and declared > max_upload_bytes() + MULTIPART_OVERHEAD:
+        result = too_large(size=declared)
+        verification_audit(result=result, method="upload", actor=request.user)
+        return _page(request, result=result, method="upload", status=413)
+    return _verify(request)
+
+
+def _page(request: HttpRequest, *, result: VerificationResult | None, method: str, status: int,
+          upload_form: UploadForm | None = None, code_form: CodeForm | None = None) -> HttpResponse:
+    return render(request, "frontend/documents/verify.html", {
+        "result": result, "tone": TONE.get(result.verdict, "info") if result else "",
+        "upload_form": upload_form or UploadForm(), "code_form": code_form or CodeForm(), "method": method,
+        "max_mb": max(1, max_upload_bytes() // (1024 * 1024)),
+    }, status=status)
+
+
+@csrf_protect
+def _verify(request: HttpRequest) -> HttpResponse:
     result: VerificationResult | None = None
     method = ""
     status = 200
@@ -85,8 +117,5 @@ def verify(request: HttpRequest) -> HttpResponse:
                 result = verify_code(code=code_form.cleaned_data["code"])
         if result is not None and method:
             verification_audit(result=result, method=method, actor=request.user)
-    return render(request, "frontend/documents/verify.html", {
-        "result": result, "tone": TONE.get(result.verdict, "info") if result else "",
-        "upload_form": upload_form, "code_form": code_form, "method": method,
-        "max_mb": max(1, max_upload_bytes() // (1024 * 1024)),
-    }, status=status)
+    return _page(request, result=result, method=method, status=status, upload_form=upload_form,
+                 code_form=code_form)

@@ -103,3 +103,12 @@ def room_file_visible(*, user: User, evidence_id: int) -> bool:
         if spaces.may_see(audience=event.audience, member=as_admitted):
             return True
     return False
+
+
+def room_files_hidden_from(*, user: User, case: Case) -> set[int]:
+    """Ids of the files shared in a room of ``case`` that ``user`` may not open (another side's caucus
+    files). Every list of the case's materials, and the case's timeline, leaves them out: a file's title
+    can say as much as its content."""
+    shared = RoomEvent.objects.filter(room__case=case, kind="file").values_list("payload__evidence", flat=True)
+    ids = {int(pk) for pk in shared if isinstance(pk, int)}
+    return {pk for pk in ids if not room_file_visible(user=user, evidence_id=pk)}

@@ -31,6 +31,10 @@ RATE_PER_SECOND = 30.0
 RATE_BURST = 120
 # Frames refused for the rate during one flood before the socket is closed with 4429.
 RATE_CLOSE_AFTER = 2 * RATE_BURST
+# Frames that are stored or write to the database (everything but ping and signal) have a budget of their
+# own: each is a locked row, an event every member receives and an audit entry.
+WRITE_RATE_PER_SECOND = 5.0
+WRITE_BURST = 20
 
 MemberId = Annotated[StrictInt, Field(gt=0, lt=2**53)]
 Ref = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64)] | Annotated[

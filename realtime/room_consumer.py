@@ -6,6 +6,13 @@ group and the member's own group, send ``welcome``, then validate each frame and
 from the services' on-commit broadcasts and are filtered here by ``realtime.spaces.may_see``, the same
 rule the snapshot uses. Signals are delivered only between members that share a space by the room state
 this socket knows, checked on the sending and on the receiving socket.
+
+Two things keep that room state right on a busy or weak network. Commands that touch the database run one
+at a time in a task of their own, so a slow query never holds up pongs, signals or events (a phone that
+hears nothing for 2 s reconnects). And broadcasts are applied strictly in ``seq`` order: two writers commit
+one after the other but their on-commit broadcasts may cross, and a full channel drops messages, so an
+event that arrives early waits for the ones before it, and a gap that does not fill within ``GAP_WAIT``
+seconds is repaired with a fresh ``welcome`` read from the database.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext as _
@@ -42,6 +50,8 @@ CLOSE_TOKEN_SPENT = 4409
 CLOSE_ENDED = 4410
 CLOSE_CHECKS = 4412
 CLOSE_RATE = 4429
+CLOSE_LOCKED = 4423
+CLOSE_SERVER_ERROR = 1011
 CLOSE_FOR_ERROR = {
     rooms.NotSignedIn.code: CLOSE_UNAUTHENTICATED,
     rooms.TokenInvalid.code: CLOSE_UNAUTHENTICATED,
@@ -49,9 +59,18 @@ CLOSE_FOR_ERROR = {
     rooms.RoomEnded.code: CLOSE_ENDED,
     rooms.MemberRemoved.code: CLOSE_REMOVED,
     rooms.ChecksRequired.code: CLOSE_CHECKS,
+    rooms.RoomLocked.code: CLOSE_LOCKED,
 }
 # The server closes a socket that sent nothing for this long (clients ping every second).
 IDLE_CLOSE_SECONDS = 15.0
+# How long an event that arrived ahead of its predecessors waits for them before the socket resyncs.
+GAP_WAIT = 0.5
+# Events held while waiting for a gap to fill; beyond this the socket resyncs at once.
+MAX_HELD = 200
+# Commands accepted but not yet run (each is one database call); beyond this a command is refused as busy.
+MAX_QUEUED_COMMANDS = 16
+# Frames that bypass the command queue: answered or relayed at once, never touching the database.
+INLINE = frozenset({"ping", "signal"})
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -59,14 +78,31 @@ class RoomConsumer(AsyncWebsocketConsumer):
     member_id: int | None = None
     caucus_side: str = ""
     baseline_seq: int = 0
+    next_seq: int = 1
     closing: bool = False
+    replaced: bool = False
     media: tuple[bool, bool] = (False, False)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own dispatch first waits for ``close_old_connections`` on the one thread that every
+        ``database_sync_to_async`` call in the process shares, before each message: one slow query anywhere
+        then holds up every socket's pongs and signals. Every database call here goes through
+        ``database_sync_to_async``, which closes old connections itself, so handlers run at once."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.members: dict[int, spaces.MemberInfo] = {}
         self.bucket = f.TokenBucket()
+        self.writes = f.TokenBucket(rate=f.WRITE_RATE_PER_SECOND, burst=f.WRITE_BURST)
         self.last_heard = time.monotonic()
         self.watchdog: asyncio.Task[None] | None = None
+        self.worker: asyncio.Task[None] | None = None
+        self.commands: asyncio.Queue[Any] = asyncio.Queue(maxsize=MAX_QUEUED_COMMANDS)
+        self.held: dict[int, dict[str, Any]] = {}
+        self.gap_timer: asyncio.Task[None] | None = None
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [""])[0]
@@ -79,6 +115,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             )
         except DomainError as exc:
             await self._refuse(CLOSE_FOR_ERROR.get(exc.code, CLOSE_FORBIDDEN))
+            return
+        except Exception:
+            logger.exception("room %s: authorising a socket failed", self.room_id)
+            await self._refuse(CLOSE_SERVER_ERROR)
             return
         self.member_id = member.pk
         layer = self.channel_layer
@@ -93,6 +133,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self._send(welcome)
         await self._announce_presence(online=True, audio_only=self.media[0], muted=self.media[1])
         self.watchdog = asyncio.ensure_future(self._watch())
+        self.worker = asyncio.ensure_future(self._work())
 
     async def _refuse(self, code: int) -> None:
         # Accept first so that the client sees the application code, not a bare 1006.
@@ -109,16 +150,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
         caucus_side = str(body["room"]["caucus_side"])
         self.caucus_side = caucus_side
         self.baseline_seq = int(body["last_seq"])
+        # Everything up to last_seq is in this snapshot: live events continue right after it.
+        self.next_seq = self.baseline_seq + 1
+        self.held = {seq: message for seq, message in self.held.items() if seq >= self.next_seq}
         return body
 
     async def disconnect(self, code: int) -> None:
-        if self.watchdog is not None:
-            self.watchdog.cancel()
+        for task in (self.watchdog, self.worker, self.gap_timer):
+            if task is not None:
+                task.cancel()
         if self.member_id is None:
             return
         layer = self.channel_layer
         await layer.group_discard(room_group(self.room_id), self.channel_name)
         await layer.group_discard(room_member_group(self.room_id, self.member_id), self.channel_name)
+        if self.replaced:
+            return
         try:
             was_current = await database_sync_to_async(rooms.room_presence_clear)(
                 member_id=self.member_id, channel=self.channel_name
@@ -183,6 +230,31 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if kind in f.MEDIATOR_ONLY and (me is None or me.role != spaces.MEDIATOR):
             await self._error("forbidden", _("只有调解员可以这样做。"), frame.ref)
             return
+        # Everything else is one database call: queued, so this socket keeps answering pings meanwhile.
+        if not self.writes.take():
+            await self._error("rate_limited", _("发送过于频繁，请稍后再试。"), frame.ref)
+            return
+        try:
+            self.commands.put_nowait(frame)
+        except asyncio.QueueFull:
+            await self._error("rate_limited", _("服务器繁忙，请稍后再试。"), frame.ref)
+
+    async def _work(self) -> None:
+        """Run queued commands one at a time, in the order they came."""
+        while not self.closing:
+            frame = await self.commands.get()
+            if self.closing:
+                return
+            try:
+                await self._command(frame)
+            except Exception:
+                logger.exception("room %s: frame %s from member %s failed", self.room_id, type(frame).__name__,
+                                 self.member_id)
+                with contextlib.suppress(Exception):  # e.g. the client went away while we answered
+                    await self._error("refused", _("服务器暂时无法处理该请求，请重试。"), frame.ref)
+
+    async def _command(self, frame: Any) -> None:
+        kind = frame.type
         if kind == "media":
             await database_sync_to_async(_media_sync)(self.member_id, frame.audio_only, frame.muted)
             await self._announce_presence(online=True, audio_only=frame.audio_only, muted=frame.muted)
@@ -194,6 +266,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         except DomainError as exc:
             await self._error("refused", str(exc), frame.ref)
+            return
+        if self.closing:
             return
         await self._send({"type": "ack", "ref": frame.ref, "seq": seq})
         if kind == "leave":
@@ -224,6 +298,48 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def room_event(self, message: dict[str, Any]) -> None:
         if self.member_id is None or self.closing:
             return
+        seq = int(message["event"]["seq"])
+        if seq < self.next_seq:
+            return  # already in the snapshot this socket sent
+        self.held[seq] = message
+        if len(self.held) > MAX_HELD:
+            await self._resync()
+            return
+        await self._release()
+
+    async def _release(self) -> None:
+        """Deliver held events while the next one in ``seq`` order is there; wait a moment for a gap."""
+        while self.next_seq in self.held and not self.closing:
+            message = self.held.pop(self.next_seq)
+            self.next_seq += 1
+            await self._deliver(message)
+        if self.held and not self.closing and (self.gap_timer is None or self.gap_timer.done()):
+            self.gap_timer = asyncio.ensure_future(self._gap_watch(self.next_seq))
+
+    async def _gap_watch(self, missing: int) -> None:
+        # Through our own channel, so that the repair runs in turn with the other room messages.
+        await asyncio.sleep(GAP_WAIT)
+        await self.channel_layer.send(self.channel_name, {"type": "room.gap", "missing": missing})
+
+    async def room_gap(self, message: dict[str, Any]) -> None:
+        if self.member_id is None or self.closing:
+            return
+        if self.next_seq == message.get("missing") and self.held:
+            logger.info("room %s: member %s missed event %s; resyncing", self.room_id, self.member_id, self.next_seq)
+            await self._resync()
+        elif self.held:
+            await self._release()  # a different gap now: watch that one
+
+    async def _resync(self) -> None:
+        """A fresh welcome with what this socket has not delivered yet: the repair for a lost broadcast."""
+        if self.closing:
+            return
+        welcome = await self._welcome(self.next_seq - 1)
+        await self._send(welcome)
+        await self._release()
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        assert self.member_id is not None
         event, audience = message["event"], message["audience"]
         state = message.get("state") or {}
         before = self.members.get(self.member_id)
@@ -231,13 +347,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         me = self.members.get(self.member_id)
         if me is None:
             return
-        if event["seq"] > self.baseline_seq and spaces.may_see(audience=audience, member=me):
+        if spaces.may_see(audience=audience, member=me):
             await self._send(event)
             payload = event.get("payload") or {}
             if event["kind"] == "member.mute_requested" and payload.get("member") == self.member_id:
                 await self._send({"type": "mute_request", "by": payload.get("by")})
         if state.get("member") == self.member_id:
-            if me.state == spaces.ADMITTED and (before is None or before.state != spaces.ADMITTED):
+            admitted_now = me.state == spaces.ADMITTED and (before is None or before.state != spaces.ADMITTED)
+            moved = before is not None and (before.role, before.side) != (me.role, me.side)
+            if admitted_now or moved:
                 # What this person may see changed: a fresh welcome with everything now visible.
                 await self._send(await self._welcome(0))
             elif me.state == "removed":
@@ -270,6 +388,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def room_replaced(self, message: dict[str, Any]) -> None:
         if message.get("channel") != self.channel_name:
+            # A newer socket of this member is online (or about to be): saying "offline" now could reach the
+            # others after its "online" and hide a member who is there.
+            self.replaced = True
             await self._close(CLOSE_REPLACED)
 
 

@@ -18,4 +18,4 @@ trap cleanup EXIT INT TERM
 "$py" "$here/manage.py" deliver_outbox --loop 5 >>"$here/var/outbox.log" 2>&1 & pids+=($!)
 "$py" "$here/manage.py" sweep_timers --loop 60 >>"$here/var/sweep.log" 2>&1 & pids+=($!)
 echo "Background: outbox delivery (var/outbox.log) and the legal-clock sweep (var/sweep.log)."
-"$here/.venv/bin/uvicorn" config.asgi:application --host "$host" --port "$port"
+"$here/.venv/bin/uvicorn" config.asgi:application --host "$host" --port "$port" --ws-max-size 65536

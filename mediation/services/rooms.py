@@ -113,6 +113,10 @@ class MemberRemoved(DomainError):
     code = "removed"  # 4408
 
 
+class RoomLocked(InvalidInput):
+    code = "room_locked"  # 4423: the mediator locked the room against newcomers
+
+
 class ChecksRequired(DomainError):
     code = "checks_required"  # 4412: identity re-check or notices not done for this room
 
@@ -214,10 +218,16 @@ def _broadcast(room_id: int, message: dict[str, Any]) -> None:
         logger.exception("broadcast to room %s failed; clients catch up on reconnect", room_id)
 
 
-def _existing(room: Room, actor: User, client_id: str) -> RoomEvent | None:
+def _existing(room: Room, actor: User, client_id: str, kind: str) -> RoomEvent | None:
+    """The event ``actor`` already stored under ``client_id`` (a resend), if any. A ``client_id`` names one
+    event of one kind: reusing it for something else is refused, never answered with the earlier event
+    (which would acknowledge a record entry, say, that was never stored)."""
     if not client_id:
         return None
-    return RoomEvent.objects.filter(room=room, actor=actor, client_id=client_id).first()
+    event = RoomEvent.objects.filter(room=room, actor=actor, client_id=client_id).first()
+    if event is not None and event.kind != kind:
+        raise InvalidInput(_("编号（ref）%(ref)s已用于另一条消息，请换一个编号。") % {"ref": client_id})
+    return event
 
 
 def _member_state(member: RoomMember) -> dict[str, Any]:
@@ -289,9 +299,39 @@ def room_for_session(*, session: MediationSession, actor: User) -> Room:
     return room
 
 
+def _place_of(member: RoomMember) -> tuple[str, str, int | None]:
+    return member.role, member.side, member.party_id
+
+
+def place_key(place: Place) -> tuple[str, str, int | None]:
+    return place.role, place.side, place.party.pk if place.party is not None else None
+
+
+def _place_changed(room: Room, member: RoomMember, place: Place) -> RoomMember:
+    """``member``'s place in the case changed since they came in (an agent now acts for the other side, an
+    interpreter was re-assigned): their row follows the case, and what they may see is decided afresh, so a
+    non-mediator goes back to the waiting room. Everyone admitted is told, so their browsers stop sending
+    media to this person at once. The room is locked by the caller."""
+    before = {"role": member.role, "side": member.side, "party": member.party_id}
+    is_mediator = place.role == ParticipantRole.MEDIATOR
+    member.role, member.side, member.party = place.role, place.side, place.party
+    member.display_name = place.name[:120]
+    member.state = M.ADMITTED if is_mediator else M.WAITING
+    member.admitted_at = timezone.now() if is_mediator else None
+    member.save(update_fields=["role", "side", "party", "display_name", "state", "admitted_at"])
+    audience = spaces.either(spaces.ALL, spaces.user_audience(member.user_id))
+    _store(room, name="member.admitted" if is_mediator else "member.waiting", audience=audience, actor=None,
+           payload=_member_payload(member), actor_member=None, state=_member_state(member))
+    _audit("room.member_place_changed", actor=None, room=room,
+           data={"member": member.pk, "before": before,
+                 "after": {"role": member.role, "side": member.side, "party": member.party_id}})
+    return member
+
+
 def room_member_get_or_create(*, room: Room, user: User) -> RoomMember:
     """``user``'s place in ``room``: mediators are admitted at once, everyone else waits for the mediator.
-    Someone who left comes back to the waiting room. A locked room takes no newcomers."""
+    Someone who left comes back to the waiting room. A locked room takes no newcomers. A member whose place
+    in the case changed since (role, side or party) is brought up to date and waits to be admitted again."""
     session = MediationSession.objects.get(pk=room.session_id)
     place = session_place(session=session, user=user)
     if place is None:
@@ -302,10 +342,12 @@ def room_member_get_or_create(*, room: Room, user: User) -> RoomMember:
             raise RoomEnded(_("该调解活动已经结束。"))
         member = RoomMember.objects.filter(room=room, user=user).first()
         if member is not None and member.state != M.LEFT:
-            return member
+            if member.state == M.REMOVED or _place_of(member) == place_key(place):
+                return member
+            return _place_changed(room, member, place)
         is_mediator = place.role == ParticipantRole.MEDIATOR
         if room.locked and not is_mediator:
-            raise InvalidInput(_("调解室已锁定，暂不接受新的入会请求。请联系调解员。"))
+            raise RoomLocked(_("调解室已锁定，暂不接受新的入会请求。请联系调解员。"))
         now = timezone.now()
         state = M.ADMITTED if is_mediator else M.WAITING
         if member is None:
@@ -505,7 +547,8 @@ def room_connect(*, room_id: int, user: User | None, token: str = "") -> RoomMem
         user = member.user
     elif user is None or not user.is_authenticated:
         raise NotSignedIn(_("请先登录。"))
-    if room is None or session_place(session=room.session, user=user) is None:
+    place = session_place(session=room.session, user=user) if room is not None else None
+    if room is None or place is None:
         raise _not_found()
     assert user is not None
     if room.status != RoomStatus.OPEN:
@@ -515,7 +558,7 @@ def room_connect(*, room_id: int, user: User | None, token: str = "") -> RoomMem
         raise ChecksRequired(_("请先完成身份核验并确认告知事项。"))
     if found.state == M.REMOVED:
         raise MemberRemoved(_("您已被调解员移出本次调解。"))
-    if found.state == M.LEFT:
+    if found.state == M.LEFT or _place_of(found) != place_key(place):
         found = room_member_get_or_create(room=room, user=user)
     return found
 
@@ -850,7 +893,7 @@ def room_chat_post(*, member: RoomMember, text: str, client_id: str = "") -> Roo
     client_id = str(client_id or "")[:64]
     with transaction.atomic():
         room, member = _speaker(member)
-        existing = _existing(room, member.user, client_id)
+        existing = _existing(room, member.user, client_id, "chat")
         if existing is not None:
             return existing
         audience = spaces.audience_for(caucus_side=room.caucus_side, member=member)
@@ -869,7 +912,7 @@ def room_file_attach(*, member: RoomMember, file: File[Any], name: str, client_i
     client_id = str(client_id or "")[:64]
     with transaction.atomic():
         room, member = _speaker(member)
-        existing = _existing(room, member.user, client_id)
+        existing = _existing(room, member.user, client_id, "file")
         if existing is not None:
             return existing
         evidence = evidence_upload(actor=member.user, file=file, title=name, case=room.case)
@@ -900,7 +943,7 @@ def room_record_add(
     with transaction.atomic():
         room, member = _speaker(member)
         _require_mediator(room, member.user)
-        existing = _existing(room, member.user, client_id)
+        existing = _existing(room, member.user, client_id, "record.added")
         if existing is not None:
             return existing
         supersedes = None
@@ -954,7 +997,7 @@ def room_record_confirm(*, member: RoomMember, version: str, client_id: str = ""
         room, member = _speaker(member)
         if member.role not in PARTY_ROLES or member.party is None:
             raise PermissionDenied(_("只有当事人或其代理人可以确认笔录。"))
-        existing = _existing(room, member.user, client_id)
+        existing = _existing(room, member.user, client_id, "record.confirmed")
         if existing is not None:
             return existing
         entries = shared_record(room)
@@ -981,7 +1024,7 @@ def room_record_release(*, member: RoomMember, entry_id: int, client_id: str = "
         room, member = _speaker(member)
         if member.role not in PARTY_ROLES or not member.side:
             raise PermissionDenied(_("只有该方当事人或其代理人可以同意公开背对背笔录。"))
-        existing = _existing(room, member.user, client_id)
+        existing = _existing(room, member.user, client_id, "record.released")
         if existing is not None:
             return existing
         entry = RecordEntry.objects.select_for_update().filter(room=room, pk=entry_id).first()

@@ -368,3 +368,82 @@ def test_sex_and_date_of_birth_come_from_the_resident_id():
 ])
 def test_amounts_are_written_in_capitals(amount, words):
     assert amount_in_capitals(Decimal(amount)) == words
+
+
+# --- Review (issue 6): what a judge reads is what the parties agreed, in the court's own terms -------------
+
+
+def test_the_printed_clause_is_the_wording_each_party_assented_to(world, tmp_path):
+    from mediation.agreement_text import clause_text
+
+    fx = make_case(world)
+    document = document_issue(case=fx.case, kind=DocumentKind.AGREEMENT, actor=world.mediator)
+    text = _text(document, tmp_path)
+    clauses = list(fx.agreement.clauses.order_by("number"))
+    assert [c["text"] for c in document.data["agreement"]["clauses"]] == [clause_text(c) for c in clauses]
+    for clause in clauses:
+        assert squash(clause_text(clause)) in text
+
+
+def test_every_party_signs_the_joint_application_as_an_applicant(world, tmp_path):
+    fx = make_case(world, to=CaseStatus.AGREEMENT_EFFECTIVE)
+    document = document_issue(case=fx.case, kind=DocumentKind.JC_APPLICATION, actor=None)
+    text = _text(document, tmp_path)
+    assert all(s["label"].startswith("申请人") for s in document.data["signers"])
+    assert squash(f"申请人：{fx.respondent.name}（电子签名）") in text
+    assert squash(f"被申请人：{fx.respondent.name}（电子签名）") not in text
+
+
+def test_no_document_cites_a_rule_by_an_english_abbreviation(world, tmp_path):
+    import re
+
+    fx = make_case(world, to=CaseStatus.AGREEMENT_EFFECTIVE)
+    for kind in (DocumentKind.AGREEMENT, DocumentKind.TRANSCRIPT, DocumentKind.JC_APPLICATION,
+                 DocumentKind.PRESIDING_PROOF):
+        text = _text(document_issue(case=fx.case, kind=kind, actor=None), tmp_path)
+        assert not re.search(r"OMR|SIM\d|PML|OLR|CPL|Interp", text), (kind, re.findall(r".{8}(?:OMR|OLR).{8}", text))
+    failed = make_case(world, origin=CaseOrigin.PARTY_APPLICATION, to=CaseStatus.TERMINATED)
+    text = _text(document_issue(case=failed.case, kind=DocumentKind.FAILURE_REPORT, actor=None), tmp_path)
+    assert not re.search(r"OMR|PML|OLR", text)
+
+
+def test_the_transcript_withholds_settlement_communications(world, tmp_path):
+    fx = make_case(world, to=CaseStatus.SIGNING)
+    document = document_issue(case=fx.case, kind=DocumentKind.TRANSCRIPT, actor=world.mediator)
+    text = _text(document, tmp_path)
+    assert squash(SETTLEMENT_TEXT) not in text
+    assert SETTLEMENT_TEXT not in str(document.data)
+    assert "第十八条不载入本笔录" in text
+    assert squash(JOINT_TEXT) in text  # the rest of the record is still there
+
+
+def test_an_agreement_from_a_party_s_own_application_does_not_claim_a_court_referral(world, tmp_path):
+    fx = make_case(world, origin=CaseOrigin.PARTY_APPLICATION, variant=AgreementVariant.DELEGATED)
+    text = _text(document_issue(case=fx.case, kind=DocumentKind.AGREEMENT, actor=None), tmp_path)
+    assert "人民法院委派调解" not in text
+    assert "（特邀调解）" in text
+
+
+def test_the_closing_note_never_stands_alone_on_the_last_page(world):
+    """Whatever the length of the body, the last page holds the last signature box (with the closing note
+    under it), never the note alone. The facts grow a line at a time to walk the page break past the boxes."""
+    from documents.services import build_data, render_document
+
+    fx = make_case(world, to=CaseStatus.SIGNING)
+    base = build_data(case=fx.case, kind=DocumentKind.AGREEMENT, agreement=fx.agreement)
+    line = "申请人在被申请人处工作期间，被申请人多次未按劳动合同约定的日期足额支付工资。"
+    for lines in range(0, 26):
+        data = {**base, "agreement": {**base["agreement"], "facts": line * lines}}
+        _pdf, pages, boxes = render_document(data=data, code="TESTCODE22", version=1)
+        last_box_page = max(page for page, _rect in boxes.values())
+        assert last_box_page == pages - 1, (lines, pages, last_box_page)
+
+
+def test_an_issued_document_s_title_number_and_size_cannot_change(world):
+    fx = make_case(world, to=CaseStatus.SIGNING)
+    document = document_issue(case=fx.case, kind=DocumentKind.TRANSCRIPT, actor=None)
+    for field, value in (("title", "伪造的标题"), ("number", "X-1"), ("pages", 99)):
+        fresh = Document.objects.get(pk=document.pk)
+        setattr(fresh, field, value)
+        with pytest.raises(DocumentImmutable):
+            fresh.save()

@@ -186,3 +186,19 @@ def test_the_dev_ca_is_the_default_authority_and_its_root_is_the_trust_root(sett
     settings.DEV_CA_DIR = dev_ca_dir
     roots = certificate_authority().trust_roots()
     assert roots == [x509.load_pem_x509_certificate((dev_ca_dir / "root.cert.pem").read_bytes())]
+
+
+def test_a_long_capacity_and_name_are_set_smaller_not_cut_off_at_the_box_edge():
+    from django.utils import timezone
+
+    from documents.signing import signature_appearance
+    from tests.signing_support import handwriting_png
+
+    picture = signature_appearance(
+        size=(680, 249), handwriting_png=handwriting_png(), signed_at=timezone.now(),
+        caption="被申请人北京某某某国际科技发展股份有限公司的委托代理人",
+        signer_name="北京某某某国际科技发展股份有限公司上海分公司第三营业部",
+    )
+    alpha = picture.getchannel("A")
+    right_edge = alpha.crop((picture.width - 4, 0, picture.width, picture.height))
+    assert right_edge.getbbox() is None  # no ink runs into the edge

@@ -10,11 +10,13 @@ import pytest
 from django.core.files.storage import default_storage
 
 from documents.models import Document, DocumentSignature
+from documents.services import document_issue
 from documents.services_signing import document_pending_slots, document_sign, document_sign_code_send
 from mediation.choices import (
     AgentAuthority,
     CaseOrigin,
     CaseStatus,
+    DocumentKind,
     MessageChannel,
     OrganisationKind,
     Role,
@@ -344,3 +346,86 @@ def test_two_parties_signing_at_once_sign_one_after_the_other(world):
     assert stored_bytes(second).startswith(stored_bytes(first))
     assert reload(document).status == CaseStatus.AGREEMENT_EFFECTIVE
     assert AuditEvent.objects.filter(case=document.case, kind="case.agreement_signed").count() == 1
+
+
+# --- Review (issue 6): codes bound to a document, the 30-day window, the proof's seal, stored files -----------
+
+
+def test_a_code_sent_to_sign_one_document_does_not_sign_another(world):
+    first = ready_to_sign(world)
+    second = ready_to_sign(world)
+    applicant_first, _ = parties_of(first.case)
+    applicant_second, _ = parties_of(second.case)
+    document_sign_code_send(document=first, actor=world.applicant, role=SignerRole.PARTY, party=applicant_first)
+    with pytest.raises(InvalidInput, match="不是为签署本文书发送的"):
+        document_sign(document=second, actor=world.applicant, role=SignerRole.PARTY, party=applicant_second,
+                      code=last_code(world.applicant.phone), handwriting_png=handwriting_png())
+    assert not DocumentSignature.objects.exists()
+
+
+def test_the_application_cannot_be_signed_once_the_30_day_window_has_run_out(world):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    document = ready_to_sign(world)
+    sign_all(world, document)
+    application = jc_application(reload(document))
+    applicant, _respondent = parties_of(document.case)
+    window = Timer.objects.get(case=document.case, kind=TimerKind.JC_APPLICATION_WINDOW)
+    with time_machine.travel(window.due_at + dt.timedelta(minutes=1), tick=False):
+        assert timezone.now() > window.due_at
+        assert reload(document).status == CaseStatus.CLOSED_SETTLED  # the sweep has not run yet
+        with pytest.raises(TransitionNotAllowed, match="期限"):
+            document_sign_code_send(document=application, actor=world.applicant, role=SignerRole.PARTY,
+                                    party=applicant)
+    assert not application.signatures.exists()
+
+
+def test_the_organisation_seals_its_proof_of_presiding(world):
+    document = ready_to_sign(world)
+    sign_all(world, document)
+    proof = document_issue(case=reload(document), kind=DocumentKind.PRESIDING_PROOF, actor=None)
+    seal = sign(proof, world.org_admin, SignerRole.ORGANISATION)
+    assert seal.role == SignerRole.ORGANISATION and seal.field_name == f"org_{world.partner.pk}"
+    assert document_pending_slots(proof) == []
+
+
+@pytest.mark.parametrize("who", ["outsider", "applicant", "mediator", "judge"])
+def test_only_the_organisation_s_administrator_seals_the_proof(world, who):
+    document = ready_to_sign(world)
+    sign_all(world, document)
+    proof = document_issue(case=reload(document), kind=DocumentKind.PRESIDING_PROOF, actor=None)
+    with pytest.raises(PermissionDenied):
+        document_sign_code_send(document=proof, actor=getattr(world, who), role=SignerRole.ORGANISATION)
+    assert not proof.signatures.exists()
+
+
+def test_a_revision_changed_in_storage_is_neither_signed_over_nor_served(world):
+    from documents.services_signing import StoredFileAltered, document_download
+
+    document = ready_to_sign(world)
+    applicant, respondent = parties_of(document.case)
+    first = sign(document, world.applicant, party=applicant)
+    tampered = stored_bytes(first).replace(b"/Producer", b"/Producex", 1)
+    with default_storage.open(first.pdf.name, "wb") as handle:
+        handle.write(tampered)
+    with pytest.raises(StoredFileAltered):
+        sign(document, world.respondent, party=respondent)
+    with pytest.raises(StoredFileAltered):
+        document_download(document=document, actor=world.applicant)
+    assert document.signatures.count() == 1
+
+
+def test_a_signature_row_is_never_changed_or_deleted(world):
+    from documents.models import DocumentImmutable
+
+    document = ready_to_sign(world)
+    applicant, _respondent = parties_of(document.case)
+    signature = sign(document, world.applicant, party=applicant)
+    signature.sha256 = "0" * 64
+    with pytest.raises(DocumentImmutable):
+        signature.save()
+    with pytest.raises(DocumentImmutable):
+        DocumentSignature.objects.get(pk=signature.pk).delete()

@@ -53,8 +53,13 @@ def _application():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def asgi_live_server(transactional_db, settings) -> Iterator[AsgiLiveServer]:
     import uvicorn
+    from channels.layers import channel_layers
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST, "localhost"]
+    # A channel layer's receive lock belongs to the first event loop that receives on it: a layer left over
+    # from an earlier server's loop would make this server's consumers fail ("bound to a different event
+    # loop"). Each server starts with, and leaves behind, a fresh one.
+    channel_layers.backends.clear()
     port = _free_port()
     config = uvicorn.Config(
         _application(), host=HOST, port=port, log_level="warning", lifespan="off", ws="websockets-sansio",
@@ -83,3 +88,4 @@ def asgi_live_server(transactional_db, settings) -> Iterator[AsgiLiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        channel_layers.backends.clear()

@@ -148,3 +148,25 @@ def test_the_case_page_says_a_document_is_being_generated(client, world):
     client.force_login(world.applicant)
     body = client.get(reverse("case_detail", args=[case.pk])).content.decode()
     assert "正在生成" in body and "调解协议书" in body
+
+
+def test_a_mediator_whose_assignment_ended_loses_every_document_page(client, world, document):
+    from mediation.models import CaseMediator
+
+    # What a change of mediator or a recusal leaves behind (D12); the transitions are tested in mediation.
+    CaseMediator.objects.filter(case=document.case, mediator=world.mediator).update(is_active=False)
+    client.force_login(world.mediator)
+    for name, args in (("document_detail", [document.pk]), ("document_pdf", [document.pk]),
+                       ("document_page", [document.pk, 1]), ("document_sign", [document.pk])):
+        assert client.get(reverse(name, args=args)).status_code == 404, name
+
+
+def test_a_stored_file_that_no_longer_matches_its_hash_is_not_served(client, world, document):
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(document.pdf.name, "wb") as handle:
+        handle.write(b"%PDF-1.7 replaced")
+    client.force_login(world.applicant)
+    assert client.get(reverse("document_pdf", args=[document.pk])).status_code == 409
+    assert client.get(reverse("document_page", args=[document.pk, 1])).status_code == 409
+    assert not AuditEvent.objects.filter(kind="document.downloaded").exists()

@@ -13,7 +13,7 @@ from mediation.choices import CaseStatus, ConsentKind, RoomMemberState
 from mediation.models import AuditEvent, Consent, RoomEvent, RoomMember
 from mediation.services import rooms
 from tests.factories import UserFactory
-from tests.room_support import last_code, open_room, ready_member, schedule_session
+from tests.room_support import joint_room, last_code, open_room, ready_member, schedule_session
 
 pytestmark = pytest.mark.django_db
 
@@ -358,3 +358,46 @@ def test_seed_demo_schedules_no_session_unless_asked(settings):
     settings.DEBUG = True
     call_command("seed_demo", quiet=True)
     assert not MediationSession.objects.exists()
+
+
+# --- what the review found ------------------------------------------------------------------------------------
+
+
+def caucus_file(world, client, title: str):
+    """A file the applicant shares in a caucus with the applicant's side."""
+    case, room, _members = joint_room(world)
+    rooms.room_caucus_start(room=room, actor=world.mediator, side="applicant")
+    client.force_login(world.applicant)
+    upload = SimpleUploadedFile("x.pdf", PDF, content_type="application/pdf")
+    answer = client.post(reverse("room_files", args=[room.pk]), {"file": upload, "name": title})
+    assert answer.status_code == 201, answer.content
+    return case
+
+
+def test_the_case_page_of_the_other_side_leaves_out_a_caucus_file_title_included(world, client):
+    case = caucus_file(world, client, "我方底线两万元说明")
+    client.force_login(world.respondent)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "底线两万元" not in page
+
+
+def test_the_case_page_of_the_side_that_shared_a_caucus_file_lists_it(world, client):
+    case = caucus_file(world, client, "我方底线两万元说明")
+    for user in (world.applicant, world.mediator):
+        client.force_login(user)
+        assert "底线两万元" in client.get(reverse("case_detail", args=[case.pk])).content.decode()
+
+
+def test_the_room_api_refuses_a_post_without_the_csrf_token(world):
+    from django.test import Client
+
+    _case, _session, room = open_room(world)
+    ready_member(room, world.applicant)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.applicant)
+    answer = browser.post(reverse("room_api_token", args=[room.pk]), data="{}", content_type="application/json")
+    assert answer.status_code == 403
+    browser.get(reverse("room_join_identity", args=[room.pk]))  # sets the csrftoken cookie
+    answer = browser.post(reverse("room_api_token", args=[room.pk]), data="{}", content_type="application/json",
+                          headers={"X-CSRFToken": browser.cookies["csrftoken"].value})
+    assert answer.status_code != 403

@@ -159,3 +159,26 @@ def test_too_many_verifications_from_one_address_are_refused(client, signed):
     assert response.status_code == 429
     assert "核验次数过多" in response.text
     assert len(_verified_events()) == 30
+
+
+def test_an_upload_declared_too_large_is_refused_before_its_body_is_read(client, settings):
+    """The declared length decides: a huge upload is neither parsed for its CSRF token nor spooled to disk."""
+    from django.test import Client
+
+    settings.VERIFY_MAX_BYTES = 1024 * 1024
+    strict = Client(enforce_csrf_checks=True)
+    body = b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.7\r\n--x--\r\n"
+    response = strict.generic("POST", reverse("verify"), body, content_type="multipart/form-data; boundary=x",
+                              CONTENT_LENGTH=str(50 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "无法核验" in response.text
+    event = _verified_events()[-1]
+    assert event.data["verdict"] == "rejected" and event.data["size"] == 50 * 1024 * 1024
+
+
+def test_an_upload_without_a_csrf_token_is_still_refused(client, signed):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(reverse("verify"), {"file": SimpleUploadedFile("a.pdf", b"%PDF-1.7", "application/pdf")})
+    assert response.status_code == 403

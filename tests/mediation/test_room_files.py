@@ -36,3 +36,18 @@ def test_a_joint_session_file_is_open_to_everyone_on_the_case(world):
         assert evidence_download(actor=user, pk=event.payload["evidence"]).pk == event.payload["evidence"]
     with pytest.raises(PermissionDenied):
         evidence_download(actor=world.outsider, pk=event.payload["evidence"])
+
+
+def test_a_caucus_file_is_left_out_of_what_the_court_receives(world, django_capture_on_commit_callbacks):
+    from documents.models import Document
+
+    case, room, members = joint_room(world)
+    rooms.room_file_attach(member=members["applicant"], file=_pdf("joint-evidence.pdf"), name="共同材料.pdf")
+    rooms.room_caucus_start(room=room, actor=world.mediator, side="applicant")
+    rooms.room_file_attach(member=members["applicant"], file=_pdf("bottom-line.pdf"), name="底线方案.pdf")
+    with django_capture_on_commit_callbacks(execute=True):
+        rooms.room_end(room=room, actor=world.mediator, outcome="terminate", end_reason="too_far", note="分歧过大")
+
+    titles = [m["title"] for m in Document.objects.get(case=case, kind="failure_report").data["materials"]]
+    assert "共同材料.pdf" in titles
+    assert "底线方案.pdf" not in titles

@@ -24,6 +24,7 @@ from mediation.models import (
     Consent,
     NoticeAcknowledgement,
     RecordConfirmation,
+    RecordEntry,
     RoomEvent,
     SessionParticipant,
 )
@@ -509,3 +510,18 @@ def test_every_step_of_a_session_lands_in_the_audit_trail(world):
     } <= logged
     chat = AuditEvent.objects.get(case=case, kind="room.chat_posted")
     assert "单独说" not in str(chat.data)  # the trail proves the message without exposing caucus content
+
+
+def test_a_client_id_reused_for_another_kind_is_refused_not_answered_with_the_earlier_event(world):
+    _case, room, m = joint_room(world)
+    rooms.room_chat_post(member=m["mediator"], text="大家好", client_id="1")
+    with pytest.raises(InvalidInput):
+        rooms.room_record_add(member=m["mediator"], text="申请人月工资一万二", client_id="1")
+    assert not RecordEntry.objects.filter(room=room).exists()
+
+
+def test_a_resend_with_the_same_client_id_and_kind_returns_the_stored_event(world):
+    _case, room, m = joint_room(world)
+    first = rooms.room_record_add(member=m["mediator"], text="申请人月工资一万二", client_id="r1")
+    again = rooms.room_record_add(member=m["mediator"], text="申请人月工资一万二", client_id="r1")
+    assert again.pk == first.pk and RecordEntry.objects.filter(room=room).count() == 1

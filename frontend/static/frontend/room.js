@@ -23,7 +23,9 @@ const el = (tag, props = {}, ...children) => {
   return node;
 };
 
-const NO_RETRY = { 4401: "sign_in", 4403: "not_found", 4410: "ended", 4408: "removed", 4001: "replaced" };
+const NO_RETRY = {
+  4401: "sign_in", 4403: "not_found", 4410: "ended", 4408: "removed", 4001: "replaced", 4423: "locked_out",
+};
 const RESENT = new Set(["chat", "record.add", "record.confirm", "record.release"]);
 
 const state = {
@@ -236,6 +238,12 @@ function onError(frame) {
       else showError(message);
       return;
     }
+    if (state.pending.has(frame.ref) && frame.code === "rate_limited") {
+      // Too fast, not wrong: keep it and send it again in a moment (same ref, stored once).
+      const pending = state.pending.get(frame.ref);
+      setTimeout(() => { if (state.pending.get(pending.ref) === pending) send(pending); }, 1500 + Math.random() * 1000);
+      return;
+    }
     if (state.pending.has(frame.ref)) {
       // Refused for good (not allowed, invalid): resending would be refused again.
       state.pending.delete(frame.ref);
@@ -277,7 +285,10 @@ function applyEvent(event, { quiet = false } = {}) {
   const p = event.payload || {};
   switch (event.kind) {
     case "chat":
-      addChat({ seq: event.seq, at: event.at, name: p.name, text: p.text, ref: p.client_id, actor: event.actor });
+      // Only my own messages match my pending bubbles: another member's client_id is theirs to choose,
+      // and could copy one of my refs to hide what I sent behind what they sent.
+      addChat({ seq: event.seq, at: event.at, name: p.name, text: p.text, ref: event.actor === ME ? p.client_id : "",
+        actor: event.actor });
       break;
     case "file": {
       const by = state.members.get(event.actor);
@@ -318,7 +329,7 @@ function applyStateEvent(kind, p) {
       stopAll("ended");
       break;
     case "agreement.updated":
-      loadAgreement();
+      refreshAgreementSoon();
       break;
     default:
       if (STATE_OF_KIND[kind]) onMemberEvent(kind, p);
@@ -393,26 +404,37 @@ function spaceLabel(space) {
 const localStream = new MediaStream();
 const VIDEO = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { max: 24 }, facingMode: "user" };
 
+function mediaNote(text) {
+  // What the person can still do without a camera (or microphone), and how to fix it; stays until fixed.
+  $("rm-media-note-text").textContent = text;
+  $("rm-media-note").hidden = !text;
+}
+
 async function startMedia() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    showError(S.no_media);
+    mediaNote(S.no_media);
     return;
   }
+  const wantVideo = !state.audioOnly && !videoTrack();
+  let denied = false;
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: state.audioOnly ? false : VIDEO });
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: !audioTrack(), video: wantVideo ? VIDEO : false });
     for (const track of stream.getTracks()) localStream.addTrack(track);
   } catch (error) {
-    if (!state.audioOnly) {
+    denied = Boolean(error && error.name === "NotAllowedError");
+    if (!audioTrack()) {
       try {
         const audio = await navigator.mediaDevices.getUserMedia({ audio: true });
         for (const track of audio.getTracks()) localStream.addTrack(track);
-        state.audioOnly = true;
       } catch {
         /* no microphone either: text only */
       }
     }
-    showError(error && error.name === "NotAllowedError" ? S.camera_denied : S.no_media);
+    if (wantVideo && !videoTrack()) state.audioOnly = true;
   }
+  if (audioTrack() && (videoTrack() || !wantVideo)) mediaNote("");
+  else if (audioTrack()) mediaNote(denied ? S.camera_denied_audio : S.no_camera);
+  else mediaNote(denied ? S.camera_denied_none : S.no_media);
   $("rm-self-video").srcObject = localStream;
   for (const peer of peers.values()) attachLocal(peer);
   sendMedia();
@@ -859,7 +881,7 @@ function addChat({ seq, at, name, text, ref, file, pending, actor }) {
       return;
     }
   }
-  const mine = actor === ME || Boolean(ref && String(ref).startsWith(`m${ME}.`));
+  const mine = actor === ME || Boolean(pending);
   const li = el("li", { class: `rm-msg${mine ? " mine" : ""}${pending ? " pending" : ""}` });
   if (ref) li.dataset.ref = String(ref);
   if (seq) li.dataset.seq = String(seq);
@@ -969,6 +991,48 @@ function stopAll(reason) {
  * The agreement panel (a fragment rendered by the server, escaped there).
  * ------------------------------------------------------------------------------------------------- */
 
+// Someone else's change (a party's assent, the mediator's edit) must not wipe what this person is typing in
+// the panel: while a field has focus or unsaved changes, the reload waits until they leave the panel.
+let agreementReloadPending = false;
+
+function agreementBusy(panel) {
+  const active = document.activeElement;
+  if (active && panel.contains(active) && active.matches("input, textarea, select")) return true;
+  for (const field of panel.querySelectorAll("input, textarea, select")) {
+    if (field.type === "hidden" || field.type === "submit") continue;
+    if (field.tagName === "SELECT") {
+      // A select with no option marked selected starts on its first option.
+      const marked = [...field.options].some((o) => o.defaultSelected);
+      const initial = (o, i) => (marked ? o.defaultSelected : i === 0 && !field.multiple);
+      if ([...field.options].some((o, i) => o.selected !== initial(o, i))) return true;
+    } else if (field.type === "checkbox" || field.type === "radio") {
+      if (field.checked !== field.defaultChecked) return true;
+    } else if (field.value !== field.defaultValue) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function refreshAgreementSoon() {
+  const panel = $("agreement-panel");
+  if (panel && agreementBusy(panel)) {
+    agreementReloadPending = true;
+    return;
+  }
+  agreementReloadPending = false;
+  loadAgreement();
+}
+
+{
+  const panel = $("agreement-panel");
+  if (panel) {
+    panel.addEventListener("focusout", () => {
+      setTimeout(() => { if (agreementReloadPending && !agreementBusy(panel)) refreshAgreementSoon(); }, 0);
+    });
+  }
+}
+
 async function loadAgreement() {
   const panel = $("agreement-panel");
   const url = panel && panel.dataset.url;
@@ -1015,6 +1079,10 @@ $("rm-cam").addEventListener("click", () => {
   render();
 });
 $("rm-audio").addEventListener("click", () => setAudioOnly(!state.audioOnly));
+$("rm-media-retry").addEventListener("click", () => {
+  state.audioOnly = false;
+  startMedia();
+});
 $("rm-mute-now").addEventListener("click", () => {
   const track = audioTrack();
   if (track) {

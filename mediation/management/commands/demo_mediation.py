@@ -245,6 +245,8 @@ class Command(BaseCommand):
             if admin is None:
                 raise CommandError(f"{organisation.name} has no administrator to apply its e-seal.")
             self._sign(document, admin, SignerRole.ORGANISATION)
+            # The proof that the organisation presided goes with the confirmation application: it seals it too.
+            self._sign(self._document(case, DocumentKind.PRESIDING_PROOF), admin, SignerRole.ORGANISATION)
         case.refresh_from_db()
         self._say(f"6. 协议书签署完成（生效时间 {self._local(document)}）；案件状态：{case.get_status_display()}")
 
