@@ -48,6 +48,9 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Demo]
     with django_db_blocker.unblock(), overrides:
         try:
             stdout = io.StringIO()
+            # The world as `make run` leaves it, with the demo case's session already scheduled: the demo
+            # takes that session rather than clashing with it.
+            call_command("seed_demo", room_session=True, stdout=io.StringIO())
             call_command("demo_mediation", out=str(out), stdout=stdout)
             finals = [*sorted(out.glob("*-signed.pdf")), out / "transcript-v1-original.pdf"]
             yield Demo(

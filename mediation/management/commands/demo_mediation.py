@@ -34,10 +34,11 @@ from mediation.choices import (
     RecordTag,
     RoomOutcome,
     SessionKind,
+    SessionStatus,
     SignerRole,
 )
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
-from mediation.models import Agent, Case, CaseMediator, Party, User
+from mediation.models import Agent, Case, CaseMediator, MediationSession, Party, User
 
 PLAYABLE_FROM = CaseStatus.SCHEDULING
 DONE_STATUSES = frozenset({CaseStatus.JC_SUBMITTED})
@@ -142,10 +143,17 @@ class Command(BaseCommand):
         people = [applicant_user, respondent_user] + ([lawyer] if lawyer is not None else [])
         self._say(f"案件 {case.reference}《{case.title}》：{case.get_status_display()}")
 
-        # 1. Schedule a joint online session and open its room (the case moves to IN_MEDIATION).
-        start = timezone.now() + dt.timedelta(minutes=5)
-        session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
-                                   ends_at=start + dt.timedelta(hours=2))
+        # 1. Schedule a joint online session (or take the one `make run` already scheduled for the demo
+        # case) and open its room (the case moves to IN_MEDIATION).
+        session = (
+            MediationSession.objects.filter(case=case, status=SessionStatus.SCHEDULED, ends_at__gt=timezone.now())
+            .order_by("starts_at").first()
+        )
+        if session is None:
+            start = timezone.now() + dt.timedelta(minutes=5)
+            session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
+                                       ends_at=start + dt.timedelta(hours=2))
+        start = session.starts_at
         room = rooms.room_for_session(session=session, actor=mediator)
         self._say(f"1. 安排在线调解（{timezone.localtime(start):%Y-%m-%d %H:%M}），调解员开启调解室")
 
