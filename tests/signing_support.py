@@ -4,7 +4,6 @@ person does it (ask for a code, read it from the SMS outbox, draw, sign)."""
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,12 @@ from documents.ca import dev_ca_create
 from documents.models import Document, DocumentSignature
 from documents.services import document_issue
 from documents.services_signing import document_sign, document_sign_code_send
-from mediation.adapters.sms import outbox, outbox_clear
+from mediation.adapters.sms import outbox_clear
 from mediation.choices import CaseOrigin, CaseStatus, DocumentKind, ServiceStage, SignerRole
 from mediation.models import Agreement, Case, Party, User
 from mediation.services.service import service_address_change
 from tests.agreement_support import draft_labour_agreement, open_signing, parties_of
+from tests.room_support import last_code
 
 
 @pytest.fixture(scope="session")
@@ -50,13 +50,6 @@ def handwriting_png(width: int = 600, height: int = 240) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def last_code(phone: str) -> str:
-    message = [m for m in outbox if m.phone == phone][-1]
-    match = re.search(r"\d{6}", message.text)
-    assert match, message.text
-    return match.group()
 
 
 def agreement_document(case: Case, agreement: Agreement | None = None) -> Document:

@@ -17,13 +17,12 @@ from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from mediation.choices import CaseStatus, ParticipantRole, PartyRole, RoomMemberState, SessionKind
 from mediation.models import Agent, MediationSession, Party, Room, RoomMember
 from mediation.services.rooms import room_token_issue
+from tests.process_support import database_url_for_subprocess
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,18 +71,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_database_url() -> str:
-    """The test database pytest-django created (``test_<name>``), as a URL for another process."""
-    db = settings.DATABASES["default"]
-    user, password = db.get("USER") or "", db.get("PASSWORD") or ""
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{connection.settings_dict['NAME']}"
-
-
-test_database_url.__test__ = False  # type: ignore[attr-defined]  # not a test, whatever its name
-
-
 @contextlib.contextmanager
 def uvicorn_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """One uvicorn worker (uvloop, websockets-sansio) serving ``config.asgi`` with production settings
@@ -94,7 +81,7 @@ def uvicorn_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     env = {
         **os.environ,
         "DEBUG": "0", "SECRET_KEY": "bench-only-" + "x" * 40, "ALLOWED_HOSTS": f"{HOST},localhost",
-        "SECURE_SSL_REDIRECT": "0", "DATABASE_URL": test_database_url(), "CHANNEL_LAYER": "redis",
+        "SECURE_SSL_REDIRECT": "0", "DATABASE_URL": database_url_for_subprocess(), "CHANNEL_LAYER": "redis",
         "LOG_LEVEL": "WARNING", "SMS_BACKEND": "console", "SIGNING_CA": "local", **(extra_env or {}),
     }
     # ROOM_BENCH_PROFILE=<file>: profile the worker's event loop thread with cProfile (pstats file).

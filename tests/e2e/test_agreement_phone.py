@@ -8,26 +8,15 @@ import pytest
 from mediation.choices import ClauseKind
 from mediation.services.agreements import agreement_clause_add
 from tests.agreement_support import draft_labour_agreement
-from tests.e2e.conftest import PHONE, off_loop, screenshot
-from tests.factories import TEST_PASSWORD
+from tests.e2e.conftest import off_loop, screenshot
+from tests.e2e.phone_support import fits, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(phone, live_server, user, next_path: str) -> None:
-    phone.goto(f"{live_server.url}/accounts/login/?next={next_path}")
-    phone.fill("input[name=username]", user.username)
-    phone.fill("input[name=password]", TEST_PASSWORD)
-    phone.click("button[type=submit]")
-
-
-def fits(phone) -> bool:
-    return phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-
-
 def test_a_party_assents_clause_by_clause_on_a_phone(live_server, world, phone):
     agreement = off_loop(lambda: draft_labour_agreement(world, assent=False))
-    sign_in(phone, live_server, world.applicant, f"/cases/{agreement.case_id}/agreement/")
+    sign_in(phone, live_server.url, world.applicant.username, next_path=f"/cases/{agreement.case_id}/agreement/")
     phone.wait_for_selector("text=同意本条")
     assert "壹万贰仟元整" in phone.text_content("main")
     assert fits(phone)
@@ -51,7 +40,7 @@ def _with_a_flawed_clause(world):
 
 def test_the_mediator_s_editor_fits_a_phone(live_server, world, phone):
     agreement = off_loop(lambda: _with_a_flawed_clause(world))
-    sign_in(phone, live_server, world.mediator, f"/cases/{agreement.case_id}/agreement/")
+    sign_in(phone, live_server.url, world.mediator.username, next_path=f"/cases/{agreement.case_id}/agreement/")
     phone.wait_for_selector("text=发起签署")
     phone.locator("#agr-clauses details.agr-edit summary").first.click()
     first = off_loop(lambda: agreement.clauses.get(number=1).pk)
@@ -64,7 +53,7 @@ def test_the_mediator_s_editor_fits_a_phone(live_server, world, phone):
 def test_the_panel_posts_in_place(live_server, world, phone):
     agreement = off_loop(lambda: draft_labour_agreement(world, assent=False))
     page_path = f"/cases/{agreement.case_id}/"
-    sign_in(phone, live_server, world.respondent, page_path)
+    sign_in(phone, live_server.url, world.respondent.username, next_path=page_path)
     phone.wait_for_selector("main")
     # What the room page does: load the fragment into its slot, and the panel script once.
     phone.evaluate(

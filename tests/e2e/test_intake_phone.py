@@ -11,21 +11,9 @@ from django.utils import timezone
 from mediation.choices import CaseStatus, TimerKind
 from mediation.models import RosterEntry, Timer
 from tests.e2e.conftest import PHONE, off_loop, screenshot
-from tests.factories import TEST_PASSWORD
+from tests.e2e.phone_support import fits, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=退出")
-
-
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
 def test_a_clerk_works_the_queue_on_a_phone(live_server, world, phone):

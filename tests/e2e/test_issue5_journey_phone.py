@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import time
 from collections import Counter
 
 import pytest
@@ -23,8 +22,8 @@ from mediation.adapters.sms import outbox_clear
 from mediation.choices import CaseStatus, RecordTag, RoomOutcome, SessionStatus
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE, DEMO_PASSWORD
 from mediation.models import AuditEvent, Case, MediationSession, RecordEntry, RoomEvent, RoomMember
-from tests.e2e.conftest import PHONE, off_loop, screenshot
-from tests.room_support import last_code
+from tests.e2e.conftest import off_loop, screenshot
+from tests.e2e.phone_support import fits, new_phone, not_receiving, pass_room_checks, receiving, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -51,81 +50,14 @@ def demo(settings):
     outbox_clear()
 
 
-def new_phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
-    return context.new_page()
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=我的案件")
-
-
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
-
-
 def enter(page, base: str, case: Case, phone: str, name: str, *, party: bool) -> None:
-    """From the case page: the session's 进入调解室 link, the one-time code, the device check, the notices."""
+    """From the case page: the session's 进入调解室 link (the mediator opens the room), then the way in."""
     page.goto(f"{base}/cases/{case.pk}/")
     page.click("a.sch-room")
     page.wait_for_selector("button[name=open], h1:has-text('身份核验')")  # the enter page, or the room is open
-    if page.locator("button[name=open]").count():  # the mediator opens the room; it is open for the parties
+    if page.locator("button[name=open]").count():
         page.click("button[name=open]")
-    page.wait_for_selector("h1:has-text('身份核验')")
-    page.click("button[value=send]")
-    page.wait_for_selector("#id_code")
-    page.fill("#id_code", off_loop(lambda: last_code(phone)))
-    screenshot(page, f"issue5-{name}-1-identity")
-    page.click("button[value=verify]")
-    page.wait_for_selector("h1:has-text('检测摄像头和麦克风')")
-    page.wait_for_function("document.getElementById('device-preview').srcObject !== null")
-    assert fits(page)
-    screenshot(page, f"issue5-{name}-2-device")
-    page.click(".rm-device-form button")
-    page.wait_for_selector("h1:has-text('调解告知事项')")
-    for box in page.locator("input[name=notice]").all():
-        box.check()
-    if party:
-        page.check("input[name=consent_caucus][value=yes]")
-    screenshot(page, f"issue5-{name}-3-notices")
-    page.click("form.stack > button.primary")
-    page.wait_for_selector("#room")
-    page.wait_for_function("window.yizhanRoom && window.yizhanRoom.connected()")
-
-
-def frames(page) -> dict[int, int]:
-    return {int(k): v for k, v in page.evaluate("window.yizhanRoom.framesDecoded()").items()}
-
-
-def peers(page) -> list[int]:
-    return page.evaluate("window.yizhanRoom.peers()")
-
-
-def receiving(page, member: int, *, timeout: float = 20.0) -> None:
-    """``page`` decodes video frames from ``member``, and the count keeps rising."""
-    deadline = time.monotonic() + timeout
-    first = None
-    while time.monotonic() < deadline:
-        count = frames(page).get(member, 0)
-        if first is None and count > 0:
-            first = count
-        elif first is not None and count > first + 5:
-            return
-        page.wait_for_timeout(300)
-    raise AssertionError(f"no rising frames from member {member}: {frames(page)} peers={peers(page)}")
-
-
-def not_receiving(page, member: int, *, timeout: float = 10.0) -> None:
-    """No connection to ``member`` at all, and it stays so: nothing of theirs can be decoded."""
-    page.wait_for_function(f"!window.yizhanRoom.peers().includes({member})", timeout=timeout * 1000)
-    assert member not in frames(page)
-    page.wait_for_timeout(1000)
-    assert member not in peers(page) and member not in frames(page)
+    pass_room_checks(page, phone=phone, party=party, shots=f"issue5-{name}")
 
 
 def everyone_sees_everyone(pages: dict[int, object]) -> None:
@@ -160,9 +92,9 @@ def test_demo_mediator_and_both_parties_hold_joint_session_caucuses_record_and_e
     case, session = demo
     base = asgi_live_server.url
     mediator, alice, bob = new_phone(browser), new_phone(browser), new_phone(browser)
-    sign_in(mediator, base, "mediator")
-    sign_in(alice, base, "alice")
-    sign_in(bob, base, "bob")
+    sign_in(mediator, base, "mediator", password=DEMO_PASSWORD)
+    sign_in(alice, base, "alice", password=DEMO_PASSWORD)
+    sign_in(bob, base, "bob", password=DEMO_PASSWORD)
 
     # The mediator opens the room (the case moves into mediation); the parties come in and wait.
     mediator.goto(f"{base}/cases/{case.pk}/")

@@ -24,7 +24,8 @@ from documents.models import Document
 from mediation.choices import CaseStatus, DocumentKind, PartyRole, RoomOutcome, SessionStatus
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE, DEMO_PASSWORD
 from mediation.models import AuditEvent, Case, MediationSession, Room, RoomMember
-from tests.e2e.conftest import ARTIFACTS, PHONE, off_loop, screenshot
+from tests.e2e.conftest import ARTIFACTS, off_loop, screenshot
+from tests.e2e.phone_support import draw_signature, fits, new_phone, pass_room_checks, sign_in
 from tests.signing_support import dev_ca_dir, last_code, signing_env  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -51,45 +52,14 @@ def demo(signing_env):  # noqa: F811 - the fixture imported above: the dev CA, S
     return off_loop(load)
 
 
-def new_phone(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", accept_downloads=True)
-    return context.new_page()
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=我的案件")
-
-
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
-
-
 def enter_room(page, base: str, case: Case, username: str, *, party: bool) -> None:
-    """From the case page through the join steps (one-time code, device check, notices) into the room."""
+    """From the case page: the session's 进入调解室 link (the mediator opens the room), then the way in."""
     page.goto(f"{base}/cases/{case.pk}/")
     page.click("a.sch-room")
     page.wait_for_selector("button[name=open], h1:has-text('身份核验')")  # the enter page, or the room is open
     if page.locator("button[name=open]").count():
         page.click("button[name=open]")
-    page.wait_for_selector("h1:has-text('身份核验')")
-    page.click("button[value=send]")
-    page.wait_for_selector("#id_code")
-    page.fill("#id_code", off_loop(lambda: last_code(PHONES[username])))
-    page.click("button[value=verify]")
-    page.wait_for_selector("h1:has-text('检测摄像头和麦克风')")
-    page.click(".rm-device-form button")
-    page.wait_for_selector("h1:has-text('调解告知事项')")
-    for box in page.locator("input[name=notice]").all():
-        box.check()
-    if party:
-        page.check("input[name=consent_caucus][value=yes]")
-    page.click("form.stack > button.primary")
-    page.wait_for_function("window.yizhanRoom && window.yizhanRoom.connected()")
+    pass_room_checks(page, phone=PHONES[username], party=party)
 
 
 def post_in_panel(page, selector: str) -> None:
@@ -167,22 +137,6 @@ def assent_every_clause(page, name: str) -> None:
     screenshot(page, f"issue6-{name}-2-assented")
 
 
-def draw_signature(page) -> None:
-    pad = page.locator("#sign-pad")
-    pad.scroll_into_view_if_needed()
-    page.wait_for_function("Math.abs(document.getElementById('sign-pad').getBoundingClientRect().top"
-                           " - (window.__lastTop ?? (window.__lastTop = -1))) < 0.5"
-                           " || (window.__lastTop = document.getElementById('sign-pad').getBoundingClientRect().top,"
-                           " false)", polling=100)  # wait until the smooth scroll has settled
-    box = pad.bounding_box()
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-    page.mouse.move(x + w * 0.1, y + h * 0.7)
-    page.mouse.down()
-    for fx, fy in [(0.2, 0.25), (0.3, 0.65), (0.42, 0.2), (0.55, 0.7), (0.68, 0.3), (0.85, 0.55)]:
-        page.mouse.move(x + w * fx, y + h * fy, steps=6)
-    page.mouse.up()
-
-
 def document_of(case: Case, kind: str) -> Document:
     return off_loop(lambda: Document.objects.filter(case=case, kind=kind).order_by("-version").first())
 
@@ -254,7 +208,7 @@ def test_demo_session_ends_with_an_agreement_signed_on_phones_and_confirmation_a
     base = asgi_live_server.url
     mediator, alice, bob = new_phone(browser), new_phone(browser), new_phone(browser)
     for page, username in ((mediator, "mediator"), (alice, "alice"), (bob, "bob")):
-        sign_in(page, base, username)
+        sign_in(page, base, username, password=DEMO_PASSWORD)
 
     # The session: the mediator opens the room, both parties come in through the join pages and are admitted.
     enter_room(mediator, base, case, "mediator", party=False)
@@ -297,7 +251,7 @@ def test_demo_session_ends_with_an_agreement_signed_on_phones_and_confirmation_a
     sign_from_case_page(bob, base, case, DocumentKind.AGREEMENT, "bob", "issue6-respondent-5-agreement")
     sign_from_case_page(mediator, base, case, DocumentKind.AGREEMENT, "mediator", "issue6-mediator-5-agreement")
     org_admin = new_phone(browser)
-    sign_in(org_admin, base, "org_admin")
+    sign_in(org_admin, base, "org_admin", password=DEMO_PASSWORD)
     sign_from_case_page(org_admin, base, case, DocumentKind.AGREEMENT, "org_admin", "issue6-org-5-seal", seal=True)
     assert case_status(case) in (CaseStatus.AGREEMENT_EFFECTIVE, CaseStatus.CLOSED_SETTLED)
     agreement = document_of(case, DocumentKind.AGREEMENT)

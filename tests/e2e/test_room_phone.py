@@ -6,7 +6,6 @@ socket is cut mid-session coming back with nothing lost. Screenshots of every st
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import pytest
@@ -15,9 +14,9 @@ from django.utils import timezone
 from mediation.choices import CaseStatus, RoomOutcome
 from mediation.models import AuditEvent, RecordConfirmation, RoomEvent, RoomMember
 from mediation.services import rooms
-from tests.e2e.conftest import PHONE, off_loop, screenshot
-from tests.factories import TEST_PASSWORD
-from tests.room_support import last_code, open_room, ready_member, schedule_session
+from tests.e2e.conftest import off_loop, screenshot
+from tests.e2e.phone_support import fits, new_phone, not_receiving, pass_room_checks, receiving, sign_in
+from tests.room_support import open_room, ready_member, schedule_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -25,79 +24,12 @@ SMALL = {"width": 360, "height": 640}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def new_phone(browser, viewport: dict[str, int] = PHONE):
-    context = browser.new_context(viewport=viewport, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
-    return context.new_page()
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=我的案件")
-
-
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
-
-
 def join(page, base: str, session_id: int, phone: str, name: str, *, party: bool) -> None:
     """The whole way in on a phone: the session's room link, the code, the device check, the notices."""
     page.goto(f"{base}/sessions/{session_id}/room/")
     if page.locator("button[name=open]").count():
         page.click("button[name=open]")
-    page.wait_for_selector("h1:has-text('身份核验')")
-    page.click("button[value=send]")
-    page.wait_for_selector("#id_code")
-    screenshot(page, f"room-{name}-1-identity")
-    page.fill("#id_code", off_loop(lambda: last_code(phone)))
-    page.click("button[value=verify]")
-    page.wait_for_selector("h1:has-text('检测摄像头和麦克风')")
-    page.wait_for_function("document.getElementById('device-preview').srcObject !== null")
-    assert fits(page)
-    screenshot(page, f"room-{name}-2-device")
-    page.click(".rm-device-form button")
-    page.wait_for_selector("h1:has-text('调解告知事项')")
-    for box in page.locator("input[name=notice]").all():
-        box.check()
-    if party:
-        page.check("input[name=consent_caucus][value=yes]")
-    screenshot(page, f"room-{name}-3-notices")
-    page.click("form.stack > button.primary")
-    page.wait_for_selector("#room")
-    page.wait_for_function("window.yizhanRoom && window.yizhanRoom.connected()")
-
-
-def frames(page) -> dict[int, int]:
-    return {int(k): v for k, v in page.evaluate("window.yizhanRoom.framesDecoded()").items()}
-
-
-def receiving(page, member: int, *, timeout: float = 20.0) -> None:
-    """``page`` decodes video frames from ``member``, and the count keeps rising."""
-    deadline = time.monotonic() + timeout
-    first = None
-    while time.monotonic() < deadline:
-        count = frames(page).get(member, 0)
-        if first is None and count > 0:
-            first = count
-        elif first is not None and count > first + 5:
-            return
-        page.wait_for_timeout(300)
-    raise AssertionError(f"no rising frames from member {member}: {frames(page)} peers={peers(page)}")
-
-
-def peers(page) -> list[int]:
-    return page.evaluate("window.yizhanRoom.peers()")
-
-
-def not_receiving(page, member: int, *, timeout: float = 10.0) -> None:
-    """No connection to ``member`` at all: nothing of theirs can be decoded."""
-    page.wait_for_function(f"!window.yizhanRoom.peers().includes({member})", timeout=timeout * 1000)
-    assert member not in frames(page)
-    page.wait_for_timeout(1000)
-    assert member not in peers(page) and member not in frames(page)
+    pass_room_checks(page, phone=phone, party=party, shots=f"room-{name}")
 
 
 def chat(page, text: str) -> None:

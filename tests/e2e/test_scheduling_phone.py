@@ -9,23 +9,11 @@ import pytest
 
 from mediation.choices import CaseStatus
 from mediation.models import MediationSession
-from tests.e2e.conftest import PHONE, off_loop, screenshot
-from tests.factories import TEST_PASSWORD
+from tests.e2e.conftest import off_loop, screenshot
+from tests.e2e.phone_support import fits, sign_in
 from tests.scheduling_support import hours, venue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=我的案件")
-
-
-def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def test_mediator_schedules_a_hybrid_session_on_a_phone(live_server, world, phone):

@@ -7,8 +7,8 @@ import pytest
 
 from mediation.choices import CaseOrigin, CaseStatus, ServiceStage
 from mediation.services.service import document_serve, service_address_change
-from tests.e2e.conftest import PHONE, off_loop, screenshot
-from tests.factories import TEST_PASSWORD
+from tests.e2e.conftest import off_loop, screenshot
+from tests.e2e.phone_support import fits, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
@@ -20,17 +20,6 @@ def backends(settings, tmp_path):
     settings.SMS_BACKEND = "console"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = False
-
-
-def sign_in(phone, live_server, user, next_path: str) -> None:
-    phone.goto(f"{live_server.url}/accounts/login/?next={next_path}")
-    phone.fill("input[name=username]", user.username)
-    phone.fill("input[name=password]", TEST_PASSWORD)
-    phone.click("button[type=submit]")
-
-
-def fits(phone) -> bool:
-    return phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def served(world):
@@ -49,7 +38,7 @@ def served(world):
 
 def test_the_recipient_opens_acknowledges_and_reads_the_certificate_on_a_phone(live_server, world, phone):
     case, record = off_loop(lambda: served(world))
-    sign_in(phone, live_server, world.respondent, f"/service/{record.pk}/?via=sms")
+    sign_in(phone, live_server.url, world.respondent.username, next_path=f"/service/{record.pk}/?via=sms")
     phone.wait_for_selector("text=确认收到")
     assert "送达生效时间" in phone.text_content("main")
     assert fits(phone)
@@ -72,7 +61,7 @@ def test_the_recipient_opens_acknowledges_and_reads_the_certificate_on_a_phone(l
 
 def test_the_mediator_s_serve_page_fits_a_phone(live_server, world, phone):
     case, _record = off_loop(lambda: served(world))
-    sign_in(phone, live_server, world.mediator, f"/service/case/{case.pk}/serve/")
+    sign_in(phone, live_server.url, world.mediator.username, next_path=f"/service/case/{case.pk}/serve/")
     phone.wait_for_selector("text=受送达人同意的送达渠道")
     assert fits(phone)
     screenshot(phone, "service-serve-390x844")

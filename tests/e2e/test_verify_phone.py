@@ -60,5 +60,6 @@ def test_a_tampered_file_shows_a_red_verdict(live_server, world, phone):
     phone.set_input_files("input[type=file]", files=[
         {"name": "x.pdf", "mimeType": "application/pdf", "buffer": record.latest + b"\n%changed\n"}])
     phone.click("text=上传并核验")
-    phone.wait_for_selector("[data-verdict=modified]")
+    verdict = phone.wait_for_selector("[data-verdict=modified]")
+    assert "文件已被修改" in verdict.inner_text()
     screenshot(phone, "verify-modified-390x844")

@@ -11,19 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from mediation.choices import CaseStatus, TimerKind, TimerStatus
 from mediation.models import AuditEvent, Timer
+from tests.process_support import database_url_for_subprocess
 
 pytestmark = [pytest.mark.celery, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _delete_keys(redis_url: str, prefix: str) -> None:
@@ -48,7 +43,7 @@ def test_beat_and_a_real_worker_fire_a_due_timer_once(world, tmp_path):
 
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": database_url_for_subprocess(),
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_BROKER_URL": redis_url,
         "REDIS_PREFIX": f"{os.environ.get('REDIS_PREFIX', 'yizhan-test')}-worker-{os.getpid()}",

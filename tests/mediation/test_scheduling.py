@@ -376,7 +376,8 @@ def test_a_cancelled_session_no_longer_blocks_anyone(world, case):
     other = fresh_case(world, mediator=world.mediator)
     first = schedule(case, world.mediator, at(4, 10), at(4, 11))
     session_cancel(session=first, reason="当事人申请延期", actor=world.mediator)
-    schedule(other, world.mediator, at(4, 10), at(4, 11))
+    taken = schedule(other, world.mediator, at(4, 10), at(4, 11))
+    assert (taken.status, taken.starts_at) == (SessionStatus.SCHEDULED, at(4, 10))
 
 
 def test_separate_slots_block_each_party_only_in_its_own_window(world, case):
@@ -414,7 +415,8 @@ def test_working_hours_are_read_in_the_persons_own_zone(world, case):
 
 
 def test_no_working_hours_recorded_means_no_limit(world, case):
-    schedule(case, world.mediator, at(4, 21), at(4, 22))
+    late = schedule(case, world.mediator, at(4, 21), at(4, 22))
+    assert (late.status, late.starts_at) == (SessionStatus.SCHEDULED, at(4, 21))
 
 
 # --- reschedule and cancel -----------------------------------------------------------------------------------
@@ -448,8 +450,11 @@ def test_rescheduling_replaces_the_session_and_withdraws_its_reminders(world, ca
 
 def test_rescheduling_does_not_clash_with_the_session_it_replaces(world, case):
     session = schedule(case, world.mediator, at(4, 10), at(4, 11))
-    session_reschedule(session=session, starts_at=at(4, 10, 30), ends_at=at(4, 11, 30), reason="推迟半小时",
-                       actor=world.mediator)
+    moved = session_reschedule(session=session, starts_at=at(4, 10, 30), ends_at=at(4, 11, 30), reason="推迟半小时",
+                               actor=world.mediator)
+    session.refresh_from_db()
+    assert (moved.status, moved.starts_at, moved.rescheduled_from) == (SessionStatus.SCHEDULED, at(4, 10, 30), session)
+    assert session.status == SessionStatus.CANCELLED
 
 
 def test_rescheduling_into_a_clash_is_refused_and_leaves_the_session_as_it_was(world, case):
