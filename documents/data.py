@@ -551,16 +551,10 @@ def transcript_data(case: Case, *, now: dt.datetime) -> Data:
 
 def _court_materials(case: Case) -> Any:
     """The case's materials a document for the court may list: a file shared in a caucus stays with that
-    side (its title can say as much as its content), so only files never shared in a room, or shared in the
-    joint session, are listed."""
-    from mediation.models import RoomEvent
-    from realtime import spaces
+    side, so only files never shared in a room, or shared in the joint session, are listed."""
+    from mediation.selectors_rooms import room_files_shared_privately
 
-    private = [
-        int(pk) for pk, audience in RoomEvent.objects.filter(room__case=case, kind="file")
-        .values_list("payload__evidence", "audience")
-        if isinstance(pk, int) and audience not in (spaces.ALL, spaces.EVERYONE)
-    ]
+    private = room_files_shared_privately(case=case)
     return Evidence.objects.filter(case=case).exclude(pk__in=private).order_by("uploaded_at")
 
 

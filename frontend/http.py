@@ -16,6 +16,12 @@ def signed_in_user(request: HttpRequest) -> User:
     return user
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """The address a request came from, as rate limits and the audit trail record it. Behind a proxy this
+    is the one place to read the forwarded address instead."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def case_or_404(request: HttpRequest, case_id: int) -> Case:
     """The case if the user has a role on it; otherwise 404, the same for "absent" and "not yours"."""
     try:

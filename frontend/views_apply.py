@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend import forms_apply as f
+from frontend.http import client_ip
 from frontend.http import signed_in_user as _user
 from mediation.choices import EvidenceKind, PartyKind, Sector, ServiceStage
 from mediation.exceptions import DomainError, PermissionDenied
@@ -38,9 +39,6 @@ STEP_FORMS: dict[str, type[f.StepForm]] = {
     "address": f.AddressForm,
 }
 
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _identity_redirect(request: HttpRequest) -> HttpResponse | None:
@@ -217,7 +215,7 @@ def apply_submit(request: HttpRequest) -> HttpResponse:
     if isinstance(draft, HttpResponse):
         return draft
     try:
-        case = apps.application_submit(draft=draft, actor=_user(request), ip_address=_client_ip(request))
+        case = apps.application_submit(draft=draft, actor=_user(request), ip_address=client_ip(request))
     except DomainError as exc:
         # Nothing was saved; the first step that needs attention (e.g. a notice published since) opens.
         messages.error(request, str(exc))

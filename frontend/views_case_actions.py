@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from frontend.http import case_or_404 as _case_or_404
+from frontend.http import client_ip
 from frontend.http import signed_in_user as _user
 from mediation import calendar
 from mediation import transitions as tr
@@ -78,9 +79,6 @@ TEXTAREA = forms.Textarea(attrs={"rows": 4})
 def _refuse(request: HttpRequest, case: Case, message: str) -> HttpResponse:
     return render(request, "frontend/case_actions/refused.html", {"case": case, "message": message}, status=403)
 
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _to_case(case: Case) -> HttpResponseRedirect:
@@ -530,7 +528,7 @@ def respond_page(request: HttpRequest, case_id: int) -> HttpResponse:
             case = respondent_answer(
                 case=case, actor=user, willing=request.POST["answer"] == "yes",
                 notice_text_id=_int(request.POST.get("notice_text")),
-                consent_text_id=_int(request.POST.get("consent_text")), ip_address=_client_ip(request),
+                consent_text_id=_int(request.POST.get("consent_text")), ip_address=client_ip(request),
             )
         except DomainError as exc:
             error = str(exc)

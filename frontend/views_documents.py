@@ -30,7 +30,7 @@ from documents.services_signing import (
     document_sign_code_send,
     document_sign_options,
 )
-from frontend.http import signed_in_user
+from frontend.http import client_ip, signed_in_user
 from mediation.choices import SignerRole
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
 from mediation.services.identity import OtpThrottled, otp_resend_wait
@@ -46,9 +46,6 @@ def _document_or_404(request: HttpRequest, pk: int) -> Document:
     except PermissionDenied as exc:
         raise Http404(str(exc)) from exc
 
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @login_required
@@ -109,7 +106,9 @@ def _render_page(data: bytes, page: int) -> bytes:
 def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     document = _document_or_404(request, pk)
     try:
-        data, _digest = document_download(document=document, actor=signed_in_user(request), ip_address=_ip(request))
+        data, _digest = document_download(
+            document=document, actor=signed_in_user(request), ip_address=client_ip(request)
+        )
     except PermissionDenied as exc:
         raise Http404(str(exc)) from exc
     except DomainError as exc:  # the stored file no longer matches its hash
@@ -166,7 +165,9 @@ def document_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
                     document_sign_code_send(document=document, actor=user)
                 raise InvalidInput(_("请选择签署身份。"))
             if action == "send":
-                document_sign_code_send(document=document, actor=user, role=role, party=party, ip_address=_ip(request))
+                document_sign_code_send(
+                    document=document, actor=user, role=role, party=party, ip_address=client_ip(request)
+                )
                 sent = _("验证码已发送至 %(phone)s，5分钟内有效。") % {"phone": mask_phone(user.phone)}
                 if wants_json:
                     return JsonResponse({"ok": True, "message": sent, "wait": _wait(user.phone)})
@@ -178,7 +179,7 @@ def document_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
                 document_sign(
                     document=document, actor=user, role=role, party=party, code=request.POST.get("code", ""),
                     handwriting_png=None if role == SignerRole.ORGANISATION else _handwriting(handwriting),
-                    ip_address=_ip(request),
+                    ip_address=client_ip(request),
                 )
                 messages.success(request, _("签署完成：《%(title)s》。") % {"title": document.title})
                 return redirect("document_detail", pk=document.pk)

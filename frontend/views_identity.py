@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from frontend.http import client_ip
 from mediation.choices import OtpPurpose
 from mediation.exceptions import DomainError
 from mediation.models import User
@@ -86,7 +87,7 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             if phone_form.is_valid():
                 phone = phone_form.cleaned_data["phone"]
                 try:
-                    otp_send(phone=phone, purpose=OtpPurpose.LOGIN, ip_address=_ip(request))
+                    otp_send(phone=phone, purpose=OtpPurpose.LOGIN, ip_address=client_ip(request))
                 except DomainError as exc:
                     retry_after = exc.retry_after if isinstance(exc, OtpThrottled) else None
                     if pending:
@@ -101,7 +102,7 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             if code_form.is_valid():
                 try:
                     user = user_login_by_phone(phone=pending, code=code_form.cleaned_data["code"],
-                                               ip_address=_ip(request))
+                                               ip_address=client_ip(request))
                 except DomainError as exc:
                     code_form.add_error("code", str(exc))
                 else:
@@ -137,7 +138,7 @@ def identity(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 details = {key: str(value).strip() for key, value in form.cleaned_data.items()}
                 try:
-                    identity_code_send(user=user, ip_address=_ip(request), **details)
+                    identity_code_send(user=user, ip_address=client_ip(request), **details)
                 except DomainError as exc:
                     retry_after = exc.retry_after if isinstance(exc, OtpThrottled) else None
                     if pending:
@@ -152,7 +153,7 @@ def identity(request: HttpRequest) -> HttpResponse:
             if code_form.is_valid():
                 try:
                     identity_verify(
-                        user=user, code=code_form.cleaned_data["code"], ip_address=_ip(request),
+                        user=user, code=code_form.cleaned_data["code"], ip_address=client_ip(request),
                         user_agent=request.headers.get("user-agent", ""), **pending,
                     )
                 except DomainError as exc:
@@ -184,7 +185,4 @@ def _safe_next(request: HttpRequest) -> str:
 def _with_next(url: str, next_url: str) -> str:
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 

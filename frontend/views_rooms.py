@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 
-from frontend.http import signed_in_user
+from frontend.http import client_ip, signed_in_user
 from mediation.choices import (
     EndReason,
     OtpPurpose,
@@ -59,9 +59,6 @@ AUDIO_ONLY_KEY = "room_audio_only"  # per room: the choice made on the device ch
 DEVICE_DONE_KEY = "room_device_checked"
 CODE_SENT_KEY = "room_code_sent"
 
-
-def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _session_flag(request: HttpRequest, key: str, room_id: int) -> Any:
@@ -208,12 +205,12 @@ def room_join_identity(request: HttpRequest, member: RoomMember) -> HttpResponse
         action = request.POST.get("action", "")
         try:
             if action in ("send", "resend"):
-                room_identity_code_send(member=member, ip_address=_ip(request))
+                room_identity_code_send(member=member, ip_address=client_ip(request))
                 _set_session_flag(request, CODE_SENT_KEY, room.pk, True)
                 return redirect("room_join_identity", room_id=room.pk)
             if action == "verify":
                 member = room_identity_verify(member=member, code=request.POST.get("code", ""),
-                                              ip_address=_ip(request))
+                                              ip_address=client_ip(request))
                 return redirect(_next_step(request, member), room_id=room.pk)
         except DomainPermissionDenied as exc:
             raise Http404(str(exc)) from exc
@@ -269,7 +266,7 @@ def room_join_notices(request: HttpRequest, member: RoomMember) -> HttpResponse:
         else:
             try:
                 room_notices_acknowledge(
-                    member=member, codes=[n.code for n in notices], ip_address=_ip(request),
+                    member=member, codes=[n.code for n in notices], ip_address=client_ip(request),
                     audio_only=bool(_session_flag(request, AUDIO_ONLY_KEY, room.pk)),
                     consent_caucus=(caucus_answer == "yes") if asks_caucus else None,
                 )
@@ -453,7 +450,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 def api_code(request: HttpRequest, member: RoomMember) -> JsonResponse:
     """Step 1 of the API: send the one-time code to the phone on file."""
     try:
-        masked = room_identity_code_send(member=member, ip_address=_ip(request))
+        masked = room_identity_code_send(member=member, ip_address=client_ip(request))
     except OtpThrottled as exc:
         return _json_error(429, "throttled", str(exc), retry_after=exc.retry_after)
     except DomainError as exc:
@@ -483,7 +480,7 @@ def api_token(request: HttpRequest, member: RoomMember) -> JsonResponse:
         )
     if member.identity_checked_at is None or code:
         try:
-            member = room_identity_verify(member=member, code=code, ip_address=_ip(request))
+            member = room_identity_verify(member=member, code=code, ip_address=client_ip(request))
         except DomainError as exc:
             return _json_error(400, "otp_invalid", str(exc))
     required = [n.code for n in room_notices_required()]
@@ -491,7 +488,7 @@ def api_token(request: HttpRequest, member: RoomMember) -> JsonResponse:
         return _json_error(400, "notices_required", _("请确认全部告知事项。"), required=required)
     try:
         member = room_notices_acknowledge(member=member, codes=required, audio_only=audio_only,
-                                          consent_caucus=consent, ip_address=_ip(request))
+                                          consent_caucus=consent, ip_address=client_ip(request))
         token, row = room_token_issue(member=member)
     except NoticesRequired as exc:
         return _json_error(400, "notices_required", str(exc), required=exc.required)

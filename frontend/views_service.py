@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 from documents.rendering import html_to_pdf
 from frontend import forms_apply
 from frontend.http import case_or_404 as _case_or_404
+from frontend.http import client_ip
 from frontend.http import signed_in_user as _user
 from mediation.choices import ServiceStage
 from mediation.exceptions import DomainError
@@ -296,7 +297,7 @@ def address_page(request: HttpRequest, case_id: int) -> HttpResponse:
     posted = request.POST.get("form") if request.method == "POST" else None
     form = AddressForm(request.POST if posted == "address" else None, initial=_address_initial(party))
     withdraw_form = WithdrawForm(request.POST if posted == "withdraw" else None)
-    ip = request.META.get("REMOTE_ADDR") or None
+    ip = client_ip(request)
     if posted == "address" and form.is_valid() and not _missing_answer(form):
         data = form.cleaned_data
         try:

@@ -85,30 +85,49 @@ def room_record_visible(*, member: RoomMember) -> tuple[list[RecordEntry], str]:
     return entries, record_version(shared_record(room))
 
 
+def _file_visibility(*, user: User, events: QuerySet[RoomEvent]) -> tuple[set[int], set[int]]:
+    """Of the files shared by ``events`` (file events), which ids were shared at all and which ``user`` may
+    open: the sharer, and anyone whose place in that room the event's audience admits, judged by their place
+    (role and side), not by whether they are in the room right now. Two queries, however many files."""
+    rows = list(events.values_list("room_id", "actor_id", "audience", "payload__evidence"))
+    members = {
+        member.room_id: replace(spaces.info_of(member), state=spaces.ADMITTED)
+        for member in RoomMember.objects.filter(room_id__in={room_id for room_id, *_rest in rows}, user=user)
+    }
+    shared: set[int] = set()
+    visible: set[int] = set()
+    for room_id, actor_id, audience, evidence_id in rows:
+        if not isinstance(evidence_id, int):
+            continue
+        shared.add(evidence_id)
+        member = members.get(room_id)
+        if actor_id == user.pk or (member is not None and spaces.may_see(audience=audience, member=member)):
+            visible.add(evidence_id)
+    return shared, visible
+
+
 def room_file_visible(*, user: User, evidence_id: int) -> bool:
     """Whether ``user`` may open a file by its id. A file shared in a room keeps the audience of the space it
     was shared in, also after the session: a caucus file stays with that side and the mediators. Files that
     were never shared in a room follow the case's rules alone (True here)."""
-    events = list(RoomEvent.objects.filter(kind="file", payload__evidence=evidence_id))
-    if not events:
-        return True
-    for event in events:
-        if event.actor_id == user.pk:
-            return True
-        member = RoomMember.objects.filter(room_id=event.room_id, user=user).first()
-        if member is None:
-            continue
-        # Judged by the member's place, not by whether they are in the room right now.
-        as_admitted = replace(spaces.info_of(member), state=spaces.ADMITTED)
-        if spaces.may_see(audience=event.audience, member=as_admitted):
-            return True
-    return False
+    shared, visible = _file_visibility(
+        user=user, events=RoomEvent.objects.filter(kind="file", payload__evidence=evidence_id)
+    )
+    return not shared or evidence_id in visible
 
 
 def room_files_hidden_from(*, user: User, case: Case) -> set[int]:
     """Ids of the files shared in a room of ``case`` that ``user`` may not open (another side's caucus
     files). Every list of the case's materials, and the case's timeline, leaves them out: a file's title
     can say as much as its content."""
-    shared = RoomEvent.objects.filter(room__case=case, kind="file").values_list("payload__evidence", flat=True)
-    ids = {int(pk) for pk in shared if isinstance(pk, int)}
-    return {pk for pk in ids if not room_file_visible(user=user, evidence_id=pk)}
+    shared, visible = _file_visibility(user=user, events=RoomEvent.objects.filter(room__case=case, kind="file"))
+    return shared - visible
+
+
+def room_files_shared_privately(*, case: Case) -> set[int]:
+    """Ids of the files of ``case`` shared in a caucus or a waiting side's space: nothing sent to a court
+    lists them (their titles can say as much as their content)."""
+    rows = RoomEvent.objects.filter(room__case=case, kind="file").exclude(
+        audience__in=(spaces.ALL, spaces.EVERYONE)
+    ).values_list("payload__evidence", flat=True)
+    return {pk for pk in rows if isinstance(pk, int)}
