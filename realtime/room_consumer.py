@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -210,8 +211,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if isinstance(frame, f.FrameError):
             await self._send(frame.as_frame())
             return
+        await self._guarded(self._dispatch, frame)
+
+    async def _guarded(self, handle: Callable[[Any], Awaitable[None]], frame: Any) -> None:
+        """Handle one frame; an unexpected failure is logged and answered, and never takes the socket down."""
         try:
-            await self._dispatch(frame)
+            await handle(frame)
         except Exception:
             logger.exception("room %s: frame %s from member %s failed", self.room_id, type(frame).__name__,
                              self.member_id)
@@ -245,13 +250,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             frame = await self.commands.get()
             if self.closing:
                 return
-            try:
-                await self._command(frame)
-            except Exception:
-                logger.exception("room %s: frame %s from member %s failed", self.room_id, type(frame).__name__,
-                                 self.member_id)
-                with contextlib.suppress(Exception):  # e.g. the client went away while we answered
-                    await self._error("refused", _("服务器暂时无法处理该请求，请重试。"), frame.ref)
+            await self._guarded(self._command, frame)
 
     async def _command(self, frame: Any) -> None:
         kind = frame.type
