@@ -6,4 +6,6 @@ class DocumentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from documents import checks  # noqa: F401  (registers the CJK font check)
+        from documents import checks, receivers  # noqa: F401  (checks registers the CJK font check)
+
+        receivers.connect()

@@ -297,7 +297,7 @@ def agreement_data(agreement: Agreement) -> Data:
             "instalments": clause.instalments,
             "guarantee": clause.guarantee,
             "breach": clause.breach,
-            # The very wording each party read and assented to (mediation.selectors_agreements), never a
+            # The very wording each party read and assented to (mediation.selectors.agreements), never a
             # second composition of the fields: what is signed is what was agreed.
             "text": clause_text(clause),
             "content_sha256": clause.content_sha256,
@@ -552,7 +552,7 @@ def transcript_data(case: Case, *, now: dt.datetime) -> Data:
 def _court_materials(case: Case) -> Any:
     """The case's materials a document for the court may list: a file shared in a caucus stays with that
     side, so only files never shared in a room, or shared in the joint session, are listed."""
-    from mediation.selectors_rooms import room_files_shared_privately
+    from mediation.selectors.rooms import room_files_shared_privately
 
     private = room_files_shared_privately(case=case)
     return Evidence.objects.filter(case=case).exclude(pk__in=private).order_by("uploaded_at")

@@ -42,7 +42,7 @@ def documents_for_transition(*, case_id: int, status: str, actor_id: int | None)
     """Render and issue the documents for ``status``; returns the new documents' ids."""
     from documents import data as builders
     from documents.models import Document
-    from documents.services import document_issue
+    from documents.services.issuing import document_issue
     from mediation.exceptions import DomainError, StaleState
     from mediation.models import Case, User
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from mediation.choices import Role
-from mediation.selectors_inbox import navigation_roles_and_unread
+from mediation.selectors.inbox import navigation_roles_and_unread
 
 
 def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest
 
 from mediation.exceptions import PermissionDenied
 from mediation.models import Case, User
-from mediation.selectors import case_get_for_user
+from mediation.selectors.cases import case_get_for_user
 
 
 def signed_in_user(request: HttpRequest) -> User:

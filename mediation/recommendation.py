@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from mediation.choices import Role, Sector
 from mediation.models import Case, CaseMediator, MediatorProfile, Membership, RosterEntry
-from mediation.selectors_roster import (
+from mediation.selectors.roster import (
     LANGUAGE_LABELS,
     OPEN_STATUSES,
     SETTLED_STATUSES,

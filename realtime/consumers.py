@@ -10,7 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from mediation.exceptions import PermissionDenied
-from mediation.selectors import case_get_for_user
+from mediation.selectors.cases import case_get_for_user
 from realtime.broadcast import case_group
 
 MAX_FRAME_BYTES = 16 * 1024

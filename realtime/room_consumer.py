@@ -3,7 +3,7 @@
 Thin: authenticate (session cookie or ``?token=``), authorise with one service call, join the room's
 group and the member's own group, send ``welcome``, then validate each frame and either relay it
 (signaling: never stored, never touches the database) or hand it to one service. Stored events come back
-from the services' on-commit broadcasts and are filtered here by ``realtime.spaces.may_see``, the same
+from the services' on-commit broadcasts and are filtered here by ``mediation.spaces.may_see``, the same
 rule the snapshot uses. Signals are delivered only between members that share a space by the room state
 this socket knows, checked on the sending and on the receiving socket.
 
@@ -31,11 +31,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext as _
 
+from mediation import spaces
 from mediation.exceptions import DomainError, PermissionDenied
-from mediation.selectors_rooms import room_member_get
+from mediation.selectors.rooms import room_member_get
 from mediation.services import rooms
 from realtime import frames as f
-from realtime import spaces
 from realtime.broadcast import room_group, room_member_group
 from realtime.ice import ice_servers
 

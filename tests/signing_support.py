@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw
 
 from documents.ca import dev_ca_create
 from documents.models import Document, DocumentSignature
-from documents.services import document_issue
-from documents.services_signing import document_sign, document_sign_code_send
+from documents.services.issuing import document_issue
+from documents.services.signing import document_sign, document_sign_code_send
 from mediation.adapters.sms import outbox_clear
 from mediation.choices import CaseOrigin, CaseStatus, DocumentKind, ServiceStage, SignerRole
 from mediation.models import Agreement, Case, Party, User

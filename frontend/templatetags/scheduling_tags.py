@@ -9,7 +9,7 @@ from django import template
 from mediation import transitions as tr
 from mediation.models import Case, User
 from mediation.permissions import case_roles
-from mediation.selectors_scheduling import sessions_for_case
+from mediation.selectors.scheduling import sessions_for_case
 from mediation.services.scheduling import case_allows_scheduling
 
 register = template.Library()

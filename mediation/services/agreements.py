@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from mediation import signals
 from mediation import transitions as tr
 from mediation.agreement_rules import agreement_warnings
 from mediation.agreement_text import HEADER_FIELDS, agreement_snapshot, clause_sha256
@@ -49,6 +50,7 @@ from mediation.models import (
 from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.signals import send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -122,15 +124,7 @@ def _announce(agreement: Agreement) -> None:
 
     payload = {"agreement": agreement.pk, "revision": agreement.revision}
     room_announce(case=agreement.case, kind="agreement.updated", payload=payload)
-    case_id = agreement.case_id
-
-    def to_case() -> None:
-        from realtime.broadcast import case_broadcast
-
-        case_broadcast(case_id=case_id, event={"type": "agreement.updated", **payload})
-
-    # robust: the change is committed whatever happens to the broadcast; a client that missed it reloads.
-    transaction.on_commit(to_case, robust=True)
+    send_on_commit(signals.case_event, case_id=agreement.case_id, event={"type": "agreement.updated", **payload})
 
 
 def _changed(agreement: Agreement, *, actor: User, kind: str, data: dict[str, Any]) -> None:

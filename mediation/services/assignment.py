@@ -110,7 +110,7 @@ def mediator_eligibility_problem(*, case: Case, mediator: User, on: dt.date | No
 
     Eligible means: an active profile, a certificate valid today, on the competent court's roster (OMR 9(2)),
     not recused from or otherwise released by this case, and below their capacity. When the roster selectors exist
-    (``mediation.selectors_roster.mediators_eligible_for_case``) their answer is required too, so the choice
+    (``mediation.selectors.roster.mediators_eligible_for_case``) their answer is required too, so the choice
     page, the directory and the recommendation agree.
     """
     on = on or timezone.localdate()
@@ -140,7 +140,7 @@ def mediator_eligibility_problem(*, case: Case, mediator: User, on: dt.date | No
             "name": name, "capacity": profile.capacity,
         }
     try:
-        from mediation.selectors_roster import mediators_eligible_for_case
+        from mediation.selectors.roster import mediators_eligible_for_case
     except ImportError:  # the roster selectors are optional here; the checks above are the rule
         return ""
     if not mediators_eligible_for_case(case=case).filter(pk=profile.pk).exists():

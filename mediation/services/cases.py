@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from mediation import signals
 from mediation import transitions as tr
 from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
@@ -19,6 +20,7 @@ from mediation.models import Case, CaseMediator, Organisation, User
 from mediation.permissions import can_take_transition
 from mediation.services.audit import audit_append
 from mediation.services.timers import timers_sync_for_status
+from mediation.signals import send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -148,21 +150,9 @@ def case_transition(
         if to not in scheduling.SESSIONS_SURVIVE:
             reason_text = _("案件已变更为“%(s)s”") % {"s": _label(to)}
             scheduling.sessions_cancel_for_case(case=case, reason=reason_text, actor=actor)
-        # robust: the status is committed whatever happens to the broadcast; a browser that missed it
-        # gets the new status in its next snapshot.
-        transaction.on_commit(lambda: _broadcast_status(case.pk, expected, to), robust=True)
-        actor_id = actor.pk if actor is not None else None
-        transaction.on_commit(lambda: _documents_for_status(case.pk, to, actor_id), robust=True)
+        send_on_commit(signals.case_status_changed, case_id=case.pk, old=expected, new=to,
+                       actor_id=actor.pk if actor is not None else None)
     return case
-
-
-def _documents_for_status(case_id: int, status: str, actor_id: int | None) -> None:
-    """Documents a status calls for (the agreement when signing opens, the failure report on failure…)
-    are rendered in the background after commit; the list of statuses lives with the renderer."""
-    from documents.tasks import DOCUMENT_STATUSES, documents_for_transition
-
-    if status in DOCUMENT_STATUSES:
-        documents_for_transition.delay(case_id=case_id, status=status, actor_id=actor_id)
 
 
 def _effective_at(case: Case, value: object, now: dt.datetime) -> dt.datetime:
@@ -175,15 +165,6 @@ def _effective_at(case: Case, value: object, now: dt.datetime) -> dt.datetime:
     if value > now or (case.status_changed_at is not None and value < case.status_changed_at):
         raise InvalidInput(_("协议生效时间必须在签署开始之后、当前时间之前。"))
     return value
-
-
-def _broadcast_status(case_id: int, old: str, new: str) -> None:
-    from realtime.broadcast import case_broadcast
-
-    try:
-        case_broadcast(case_id=case_id, event={"type": "case.status", "from": old, "to": new})
-    except Exception:
-        logger.exception("broadcast of case %s status %s failed; clients will catch up on reconnect", case_id, new)
 
 
 def _label(status: str) -> str:

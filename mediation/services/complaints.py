@@ -15,7 +15,7 @@ from mediation.choices import ComplaintGround, ComplaintOutcome, ComplaintStatus
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.models import Case, CaseMediator, Complaint, MediatorProfile, Membership, Organisation, RosterEntry, User
 from mediation.permissions import case_roles
-from mediation.selectors_roster import COMPLAINT_STAFF_ROLES
+from mediation.selectors.roster import COMPLAINT_STAFF_ROLES
 from mediation.services.audit import audit_append
 from mediation.services.roster import org_stream
 

@@ -240,7 +240,7 @@ def evidence_get_for_user(*, user: User, pk: int) -> Evidence:
         if evidence.draft is not None and evidence.draft.owner_id == user.pk:
             return evidence
         if evidence.case is not None and case_roles(user, evidence.case):
-            from mediation.selectors_rooms import room_file_visible  # lazy: rooms import this module
+            from mediation.selectors.rooms import room_file_visible  # lazy: rooms import this module
 
             if room_file_visible(user=user, evidence_id=evidence.pk):
                 return evidence

@@ -32,7 +32,7 @@ from mediation.choices import (
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.models import Case, CaseMediator, Membership, Organisation, Party, User
 from mediation.permissions import case_roles
-from mediation.selectors_intake import mediator_is_assignable_for_organisation, organisation_list_eligible_for_court
+from mediation.selectors.intake import mediator_is_assignable_for_organisation, organisation_list_eligible_for_court
 from mediation.services.assignment import mediator_eligibility_problem
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_create, case_mediator_assign, case_transition

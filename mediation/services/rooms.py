@@ -3,7 +3,7 @@
 Every write lives here: opening a room, the way in (identity re-check, notices, single-use join token),
 the mediator's controls, chat, files and the live record (调解笔录). Each change that a participant may
 need after a reconnect is a ``RoomEvent``: the room row is locked, ``last_seq`` goes up by one, the event
-is stored with the audience of the space it belongs to (``realtime.spaces``), and it is broadcast to the
+is stored with the audience of the space it belongs to (``mediation.spaces``), and it is broadcast to the
 room's group only after commit. Chat and record entries are stored before they are acknowledged, and a
 resend with the same ``client_id`` returns the stored event instead of storing it twice.
 
@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mediation import signals, spaces
 from mediation import transitions as tr
 from mediation.choices import (
     CaseStatus,
@@ -69,8 +70,8 @@ from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
 from mediation.services.consents import consent_all_parties_granted, consent_record, notice_acknowledge
 from mediation.services.consents import notice_text_publish as _publish
+from mediation.signals import send_on_commit
 from mediation.validators import mask_phone
-from realtime import spaces
 
 logger = logging.getLogger(__name__)
 
@@ -204,18 +205,8 @@ def _store(
         "type": "room.event", "event": event_frame(event, actor_member=actor_member.pk if actor_member else None),
         "audience": audience, "state": state or {},
     }
-    room_id = room.pk
-    transaction.on_commit(lambda: _broadcast(room_id, message), robust=True)
+    send_on_commit(signals.room_event, room_id=room.pk, message=message)
     return event
-
-
-def _broadcast(room_id: int, message: dict[str, Any]) -> None:
-    from realtime.broadcast import room_broadcast
-
-    try:
-        room_broadcast(room_id=room_id, message=message)
-    except Exception:
-        logger.exception("broadcast to room %s failed; clients catch up on reconnect", room_id)
 
 
 def _existing(room: Room, actor: User, client_id: str, kind: str) -> RoomEvent | None:
@@ -585,7 +576,7 @@ def room_media_state(*, member: RoomMember, audio_only: bool, muted: bool) -> Ro
 def room_snapshot(*, member: RoomMember, since: int = 0) -> dict[str, Any]:
     """The ``welcome`` body without ``ice_servers`` and ``resume_token``: the room as ``member`` may see it,
     with every visible event after ``since``."""
-    from mediation.selectors_rooms import room_events_visible, room_record_visible
+    from mediation.selectors.rooms import room_events_visible, room_record_visible
 
     room = Room.objects.select_related("case").get(pk=member.room_id)
     member = RoomMember.objects.get(pk=member.pk)
@@ -972,7 +963,7 @@ def room_record_add(
 
 def shared_record(room: Room) -> list[RecordEntry]:
     """The record everyone may see: joint entries and released caucus entries, corrections applied."""
-    from mediation.selectors_rooms import current_entries
+    from mediation.selectors.rooms import current_entries
 
     return [e for e in current_entries(room) if not e.caucus_side or e.released_at is not None]
 
@@ -985,7 +976,7 @@ def record_version(entries: list[RecordEntry]) -> str:
 
 def room_record_view(*, member: RoomMember) -> tuple[list[RecordEntry], str]:
     """The record as ``member`` may see it, and the version of the shared record to confirm."""
-    from mediation.selectors_rooms import room_record_visible
+    from mediation.selectors.rooms import room_record_visible
 
     return room_record_visible(member=member)
 

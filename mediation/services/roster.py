@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from mediation.choices import CourtLevel, MediatorStatus, RosterScope, Sector
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import AuditEvent, MediatorProfile, Membership, Organisation, RosterEntry, User
-from mediation.selectors_roster import COURT_STAFF_ROLES, court_ancestor_ids
+from mediation.selectors.roster import COURT_STAFF_ROLES, court_ancestor_ids
 from mediation.services.audit import audit_append
 
 # Which courts may keep which roster (OMR 28): regional rosters at high and intermediate courts, the

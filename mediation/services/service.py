@@ -55,7 +55,7 @@ from mediation.models import (
 )
 from mediation.notices import E_SERVICE_CONSENT, SERVICE_ADDRESS_NOTICE, StandardText
 from mediation.permissions import case_roles
-from mediation.selectors_service import (
+from mediation.selectors.service import (
     ACTION_ACKNOWLEDGED,
     ACTION_DOWNLOAD,
     STAFF_ROLES,

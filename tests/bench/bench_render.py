@@ -21,7 +21,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from documents.rendering import PRINT_CSS, Renderer
-from documents.services import build_data
+from documents.services.issuing import build_data
 from mediation.choices import CaseStatus, ClauseKind, DocumentKind
 from mediation.models import AgreementClause
 from tests.bench.render_worker import render_in_worker, start_worker

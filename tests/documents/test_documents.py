@@ -14,7 +14,7 @@ from PIL import Image
 from documents.data import resident_id_facts
 from documents.models import Document, DocumentImmutable
 from documents.selectors import document_get_for_user, documents_for_case
-from documents.services import document_issue, document_reissue, signature_boxes
+from documents.services.issuing import document_issue, document_reissue, signature_boxes
 from documents.tasks import documents_for_transition
 from documents.templatetags.documents_print import amount_in_capitals
 from mediation.choices import AgreementVariant, CaseOrigin, CaseStatus, DocumentKind
@@ -427,7 +427,7 @@ def test_an_agreement_from_a_party_s_own_application_does_not_claim_a_court_refe
 def test_the_closing_note_never_stands_alone_on_the_last_page(world):
     """Whatever the length of the body, the last page holds the last signature box (with the closing note
     under it), never the note alone. The facts grow a line at a time to walk the page break past the boxes."""
-    from documents.services import build_data, render_document
+    from documents.services.issuing import build_data, render_document
 
     fx = make_case(world, to=CaseStatus.SIGNING)
     base = build_data(case=fx.case, kind=DocumentKind.AGREEMENT, agreement=fx.agreement)

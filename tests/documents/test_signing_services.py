@@ -10,8 +10,8 @@ import pytest
 from django.core.files.storage import default_storage
 
 from documents.models import Document, DocumentSignature
-from documents.services import document_issue
-from documents.services_signing import document_pending_slots, document_sign, document_sign_code_send
+from documents.services.issuing import document_issue
+from documents.services.signing import document_pending_slots, document_sign, document_sign_code_send
 from mediation.choices import (
     AgentAuthority,
     CaseOrigin,
@@ -403,7 +403,7 @@ def test_only_the_organisation_s_administrator_seals_the_proof(world, who):
 
 
 def test_a_revision_changed_in_storage_is_neither_signed_over_nor_served(world):
-    from documents.services_signing import StoredFileAltered, document_download
+    from documents.services.signing import StoredFileAltered, document_download
 
     document = ready_to_sign(world)
     applicant, respondent = parties_of(document.case)

@@ -161,7 +161,7 @@ def test_a_party_cannot_designate(world, client, rostered):
 
 
 def test_the_clerk_is_not_offered_designation_while_the_parties_may_choose(world, client, rostered):
-    from frontend.views_case_actions import case_action_links
+    from frontend.views.case_actions import case_action_links
 
     case = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
     assert case_action_links(user=world.clerk, case=case) == []
@@ -401,7 +401,7 @@ def test_the_applicant_cannot_answer_for_the_respondent(world, client, rostered)
 
 
 def test_each_role_is_offered_only_its_own_actions(world, rostered):
-    from frontend.views_case_actions import case_action_links
+    from frontend.views.case_actions import case_action_links
 
     selecting = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
     assert [label for label, _ in case_action_links(user=world.applicant, case=selecting)] == ["选择调解员"]

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
 
-from frontend.views_identity import IDENTITY_SESSION_KEY, LOGIN_SESSION_KEY, identity_required
+from frontend.views.identity import IDENTITY_SESSION_KEY, LOGIN_SESSION_KEY, identity_required
 from mediation.adapters.sms import outbox, outbox_clear
 from mediation.choices import IdType
 from mediation.models import IdentityVerification, OneTimeCode, User

@@ -148,7 +148,7 @@ def test_the_inbox_pages_through_older_messages(world, client):
 def test_the_navigation_reads_roles_and_the_unread_count_in_one_query(world, django_assert_num_queries):
     from mediation.choices import Role
     from mediation.models import Membership
-    from mediation.selectors_inbox import navigation_roles_and_unread
+    from mediation.selectors.inbox import navigation_roles_and_unread
 
     send_in_app(world.clerk, key="c1")
     send_in_app(world.clerk, key="c2")

@@ -140,7 +140,7 @@ def test_the_org_queue_costs_the_same_queries_for_one_case_or_many(world, client
 
 
 def test_the_queue_is_paginated(world, client, monkeypatch):
-    from mediation import selectors_intake
+    from mediation.selectors import intake as selectors_intake
 
     monkeypatch.setattr(selectors_intake, "PAGE_SIZE", 2)
     cases = [world.drive(world.new_case(), CaseStatus.SUBMITTED) for _ in range(3)]

@@ -18,7 +18,7 @@ from weasyprint import HTML
 from mediation.adapters import sms
 from mediation.choices import CaseOrigin, CaseStatus, ServiceChannel, ServiceRule, ServiceStage
 from mediation.models import OutboxMessage, ServiceAddress, ServiceDelivery, ServiceRecord
-from mediation.selectors_service import service_certificate
+from mediation.selectors.service import service_certificate
 from mediation.services.service import (
     document_serve,
     service_address_change,

@@ -21,7 +21,7 @@ from mediation.choices import (
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import Agent, Agreement, AuditEvent, Case, CaseMediator, ClauseAssent, Organisation
-from mediation.selectors_agreements import agreement_current_for_user, agreement_view_for_user
+from mediation.selectors.agreements import agreement_current_for_user, agreement_view_for_user
 from mediation.services import rooms as rooms_service
 from mediation.services.agreements import (
     agreement_clause_add,

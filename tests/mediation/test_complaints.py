@@ -16,7 +16,7 @@ from mediation.choices import (
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.models import AuditEvent, Complaint, MediatorProfile, RosterEntry
 from mediation.recommendation import recommend_mediators
-from mediation.selectors_roster import mediator_directory
+from mediation.selectors.roster import mediator_directory
 from mediation.services.complaints import complaint_decide, complaint_file
 from mediation.services.roster import roster_entry_add
 from tests.factories import UserFactory, add_member

@@ -26,7 +26,7 @@ from mediation.choices import (
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import AuditEvent, Case, CaseMediator, Organisation, Party, RosterEntry, Timer
-from mediation.selectors_intake import (
+from mediation.selectors.intake import (
     intake_queue_for_clerk,
     mediator_dashboard,
     org_queue_for_admin,

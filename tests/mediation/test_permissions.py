@@ -10,7 +10,7 @@ from mediation.choices import AgentAuthority, CaseStatus, EndReason
 from mediation.exceptions import PermissionDenied
 from mediation.models import Agent
 from mediation.permissions import can_see_full_id_number, case_roles
-from mediation.selectors import case_get_for_user, case_list_for_user
+from mediation.selectors.cases import case_get_for_user, case_list_for_user
 from mediation.services.cases import case_mediator_assign, case_transition
 
 pytestmark = pytest.mark.django_db

@@ -29,7 +29,7 @@ from mediation.models import (
     SessionParticipant,
 )
 from mediation.notices import SESSION_NOTICE, SHAM_MEDIATION_WARNING
-from mediation.selectors_rooms import room_events_visible, room_record_visible
+from mediation.selectors.rooms import room_events_visible, room_record_visible
 from mediation.services import rooms
 from mediation.services.scheduling import session_cancel
 from tests.factories import UserFactory

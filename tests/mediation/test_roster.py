@@ -12,7 +12,7 @@ from django.utils import timezone
 from mediation.choices import CourtLevel, MediatorStatus, OrganisationKind, Role, RosterScope, Sector
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import AuditEvent, MediatorProfile, Organisation, RosterEntry, User
-from mediation.selectors_roster import (
+from mediation.selectors.roster import (
     adoption_requests_for_mediator,
     mediator_directory,
     mediators_eligible_for_case,

@@ -28,7 +28,7 @@ from mediation.choices import (
 )
 from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import AuditEvent, Consent, OutboxMessage, ServiceAddress, ServiceDelivery, ServiceRecord
-from mediation.selectors_service import service_certificate, service_record_get_for_user, service_records_for_case
+from mediation.selectors.service import service_certificate, service_record_get_for_user, service_records_for_case
 from mediation.services.outbox import inbox_mark_read, outbox_deliver_due
 from mediation.services.service import (
     AddressInvalid,

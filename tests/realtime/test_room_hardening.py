@@ -34,7 +34,7 @@ def held_broadcasts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, 
     """Services store events as usual, but their on-commit broadcasts are kept here instead of sent, so a
     test can deliver them late, out of order, or not at all."""
     kept: list[dict[str, Any]] = []
-    monkeypatch.setattr(rooms, "_broadcast", lambda room_id, message: kept.append(message))
+    monkeypatch.setattr("realtime.broadcast.room_broadcast", lambda *, room_id, message: kept.append(message))
     yield kept
     monkeypatch.undo()
 

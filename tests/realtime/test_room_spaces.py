@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mediation.exceptions import DomainError
 from mediation.services import rooms
-from realtime.spaces import MemberInfo, audience_for, may_see, share_space, space_of
+from mediation.spaces import MemberInfo, audience_for, may_see, share_space, space_of
 from tests.room_support import joint_room
 
 MEDIATOR = MemberInfo(pk=1, user_id=101, role="mediator", side="", state="admitted")

@@ -373,7 +373,7 @@ function onMuteRequest() {
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Spaces (the same rule as realtime/spaces.py).
+ * Spaces (the same rule as mediation/spaces.py).
  * ------------------------------------------------------------------------------------------------- */
 
 function spaceOf(m) {

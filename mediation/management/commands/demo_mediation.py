@@ -289,7 +289,7 @@ class Command(BaseCommand):
         return document
 
     def _sign(self, document: Any, user: User, role: str, party: Party | None = None) -> None:
-        from documents.services_signing import document_sign, document_sign_code_send
+        from documents.services.signing import document_sign, document_sign_code_send
 
         document_sign_code_send(document=document, actor=user, role=role, party=party)
         signature = document_sign(document=document, actor=user, role=role, party=party,

@@ -33,7 +33,7 @@ from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import Case, Party, ServiceRecord, User
 from mediation.notices import E_SERVICE_CONSENT, SERVICE_ADDRESS_NOTICE
 from mediation.permissions import case_roles
-from mediation.selectors_service import (
+from mediation.selectors.service import (
     ACTION_ACKNOWLEDGED,
     STAFF_ROLES,
     is_recipient,

@@ -20,7 +20,7 @@ from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, Sess
 from mediation.exceptions import PermissionDenied
 from mediation.models import Agent, Case, MediationSession, Party, SessionParticipant, User
 from mediation.permissions import case_roles
-from mediation.selectors import case_list_for_user
+from mediation.selectors.cases import case_list_for_user
 from mediation.services.scheduling import default_time_zone, span_text, user_time_zone
 
 STAFF_ROLES = frozenset({tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN})

@@ -31,8 +31,8 @@ from mediation.choices import (
 from mediation.exceptions import DomainError, PermissionDenied
 from mediation.models import Case, MediatorProfile
 from mediation.recommendation import recommend_mediators
-from mediation.selectors import case_get_for_user
-from mediation.selectors_roster import (
+from mediation.selectors.cases import case_get_for_user
+from mediation.selectors.roster import (
     LANGUAGE_LABELS,
     adoption_candidates,
     adoption_requests_for_mediator,

@@ -16,7 +16,7 @@ from mediation.choices import AgreementStatus, CaseStatus
 from mediation.exceptions import PermissionDenied
 from mediation.models import Agreement, AgreementClause, Case, CaseMediator, ClauseAssent, Party, User
 from mediation.permissions import case_roles
-from mediation.selectors import case_get_for_user
+from mediation.selectors.cases import case_get_for_user
 from mediation.services.agreements import acting_parties, missing_assent_messages
 
 READERS = frozenset({tr.PARTY, tr.MEDIATOR})

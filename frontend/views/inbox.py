@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend.http import signed_in_user as _user
 from mediation.exceptions import DomainError
-from mediation.selectors_inbox import inbox_list_for_user
+from mediation.selectors.inbox import inbox_list_for_user
 from mediation.services.outbox import inbox_mark_all_read, inbox_mark_read
 
 PAGE_SIZE = 20

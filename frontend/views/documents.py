@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from documents.models import Document
 from documents.selectors import document_get_for_user
-from documents.services_signing import (
+from documents.services.signing import (
     SignOption,
     document_download,
     document_latest_revision,

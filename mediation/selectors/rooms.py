@@ -1,4 +1,4 @@
-"""Reads of rooms, already filtered by who may see what (caucus isolation: ``realtime.spaces``)."""
+"""Reads of rooms, already filtered by who may see what (caucus isolation: ``mediation.spaces``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import replace
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from mediation import spaces
 from mediation.exceptions import PermissionDenied
 from mediation.models import Case, MediationSession, RecordEntry, Room, RoomEvent, RoomMember, User
 from mediation.permissions import can_view_case
-from realtime import spaces
 
 
 def room_get_for_user(*, user: User, room_id: int) -> Room:

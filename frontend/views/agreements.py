@@ -27,7 +27,7 @@ from mediation.choices import AgreementScope, CaseStatus, ClauseKind
 from mediation.exceptions import DomainError, PermissionDenied
 from mediation.models import AgreementClause, Case, Party, User
 from mediation.permissions import can_view_case, case_roles
-from mediation.selectors_agreements import READERS, AgreementView, agreement_view_for_user
+from mediation.selectors.agreements import READERS, AgreementView, agreement_view_for_user
 from mediation.services.agreements import (
     agreement_clause_add,
     agreement_clause_assent,

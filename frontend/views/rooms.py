@@ -37,7 +37,7 @@ from mediation.choices import (
 from mediation.exceptions import DomainError, InvalidInput
 from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import MediationSession, Room, RoomMember
-from mediation.selectors_rooms import room_for_session_get, room_get_for_user
+from mediation.selectors.rooms import room_for_session_get, room_get_for_user
 from mediation.services.identity import OtpThrottled, otp_resend_wait
 from mediation.services.rooms import (
     NoticesRequired,

@@ -30,7 +30,7 @@ from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import Case, MediationSession, User, Venue
 from mediation.permissions import case_roles
 from mediation.scheduling_slots import zone
-from mediation.selectors_scheduling import (
+from mediation.selectors.scheduling import (
     feed_sessions_for_user,
     session_get_for_case,
     session_get_for_participant,

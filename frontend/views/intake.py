@@ -19,7 +19,7 @@ from frontend.http import signed_in_user as _user
 from mediation.choices import RETURN_GUIDANCE, CaseOrigin, PartyKind, PartyRole, Procedure, ReturnReason, Sector
 from mediation.exceptions import DomainError, PermissionDenied
 from mediation.models import Case, Organisation, User
-from mediation.selectors_intake import (
+from mediation.selectors.intake import (
     court_list_for_clerk,
     intake_case_for_clerk,
     intake_queue_for_clerk,

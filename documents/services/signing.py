@@ -466,7 +466,7 @@ def _identity(case: Case, actor: User, option: SignOption,
 
 def _placement(document: Document, field_name: str, sequence: int) -> tuple[int, tuple[float, float, float, float]]:
     """The rendered document's box for this field, or a fixed spot at the foot of the last page."""
-    from documents.services import signature_boxes
+    from documents.services.issuing import signature_boxes
 
     boxes = signature_boxes(document)
     if field_name in boxes:

@@ -1,0 +1,1 @@
+"""Writes on documents: issuing (render, freeze, version) and signing."""

@@ -1,5 +1,0 @@
-"""URLs of the mediator pages (included from frontend/urls.py)."""
-
-from django.urls import URLPattern, URLResolver
-
-urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,1 @@
+"""Reads, already permission-filtered: one module per area (cases, intake, rooms, …)."""

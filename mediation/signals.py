@@ -1,0 +1,35 @@
+"""What the domain announces after a commit, for the apps above it to act on (realtime broadcasts, documents
+renders). ``mediation`` imports neither of them: each registers its receivers in its ``AppConfig.ready``.
+
+Receivers run after the transaction commits and are isolated from one another: a failing receiver is logged
+and never undoes or blocks the committed change (a browser that missed a broadcast catches up on its next
+snapshot; a document that failed to render is rendered again by the task's retry).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+# A case's status changed: ``case_id``, ``old``, ``new``, ``actor_id`` (None for the platform).
+case_status_changed = Signal()
+# Something on a case that open case pages show live: ``case_id``, ``event`` (a JSON-able dict with a ``type``).
+case_event = Signal()
+# A stored room event for the room's sockets: ``room_id``, ``message`` (``{"type": "room.event", ...}``).
+room_event = Signal()
+
+
+def send_on_commit(signal: Signal, **kwargs: Any) -> None:
+    """Send ``signal`` once the current transaction commits (at once outside one); log receivers that fail."""
+
+    def send() -> None:
+        for receiver, result in signal.send_robust(sender=None, **kwargs):
+            if isinstance(result, Exception):
+                logger.error("receiver %r of %s failed", receiver, kwargs, exc_info=result)
+
+    transaction.on_commit(send, robust=True)
