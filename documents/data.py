@@ -46,6 +46,7 @@ from mediation.choices import (
     TimerKind,
     TimerStatus,
 )
+from mediation.lifecycle import CONFIRMATION_WINDOW_DAYS
 from mediation.models import (
     Agent,
     Agreement,
@@ -66,7 +67,6 @@ from mediation.models import (
 SCHEMA = 1
 SETTLEMENT_WITHHELD = gettext_noop("（为达成调解协议所作妥协的内容，依《人民法院在线调解规则》第十八条不载入本笔录。）")
 PLATFORM_NAME = "一站在线调解平台"
-JC_WINDOW_DAYS = 30
 
 Data = dict[str, Any]
 
@@ -467,7 +467,7 @@ def jc_deadline(case: Case) -> tuple[str, str]:
     if effective is None:
         return "", ""
     last = calendar.calendar_period_end(
-        calendar.local_day(effective), JC_WINDOW_DAYS, overrides=calendar.load_overrides()
+        calendar.local_day(effective), CONFIRMATION_WINDOW_DAYS, overrides=calendar.load_overrides()
     )
     return _iso(effective), _iso(last)
 
@@ -521,7 +521,7 @@ def agreement_document_data(case: Case, agreement: Agreement, *, now: dt.datetim
     data["number"] = data["agreement"]["number"]
     data["copies"] = len(data["parties"]) + (1 if data["organisation"] else 0)
     data["confirmation_possible"] = case.origin != CaseOrigin.ENTRUSTED
-    data["jc_window_days"] = JC_WINDOW_DAYS
+    data["jc_window_days"] = CONFIRMATION_WINDOW_DAYS
     data["signers"] = [*party_signers(data["parties"]), *mediator_signers(data["mediators"]),
                        *seal_signer(data["organisation"])]
     return data

@@ -1,16 +1,16 @@
-"""The documents a status calls for are rendered in the background once the status has committed."""
+"""The documents a status calls for (``mediation.lifecycle.STATUS_DOCUMENTS``) are rendered in the background
+once the status has committed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mediation import signals
+from documents.services.issuing import documents_for_transition
+from mediation import lifecycle, signals
 
 
 def on_case_status_changed(*, case_id: int, new: str, actor_id: int | None, **_: Any) -> None:
-    from documents.tasks import DOCUMENT_STATUSES, documents_for_transition
-
-    if new in DOCUMENT_STATUSES:
+    if new in lifecycle.DOCUMENT_STATUSES:
         documents_for_transition.delay(case_id=case_id, status=new, actor_id=actor_id)
 
 

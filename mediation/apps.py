@@ -8,4 +8,8 @@ class MediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from mediation import checks  # noqa: F401  (registers system checks)
+        # Here, not at module level: these import models, which Django loads after the app configs.
+        from mediation import checks, signals  # noqa: F401  (checks registers the system checks)
+        from mediation.services import service
+
+        signals.outbox_drained.connect(service.on_outbox_drained, dispatch_uid="mediation.service.after_drain")

@@ -29,12 +29,10 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from mediation.choices import Role, Sector
+from mediation.lifecycle import OPEN_STATUSES, SETTLED_STATUSES, UNSETTLED_STATUSES
 from mediation.models import Case, CaseMediator, MediatorProfile, Membership, RosterEntry
 from mediation.selectors.roster import (
     LANGUAGE_LABELS,
-    OPEN_STATUSES,
-    SETTLED_STATUSES,
-    UNSETTLED_STATUSES,
     available_mediators,
     court_ancestor_ids,
     json_list_contains,

@@ -22,14 +22,19 @@ case_status_changed = Signal()
 case_event = Signal()
 # A stored room event for the room's sockets: ``room_id``, ``message`` (``{"type": "room.event", ...}``).
 room_event = Signal()
+# Sent at once (not on commit) at the end of every outbox drain: ``sent``. The electronic service records
+# receive it (``services.service.on_outbox_drained``): the outbox is below the areas that write to it.
+outbox_drained = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:
     """Send ``signal`` once the current transaction commits (at once outside one); log receivers that fail."""
 
-    def send() -> None:
-        for receiver, result in signal.send_robust(sender=None, **kwargs):
-            if isinstance(result, Exception):
-                logger.error("receiver %r of %s failed", receiver, kwargs, exc_info=result)
+    transaction.on_commit(lambda: send_now(signal, **kwargs), robust=True)
 
-    transaction.on_commit(send, robust=True)
+
+def send_now(signal: Signal, **kwargs: Any) -> None:
+    """Send ``signal`` at once; log receivers that fail instead of raising."""
+    for receiver, result in signal.send_robust(sender=None, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("receiver %r of %s failed", receiver, kwargs, exc_info=result)

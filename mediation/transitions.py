@@ -1,4 +1,5 @@
-"""The case state machine as data (legal-rules §B3). ``case_transition`` is its only interpreter.
+"""The case state machine as data (legal-rules §B3). ``case_transition`` is its only interpreter; what each
+status means (groups, clocks, documents, what a move cancels) is in ``mediation.lifecycle`` beside it.
 
 Each row names the action, the source and target statuses, who may take it, and what it needs:
 ``reasons`` restricts a required reason code to a fixed list (OMR 25 end reasons, OMR 9 return
@@ -13,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
+from mediation.lifecycle import ALL_ORIGINS, MEDIATING, PRE_FILING
 
 S = CaseStatus
-ALL_ORIGINS = frozenset(CaseOrigin)
-PRE_FILING = frozenset({CaseOrigin.PARTY_APPLICATION, CaseOrigin.DELEGATED})
 
 # Roles (see permissions.case_roles)
 PARTY = "party"  # a party to the case or any of its agents
@@ -71,10 +71,6 @@ def _t(
     )
 
 
-# Statuses in which mediation is under way and may end early (OMR 25). SIGNING is not among them: there
-# only a refusal to sign ends it (OMR 25(7)).
-MEDIATING = (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
-             S.AGREEMENT_DRAFT)
 # OMR 25 grounds (3)-(6), (8) end mediation as a failure; (7) only from signing; (2) is a withdrawal.
 _FAILURE_REASONS = {
     EndReason.UNREACHABLE, EndReason.REFUSED_TO_CONTINUE, EndReason.POSITIONS_TOO_FAR,
@@ -167,12 +163,6 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("performed", S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, {MEDIATOR, PARTY_AUTHORISED, CLERK}, rule="PML 31"),
     _t("not_performed", S.PERFORMANCE_TRACKING, S.ENFORCEMENT_ELIGIBLE, {PARTY_AUTHORISED, CLERK}, rule="CPL 250"),
 )
-
-TERMINAL_STATUSES = frozenset(
-    {S.RETURNED, S.JC_NOT_ACCEPTED, S.JC_WITHDRAWN, S.JC_DISMISSED, S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE,
-     S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.WITHDRAWN}
-)
-
 
 def find_transitions(*, source: str, target: str, origin: str, action: str | None = None) -> list[Transition]:
     """The table rows that lead from ``source`` to ``target`` for a case of ``origin``.

@@ -21,6 +21,7 @@ import logging
 import secrets
 from typing import Any
 
+from celery import shared_task
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -31,9 +32,10 @@ from django.utils.translation import gettext as _
 from documents import data as builders
 from documents.models import Document
 from documents.rendering import renderer
+from mediation import lifecycle
 from mediation import transitions as tr
 from mediation.choices import DocumentKind
-from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
+from mediation.exceptions import DomainError, InvalidInput, PermissionDenied, StaleState
 from mediation.models import Agreement, Case, User
 from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
@@ -165,3 +167,43 @@ def signature_boxes(document: Document) -> dict[str, Box]:
     stored = (document.data.get("layout") or {}).get("signature_boxes") or {}
     return {name: (int(box["page"]), (box["rect"][0], box["rect"][1], box["rect"][2], box["rect"][3]))
             for name, box in stored.items()}
+
+
+# --- The documents a status produces (``mediation.lifecycle.STATUS_DOCUMENTS``), after it commits ------------
+
+
+def kinds_for(case: Case, status: str) -> list[str]:
+    """The document kinds ``status`` produces for ``case``."""
+    return lifecycle.documents_for_status(
+        origin=case.origin, has_organisation=case.mediation_organisation_id is not None, status=status
+    )
+
+
+@shared_task(name="documents.tasks.documents_for_transition")
+def documents_for_transition(*, case_id: int, status: str, actor_id: int | None) -> list[int]:
+    """Render and issue the documents for ``status``; returns the new documents' ids.
+
+    Idempotent: a kind already issued for the case (for the agreement: for that agreement version) is not
+    issued again; corrections are ``document_reissue``.
+    """
+    case = Case.objects.select_related("court", "mediation_organisation").get(pk=case_id)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    issued: list[int] = []
+    for kind in kinds_for(case, status):
+        existing = Document.objects.filter(case=case, kind=kind)
+        agreement = None
+        if kind == DocumentKind.AGREEMENT:
+            agreement = builders.latest_agreement(case)
+            existing = existing.filter(agreement=agreement)
+        if existing.exists():
+            continue
+        try:
+            # Only mediators and the platform move a case into these statuses, so the actor may issue.
+            document = document_issue(case=case, kind=kind, actor=actor, agreement=agreement)
+        except StaleState:
+            continue  # a concurrent run issued it first
+        except DomainError:
+            logger.exception("document %s for case %s at %s could not be issued", kind, case_id, status)
+            continue
+        issued.append(document.pk)
+    return issued

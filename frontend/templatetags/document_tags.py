@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from documents.models import Document
 from documents.selectors import can_view_documents
+from documents.services.issuing import kinds_for
 from documents.services.signing import document_sign_options, document_signed_slots, document_slots
-from documents.tasks import DOCUMENT_STATUSES, kinds_for
 from mediation.choices import DocumentKind
+from mediation.lifecycle import DOCUMENT_STATUSES
 from mediation.models import Case, User
 
 register = template.Library()

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from frontend.http import signed_in_user
 from mediation.choices import AgreementScope, CaseStatus, ClauseKind
 from mediation.exceptions import DomainError, PermissionDenied
+from mediation.lifecycle import AGREEMENT_LINK_STATUSES
 from mediation.models import AgreementClause, Case, Party, User
 from mediation.permissions import can_view_case, case_roles
 from mediation.selectors.agreements import READERS, AgreementView, agreement_view_for_user
@@ -43,8 +44,6 @@ from mediation.services.agreements import (
 
 PANEL_HEADER = "HTTP_X_AGREEMENT_PANEL"
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
-# Statuses in which the case page links to the agreement (drafting starts from IN_MEDIATION).
-LINKED_STATUSES = (CaseStatus.AGREEMENT_DRAFT, CaseStatus.SIGNING, CaseStatus.AGREEMENT_EFFECTIVE)
 
 
 class HeaderForm(forms.Form):
@@ -178,7 +177,7 @@ def agreement_link_for(*, user: User, case: Case) -> str | None:
     roles = case_roles(user, case)
     if not roles & READERS:
         return None
-    if case.status in LINKED_STATUSES or (case.status == CaseStatus.IN_MEDIATION and "mediator" in roles):
+    if case.status in AGREEMENT_LINK_STATUSES or (case.status == CaseStatus.IN_MEDIATION and "mediator" in roles):
         return reverse("agreement_page", args=[case.pk])
     return None
 

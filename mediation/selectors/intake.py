@@ -32,18 +32,12 @@ from mediation.choices import (
     TimerUnit,
 )
 from mediation.exceptions import PermissionDenied
+from mediation.lifecycle import CLERK_QUEUE_STATUSES, MEDIATOR_DASHBOARD_STATUSES, TIMER_RULES
 from mediation.models import Case, CaseMediator, Membership, Organisation, Party, Timer, User
-from mediation.services.timers import TIMER_RULES
 
 S = CaseStatus
 PAGE_SIZE = 25
 
-# What the court acts on: accept or return (SUBMITTED), designate (AWAITING_SELECTION), and what it waits
-# for from the mediator (ASSIGNED, OMR 12).
-CLERK_QUEUE_STATUSES = (S.SUBMITTED, S.AWAITING_SELECTION, S.ASSIGNED)
-# A mediator's open work: acceptance (OMR 12), the respondent's willingness (OMR 15), scheduling and mediation.
-# ACCEPTED is included: it is where the mediator decides between seeking the respondent and scheduling.
-MEDIATOR_DASHBOARD_STATUSES = (S.ASSIGNED, S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
 INTAKE_STAFF_ROLES = (Role.CLERK, Role.COURT_PRESIDENT)
 
 

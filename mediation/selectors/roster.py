@@ -38,32 +38,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mediation.choices import CaseStatus, ComplaintStatus, MediatorStatus, Role, RosterScope
+from mediation.choices import ComplaintStatus, MediatorStatus, Role, RosterScope
 from mediation.exceptions import PermissionDenied
+from mediation.lifecycle import OPEN_STATUSES
 from mediation.models import Case, CaseMediator, Complaint, MediatorProfile, Membership, Organisation, RosterEntry, User
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models.sql.compiler import SQLCompiler
 
-S = CaseStatus
 
-# Cases a mediator is working on: from designation until the agreement takes effect or mediation ends.
-OPEN_STATUSES = frozenset(
-    {S.ASSIGNED, S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
-     S.AGREEMENT_DRAFT, S.SIGNING}
-)
-# Finished with an agreement in force (OMR 19-20); a confirmation dismissed as invalid is not a success.
-SETTLED_STATUSES = frozenset(
-    {S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, S.JC_NOT_ACCEPTED,
-     S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, S.JC_CONFIRMED, S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING,
-     S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE}
-)
-# Finished without one (OMR 21, 25). A withdrawal after the parties settled themselves (OMR 25(2)) is
-# neither: it says little about the mediator.
-UNSETTLED_STATUSES = frozenset(
-    {S.TERMINATED, S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.JC_DISMISSED}
-)
 
 # Working languages as stored on profiles (free codes); the labels the directory shows.
 LANGUAGE_LABELS = {

@@ -8,26 +8,91 @@ on the case (or were invited as interpreter or helper) download its ``.ics`` fil
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mediation import scheduling_slots as slots
 from mediation import transitions as tr
 from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionStatus
 from mediation.exceptions import PermissionDenied
-from mediation.models import Agent, Case, MediationSession, Party, SessionParticipant, User
+from mediation.models import Agent, Case, MediationSession, Party, SessionParticipant, User, WorkingHours
 from mediation.permissions import case_roles
+from mediation.scheduling_slots import Window
 from mediation.selectors.cases import case_list_for_user
-from mediation.services.scheduling import default_time_zone, span_text, user_time_zone
 
 STAFF_ROLES = frozenset({tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN})
 # Invited interpreters and helpers hold no role on the case: their invitation is their only tie to it.
 # Everyone else (mediator, party, agent) must still hold a role on the case to get a session's .ics.
 ROLELESS_PARTICIPANTS = (ParticipantRole.INTERPRETER, ParticipantRole.HELPER)
 FEED_PAST = dt.timedelta(days=90)
+
+
+# --- time zones and times as text -------------------------------------------------------------------------
+
+
+def default_time_zone() -> str:
+    return str(settings.TIME_ZONE)
+
+
+def time_zones_for(user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's own time zone: the zone of their working hours, else Beijing time. One query."""
+    zones: dict[int, str] = {}
+    for user_id, zone_name in (
+        WorkingHours.objects.filter(user_id__in=set(user_ids)).order_by("user_id", "weekday", "start")
+        .values_list("user_id", "time_zone")
+    ):
+        zones.setdefault(user_id, zone_name)
+    return zones
+
+
+def user_time_zone(user: User) -> str:
+    return time_zones_for([user.pk]).get(user.pk, default_time_zone())
+
+
+def windows_for(user_ids: Iterable[int]) -> dict[int, list[Window]]:
+    """Everyone's recorded working hours, in one query."""
+    found: dict[int, list[Window]] = {}
+    for row in WorkingHours.objects.filter(user_id__in=set(user_ids)).order_by("weekday", "start"):
+        found.setdefault(row.user_id, []).append(Window(row.weekday, row.start, row.end, row.time_zone))
+    return found
+
+
+def local_text(moment: dt.datetime, time_zone: str, *, with_date: bool = True) -> str:
+    local = timezone.localtime(moment, _zone(time_zone))
+    if not with_date:
+        return f"{local:%H:%M}"
+    return _("%(y)d年%(m)d月%(d)d日 %(h)02d:%(min)02d") % {
+        "y": local.year, "m": local.month, "d": local.day, "h": local.hour, "min": local.minute,
+    }
+
+
+def zone_label(time_zone: str) -> str:
+    return _("北京时间") if time_zone in {"Asia/Shanghai", "Asia/Chongqing", "PRC"} else _("%(zone)s 时间") % {
+        "zone": time_zone
+    }
+
+
+def span_text(start: dt.datetime, end: dt.datetime, time_zone: str) -> str:
+    """``2026年3月5日 14:00–15:30（北京时间）``, in ``time_zone``; the end's date is shown when it differs."""
+    zone = _zone(time_zone)
+    same_day = timezone.localtime(start, zone).date() == timezone.localtime(end, zone).date()
+    return _("%(start)s–%(end)s（%(zone)s）") % {
+        "start": local_text(start, time_zone), "end": local_text(end, time_zone, with_date=not same_day),
+        "zone": zone_label(time_zone),
+    }
+
+
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return slots.zone(name)
+    except (KeyError, ValueError):
+        return timezone.get_default_timezone()
 
 
 @dataclass(frozen=True)

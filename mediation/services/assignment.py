@@ -28,6 +28,7 @@ from mediation.choices import (
     TimerStatus,
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
+from mediation.lifecycle import OPEN_STATUSES
 from mediation.models import (
     Case,
     CaseMediator,
@@ -50,12 +51,6 @@ from mediation.services.consents import consent_record, notice_text_publish
 
 S = CaseStatus
 
-# A mediator's current load: cases they are assigned to that are not finished (OMR 12 acceptance onwards,
-# up to the agreement taking effect).
-OPEN_LOAD_STATUSES = frozenset(
-    {S.ASSIGNED, S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
-     S.AGREEMENT_DRAFT, S.SIGNING}
-)
 # The table's rows that end the mediator's assignment on a granted recusal, by status.
 RECUSAL_ACTIONS: dict[str, str] = {
     S.ASSIGNED: "recuse_mediator",
@@ -86,7 +81,7 @@ def _roster_filter(case: Case) -> Q:
 def mediator_load(mediator: User) -> int:
     """The number of unfinished cases ``mediator`` is actively assigned to."""
     return (
-        CaseMediator.objects.filter(mediator=mediator, is_active=True, case__status__in=OPEN_LOAD_STATUSES)
+        CaseMediator.objects.filter(mediator=mediator, is_active=True, case__status__in=OPEN_STATUSES)
         .values("case_id")
         .distinct()
         .count()
@@ -172,7 +167,7 @@ def case_mediators_eligible(*, case: Case, limit: int = 50) -> list[MediatorProf
 
 def _loads(user_ids: list[int]) -> dict[int, int]:
     rows = (
-        CaseMediator.objects.filter(mediator_id__in=user_ids, is_active=True, case__status__in=OPEN_LOAD_STATUSES)
+        CaseMediator.objects.filter(mediator_id__in=user_ids, is_active=True, case__status__in=OPEN_STATUSES)
         .values("mediator_id")
         .annotate(n=Count("case_id", distinct=True))
     )

@@ -25,8 +25,9 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from mediation.choices import AttendanceMode, SessionKind, SessionStatus
 from mediation.models import CalendarFeedToken, MediationSession, SessionParticipant, User
+from mediation.selectors.scheduling import span_text
 from mediation.services.audit import audit_append
-from mediation.services.scheduling import session_url, span_text
+from mediation.services.session_notices import session_url
 
 TOKEN_BYTES = 32  # 43 URL-safe characters
 

@@ -12,13 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from mediation import signals
+from mediation import lifecycle, signals
 from mediation import transitions as tr
-from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
+from mediation.choices import CaseOrigin, CaseStatus, EndReason, MediatorStatus, ReturnReason
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import Case, CaseMediator, Organisation, User
 from mediation.permissions import can_take_transition
 from mediation.services.audit import audit_append
+from mediation.services.session_notices import sessions_cancel_for_case
 from mediation.services.timers import timers_sync_for_status
 from mediation.signals import send_on_commit
 
@@ -66,8 +67,6 @@ def case_create(
 def case_mediator_assign(*, case: Case, mediator: User, actor: User | None, presiding: bool = True) -> Case:
     """Assign a mediator and move the case to ASSIGNED (OMR 10-12). The chosen mediator must be on the
     roster and active; matching and recommendation live in the roster services."""
-    from mediation.choices import MediatorStatus
-
     profile = getattr(mediator, "mediator_profile", None)
     if profile is None or profile.status != MediatorStatus.ACTIVE:
         raise InvalidInput(_("所选人员不是在册的调解员。"))
@@ -99,8 +98,9 @@ def case_transition(
     """Move ``case`` to status ``to``: the only writer of ``Case.status``.
 
     Checks the transition table and the actor's case role, then updates with a compare-and-set on the
-    status the caller saw, so of two concurrent transitions exactly one wins. Appends the audit event
-    and syncs the legal clocks in the same transaction; realtime broadcasts run after commit.
+    status the caller saw, so of two concurrent transitions exactly one wins. Appends the audit event,
+    syncs the legal clocks and cancels what the new status cancels in the same transaction; after commit
+    it announces ``signals.case_status_changed`` (realtime broadcasts, documents render).
     ``actor=None`` is the platform itself (timer sweeps). ``reason`` is a reason code where the row has
     a fixed list (OMR 25, OMR 9); ``note`` is the written reason where the row needs one. ``action`` names
     the row when the caller means an explicit one (see ``Transition.explicit``).
@@ -144,12 +144,11 @@ def case_transition(
         )
         if row.releases_mediators:
             CaseMediator.objects.filter(case=case, is_active=True).update(is_active=False, ended_at=now)
+        # What the status means in this transaction (mediation.lifecycle): its clocks, and what it cancels.
         timers_sync_for_status(case=case, old_status=expected, new_status=to, at=now, actor=actor)
-        from mediation.services import scheduling  # lazy: scheduling imports this module
-
-        if to not in scheduling.SESSIONS_SURVIVE:
+        if lifecycle.cancels_sessions(to):
             reason_text = _("案件已变更为“%(s)s”") % {"s": _label(to)}
-            scheduling.sessions_cancel_for_case(case=case, reason=reason_text, actor=actor)
+            sessions_cancel_for_case(case=case, reason=reason_text, actor=actor)
         send_on_commit(signals.case_status_changed, case_id=case.pk, old=expected, new=to,
                        actor_id=actor.pk if actor is not None else None)
     return case

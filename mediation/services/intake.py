@@ -30,6 +30,7 @@ from mediation.choices import (
     Sector,
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
+from mediation.lifecycle import REFERABLE_STATUSES
 from mediation.models import Case, CaseMediator, Membership, Organisation, Party, User
 from mediation.permissions import case_roles
 from mediation.selectors.intake import mediator_is_assignable_for_organisation, organisation_list_eligible_for_court
@@ -38,8 +39,6 @@ from mediation.services.audit import audit_append
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.validators import mask_phone, mask_resident_id, validate_mobile, validate_resident_id, validate_uscc
 
-# A case may be handed to an organisation's queue until a mediator holds it.
-REFERABLE_STATUSES = (CaseStatus.SUBMITTED, CaseStatus.AWAITING_SELECTION)
 COURT_REFERRAL_ORIGINS = (CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED)
 PARTY_NAME_MAX = 120  # Party.name
 

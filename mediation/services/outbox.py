@@ -23,16 +23,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from celery import shared_task
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mediation import notification_templates
+from mediation import notification_templates, signals
 from mediation.choices import MessageChannel, OutboxStatus
 from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import Case, OutboxMessage, User
@@ -50,6 +52,9 @@ MAX_BACKOFF = dt.timedelta(hours=6)
 CANCELLED = "cancelled"  # last_error of a message withdrawn before it went out
 LOST_WORKER = "worker lost during the last attempt"
 KEY_MAX_LENGTH = 120  # OutboxMessage.idempotency_key
+# Claimed per batch; a drain keeps going until nothing is due, so a backlog drains in one task.
+OUTBOX_BATCH = 100
+OUTBOX_MAX_BATCHES = 50
 
 
 def outbox_enqueue(
@@ -139,8 +144,6 @@ def _deliver_after_commit_once() -> None:
 
 
 def _deliver_now() -> None:
-    from mediation.tasks import deliver_outbox
-
     try:
         deliver_outbox.delay()
     except Exception:
@@ -374,3 +377,28 @@ def inbox_mark_all_read(*, actor: User) -> int:
     return OutboxMessage.objects.filter(
         recipient=actor, channel=MessageChannel.IN_APP, status=OutboxStatus.SENT, read_at__isnull=True
     ).update(read_at=timezone.now())
+
+
+# --- The worker (Celery beat every OUTBOX_SWEEP_SECONDS, ``manage.py deliver_outbox``, or after a commit) ----
+
+
+@shared_task(name="mediation.tasks.deliver_outbox")
+def deliver_outbox() -> int:
+    """Deliver the outbox messages that are due (beat, every OUTBOX_SWEEP_SECONDS; and right after a commit
+    in the embedded default); returns how many were sent. Safe to run in several workers at once."""
+    return outbox_drain(worker_id=f"celery@{socket.gethostname()}")
+
+
+def outbox_drain(*, worker_id: str) -> int:
+    """Batches of ``outbox_deliver_due`` until a batch claims less than a full batch, then
+    ``signals.outbox_drained`` (electronic service records are brought up to date by its receiver)."""
+    sent = 0
+    for _batch in range(OUTBOX_MAX_BATCHES):
+        claimed_sent = outbox_deliver_due(limit=OUTBOX_BATCH, worker_id=worker_id)
+        sent += claimed_sent
+        if claimed_sent < OUTBOX_BATCH:
+            break
+    # On every drain, not only when this one sent something: a delivery recorded by another worker, or a
+    # refresh that failed last time, is caught up here (OLR 31).
+    signals.send_now(signals.outbox_drained, sent=sent)
+    return sent

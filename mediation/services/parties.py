@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 
 from mediation.choices import CaseOrigin
 from mediation.exceptions import PermissionDenied
+from mediation.lifecycle import TERMINAL_STATUSES
 from mediation.models import Party, User
 from mediation.services.audit import audit_append
 from mediation.services.respondent import _phone_proven
-from mediation.transitions import TERMINAL_STATUSES
 from mediation.validators import mask_phone
 
 REFERRAL_ORIGINS = (CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED)

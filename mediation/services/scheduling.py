@@ -23,30 +23,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urljoin
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mediation import calendar
-from mediation import scheduling_slots as slots
 from mediation import transitions as tr
 from mediation.choices import (
     AttendanceMode,
     CaseStatus,
     ConsentKind,
-    MessageChannel,
     ParticipantRole,
     SessionKind,
     SessionStatus,
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
+from mediation.lifecycle import SCHEDULABLE_STATUSES
 from mediation.models import (
     Agent,
     Case,
@@ -56,20 +52,31 @@ from mediation.models import (
     SessionParticipant,
     User,
     Venue,
-    WorkingHours,
 )
 from mediation.permissions import case_roles
 from mediation.scheduling_slots import Interval, Window, available, contains, free_slots, overlaps, working_days
+from mediation.selectors.scheduling import (
+    default_time_zone,
+    span_text,
+    time_zones_for,
+    windows_for,
+    zone_label,
+)
+
+# Re-exported for the room page, which reads them from here.
+from mediation.selectors.scheduling import user_time_zone as user_time_zone
 from mediation.services.audit import audit_append
+from mediation.services.cases import case_transition
 from mediation.services.consents import consent_all_parties_granted
+from mediation.services.session_notices import (
+    VENUE_MODES,
+    session_notify,
+    session_reminders_enqueue,
+    session_reminders_withdraw,
+)
 
 S = CaseStatus
-SCHEDULABLE = frozenset({S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED})
-# Statuses in which sessions already scheduled stay valid (no new ones while SUSPENDED or drafting/signing,
-# but a meeting already set may still be needed); on a move to any other status they are cancelled.
-SESSIONS_SURVIVE = SCHEDULABLE | {S.SUSPENDED, S.AGREEMENT_DRAFT, S.SIGNING}
 MAX_DURATION = dt.timedelta(hours=12)
-REMINDERS = (("remind24", dt.timedelta(hours=24)), ("remind1", dt.timedelta(hours=1)))
 # For the free-slot search only: people who recorded no working hours are offered office hours on the
 # court's working days, not 3 a.m. (scheduling itself does not restrict them).
 DEFAULT_DAY = (dt.time(9, 0), dt.time(18, 0))
@@ -78,7 +85,6 @@ WEEKDAYS = (
     gettext_lazy("周一"), gettext_lazy("周二"), gettext_lazy("周三"), gettext_lazy("周四"), gettext_lazy("周五"),
     gettext_lazy("周六"), gettext_lazy("周日"),
 )
-VENUE_MODES = frozenset({AttendanceMode.VENUE, AttendanceMode.IN_PERSON})
 
 
 @dataclass(frozen=True)
@@ -102,68 +108,6 @@ class ParticipantSpec:
     @property
     def key(self) -> tuple[str, int | None, int | None]:
         return (self.role, self.user.pk if self.user else None, self.party.pk if self.party else None)
-
-
-# --- reading helpers ----------------------------------------------------------------------------------------
-
-
-def default_time_zone() -> str:
-    return str(settings.TIME_ZONE)
-
-
-def time_zones_for(user_ids: Iterable[int]) -> dict[int, str]:
-    """Each user's own time zone: the zone of their working hours, else Beijing time. One query."""
-    zones: dict[int, str] = {}
-    for user_id, zone_name in (
-        WorkingHours.objects.filter(user_id__in=set(user_ids)).order_by("user_id", "weekday", "start")
-        .values_list("user_id", "time_zone")
-    ):
-        zones.setdefault(user_id, zone_name)
-    return zones
-
-
-def user_time_zone(user: User) -> str:
-    return time_zones_for([user.pk]).get(user.pk, default_time_zone())
-
-
-def windows_for(user_ids: Iterable[int]) -> dict[int, list[Window]]:
-    """Everyone's recorded working hours, in one query."""
-    found: dict[int, list[Window]] = {}
-    for row in WorkingHours.objects.filter(user_id__in=set(user_ids)).order_by("weekday", "start"):
-        found.setdefault(row.user_id, []).append(Window(row.weekday, row.start, row.end, row.time_zone))
-    return found
-
-
-def local_text(moment: dt.datetime, time_zone: str, *, with_date: bool = True) -> str:
-    local = timezone.localtime(moment, _zone(time_zone))
-    if not with_date:
-        return f"{local:%H:%M}"
-    return _("%(y)d年%(m)d月%(d)d日 %(h)02d:%(min)02d") % {
-        "y": local.year, "m": local.month, "d": local.day, "h": local.hour, "min": local.minute,
-    }
-
-
-def zone_label(time_zone: str) -> str:
-    return _("北京时间") if time_zone in {"Asia/Shanghai", "Asia/Chongqing", "PRC"} else _("%(zone)s 时间") % {
-        "zone": time_zone
-    }
-
-
-def span_text(start: dt.datetime, end: dt.datetime, time_zone: str) -> str:
-    """``2026年3月5日 14:00–15:30（北京时间）``, in ``time_zone``; the end's date is shown when it differs."""
-    zone = _zone(time_zone)
-    same_day = timezone.localtime(start, zone).date() == timezone.localtime(end, zone).date()
-    return _("%(start)s–%(end)s（%(zone)s）") % {
-        "start": local_text(start, time_zone), "end": local_text(end, time_zone, with_date=not same_day),
-        "zone": zone_label(time_zone),
-    }
-
-
-def _zone(name: str) -> dt.tzinfo:
-    try:
-        return slots.zone(name)
-    except (KeyError, ValueError):
-        return timezone.get_default_timezone()
 
 
 def session_participants_default(*, case: Case) -> list[ParticipantSpec]:
@@ -195,7 +139,7 @@ def _require_mediator(actor: User, case: Case) -> None:
 
 def case_allows_scheduling(case: Case) -> bool:
     """Whether sessions may be scheduled in the case's current status (see the module docstring)."""
-    return case.status in SCHEDULABLE or (case.status == S.ACCEPTED and not case.one_sided)
+    return case.status in SCHEDULABLE_STATUSES or (case.status == S.ACCEPTED and not case.one_sided)
 
 
 def _require_schedulable(case: Case) -> None:
@@ -481,8 +425,8 @@ def session_schedule(
         )
         rows = _create_participants(session, specs, zones)
         audit_append(kind="session.scheduled", actor=actor, case=case, data=_audit_data(session, rows))
-        _notify(session, rows, template="session.invitation", kind="invite")
-        _enqueue_reminders(session, rows, now=now)
+        session_notify(session, rows, template="session.invitation", kind="invite")
+        session_reminders_enqueue(session, rows, now=now)
     return session
 
 
@@ -532,15 +476,15 @@ def session_reschedule(
             rescheduled_from=old, created_by=actor, sequence=old.sequence + 1,
         )
         rows = _create_participants(new, specs, zones)
-        _withdraw_reminders(old)
+        session_reminders_withdraw(old)
         audit_append(
             kind="session.rescheduled", actor=actor, case=case,
             data={**_audit_data(new, rows), "from_session": old.pk, "previous_starts_at": old.starts_at.isoformat(),
                   "previous_ends_at": old.ends_at.isoformat(), "reason": reason},
         )
-        _notify(new, rows, template="session.rescheduled", kind="invite",
+        session_notify(new, rows, template="session.rescheduled", kind="invite",
                 extra={"reason": reason, "previous_start": old.starts_at})
-        _enqueue_reminders(new, rows, now=now)
+        session_reminders_enqueue(new, rows, now=now)
     return new
 
 
@@ -563,12 +507,12 @@ def session_cancel(*, session: MediationSession, reason: str, actor: User) -> Me
             raise StaleState(_("该调解活动已取消或已改期，请刷新页面。"))
         session.refresh_from_db()
         rows = list(session.participants.select_related("user", "party").order_by("pk"))
-        _withdraw_reminders(session)
+        session_reminders_withdraw(session)
         audit_append(
             kind="session.cancelled", actor=actor, case=case,
             data={"session": session.pk, "starts_at": session.starts_at.isoformat(), "reason": reason},
         )
-        _notify(session, rows, template="session.cancelled", kind="cancel", extra={"reason": reason})
+        session_notify(session, rows, template="session.cancelled", kind="cancel", extra={"reason": reason})
     return session
 
 
@@ -581,36 +525,7 @@ def _lock_schedulable_case(case: Case) -> Case:
     return locked
 
 
-def sessions_cancel_for_case(*, case: Case, reason: str, actor: User | None) -> list[MediationSession]:
-    """Cancel every scheduled session of ``case`` that has not yet ended, withdraw their pending reminders
-    and tell everyone: called by ``case_transition`` when the case moves to a status in which sessions no
-    longer make sense (``SESSIONS_SURVIVE``). Runs in the caller's transaction."""
-    now = timezone.now()
-    cancelled = []
-    for session in (
-        MediationSession.objects.select_for_update().filter(case=case, status=SessionStatus.SCHEDULED, ends_at__gt=now)
-        .order_by("pk")
-    ):
-        MediationSession.objects.filter(pk=session.pk).update(
-            status=SessionStatus.CANCELLED, cancel_reason=reason, sequence=F("sequence") + 1
-        )
-        session.refresh_from_db()
-        session.case = case
-        rows = list(session.participants.select_related("user", "party").order_by("pk"))
-        _withdraw_reminders(session)
-        audit_append(
-            kind="session.cancelled", actor=actor, case=case,
-            data={"session": session.pk, "starts_at": session.starts_at.isoformat(), "reason": reason,
-                  "case_status": case.status},
-        )
-        _notify(session, rows, template="session.cancelled", kind="cancel", extra={"reason": reason})
-        cancelled.append(session)
-    return cancelled
-
-
 def _start_scheduling(*, case: Case, actor: User) -> Case:
-    from mediation.services.cases import case_transition
-
     return case_transition(case=case, to=S.SCHEDULING, actor=actor)
 
 
@@ -640,115 +555,6 @@ def _audit_data(session: MediationSession, rows: Sequence[SessionParticipant]) -
             for p in rows
         ],
     }
-
-
-# --- notifications (the outbox) ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Contact:
-    who: str  # stable per person within the session, for idempotency keys
-    user: User | None
-    phone: str
-    email: str
-
-
-def _contacts(
-    session: MediationSession, rows: Sequence[SessionParticipant]
-) -> list[tuple[_Contact, SessionParticipant]]:
-    agent_phones = dict(
-        Agent.objects.filter(party__case_id=session.case_id, user__isnull=False).values_list("user_id", "phone")
-    )
-    seen: set[str] = set()
-    found = []
-    for p in rows:
-        who = f"u{p.user_id}" if p.user_id else f"p{p.party_id}"
-        if who in seen:
-            continue
-        seen.add(who)
-        user, party = p.user, p.party
-        phone = (user.phone if user else "") or (party.phone if party and p.role == ParticipantRole.PARTY else "")
-        if not phone and p.role == ParticipantRole.AGENT and p.user_id:
-            phone = agent_phones.get(p.user_id, "") or ""
-        email = (user.email if user else "") or (party.email if party and p.role == ParticipantRole.PARTY else "")
-        found.append((_Contact(who=who, user=user, phone=phone.strip(), email=email.strip()), p))
-    return found
-
-
-def session_url(session: MediationSession) -> str:
-    return urljoin(str(settings.SITE_URL), reverse("session_list", kwargs={"case_id": session.case_id}))
-
-
-def _context(session: MediationSession, p: SessionParticipant, *, reminder: bool = False) -> dict[str, object]:
-    case = session.case
-    start = p.slot_starts_at if reminder and p.slot_starts_at else session.starts_at
-    venue = ""
-    if session.venue is not None and (p.attendance in VENUE_MODES or session.kind == SessionKind.IN_PERSON):
-        venue = f"{session.venue.name}（{session.venue.address}）"
-    slot = ""
-    if p.slot_starts_at and p.slot_ends_at:
-        with translation.override(settings.LANGUAGE_CODE):
-            slot = span_text(p.slot_starts_at, p.slot_ends_at, p.time_zone)
-    return {
-        "reference": case.reference, "title": case.title, "start": start, "time_zone": p.time_zone,
-        "kind": SessionKind(session.kind).label, "venue": venue, "slot": slot, "link": session_url(session),
-    }
-
-
-def _notify(
-    session: MediationSession, rows: Sequence[SessionParticipant], *, template: str, kind: str,
-    extra: dict[str, object] | None = None,
-) -> None:
-    """One message per person and channel: SMS to their phone, e-mail when known, in-app when they have an
-    account. Keys name the session and the person, so a retried request writes nothing twice."""
-    from mediation.services.outbox import outbox_enqueue
-
-    for contact, p in _contacts(session, rows):
-        context = {**_context(session, p), **(extra or {})}
-        for channel, address in _channels(contact, email=True):
-            outbox_enqueue(
-                channel=channel, address=address, template=template, context=context, recipient=contact.user,
-                case=session.case, idempotency_key=f"session:{session.pk}:{kind}:{contact.who}:{channel}",
-            )
-
-
-def _enqueue_reminders(session: MediationSession, rows: Sequence[SessionParticipant], *, now: dt.datetime) -> None:
-    """The 24-hour and 1-hour reminders, due then (by SMS and in-app); one that would already be due is
-    skipped: the invitation has just told them."""
-    from mediation.services.outbox import outbox_enqueue
-
-    for contact, p in _contacts(session, rows):
-        start = p.slot_starts_at or session.starts_at
-        for label, ahead in REMINDERS:
-            due = start - ahead
-            if due <= now:
-                continue
-            template = "session.reminder_24h" if label == "remind24" else "session.reminder_1h"
-            context = _context(session, p, reminder=True)
-            for channel, address in _channels(contact, email=False):
-                outbox_enqueue(
-                    channel=channel, address=address, template=template, context=context, recipient=contact.user,
-                    case=session.case, deliver_after=due,
-                    idempotency_key=f"session:{session.pk}:{label}:{contact.who}:{channel}",
-                )
-
-
-def _withdraw_reminders(session: MediationSession) -> None:
-    from mediation.services.outbox import outbox_cancel
-
-    for label, _ahead in REMINDERS:
-        outbox_cancel(idempotency_key_prefix=f"session:{session.pk}:{label}:")
-
-
-def _channels(contact: _Contact, *, email: bool) -> list[tuple[str, str]]:
-    channels: list[tuple[str, str]] = []
-    if contact.phone:
-        channels.append((MessageChannel.SMS, contact.phone))
-    if email and contact.email:
-        channels.append((MessageChannel.EMAIL, contact.email))
-    if contact.user is not None:
-        channels.append((MessageChannel.IN_APP, ""))
-    return channels
 
 
 # --- the free-slot search ---------------------------------------------------------------------------------

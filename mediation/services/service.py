@@ -38,6 +38,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from mediation import notification_templates
 from mediation import transitions as tr
 from mediation.choices import AddressSource, ConsentKind, MessageChannel, OutboxStatus, ServiceChannel, ServiceStage
 from mediation.exceptions import InvalidInput, PermissionDenied
@@ -70,6 +71,8 @@ from mediation.selectors.service import (
 from mediation.service_rules import DeliveryMoments, effective_service
 from mediation.services.audit import audit_append
 from mediation.services.consents import consent_record, notice_text_publish
+from mediation.services.evidence import detect_file_type
+from mediation.services.outbox import outbox_enqueue
 from mediation.validators import mask_phone, validate_mobile
 
 logger = logging.getLogger(__name__)
@@ -172,8 +175,6 @@ def _document_data(*, document_bytes: bytes | None, file: Any) -> bytes:
         raise InvalidInput(_("文书文件是空的，请重新选择。"))
     if len(document_bytes) > limit:
         raise InvalidInput(_("文书文件过大：不能超过 %(max)s MB。") % {"max": limit // (1024 * 1024)})
-    from mediation.services.evidence import detect_file_type
-
     if detect_file_type(document_bytes[:64]) is None:
         raise InvalidInput(_("文书应为 PDF 文件或 JPEG、PNG 图片。"))
     return document_bytes
@@ -183,6 +184,7 @@ def count_pdf_pages(data: bytes) -> int | None:
     """The page count of a PDF (from its page tree), or None for anything else or an unreadable PDF."""
     if not data.startswith(_PDF_MAGIC):
         return None
+    # pyHanko is heavy and only needed for PDFs: imported on first use, not by every process loading services.
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -217,9 +219,6 @@ def record_url(record: ServiceRecord, *, via: str = "") -> str:
 
 
 def _enqueue_notice(*, record: ServiceRecord, channel: str, address: str) -> OutboxMessage:
-    from mediation import notification_templates
-    from mediation.services.outbox import outbox_enqueue
-
     via = {ServiceChannel.SMS: "sms", ServiceChannel.EMAIL: "email"}.get(ServiceChannel(channel), "")
     case = record.case
     return outbox_enqueue(
@@ -298,6 +297,16 @@ def _moments(deliveries: Iterable[ServiceDelivery], *, record: ServiceRecord | N
                         acknowledged_at=acknowledged_at if ACTION_ACKNOWLEDGED in d.action.split(",") else None)
         for d in deliveries
     ]
+
+
+def on_outbox_drained(**_: Any) -> None:
+    """After every outbox drain: SMS and e-mail notices of electronic service "arrive" when handed over, so
+    recompute the effective service times (OLR 31)."""
+    try:
+        service_records_refresh_pending()
+    except Exception:
+        # The messages are sent and recorded; a failed refresh must not make the drain look failed and retried.
+        logger.exception("Refreshing pending electronic service records failed; the next drain retries")
 
 
 def service_records_refresh_pending(*, limit: int = 500) -> int:

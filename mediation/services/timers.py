@@ -1,6 +1,8 @@
-"""Legal clocks: starting, pausing, resuming, extending and firing timers (legal-rules §B4).
+"""Legal clocks: starting, pausing, resuming, extending and recomputing timers (legal-rules §B4).
 
-``TIMER_RULES`` is the data; ``timers_sync_for_status`` interprets it on every case transition.
+``mediation.lifecycle.TIMER_RULES`` is the data; ``timers_sync_for_status`` interprets it on every case
+transition. Firing what is due is ``mediation.services.timer_sweep`` (it moves cases, so it sits above
+``case_transition``, which calls this module).
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -19,106 +20,23 @@ from django.utils.translation import pgettext
 
 from mediation import calendar
 from mediation import transitions as tr
-from mediation.choices import (
-    CaseOrigin,
-    CaseStatus,
-    ConsentKind,
-    EndReason,
-    Procedure,
-    TimerKind,
-    TimerStatus,
-    TimerUnit,
-)
-from mediation.exceptions import DomainError, InvalidInput, PermissionDenied, StaleState
+from mediation.choices import CaseOrigin, CaseStatus, ConsentKind, Procedure, TimerStatus, TimerUnit
+from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
+from mediation.lifecycle import TIMER_RULES, TimerRule, clocks_started_by
 from mediation.models import Case, Consent, Party, Timer, TimerPause, User
 from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
 from mediation.services.consents import consent_all_parties_granted
-from mediation.transitions import ALL_ORIGINS, PRE_FILING
 
 logger = logging.getLogger(__name__)
 
-S = CaseStatus
 OPEN_STATUSES = (TimerStatus.RUNNING, TimerStatus.PAUSED)
 
-
-@dataclass(frozen=True)
-class TimerRule:
-    """One legal clock. ``runs_during`` includes ``starts_on``; entering any other status stops the timer."""
-
-    kind: TimerKind
-    unit: TimerUnit
-    length: int
-    starts_on: CaseStatus
-    runs_during: frozenset[CaseStatus]
-    source: str
-    on_expiry: str  # what expiry means, for people reading the table and the audit trail
-    paused_during: frozenset[CaseStatus] = frozenset()
-    # 委托 (post-filing) cases: length by Case.procedure, instead of ``length`` (OMR 24).
-    entrusted_lengths: Mapping[str, int] = field(default_factory=dict)
-    origins: frozenset[str] = ALL_ORIGINS
-    once_per_case: bool = False  # counts from a one-off event, so re-entering ``starts_on`` does not restart it
-    starts_at_agreement_effective: bool = False  # anchor on Case.agreement_effective_at, not the transition
-    only_one_sided: bool = False  # only for cases the applicant brought alone (Case.one_sided, OMR 15)
-    expiry_moves_to: CaseStatus | None = None  # the platform's own transition on expiry (a ``system`` row)
-    expiry_reason: str = ""  # the reason code that transition records (an OMR 25 end reason)
-
-
-# The statuses the mediation period runs in: mediation under way, and signing, where the agreement is not
-# yet effective (OMR 24-25).
-MEDIATION_PERIOD_STATUSES = frozenset(tr.MEDIATING) | {S.SIGNING}
 
 # TimerPause.reason of a pause a case status opened (APPRAISAL_PAUSED): only leaving that status lifts it.
 # A pause someone set by hand has a free-text reason and is lifted by hand. (A code in ``reason`` rather
 # than a model field, to spare a migration.)
 STATUS_PAUSE_PREFIX = "status:"
-
-TIMER_RULES: dict[str, TimerRule] = {
-    rule.kind: rule
-    for rule in (
-        TimerRule(
-            kind=TimerKind.SELECTION_WINDOW, unit=TimerUnit.WORKING_DAYS, length=2,
-            starts_on=S.AWAITING_SELECTION, runs_during=frozenset({S.AWAITING_SELECTION}),
-            source="OMR 10", on_expiry="court designates the mediator (alert: later issue)",
-        ),
-        TimerRule(
-            # OMR 10: "within 3 working days of receiving the application", so from submission (§B4 T2).
-            kind=TimerKind.COURT_DESIGNATION, unit=TimerUnit.WORKING_DAYS, length=3,
-            starts_on=S.SUBMITTED, runs_during=frozenset({S.SUBMITTED, S.AWAITING_SELECTION}), once_per_case=True,
-            source="OMR 10", on_expiry="SLA breach recorded (alert: later issue)",
-        ),
-        TimerRule(
-            kind=TimerKind.MEDIATOR_ACCEPTANCE, unit=TimerUnit.WORKING_DAYS, length=3,
-            starts_on=S.ASSIGNED, runs_during=frozenset({S.ASSIGNED}),
-            source="OMR 12", on_expiry="acceptance lapses: back to selection",
-            expiry_moves_to=S.AWAITING_SELECTION,
-        ),
-        TimerRule(
-            # OMR 15: for an application by one side, the mediator helps reach the respondent within 3
-            # working days of accepting it (§B4 T4); it ends when the respondent answers or the case moves on.
-            kind=TimerKind.RESPONDENT_CONTACT, unit=TimerUnit.WORKING_DAYS, length=3,
-            starts_on=S.ACCEPTED, runs_during=frozenset({S.ACCEPTED, S.RESPONDENT_PENDING}), only_one_sided=True,
-            source="OMR 15", on_expiry="escalate (alert: later issue)",
-        ),
-        TimerRule(
-            kind=TimerKind.MEDIATION_PERIOD, unit=TimerUnit.CALENDAR_DAYS, length=30,
-            entrusted_lengths={Procedure.ORDINARY: 15, Procedure.SIMPLE: 7},
-            starts_on=S.ACCEPTED, runs_during=MEDIATION_PERIOD_STATUSES, paused_during=frozenset({S.APPRAISAL_PAUSED}),
-            source="OMR 24, 26", on_expiry="period expired without agreement or agreed extension: terminated",
-            expiry_moves_to=S.TERMINATED, expiry_reason=EndReason.PERIOD_EXPIRED,
-        ),
-        TimerRule(
-            kind=TimerKind.JC_APPLICATION_WINDOW, unit=TimerUnit.CALENDAR_DAYS, length=30,
-            starts_on=S.AGREEMENT_EFFECTIVE, runs_during=frozenset({S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED}),
-            starts_at_agreement_effective=True,
-            # 委托 agreements become a court 调解书 instead; judicial confirmation is for the pre-filing paths.
-            origins=PRE_FILING,
-            source="CPL 205; PML 33",
-            on_expiry="window closed: performance tracking (parties may still sue on the agreement)",
-            expiry_moves_to=S.PERFORMANCE_TRACKING,
-        ),
-    )
-}
 
 
 def timer_rule_length(rule: TimerRule, case: Case) -> int:
@@ -178,7 +96,7 @@ def _recompute_due_at(timer: Timer, overrides: _OverrideCache) -> None:
     timer.due_at = _compute_due_at(timer=timer, pauses=pauses, overrides=overrides.get())
 
 
-def _event_data(timer: Timer, **extra: Any) -> dict[str, Any]:
+def event_data(timer: Timer, **extra: Any) -> dict[str, Any]:
     return {
         "timer": timer.pk, "kind": timer.kind, "unit": timer.unit, "length": timer.length,
         "extra_days": timer.extra_days, "due_at": timer.due_at.isoformat(),
@@ -199,7 +117,7 @@ def _start(*, rule: TimerRule, case: Case, at: dt.datetime, actor: User | None, 
     )
     timer.due_at = _compute_due_at(timer=timer, pauses=(), overrides=overrides.get())
     timer.save()
-    audit_append(kind="timer.started", actor=actor, case=case, data=_event_data(timer, started_at=started_at))
+    audit_append(kind="timer.started", actor=actor, case=case, data=event_data(timer, started_at=started_at))
     return timer
 
 
@@ -207,7 +125,7 @@ def _pause(*, timer: Timer, reason: str, at: dt.datetime, actor: User | None) ->
     TimerPause.objects.create(timer=timer, reason=reason[:200], started_at=at)
     timer.status = TimerStatus.PAUSED
     timer.save(update_fields=["status"])
-    audit_append(kind="timer.paused", actor=actor, case=timer.case, data=_event_data(timer, reason=reason))
+    audit_append(kind="timer.paused", actor=actor, case=timer.case, data=event_data(timer, reason=reason))
 
 
 def _close_open_pause(timer: Timer, at: dt.datetime) -> None:
@@ -230,7 +148,7 @@ def _resume(*, timer: Timer, at: dt.datetime, actor: User | None, overrides: _Ov
     _recompute_due_at(timer, overrides)
     timer.save(update_fields=["status", "due_at"])
     audit_append(
-        kind="timer.resumed", actor=actor, case=timer.case, data=_event_data(timer, previous_due_at=old_due.isoformat())
+        kind="timer.resumed", actor=actor, case=timer.case, data=event_data(timer, previous_due_at=old_due.isoformat())
     )
 
 
@@ -239,7 +157,7 @@ def _stop(*, timer: Timer, at: dt.datetime, actor: User | None, reason: str) -> 
     timer.status = TimerStatus.STOPPED
     timer.stopped_at = at
     timer.save(update_fields=["status", "stopped_at"])
-    audit_append(kind="timer.stopped", actor=actor, case=timer.case, data=_event_data(timer, reason=reason))
+    audit_append(kind="timer.stopped", actor=actor, case=timer.case, data=event_data(timer, reason=reason))
 
 
 def _as_datetime(value: object) -> dt.datetime | None:
@@ -275,8 +193,8 @@ def timers_sync_for_status(
             _resume(timer=timer, at=at, actor=actor, overrides=overrides)
 
     still_open = {timer.kind for timer in open_timers if timer.status in OPEN_STATUSES}
-    for rule in TIMER_RULES.values():
-        if rule.starts_on != new_status or case.origin not in rule.origins or rule.kind in still_open:
+    for rule in clocks_started_by(new_status):
+        if case.origin not in rule.origins or rule.kind in still_open:
             continue
         if rule.only_one_sided and not case.one_sided:
             continue
@@ -401,7 +319,7 @@ def timer_extend(*, timer: Timer, days: int, actor: User | None, note: str = "")
         locked.save(update_fields=["extra_days", "due_at"])
         audit_append(
             kind="timer.extended", actor=actor, case=locked.case,
-            data=_event_data(
+            data=event_data(
                 locked, days=days, note=note.strip(), consents=consents, previous_due_at=old_due.isoformat()
             ),
         )
@@ -437,71 +355,10 @@ def timers_recompute(*, affected_from: dt.date, actor: User | None, cause: Mappi
             timer.save(update_fields=["due_at"])
             audit_append(
                 kind="timer.recomputed", actor=actor, case=case,
-                data=_event_data(
+                data=event_data(
                     timer, previous_due_at=old_due.isoformat(),
                     previous_due_date=calendar.last_day(old_due).isoformat(), cause=dict(cause),
                 ),
             )
             changed.append(timer)
     return changed
-
-
-def timers_sweep(*, now: dt.datetime | None = None) -> list[Timer]:
-    """Fire every running timer due by ``now``, each exactly once even when sweeps overlap.
-
-    Each timer is claimed with a conditional UPDATE (``status='running'``): of two sweeps, the second
-    finds the row already fired and updates nothing. A timer whose expiry action fails is logged and
-    skipped; the sweep goes on.
-    """
-    now = now or timezone.now()
-    due = list(
-        Timer.objects.filter(status=TimerStatus.RUNNING, due_at__lte=now)
-        .order_by("due_at", "pk")
-        .values_list("pk", "case_id")
-    )
-    fired: list[Timer] = []
-    for timer_id, case_id in due:
-        try:
-            timer = _fire(timer_id=timer_id, case_id=case_id, now=now)
-        except Exception:
-            # One broken timer must not hold back the others; its row stays running and is retried next sweep.
-            logger.exception("Firing timer %s failed", timer_id)
-            continue
-        if timer is not None:
-            fired.append(timer)
-    return fired
-
-
-def _fire(*, timer_id: int, case_id: int, now: dt.datetime) -> Timer | None:
-    with transaction.atomic():
-        # Case row first, as case_transition does, so a sweep and a transition on the same case queue up.
-        case = Case.objects.select_for_update().get(pk=case_id)
-        claimed = Timer.objects.filter(pk=timer_id, status=TimerStatus.RUNNING, due_at__lte=now).update(
-            status=TimerStatus.FIRED, fired_at=now
-        )
-        if claimed != 1:
-            return None
-        timer = Timer.objects.get(pk=timer_id)
-        timer.case = case
-        rule = TIMER_RULES[timer.kind]
-        audit_append(kind="timer.expired", actor=None, case=case, data=_event_data(timer, on_expiry=rule.on_expiry))
-        if rule.expiry_moves_to is not None:
-            _expiry_transition(case=case, timer=timer, to=rule.expiry_moves_to, reason=rule.expiry_reason)
-    return timer
-
-
-def _expiry_transition(*, case: Case, timer: Timer, to: CaseStatus, reason: str) -> None:
-    from mediation.services.cases import case_transition  # cases imports this module
-
-    try:
-        # A savepoint: a refused transition must not undo the claim and the expiry event above.
-        with transaction.atomic():
-            case_transition(case=case, to=to, actor=None, reason=reason)
-    except DomainError as exc:
-        # No platform row leads there from the case's status (it moved on, or the table keeps the step for
-        # people there): the expiry stands, the action is recorded as not taken.
-        logger.info("Timer %s expired but case %s could not move to %s: %s", timer.pk, case.pk, to, exc)
-        audit_append(
-            kind="timer.expiry_action_skipped", actor=None, case=case,
-            data=_event_data(timer, to=str(to), reason=reason, status=case.status, error=exc.code, message=str(exc)),
-        )

@@ -20,8 +20,7 @@ from django.db import transaction
 from mediation import notification_templates as nt
 from mediation.choices import MessageChannel, OutboxStatus
 from mediation.models import OutboxMessage
-from mediation.services.outbox import outbox_enqueue
-from mediation.tasks import outbox_drain
+from mediation.services.outbox import outbox_drain, outbox_enqueue
 
 # Real commits, as in production: inside one test transaction every update of the same audit head and
 # outbox rows piles up row versions and the figure measures that instead.

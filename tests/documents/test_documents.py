@@ -14,8 +14,7 @@ from PIL import Image
 from documents.data import resident_id_facts
 from documents.models import Document, DocumentImmutable
 from documents.selectors import document_get_for_user, documents_for_case
-from documents.services.issuing import document_issue, document_reissue, signature_boxes
-from documents.tasks import documents_for_transition
+from documents.services.issuing import document_issue, document_reissue, documents_for_transition, signature_boxes
 from documents.templatetags.documents_print import amount_in_capitals
 from mediation.choices import AgreementVariant, CaseOrigin, CaseStatus, DocumentKind
 from mediation.exceptions import PermissionDenied

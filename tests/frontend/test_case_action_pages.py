@@ -23,7 +23,7 @@ from mediation.models import (
 )
 from mediation.services.assignment import mediator_accept, mediator_choice_record, mediator_designate, recusal_request
 from mediation.services.identity import otp_send, user_login_by_phone
-from mediation.tasks import outbox_drain
+from mediation.services.outbox import outbox_drain
 
 pytestmark = pytest.mark.django_db
 

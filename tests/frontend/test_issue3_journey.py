@@ -23,7 +23,7 @@ from mediation.adapters.sms import outbox, outbox_clear
 from mediation.audit_chain import verify_stream
 from mediation.choices import CaseStatus, ConsentKind, PartyRole, RosterScope
 from mediation.models import AuditEvent, Case, Consent
-from mediation.tasks import outbox_drain
+from mediation.services.outbox import outbox_drain
 from tests.apply_support import pdf_bytes
 from tests.factories import TEST_PASSWORD, make_resident_id
 

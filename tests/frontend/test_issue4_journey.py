@@ -39,7 +39,7 @@ from mediation.choices import (
 )
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
 from mediation.models import AuditEvent, Case, MediationSession, OutboxMessage, ServiceRecord, User
-from mediation.tasks import outbox_drain
+from mediation.services.outbox import outbox_drain
 from tests.apply_support import pdf_bytes
 
 pytestmark = pytest.mark.django_db

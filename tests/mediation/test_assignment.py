@@ -280,7 +280,7 @@ def test_an_agent_with_general_authority_cannot_pick(world, selecting):
 
 def test_no_pick_after_the_window_has_lapsed(world, selecting):
     window = Timer.objects.get(case=selecting, kind=TimerKind.SELECTION_WINDOW, status=TimerStatus.RUNNING)
-    from mediation.services.timers import timers_sweep
+    from mediation.services.timer_sweep import timers_sweep
 
     timers_sweep(now=window.due_at + dt.timedelta(seconds=1))
     with pytest.raises(InvalidInput, match="期限（2个工作日）已届满"):

@@ -35,6 +35,7 @@ from mediation.services.assignment import (
     mediator_designate,
 )
 from mediation.services.identity import otp_send, user_login_by_phone
+from mediation.services.outbox import outbox_drain
 from mediation.services.respondent import (
     respondent_answer,
     respondent_invite,
@@ -42,8 +43,7 @@ from mediation.services.respondent import (
     respondent_seek,
     respondent_unreachable,
 )
-from mediation.services.timers import timers_sweep
-from mediation.tasks import outbox_drain
+from mediation.services.timer_sweep import timers_sweep
 from tests.factories import make_mediator
 
 pytestmark = pytest.mark.django_db

@@ -41,7 +41,7 @@ from mediation.services.intake import (
     case_referral_create,
     case_return,
 )
-from mediation.services.timers import timers_sweep
+from mediation.services.timer_sweep import timers_sweep
 from tests.factories import UserFactory, add_member, make_mediator, make_resident_id
 
 pytestmark = pytest.mark.django_db

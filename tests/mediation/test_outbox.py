@@ -197,7 +197,7 @@ def test_in_the_embedded_default_a_message_goes_out_right_after_the_commit_once_
     settings.CELERY_TASK_ALWAYS_EAGER = True
     runs = []
     real = outbox.outbox_deliver_due
-    monkeypatch.setattr("mediation.tasks.outbox_deliver_due", lambda **kw: runs.append(1) or real(**kw))
+    monkeypatch.setattr("mediation.services.outbox.outbox_deliver_due", lambda **kw: runs.append(1) or real(**kw))
     with transaction.atomic():
         for n in range(3):
             outbox_enqueue(channel=MessageChannel.SMS, address=f"1380000000{n}", template=nt.GENERIC,
@@ -243,19 +243,18 @@ def test_cancel_also_withdraws_a_message_abandoned_by_a_dead_worker_but_not_one_
 
 @pytest.mark.django_db
 def test_every_drain_refreshes_pending_service_records_and_logs_a_failure(world, monkeypatch, caplog):
-    from mediation import tasks
     from mediation.services import service
 
     calls = []
     monkeypatch.setattr(service, "service_records_refresh_pending", lambda: calls.append(1) or 0)
-    assert tasks.outbox_drain(worker_id="t") == 0  # nothing sent: still refreshed
+    assert outbox.outbox_drain(worker_id="t") == 0  # nothing sent: still refreshed
     assert calls == [1]
 
     def broken():
         raise RuntimeError("boom")
 
     monkeypatch.setattr(service, "service_records_refresh_pending", broken)
-    assert tasks.outbox_drain(worker_id="t") == 0  # logged, not raised
+    assert outbox.outbox_drain(worker_id="t") == 0  # logged, not raised
     assert "Refreshing pending electronic service records failed" in caplog.text
 
 
@@ -460,7 +459,7 @@ def test_the_command_delivers_what_is_due(world, capsys):
 
 @pytest.mark.django_db
 def test_the_celery_task_delivers_what_is_due(world):
-    from mediation.tasks import deliver_outbox
+    from mediation.services.outbox import deliver_outbox
 
     enqueue(key="task")
     assert deliver_outbox.apply().get() == 1

@@ -20,7 +20,7 @@ from mediation.models import AuditEvent, Case, Membership, OutboxMessage, Party,
 from mediation.services.intake import mask_phone
 from mediation.services.outbox import outbox_deliver_due
 from mediation.services.reminders import due_text, reminder_text, timers_remind
-from mediation.tasks import sweep_due_timers
+from mediation.services.timer_sweep import sweep_due_timers
 from tests.factories import UserFactory, add_member
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -27,6 +27,7 @@ from mediation.notices import ONLINE_MEDIATION_CONSENT
 from mediation.permissions import case_roles
 from mediation.services.consents import notice_text_publish
 from mediation.services.identity import otp_send, user_login_by_phone
+from mediation.services.outbox import outbox_drain
 from mediation.services.respondent import (
     respondent_answer,
     respondent_invite,
@@ -35,7 +36,6 @@ from mediation.services.respondent import (
     respondent_seek,
     respondent_unreachable,
 )
-from mediation.tasks import outbox_drain
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -26,18 +26,12 @@ from mediation.choices import (
     TimerUnit,
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
+from mediation.lifecycle import MEDIATION_PERIOD_STATUSES, TIMER_RULES
 from mediation.models import AuditEvent, Case, HolidayOverride, NoticeText, Party, Timer, User
 from mediation.services.cases import case_create, case_transition
 from mediation.services.consents import consent_all_parties_granted, consent_record, notice_text_publish
-from mediation.services.timers import (
-    MEDIATION_PERIOD_STATUSES,
-    TIMER_RULES,
-    timer_extend,
-    timer_pause,
-    timer_resume,
-    timers_sweep,
-)
-from mediation.tasks import sweep_due_timers
+from mediation.services.timer_sweep import sweep_due_timers, timers_sweep
+from mediation.services.timers import timer_extend, timer_pause, timer_resume
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

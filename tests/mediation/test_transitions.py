@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import connection, transaction
 
+from mediation import lifecycle
 from mediation import transitions as tr
 from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
@@ -60,7 +61,7 @@ def test_rows_sharing_a_pair_have_disjoint_roles_and_there_are_no_self_loops():
 
 def test_terminal_statuses_have_no_way_out():
     for row in tr.TRANSITIONS:
-        assert row.source not in tr.TERMINAL_STATUSES, row
+        assert row.source not in lifecycle.TERMINAL_STATUSES, row
 
 
 @pytest.mark.django_db

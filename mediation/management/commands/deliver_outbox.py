@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mediation.tasks import outbox_drain
+from mediation.services.outbox import outbox_drain
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from mediation.services.reminders import timers_remind
-from mediation.services.timers import timers_sweep
+from mediation.services.timer_sweep import timers_sweep
 
 
 class Command(BaseCommand):

@@ -1,0 +1,178 @@
+"""What each case status means, in one place beside the transition table (``mediation.transitions``).
+
+The table says which moves exist and who may make them; this module says what the statuses are: the named
+groups every other module filters by, the documents a status produces, the legal clocks a status starts,
+pauses and stops (legal-rules §B4), and what a move cancels. It is data: ``case_transition`` and the timer
+service interpret it inside the transition's transaction; the documents app renders after commit (its
+receiver of ``mediation.signals.case_status_changed``). Pure: imports only enumerations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mediation.choices import CaseOrigin, CaseStatus, DocumentKind, EndReason, Procedure, TimerKind, TimerUnit
+
+S = CaseStatus
+ALL_ORIGINS = frozenset(CaseOrigin)
+PRE_FILING = frozenset({CaseOrigin.PARTY_APPLICATION, CaseOrigin.DELEGATED})
+
+# --- Status groups ----------------------------------------------------------------------------------------
+
+# Mediation under way, which may end early (OMR 25). SIGNING is not among them: there only a refusal to sign
+# ends it (OMR 25(7)). A tuple: the table generates its rows in this order.
+MEDIATING: tuple[CaseStatus, ...] = (
+    S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED,
+    S.AGREEMENT_DRAFT,
+)
+# The mediation period runs in these: mediation under way, and signing, where the agreement is not yet
+# effective (OMR 24-25).
+MEDIATION_PERIOD_STATUSES = frozenset(MEDIATING) | {S.SIGNING}
+# A mediator's open cases, their load: from designation (OMR 12 acceptance onwards) until the agreement takes
+# effect or mediation ends.
+OPEN_STATUSES = frozenset({S.ASSIGNED}) | MEDIATION_PERIOD_STATUSES
+# Finished with an agreement in force (OMR 19-20); a confirmation dismissed as invalid is not a success.
+SETTLED_STATUSES = frozenset(
+    {S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, S.JC_NOT_ACCEPTED,
+     S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, S.JC_CONFIRMED, S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING,
+     S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE}
+)
+# Finished without one (OMR 21, 25). A withdrawal after the parties settled themselves (OMR 25(2)) is
+# neither: it says little about the mediator.
+UNSETTLED_STATUSES = frozenset(
+    {S.TERMINATED, S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.JC_DISMISSED}
+)
+# No row leaves these.
+TERMINAL_STATUSES = frozenset(
+    {S.RETURNED, S.JC_NOT_ACCEPTED, S.JC_WITHDRAWN, S.JC_DISMISSED, S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE,
+     S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.WITHDRAWN}
+)
+# A case may be handed to an organisation's queue until a mediator holds it.
+REFERABLE_STATUSES = frozenset({S.SUBMITTED, S.AWAITING_SELECTION})
+# What the court acts on: accept or return (SUBMITTED), designate (AWAITING_SELECTION), and what it waits
+# for from the mediator (ASSIGNED, OMR 12).
+CLERK_QUEUE_STATUSES = frozenset({S.SUBMITTED, S.AWAITING_SELECTION, S.ASSIGNED})
+# A mediator's open work: acceptance (OMR 12), the respondent's willingness (OMR 15), scheduling and mediation.
+# ACCEPTED is included: it is where the mediator decides between seeking the respondent and scheduling.
+MEDIATOR_DASHBOARD_STATUSES = frozenset({S.ASSIGNED, S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION})
+# Sessions may be scheduled (OMR 16-17): the clock stops while an appraisal runs, but the parties may still meet.
+SCHEDULABLE_STATUSES = frozenset({S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED})
+# Sessions already scheduled stay valid in these (no new ones while SUSPENDED or drafting/signing, but a
+# meeting already set may still be needed), and a room may be opened in them.
+SESSIONS_SURVIVE = SCHEDULABLE_STATUSES | {S.SUSPENDED, S.AGREEMENT_DRAFT, S.SIGNING}
+# The case page links the agreement in these (and a mediator's in IN_MEDIATION, where they draft it).
+AGREEMENT_LINK_STATUSES = frozenset({S.AGREEMENT_DRAFT, S.SIGNING, S.AGREEMENT_EFFECTIVE})
+
+
+# --- What a status change cancels ---------------------------------------------------------------------------
+
+
+def cancels_sessions(status: str) -> bool:
+    """Whether moving into ``status`` cancels the case's scheduled sessions (in the transition's transaction)."""
+    return status not in SESSIONS_SURVIVE
+
+
+# --- Documents a status produces (rendered after commit by the documents app) ------------------------------
+
+# SIGNING → the agreement and the record of the sessions; AGREEMENT_EFFECTIVE → the joint confirmation
+# application and the organisation's proof of presiding; TERMINATED → the failure report (OMR 21).
+STATUS_DOCUMENTS: Mapping[str, tuple[str, ...]] = {
+    S.SIGNING: (DocumentKind.AGREEMENT, DocumentKind.TRANSCRIPT),
+    S.AGREEMENT_EFFECTIVE: (DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF),
+    S.TERMINATED: (DocumentKind.FAILURE_REPORT,),
+}
+DOCUMENT_STATUSES: frozenset[str] = frozenset(STATUS_DOCUMENTS)
+
+
+def documents_for_status(*, origin: str, has_organisation: bool, status: str) -> list[str]:
+    """The document kinds ``status`` produces for a case of ``origin``: no joint confirmation application for
+    委托 cases, which end in a court 调解书 (OMR 20), and no proof of presiding where no organisation presided."""
+    kinds = list(STATUS_DOCUMENTS.get(status, ()))
+    if origin == CaseOrigin.ENTRUSTED and DocumentKind.JC_APPLICATION in kinds:
+        kinds.remove(DocumentKind.JC_APPLICATION)
+    if not has_organisation and DocumentKind.PRESIDING_PROOF in kinds:
+        kinds.remove(DocumentKind.PRESIDING_PROOF)
+    return kinds
+
+
+# --- Legal clocks (legal-rules §B4) -------------------------------------------------------------------------
+
+# The window to apply for judicial confirmation once the agreement is effective (CPL 205; PML 33), in
+# calendar days counted by CPL 85: the timer and the application document both read it here.
+CONFIRMATION_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class TimerRule:
+    """One legal clock. ``runs_during`` includes ``starts_on``; entering any other status stops the timer."""
+
+    kind: TimerKind
+    unit: TimerUnit
+    length: int
+    starts_on: CaseStatus
+    runs_during: frozenset[CaseStatus]
+    source: str
+    on_expiry: str  # what expiry means, for people reading the table and the audit trail
+    paused_during: frozenset[CaseStatus] = frozenset()
+    # 委托 (post-filing) cases: length by Case.procedure, instead of ``length`` (OMR 24).
+    entrusted_lengths: Mapping[str, int] = field(default_factory=dict)
+    origins: frozenset[str] = ALL_ORIGINS
+    once_per_case: bool = False  # counts from a one-off event, so re-entering ``starts_on`` does not restart it
+    starts_at_agreement_effective: bool = False  # anchor on Case.agreement_effective_at, not the transition
+    only_one_sided: bool = False  # only for cases the applicant brought alone (Case.one_sided, OMR 15)
+    expiry_moves_to: CaseStatus | None = None  # the platform's own transition on expiry (a ``system`` row)
+    expiry_reason: str = ""  # the reason code that transition records (an OMR 25 end reason)
+
+
+TIMER_RULES: dict[str, TimerRule] = {
+    rule.kind: rule
+    for rule in (
+        TimerRule(
+            kind=TimerKind.SELECTION_WINDOW, unit=TimerUnit.WORKING_DAYS, length=2,
+            starts_on=S.AWAITING_SELECTION, runs_during=frozenset({S.AWAITING_SELECTION}),
+            source="OMR 10", on_expiry="court designates the mediator (alert: later issue)",
+        ),
+        TimerRule(
+            # OMR 10: "within 3 working days of receiving the application", so from submission (§B4 T2).
+            kind=TimerKind.COURT_DESIGNATION, unit=TimerUnit.WORKING_DAYS, length=3,
+            starts_on=S.SUBMITTED, runs_during=frozenset({S.SUBMITTED, S.AWAITING_SELECTION}), once_per_case=True,
+            source="OMR 10", on_expiry="SLA breach recorded (alert: later issue)",
+        ),
+        TimerRule(
+            kind=TimerKind.MEDIATOR_ACCEPTANCE, unit=TimerUnit.WORKING_DAYS, length=3,
+            starts_on=S.ASSIGNED, runs_during=frozenset({S.ASSIGNED}),
+            source="OMR 12", on_expiry="acceptance lapses: back to selection",
+            expiry_moves_to=S.AWAITING_SELECTION,
+        ),
+        TimerRule(
+            # OMR 15: for an application by one side, the mediator helps reach the respondent within 3
+            # working days of accepting it (§B4 T4); it ends when the respondent answers or the case moves on.
+            kind=TimerKind.RESPONDENT_CONTACT, unit=TimerUnit.WORKING_DAYS, length=3,
+            starts_on=S.ACCEPTED, runs_during=frozenset({S.ACCEPTED, S.RESPONDENT_PENDING}), only_one_sided=True,
+            source="OMR 15", on_expiry="escalate (alert: later issue)",
+        ),
+        TimerRule(
+            kind=TimerKind.MEDIATION_PERIOD, unit=TimerUnit.CALENDAR_DAYS, length=30,
+            entrusted_lengths={Procedure.ORDINARY: 15, Procedure.SIMPLE: 7},
+            starts_on=S.ACCEPTED, runs_during=MEDIATION_PERIOD_STATUSES, paused_during=frozenset({S.APPRAISAL_PAUSED}),
+            source="OMR 24, 26", on_expiry="period expired without agreement or agreed extension: terminated",
+            expiry_moves_to=S.TERMINATED, expiry_reason=EndReason.PERIOD_EXPIRED,
+        ),
+        TimerRule(
+            kind=TimerKind.JC_APPLICATION_WINDOW, unit=TimerUnit.CALENDAR_DAYS, length=CONFIRMATION_WINDOW_DAYS,
+            starts_on=S.AGREEMENT_EFFECTIVE, runs_during=frozenset({S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED}),
+            starts_at_agreement_effective=True,
+            # 委托 agreements become a court 调解书 instead; judicial confirmation is for the pre-filing paths.
+            origins=PRE_FILING,
+            source="CPL 205; PML 33",
+            on_expiry="window closed: performance tracking (parties may still sue on the agreement)",
+            expiry_moves_to=S.PERFORMANCE_TRACKING,
+        ),
+    )
+}
+
+
+def clocks_started_by(status: str) -> list[TimerRule]:
+    """The rules whose clock ``status`` starts (subject to each rule's origin, one-sidedness and once-only)."""
+    return [rule for rule in TIMER_RULES.values() if rule.starts_on == status]
