@@ -40,7 +40,7 @@ help:
 	@echo "make test   install what is missing, start PostgreSQL/Redis, lint, type-check, run pytest"
 	@echo "            one test: make test ARGS=\"tests/path.py::test_name\""
 	@echo "make bench  the benchmarks in tests/bench (bench_*.py)"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy + lint-imports (the layer contracts)"
 	@echo "make clean  remove the install stamps, var/ and db.sqlite3"
 
 # --- virtualenv (re-installs only when pyproject.toml is newer than the stamp) -------------------------
@@ -82,6 +82,7 @@ test-setup: system $(VENV)/.installed-dev services
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test: test-setup lint
 	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run

@@ -19,19 +19,28 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from celery import current_app as celery_app
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
+from documents.ca import ISSUING_CERT, ROOT_CERT, certificate_authority, dev_ca_create
+from documents.models import Document
+from documents.services.signing import document_sign, document_sign_code_send
+from documents.verification import verify_pdf
+from mediation.adapters.sms import outbox as sms_outbox
 from mediation.choices import (
     CaseStatus,
     ClauseKind,
     DocumentKind,
     PartyRole,
     RecordTag,
+    Role,
     RoomOutcome,
     SessionKind,
     SessionStatus,
@@ -39,6 +48,15 @@ from mediation.choices import (
 )
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
 from mediation.models import Agent, Case, CaseMediator, MediationSession, Party, User
+from mediation.services import rooms
+from mediation.services.agreements import (
+    agreement_clause_add,
+    agreement_clause_assent,
+    agreement_open_signing,
+    agreement_start,
+    agreement_update,
+)
+from mediation.services.scheduling import session_schedule
 
 PLAYABLE_FROM = CaseStatus.SCHEDULING
 DONE_STATUSES = frozenset({CaseStatus.JC_SUBMITTED})
@@ -46,8 +64,6 @@ DONE_STATUSES = frozenset({CaseStatus.JC_SUBMITTED})
 
 def _handwriting(seed: str) -> bytes:
     """A signature-like scribble, different per signer (what the phone's canvas would send)."""
-    from PIL import Image, ImageDraw
-
     digest = hashlib.sha256(seed.encode()).digest()
     image = Image.new("RGBA", (600, 240), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
@@ -82,7 +98,6 @@ class Command(BaseCommand):
         # The demo plays every person in turn within seconds: codes come from the console backend's
         # in-memory outbox, and the one-minute resend interval between codes to one phone is lifted.
         # Nothing else about the services changes.
-        from config.celery import app as celery_app
 
         with ExitStack() as stack:
             stack.enter_context(override_settings(
@@ -111,8 +126,6 @@ class Command(BaseCommand):
         self.stdout.write(text)
 
     def _ensure_dev_ca(self) -> None:
-        from documents.ca import ROOT_CERT, dev_ca_create
-
         if settings.SIGNING_CA != "local":
             return
         directory = Path(settings.DEV_CA_DIR)
@@ -131,9 +144,6 @@ class Command(BaseCommand):
     # --- the play ------------------------------------------------------------------------------------------
 
     def _play(self, case: Case) -> Case:
-        from mediation.services import rooms
-        from mediation.services.scheduling import session_schedule
-
         mediator = CaseMediator.objects.get(case=case, is_active=True, presiding=True).mediator
         applicant = Party.objects.get(case=case, role=PartyRole.APPLICANT)
         respondent = Party.objects.get(case=case, role=PartyRole.RESPONDENT)
@@ -196,13 +206,6 @@ class Command(BaseCommand):
         self._say("3. 共同调解，与双方分别背对背沟通后回到共同调解；笔录标记无争议事实与调解中的让步，双方确认笔录")
 
         # 4. The agreement, drafted by the mediator; each party assents clause by clause.
-        from mediation.services.agreements import (
-            agreement_clause_add,
-            agreement_clause_assent,
-            agreement_open_signing,
-            agreement_start,
-            agreement_update,
-        )
 
         agreement = agreement_start(case=case, actor=mediator)
         agreement = agreement_update(
@@ -246,8 +249,6 @@ class Command(BaseCommand):
         self._sign(document, mediator, SignerRole.MEDIATOR)
         organisation = case.mediation_organisation
         if organisation is not None and organisation.has_e_seal:
-            from mediation.choices import Role
-
             admin = User.objects.filter(memberships__organisation=organisation, memberships__role=Role.ORG_ADMIN,
                                         memberships__is_active=True).order_by("pk").first()
             if admin is None:
@@ -270,17 +271,13 @@ class Command(BaseCommand):
         return case
 
     def _code(self, phone: str) -> str:
-        from mediation.adapters.sms import outbox
-
-        messages = [m for m in outbox if m.phone == phone]
+        messages = [m for m in sms_outbox if m.phone == phone]
         match = re.search(r"\d{6}", messages[-1].text) if messages else None
         if match is None:
             raise CommandError(f"No one-time code was sent to {phone}.")
         return match.group()
 
     def _document(self, case: Case, kind: str) -> Any:
-        from documents.models import Document
-
         document = (Document.objects.filter(case=case, kind=kind, superseded_by__isnull=True)
                     .order_by("-version").first())
         if document is None:
@@ -289,8 +286,6 @@ class Command(BaseCommand):
         return document
 
     def _sign(self, document: Any, user: User, role: str, party: Party | None = None) -> None:
-        from documents.services.signing import document_sign, document_sign_code_send
-
         document_sign_code_send(document=document, actor=user, role=role, party=party)
         signature = document_sign(document=document, actor=user, role=role, party=party,
                                   code=self._code(user.phone), handwriting_png=_handwriting(f"{user.pk}:{role}"))
@@ -303,9 +298,6 @@ class Command(BaseCommand):
     # --- output --------------------------------------------------------------------------------------------
 
     def _export(self, case: Case, out: Path) -> None:
-        from documents.models import Document
-        from documents.verification import verify_pdf
-
         written: list[Path] = []
         self._say("")
         self._say(f"文书（写入 {out}）：")
@@ -342,16 +334,10 @@ class Command(BaseCommand):
         return path
 
     def _write_ca(self, out: Path) -> list[Path]:
-        from cryptography.hazmat.primitives import serialization
-
-        from documents.ca import certificate_authority
-
         roots = certificate_authority().trust_roots()
         written = [self._write(out / ("dev-ca-root.pem" if i == 0 else f"dev-ca-root-{i}.pem"),
                                root.public_bytes(serialization.Encoding.PEM)) for i, root in enumerate(roots)]
         if settings.SIGNING_CA == "local":
-            from documents.ca import ISSUING_CERT
-
             issuing = Path(settings.DEV_CA_DIR) / ISSUING_CERT
             if issuing.exists():
                 written.append(self._write(out / "dev-ca-issuing.pem", issuing.read_bytes()))
