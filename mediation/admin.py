@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from mediation import transitions as tr
@@ -58,7 +59,8 @@ from mediation.models import (
     Venue,
     WorkingHours,
 )
-from mediation.permissions import can_take_transition, can_view_case
+from mediation.permissions import can_view_case
+from mediation.selectors.cases import case_actions_available
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.holidays import holiday_override_delete, holiday_override_set
@@ -193,8 +195,6 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("状态变更"))
     def transition_link(self, obj: Case) -> str:
-        from django.utils.html import format_html
-
         url = reverse("admin:mediation_case_transition", args=[obj.pk])
         return format_html('<a class="button" href="{}">{}</a>', url, _("变更状态…"))
 
@@ -218,10 +218,7 @@ class CaseAdmin(admin.ModelAdmin):
         user = request.user
         if not can_view_case(user, case):  # type: ignore[arg-type]
             raise Http404  # the same answer as for a missing case; the audited change page is for admins
-        rows = [
-            row for row in tr.transitions_from(source=case.status, origin=case.origin)
-            if can_take_transition(user, case, row)  # type: ignore[arg-type]
-        ]
+        rows = case_actions_available(user=user, case=case)  # type: ignore[arg-type]
         form = TransitionForm(request.POST or None, rows=rows)
         if request.method == "POST" and form.is_valid():
             try:

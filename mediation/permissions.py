@@ -55,6 +55,21 @@ def can_take_transition(user: User | None, case: Case, transition: tr.Transition
     return bool(case_roles(user, case) & transition.roles)
 
 
+def may_take_action(user: User | None, case: Case, action: str) -> bool:
+    """Whether ``user`` holds a role that the table's ``action`` rows allow on ``case``, whatever its status
+    now: the services and pages ask this first, so the rule is the table's and a refusal says who may."""
+    return bool(case_roles(user, case) & tr.roles_for(action))
+
+
+def case_transitions_for(user: User | None, case: Case) -> list[tr.Transition]:
+    """The table rows ``user`` may take on ``case`` from its current status, in the table's order."""
+    rows = tr.transitions_from(source=case.status, origin=case.origin)
+    if user is None:
+        return [row for row in rows if tr.SYSTEM in row.roles]
+    roles = case_roles(user, case)
+    return [row for row in rows if roles & row.roles]
+
+
 def can_see_full_id_number(user: User | None, party: Party) -> bool:
     """Only the person the number belongs to sees it in full."""
     return user is not None and user.is_authenticated and party.user_id == user.pk

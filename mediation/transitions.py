@@ -86,7 +86,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     # The parties' choice is joint (OMR 10): a service records each party's pick and then assigns as the
     # platform; a single party cannot.
     _t("assign", S.AWAITING_SELECTION, S.ASSIGNED, {CLERK, ORG_ADMIN, SYSTEM}, rule="OMR 10"),
-    _t("mediator_accept", S.ASSIGNED, S.ACCEPTED, {MEDIATOR, ORG_ADMIN}, rule="OMR 12, 24"),
+    # Only the designated mediator accepts: acceptance comes with their own disclosure (OMR 13) and starts their
+    # mediation period (OMR 24); the organisation acts by designating and may decline (decisions D25).
+    _t("mediator_accept", S.ASSIGNED, S.ACCEPTED, {MEDIATOR}, rule="OMR 12, 13, 24"),
     _t("mediator_decline", S.ASSIGNED, S.AWAITING_SELECTION, {MEDIATOR, ORG_ADMIN}, needs_note=True, rule="OMR 12",
        releases_mediators=True),
     _t("acceptance_lapsed", S.ASSIGNED, S.AWAITING_SELECTION, {SYSTEM, CLERK}, rule="OMR 12",
@@ -179,3 +181,12 @@ def find_transitions(*, source: str, target: str, origin: str, action: str | Non
 
 def transitions_from(*, source: str, origin: str) -> list[Transition]:
     return [row for row in TRANSITIONS if row.source == source and origin in row.origins]
+
+
+def roles_for(action: str) -> frozenset[str]:
+    """Every role that may take ``action`` from some status: the one answer to "who may do this" for services
+    and pages that check the actor before the case's status (``permissions.may_take_action``)."""
+    roles = frozenset(role for row in TRANSITIONS if row.action == action for role in row.roles)
+    if not roles:
+        raise KeyError(action)
+    return roles

@@ -8,6 +8,8 @@ from the id); people with a role that may not take the action get a page saying 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -18,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -41,7 +44,8 @@ from mediation.models import (
     User,
 )
 from mediation.notices import ONLINE_MEDIATION_CONSENT, ONLINE_MEDIATION_NOTICE
-from mediation.permissions import case_roles
+from mediation.permissions import case_roles, may_take_action
+from mediation.selectors.cases import case_actions_available
 from mediation.services.assignment import (
     case_mediators_eligible,
     current_choices,
@@ -101,29 +105,55 @@ def _clock(timer: Timer | None) -> dict[str, Any] | None:
     }
 
 
+@dataclass(frozen=True)
+class _ActionPage:
+    """The page on which a table row is taken, for the case page's action bar."""
+
+    url_name: str
+    label: StrPromise
+    # Besides the table's roles: who the page is for, and when it has something to do.
+    only_role: str = ""
+    only_when: Callable[[Case], bool] | None = None
+
+
+# Rows of the transition table that have a page of their own; the others are taken where the work happens
+# (the room, the agreement, the court's pages) or in the admin.
+ACTION_PAGES: dict[str, _ActionPage] = {
+    # OMR 10: the court or organisation designates only once the parties may no longer choose.
+    "assign": _ActionPage("case_choose", gettext_lazy("指定调解员"),
+                          only_when=lambda case: not designation_waits_for_parties(case)),
+    "mediator_accept": _ActionPage("case_mediator_accept", gettext_lazy("确认接受")),
+    "mediator_decline": _ActionPage("case_mediator_decline", gettext_lazy("不予接受")),
+    # OMR 15: the mediator's step on a one-sided application; the respondent answers on a page of their own.
+    "seek_respondent": _ActionPage("case_respondent", gettext_lazy("征询被申请人意愿"), only_role=tr.MEDIATOR,
+                                   only_when=lambda case: case.one_sided),
+    "respondent_declined": _ActionPage("case_respondent", gettext_lazy("征询被申请人意愿"), only_role=tr.MEDIATOR,
+                                       only_when=lambda case: case.one_sided),
+    "respondent_consented": _ActionPage("case_respond", gettext_lazy("表明是否愿意调解"), only_role=tr.RESPONDENT),
+}
+
+
 def case_action_links(*, user: User, case: Case) -> list[tuple[str, str]]:
-    """The actions ``user`` may open on ``case`` now, as (label, url): for the case page's action bar."""
+    """The actions ``user`` may open on ``case`` now, as (label, url): for the case page's action bar. The moves
+    come from the transition table (``case_actions_available``, as in the admin); choosing a mediator, disclosure
+    and recusal are acts on the case that change no status."""
     roles = case_roles(user, case)
     links: list[tuple[str, str]] = []
 
     def add(label: str, name: str) -> None:
-        links.append((label, reverse(name, args=[case.pk])))
+        href = reverse(name, args=[case.pk])
+        if all(existing != href for _label, existing in links):  # one button per page (a party who is staff too)
+            links.append((label, href))
 
     if case.status == S.AWAITING_SELECTION and tr.PARTY_AUTHORISED in roles:
-        add(_("选择调解员"), "case_choose")
-    elif (
-        case.status == S.AWAITING_SELECTION and roles & {tr.CLERK, tr.ORG_ADMIN}
-        and not designation_waits_for_parties(case)
-    ):
-        add(_("指定调解员"), "case_choose")
-    if case.status == S.ASSIGNED and tr.MEDIATOR in roles:
-        add(_("确认接受"), "case_mediator_accept")
-    if case.status == S.ASSIGNED and roles & {tr.MEDIATOR, tr.ORG_ADMIN}:
-        add(_("不予接受"), "case_mediator_decline")
-    if case.one_sided and case.status in (S.ACCEPTED, S.RESPONDENT_PENDING) and tr.MEDIATOR in roles:
-        add(_("征询被申请人意愿"), "case_respondent")
-    if case.status == S.RESPONDENT_PENDING and tr.RESPONDENT in roles:
-        add(_("表明是否愿意调解"), "case_respond")
+        add(_("选择调解员"), "case_choose")  # each party's pick (OMR 10); the platform assigns on a joint choice
+    for row in case_actions_available(user=user, case=case):
+        page = ACTION_PAGES.get(row.action)
+        if page is None or (page.only_role and page.only_role not in roles):
+            continue
+        if page.only_when is not None and not page.only_when(case):
+            continue
+        add(str(page.label), page.url_name)
     has_mediator = CaseMediator.objects.filter(case=case, is_active=True).exists()
     if has_mediator and roles & {tr.PARTY, tr.MEDIATOR}:
         add(_("调解员披露"), "case_disclosure")
@@ -250,7 +280,7 @@ class AcceptForm(forms.Form):
 def mediator_accept_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
-    if tr.MEDIATOR not in case_roles(user, case):
+    if not may_take_action(user, case, "mediator_accept"):
         return _refuse(request, case, _("只有本案被指定的调解员本人可以确认接受。"))
     form = AcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -283,7 +313,7 @@ class DeclineForm(forms.Form):
 def mediator_decline_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
-    if not case_roles(user, case) & {tr.MEDIATOR, tr.ORG_ADMIN}:
+    if not may_take_action(user, case, "mediator_decline"):
         return _refuse(request, case, _("只有本案被指定的调解员或本案调解组织管理员可以不予接受。"))
     form = DeclineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

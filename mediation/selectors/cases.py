@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from mediation import transitions as tr
 from mediation.choices import Role
 from mediation.exceptions import PermissionDenied
 from mediation.models import Case, Membership, User
-from mediation.permissions import can_view_case
+from mediation.permissions import can_view_case, case_transitions_for
 
 
 def case_list_for_user(*, user: User) -> QuerySet[Case]:
@@ -39,3 +40,10 @@ def case_get_for_user(*, user: User, case_id: int) -> Case:
         # The same answer for "absent" and "not yours": an outsider learns nothing from the id.
         raise PermissionDenied(_("案件不存在或您无权查看。"))
     return case
+
+
+def case_actions_available(*, user: User, case: Case) -> list[tr.Transition]:
+    """The moves ``user`` may make on ``case`` now, as rows of the transition table in its order: what the
+    admin's transition form offers, and what the case page's action bar is built from (each row that has a
+    page of its own becomes a button there)."""
+    return case_transitions_for(user, case)

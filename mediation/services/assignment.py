@@ -44,7 +44,7 @@ from mediation.models import (
     Timer,
     User,
 )
-from mediation.permissions import case_roles
+from mediation.permissions import case_roles, may_take_action
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_mediator_assign, case_transition
 from mediation.services.consents import consent_record, notice_text_publish
@@ -393,7 +393,8 @@ def mediator_accept(*, case: Case, actor: User, disclosure: str, nothing_to_disc
     (``disclosure_answer``); a party who does not agree may ask for recusal."""
     with transaction.atomic():
         case = _lock_case(case)
-        _require_mediator(actor, case, _("只有本案被指定的调解员本人可以确认接受。"))
+        if not may_take_action(actor, case, "mediator_accept"):
+            raise PermissionDenied(_("只有本案被指定的调解员本人可以确认接受。"))
         _require_status(case, S.ASSIGNED, _("案件当前状态为“%(status)s”，不是待调解员确认接受的阶段。"))
         _disclose(case=case, actor=actor, statement=disclosure, nothing_to_disclose=nothing_to_disclose)
         return case_transition(case=case, to=S.ACCEPTED, actor=actor)
@@ -413,8 +414,8 @@ def mediator_decline(*, case: Case, actor: User, reasons: str) -> Case:
     loses access."""
     with transaction.atomic():
         case = _lock_case(case)
-        # Checked here, not left to the table: a clerk would match the lapse row of the same status pair.
-        if not case_roles(actor, case) & {tr.MEDIATOR, tr.ORG_ADMIN}:
+        # Checked by action, not by status pair: a clerk would match the lapse row of the same pair.
+        if not may_take_action(actor, case, "mediator_decline"):
             raise PermissionDenied(_("只有本案被指定的调解员或本案调解组织管理员可以不予接受。"))
         _require_status(case, S.ASSIGNED, _("案件当前状态为“%(status)s”，不是待调解员确认接受的阶段。"))
         if not reasons.strip():
