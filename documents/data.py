@@ -50,6 +50,7 @@ from mediation.lifecycle import CONFIRMATION_WINDOW_DAYS
 from mediation.models import (
     Agent,
     Agreement,
+    AuditEvent,
     Case,
     CaseMediator,
     Consent,
@@ -63,6 +64,7 @@ from mediation.models import (
     ServiceAddress,
     Timer,
 )
+from mediation.selectors.rooms import room_files_shared_privately
 
 SCHEMA = 1
 SETTLEMENT_WITHHELD = gettext_noop("（为达成调解协议所作妥协的内容，依《人民法院在线调解规则》第十八条不载入本笔录。）")
@@ -552,8 +554,6 @@ def transcript_data(case: Case, *, now: dt.datetime) -> Data:
 def _court_materials(case: Case) -> Any:
     """The case's materials a document for the court may list: a file shared in a caucus stays with that
     side, so only files never shared in a room, or shared in the joint session, are listed."""
-    from mediation.selectors.rooms import room_files_shared_privately
-
     private = room_files_shared_privately(case=case)
     return Evidence.objects.filter(case=case).exclude(pk__in=private).order_by("uploaded_at")
 
@@ -626,8 +626,6 @@ def failure_report_data(case: Case, *, now: dt.datetime, notes: dict[str, str] |
     is left out except undisputed facts every party confirmed (OMR 18); settlement communications never
     appear. ``notes`` are the mediator's narrative fields; missing ones fall back to the termination's
     written reason in the audit trail."""
-    from mediation.models import AuditEvent
-
     data = _common(case, DocumentKind.FAILURE_REPORT, now=now)
     data["title"] = _("调解终结报告")
     data["number"] = f"{case.reference}-ZJ"

@@ -33,8 +33,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from documents.ca import certificate_authority
 from documents.models import Document, DocumentSignature
 from mediation.choices import SignerRole
+from mediation.models import User
+from mediation.services.audit import audit_append
 
 logger = logging.getLogger(__name__)
 
@@ -126,10 +129,6 @@ def platform_trust_roots() -> list[x509.Certificate]:
     A missing development CA is not an error here: the page still answers whether the bytes are on record,
     and every signature shows as untrusted (and the log says why).
     """
-    try:
-        from documents.ca import certificate_authority
-    except ImportError:  # pragma: no cover - the signing module is always installed in a full checkout
-        return []
     try:
         roots = certificate_authority().trust_roots()
     except Exception:
@@ -464,9 +463,6 @@ def verification_audit(*, result: VerificationResult, method: str, actor: Any = 
     A verification that found a document goes to that case's trail (the parties can see their agreement was
     checked); anything else goes to the ``verify`` stream. ``actor`` is the signed-in user or None.
     """
-    from mediation.models import User
-    from mediation.services.audit import audit_append
-
     user = actor if isinstance(actor, User) and actor.is_authenticated else None
     data = {"method": method, **result.audit_data()}
     if result.document is not None:

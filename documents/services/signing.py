@@ -39,6 +39,8 @@ from PIL import Image, UnidentifiedImageError
 
 from documents.ca import PURPOSE_SEAL, PURPOSE_SIGNATURE, certificate_authority, id_number_hint
 from documents.models import Document, DocumentSignature
+from documents.selectors import can_view_documents
+from documents.services.issuing import signature_boxes
 from documents.signing import pdf_sign
 from mediation import notification_templates as nt
 from mediation import transitions as tr
@@ -57,10 +59,12 @@ from mediation.choices import (
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import Agent, AuditEvent, Case, CaseMediator, OneTimeCode, Party, Timer, User
 from mediation.permissions import case_roles
+from mediation.services.agreements import agreement_is_fully_assented
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.identity import otp_send, otp_verify
 from mediation.services.outbox import outbox_enqueue
+from mediation.services.service import document_serve
 from mediation.validators import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -267,11 +271,10 @@ def _check_may_sign(*, document: Document, case: Case, actor: User, role: str, p
             _("申请司法确认的期限（调解协议生效之日起三十日）已经届满，不能再签署提交司法确认申请书。"
               "当事人可以就调解协议的履行或内容向人民法院提起诉讼。")
         )
-    if document.kind == DocumentKind.AGREEMENT:
-        from mediation.services.agreements import agreement_is_fully_assented
-
-        if document.agreement is None or not agreement_is_fully_assented(document.agreement):
-            raise InvalidInput(_("调解协议尚有条款未经各方当事人逐条确认同意，暂不能签署。请联系调解员。"))
+    if document.kind == DocumentKind.AGREEMENT and (
+        document.agreement is None or not agreement_is_fully_assented(document.agreement)
+    ):
+        raise InvalidInput(_("调解协议尚有条款未经各方当事人逐条确认同意，暂不能签署。请联系调解员。"))
     return option
 
 
@@ -466,8 +469,6 @@ def _identity(case: Case, actor: User, option: SignOption,
 
 def _placement(document: Document, field_name: str, sequence: int) -> tuple[int, tuple[float, float, float, float]]:
     """The rendered document's box for this field, or a fixed spot at the foot of the last page."""
-    from documents.services.issuing import signature_boxes
-
     boxes = signature_boxes(document)
     if field_name in boxes:
         return boxes[field_name]
@@ -483,8 +484,6 @@ def document_latest_revision(document: Document) -> tuple[bytes, str]:
 
 def document_download(*, document: Document, actor: User, ip_address: str | None = None) -> tuple[bytes, str]:
     """The latest revision for a reader of the case, recorded in the audit trail (§B11 item 12)."""
-    from documents.selectors import can_view_documents
-
     if not can_view_documents(actor, document.case):
         raise PermissionDenied(_("文书不存在或您无权查看。"))
     data, digest = _latest_bytes(document)
@@ -565,8 +564,6 @@ def _serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
     """Serve the signed agreement on every party through the e-service module (OMR 19; OLR 31), on behalf of
     the presiding mediator. A party who has not consented to e-service is not served (recorded, so the
     mediator arranges service another way); the agreement's effect does not depend on it."""
-    from mediation.services.service import document_serve
-
     mediator = _presiding_mediator(case)
     for party in Party.objects.filter(case=case).order_by("role", "pk"):
         try:

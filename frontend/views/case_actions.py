@@ -45,11 +45,15 @@ from mediation.models import (
 )
 from mediation.notices import ONLINE_MEDIATION_CONSENT, ONLINE_MEDIATION_NOTICE
 from mediation.permissions import case_roles, may_take_action
-from mediation.selectors.cases import case_actions_available
-from mediation.services.assignment import (
-    case_mediators_eligible,
+from mediation.recommendation import recommend_mediators
+from mediation.selectors.assignment import (
     current_choices,
     designation_waits_for_parties,
+    parties_acting_for,
+    selection_window,
+)
+from mediation.selectors.cases import case_actions_available
+from mediation.services.assignment import (
     disclosure_answer,
     disclosure_notice,
     mediator_accept,
@@ -57,10 +61,8 @@ from mediation.services.assignment import (
     mediator_decline,
     mediator_designate,
     mediator_disclose,
-    parties_acting_for,
     recusal_decide,
     recusal_request,
-    selection_window,
 )
 from mediation.services.respondent import (
     contact_clock,
@@ -181,13 +183,8 @@ class ChoiceForm(forms.Form):
 
 
 def _ranked_mediators(case: Case) -> tuple[list[dict[str, Any]], bool]:
-    """Mediators to offer, best first, each with a score and its reasons when the recommendation module is
-    there; otherwise the eligible mediators without scores."""
-    try:
-        from mediation.recommendation import recommend_mediators
-    except ImportError:
-        profiles = case_mediators_eligible(case=case, limit=20)
-        return [{"profile": p, "score": None, "reasons": []} for p in profiles], False
+    """Mediators to offer, best first, each with a score and its reasons (the second value says they are
+    scored; the template also shows unscored lists)."""
     ranked = recommend_mediators(case=case, limit=10)
     return [{"profile": r.mediator, "score": r.score, "reasons": r.reasons} for r in ranked], True
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from frontend.http import case_or_404
+from frontend.views.agreements import agreement_link_for
 from frontend.views.case_actions import case_action_links
 from frontend.views.service import service_case_context
 from mediation.audit_labels import audit_event_label
@@ -18,6 +19,7 @@ from mediation.exceptions import PermissionDenied
 from mediation.models import Party
 from mediation.permissions import can_see_full_id_number
 from mediation.selectors.cases import case_list_for_user
+from mediation.selectors.rooms import room_files_hidden_from
 from mediation.services.parties import parties_claimable_by, party_claim
 
 
@@ -57,8 +59,7 @@ def party_claim_view(request: HttpRequest, party_id: int) -> HttpResponse:
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = case_or_404(request, case_id)
     user = request.user
-    from mediation.selectors.rooms import room_files_hidden_from  # rooms: another side's caucus files stay out
-
+    # Another side's caucus files stay out of the list and the timeline.
     hidden = room_files_hidden_from(user=user, case=case)  # type: ignore[arg-type]
     timeline = [(event, audit_event_label(event)) for event in case.audit_events.order_by("seq")
                 if not (event.kind.startswith("evidence.") and (event.data or {}).get("evidence") in hidden)]
@@ -73,7 +74,5 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "evidence": case.evidence.exclude(pk__in=hidden).order_by("uploaded_at"),
     }
     context.update(service_case_context(user=user, case=case))  # type: ignore[arg-type]
-    from frontend.views.agreements import agreement_link_for  # agreements: the link to the drafted agreement
-
     context["agreement_url"] = agreement_link_for(user=user, case=case)  # type: ignore[arg-type]
     return render(request, "frontend/case_detail.html", context)

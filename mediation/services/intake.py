@@ -33,8 +33,8 @@ from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.lifecycle import REFERABLE_STATUSES
 from mediation.models import Case, CaseMediator, Membership, Organisation, Party, User
 from mediation.permissions import case_roles
+from mediation.selectors.assignment import mediator_eligibility_problem
 from mediation.selectors.intake import mediator_is_assignable_for_organisation, organisation_list_eligible_for_court
-from mediation.services.assignment import mediator_eligibility_problem
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.validators import mask_phone, mask_resident_id, validate_mobile, validate_resident_id, validate_uscc

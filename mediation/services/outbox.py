@@ -25,7 +25,6 @@ import logging
 import random
 import socket
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from celery import shared_task
 from django.conf import settings
@@ -35,15 +34,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import notification_templates, signals
+from mediation.adapters import email as email_adapter
+from mediation.adapters import sms as sms_adapter
+from mediation.adapters.email import EmailSender
+from mediation.adapters.sms import SmsBackend
 from mediation.choices import MessageChannel, OutboxStatus
 from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import Case, OutboxMessage, User
 from mediation.services.audit import audit_append
 from mediation.validators import mask_phone
-
-if TYPE_CHECKING:
-    from mediation.adapters.email import EmailSender
-    from mediation.adapters.sms import SmsBackend
 
 logger = logging.getLogger(__name__)
 
@@ -255,16 +254,12 @@ class _Adapters:
 
     def sms(self) -> SmsBackend:
         if self._sms is None:
-            from mediation.adapters.sms import get_sms_backend
-
-            self._sms = get_sms_backend()
+            self._sms = sms_adapter.get_sms_backend()  # through the module: tests swap the gateway there
         return self._sms
 
     def email(self) -> EmailSender:
         if self._email is None:
-            from mediation.adapters.email import EmailSender
-
-            self._email = EmailSender()
+            self._email = email_adapter.EmailSender()
         return self._email
 
     def close(self) -> None:

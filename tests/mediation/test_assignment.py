@@ -38,19 +38,17 @@ from mediation.models import (
     User,
 )
 from mediation.permissions import case_roles
+from mediation.selectors.assignment import case_mediators_eligible, mediator_eligibility_problem, selection_window
 from mediation.services.assignment import (
     DISCLOSURE_TEXT_CODE,
-    case_mediators_eligible,
     disclosure_answer,
     mediator_accept,
     mediator_choice_record,
     mediator_decline,
     mediator_designate,
     mediator_disclose,
-    mediator_eligibility_problem,
     recusal_decide,
     recusal_request,
-    selection_window,
 )
 from tests.factories import UserFactory, make_mediator
 
