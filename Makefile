@@ -33,29 +33,49 @@ TEST_ENV := env DATABASE_URL='$(TEST_DATABASE_URL)' REDIS_URL='$(TEST_REDIS_URL)
 	REDIS_PREFIX='$(TEST_REDIS_PREFIX)' CELERY_TASK_ALWAYS_EAGER=1
 ARGS ?=
 
-.PHONY: help run test bench lint clean system services test-setup
+.PHONY: help run test bench lint lock clean system services test-setup
 
 help:
 	@echo "make run    serve the demo on http://$(HOST):$(PORT)/ (SQLite, in-memory layer, demo accounts)"
-	@echo "make test   install what is missing, start PostgreSQL/Redis, lint, type-check, run pytest"
+	@echo "make test   install what is missing, start PostgreSQL/Redis, lint, type-check, node --test, pytest"
 	@echo "            one test: make test ARGS=\"tests/path.py::test_name\""
 	@echo "make bench  the benchmarks in tests/bench (bench_*.py)"
 	@echo "make lint   ruff + mypy + lint-imports (the layer contracts)"
+	@echo "make lock   pin the dependencies of pyproject.toml anew in requirements/*.txt (LOCK_ARGS=--upgrade)"
 	@echo "make clean  remove the install stamps, var/ and db.sqlite3"
 
-# --- virtualenv (re-installs only when pyproject.toml is newer than the stamp) -------------------------
+# --- virtualenv: the exact versions of the lock files (re-installs when a lock or pyproject.toml changes) ---
+# requirements/run.txt pins what `make run` needs, requirements/dev.txt adds the tools of `make test`; both
+# come from pyproject.toml through `make lock`. pip check fails when pyproject.toml asks for something the
+# lock lacks (a dependency added without `make lock`).
+LOCK_RUN := requirements/run.txt
+LOCK_DEV := requirements/dev.txt
+
 $(PY):
 	@py=$$(PYTHON='$(PYTHON)' scripts/ensure-python.sh) && echo "$$py -m venv $(VENV)" && "$$py" -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(PY)
-	@echo "pip install -e . (into $(VENV))"
-	@$(PIP_INSTALL) -e .
+$(VENV)/.installed: $(LOCK_RUN) pyproject.toml | $(PY)
+	@echo "pip install -r $(LOCK_RUN) && pip install --no-deps -e . (into $(VENV))"
+	@$(PIP_INSTALL) -r $(LOCK_RUN)
+	@$(PIP_INSTALL) --no-deps -e .
+	@$(PY) -m pip check -q >/dev/null || { $(PY) -m pip check; echo "run make lock" >&2; exit 1; }
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(PY)
-	@echo "pip install -e '.[dev]' (into $(VENV))"
-	@$(PIP_INSTALL) -e '.[dev]'
-	@touch $@ $(VENV)/.installed  # the dev install covers the plain one
+$(VENV)/.installed-dev: $(LOCK_DEV) pyproject.toml | $(PY)
+	@echo "pip install -r $(LOCK_DEV) && pip install --no-deps -e . (into $(VENV))"
+	@$(PIP_INSTALL) -r $(LOCK_DEV)
+	@$(PIP_INSTALL) --no-deps -e .
+	@$(PY) -m pip check -q >/dev/null || { $(PY) -m pip check; echo "run make lock" >&2; exit 1; }
+	@touch $@ $(VENV)/.installed  # the dev lock holds every pin of the run lock
+
+# No index URL, host or local path goes into a lock file: they belong to the machine's pip configuration.
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
+	--no-emit-trusted-host --no-emit-find-links $(LOCK_ARGS)
+LOCK_ARGS ?=
+
+lock: $(VENV)/.installed-dev
+	$(PIP_COMPILE) --output-file $(LOCK_RUN) pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint $(LOCK_RUN) --output-file $(LOCK_DEV) pyproject.toml
 
 # --- run -----------------------------------------------------------------------------------------------
 run: $(VENV)/.installed
@@ -85,6 +105,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/lint-imports --no-cache
 
 test: test-setup lint
+	node --test tests/js/*.test.mjs
 	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
 	@if [ -n "$(LOCALE_DIRS)" ]; then echo "compilemessages"; $(TEST_ENV) $(COMPILEMESSAGES); fi
 	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(ARGS)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when any is missing: a CJK font, Chromium for the
-# browser tests, poppler (pdffonts/pdftotext), gettext (msgfmt) and the libraries WeasyPrint loads.
+# browser tests, poppler (pdffonts/pdftotext), gettext (msgfmt), the libraries WeasyPrint loads, and Node
+# (Debian's nodejs) for the unit tests of the room's scripts (tests/js) when no node is on the PATH.
 # Idempotent and silent when everything is present. Installing needs root; otherwise it says what to run.
 set -euo pipefail
 
 packages=(fonts-noto-cjk chromium poppler-utils gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b)
 packages+=("$@")  # callers may add more (ensure-services.sh adds postgresql, redis-server)
+command -v node >/dev/null || packages+=(nodejs)
 
 if ! command -v dpkg-query >/dev/null; then
   echo "ensure-system: not a Debian-based system; install the equivalents of: ${packages[*]}" >&2

@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,6 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
+from django_permissions_policy.decorators import permissions_policy_override
 
 from frontend.http import client_ip, signed_in_user
 from mediation.choices import (
@@ -224,6 +226,14 @@ def room_join_identity(request: HttpRequest, member: RoomMember) -> HttpResponse
     })
 
 
+# The two pages that open the camera and microphone; every other page denies them (config/settings.py).
+_ROOM_POLICY: dict[str, str | list[str] | tuple[str]] = {
+    **settings.PERMISSIONS_POLICY, "camera": ["self"], "microphone": ["self"],
+}
+room_media = permissions_policy_override(_ROOM_POLICY)
+
+
+@room_media
 @member_view
 @require_http_methods(["GET", "POST"])
 def room_join_device(request: HttpRequest, member: RoomMember) -> HttpResponse:
@@ -294,68 +304,7 @@ def _agreement_url(case_id: int) -> str:
         return ""
 
 
-def _strings() -> dict[str, str]:
-    """Every text room.js shows, translated here so the script holds no language of its own."""
-    return {
-        "joint": _("共同调解"), "caucus": _("背对背调解"), "lobby": _("等候室"), "waiting": _("等候中"),
-        "caucus_with": _("调解员正在与%(side)s单独沟通"),
-        "caucus_wait": _(
-            "调解员正在与%(side)s单独沟通（背对背调解）。请在此稍候，您的音视频和文字不会被对方看到，"
-            "也看不到对方的单独沟通内容。"
-        ),
-        "lobby_wait": _("请稍候，调解员确认后您将进入调解室。"),
-        "refused": _("调解员未同意您进入本次调解。如有疑问，请联系调解员或法院诉讼服务中心。"),
-        "removed": _("您已被调解员移出调解室。"),
-        "ended": _("本次调解已结束。"), "status_ended": _("已结束"),
-        "disconnected": _("已断开与调解室的连接"),
-        "replaced": _("您已在其他页面或设备上进入调解室，本页面已断开。"),
-        "not_found": _("调解室不存在或您无权进入。"),
-        "sign_in": _("请先登录。"),
-        "checks": _("请先完成身份核验和告知确认。"),
-        "reconnecting": _("网络中断，正在重新连接…"),
-        "connecting": _("正在连接…"),
-        "tap_sound": _("轻触屏幕开启声音"),
-        "you": _("我"), "online": _("在线"), "offline": _("离线"),
-        "muted": _("已静音"), "audio_only": _("仅音频"),
-        "net_good": _("网络良好"), "net_fair": _("网络一般"), "net_poor": _("网络较差"), "net_none": _("无连接"),
-        "mic_on": _("静音"), "mic_off": _("取消静音"), "cam_on": _("关闭视频"), "cam_off": _("开启视频"),
-        "audio_only_on": _("恢复视频"), "audio_only_off": _("仅音频"),
-        "admit": _("允许进入"), "refuse": _("拒绝"), "remove": _("移出"), "ask_mute": _("请其静音"),
-        "confirm_remove": _("确定将%(name)s移出调解室吗？"),
-        "mute_request": _("调解员请您将麦克风静音。"), "mute_now": _("立即静音"), "dismiss": _("知道了"),
-        "sending": _("发送中…"), "send_failed": _("未送达，恢复连接后将自动重发"),
-        "uploading": _("正在上传…"), "uploaded": _("已上传"), "upload_failed": _("上传失败"),
-        "record_empty": _("暂无笔录内容。"),
-        "record_confirm": _("确认以上笔录内容"),
-        "record_confirmed_by": _("%(name)s已确认笔录（版本 %(version)s）"),
-        "record_caucus": _("背对背记录，仅%(side)s与调解员可见"),
-        "record_release": _("同意向对方公开此条"),
-        "record_correct": _("更正"),
-        "record_correcting": _("更正："),
-        "error": _("操作未成功"),
-        "camera_denied": _("未获得摄像头或麦克风权限，已以仅音频或无音视频方式进入。可在浏览器设置中允许后刷新页面。"),
-        "camera_denied_audio": _(
-            "未获得摄像头权限：您以仅音频方式参加，其他人能听到您，但看不到您。需要视频时，请在浏览器的网站设置中"
-            "允许使用摄像头，再点“重试”。"
-        ),
-        "camera_denied_none": _(
-            "未获得摄像头和麦克风权限：其他人看不到也听不到您，您仍可通过“文字”参与。请在浏览器的网站设置中"
-            "允许使用摄像头和麦克风，再点“重试”；也可改用电话联系调解员。"
-        ),
-        "no_camera": _("未检测到可用的摄像头：您以仅音频方式参加。"),
-        "no_media": _("未检测到可用的摄像头或麦克风，您仍可通过文字参与。"),
-        "locked_out": _("调解室已被调解员锁定，暂不接受进入。请联系调解员解除锁定后再进入。"),
-        "chat_empty": _("暂无消息。"),
-        "agreement_error": _("调解协议暂时无法加载。"),
-        "locked": _("已锁定"), "unlocked": _("未锁定"), "lock": _("锁定调解室"), "unlock": _("解除锁定"),
-        "applicant": str(PartyRole.APPLICANT.label) + _("方"), "respondent": str(PartyRole.RESPONDENT.label) + _("方"),
-        "file": _("文件"),
-        "scope_all": _("文字消息和文件：调解室内所有人可见。"),
-        "scope_caucus": _("文字消息和文件：仅调解员与%(side)s可见，对方看不到。"),
-        "scope_side": _("文字消息和文件：仅本方人员可见。"),
-    }
-
-
+@room_media
 @member_view
 @ensure_csrf_cookie
 def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
@@ -373,7 +322,6 @@ def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
         "agreement_url": _agreement_url(room.case_id),
         "case_url": reverse("case_detail", args=[room.case_id]),
         "audio_only": member.audio_only, "mediator": mediator,
-        "strings": _strings(),
         "roles": dict(ParticipantRole.choices),
         "tags": dict(RecordTag.choices),
         "sides": {s: str(label) for s, label in PartyRole.choices},

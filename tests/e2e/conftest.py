@@ -35,6 +35,30 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+CSP_VIOLATION = "Content Security Policy"
+
+
+def guard_csp(browser) -> list[str]:  # type: ignore[no-untyped-def]
+    """Collect every Content-Security-Policy violation in the pages of every context ``browser`` opens from
+    now on: Chromium reports a blocked script, handler or style as a console error and carries on without
+    it, so a test could pass while the page is missing a script. The ``browser`` fixture fails on any.
+    Hence also: give ``wait_for_function`` an arrow function ("() => ..."); a bare expression is run through
+    the page's own eval on every poll, which the policy (no 'unsafe-eval') refuses."""
+    violations: list[str] = []
+    new_context = browser.new_context
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        context = new_context(*args, **kwargs)
+
+        def on_console(message) -> None:  # type: ignore[no-untyped-def]
+            if CSP_VIOLATION in message.text:
+                violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+        context.on("console", on_console)
+        return context
+
+    browser.new_context = watched
+    return violations
 
 
 @pytest.fixture
@@ -45,8 +69,10 @@ def browser() -> Iterator[object]:
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium package.")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        violations = guard_csp(browser)
         yield browser
         browser.close()
+    assert violations == [], "the Content-Security-Policy blocked something:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def pass_room_checks(page, *, phone: str, party: bool, shots: str = "") -> None:
         screenshot(page, f"{shots}-1-identity")
     page.click("button[value=verify]")
     page.wait_for_selector("h1:has-text('检测摄像头和麦克风')")
-    page.wait_for_function("document.getElementById('device-preview').srcObject !== null")
+    page.wait_for_function("() => document.getElementById('device-preview').srcObject !== null")
     assert fits(page)
     if shots:
         screenshot(page, f"{shots}-2-device")
@@ -56,7 +56,7 @@ def pass_room_checks(page, *, phone: str, party: bool, shots: str = "") -> None:
         screenshot(page, f"{shots}-3-notices")
     page.click("form.stack > button.primary")
     page.wait_for_selector("#room")
-    page.wait_for_function("window.yizhanRoom && window.yizhanRoom.connected()")
+    page.wait_for_function("() => window.yizhanRoom && window.yizhanRoom.connected()")
 
 
 def frames(page) -> dict[int, int]:
@@ -83,7 +83,7 @@ def receiving(page, member: int, *, timeout: float = 20.0) -> None:
 
 def not_receiving(page, member: int, *, timeout: float = 10.0) -> None:
     """No connection to ``member`` at all, and it stays so: nothing of theirs can be decoded."""
-    page.wait_for_function(f"!window.yizhanRoom.peers().includes({member})", timeout=timeout * 1000)
+    page.wait_for_function(f"() => !window.yizhanRoom.peers().includes({member})", timeout=timeout * 1000)
     assert member not in frames(page)
     page.wait_for_timeout(1000)
     assert member not in peers(page) and member not in frames(page)
@@ -93,7 +93,7 @@ def draw_signature(page) -> None:
     """Draw a scribble on the signing pad, as a finger would, once the page has stopped scrolling to it."""
     pad = page.locator("#sign-pad")
     pad.scroll_into_view_if_needed()
-    page.wait_for_function("Math.abs(document.getElementById('sign-pad').getBoundingClientRect().top"
+    page.wait_for_function("() => Math.abs(document.getElementById('sign-pad').getBoundingClientRect().top"
                            " - (window.__lastTop ?? (window.__lastTop = -1))) < 0.5"
                            " || (window.__lastTop = document.getElementById('sign-pad').getBoundingClientRect().top,"
                            " false)", polling=100)  # wait until the smooth scroll has settled

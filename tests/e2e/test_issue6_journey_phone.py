@@ -78,7 +78,7 @@ def post_in_panel(page, selector: str) -> None:
     }""")
     page.click(selector)
     # Usually two swaps close together; if the room's event is missed (a reconnect), the answer alone will do.
-    page.wait_for_function("(window.__panelSwaps >= 2 && performance.now() - window.__panelLast > 600)"
+    page.wait_for_function("() => (window.__panelSwaps >= 2 && performance.now() - window.__panelLast > 600)"
                            " || (window.__panelSwaps >= 1 && performance.now() - window.__panelLast > 2000)",
                            polling=100)
 
@@ -131,7 +131,7 @@ def assent_every_clause(page, name: str) -> None:
         post_in_panel(page, f"{p} form.agr-assent:not(.done) button >> nth=0")
         # The page shows the assent (the room's own agreement.updated may reload the panel, message and all).
         page.wait_for_function(
-            f"document.querySelectorAll('{p} form.agr-assent.done').length === {number}")
+            f"() => document.querySelectorAll('{p} form.agr-assent.done').length === {number}")
     assert page.locator(f"{p} form.agr-assent:not(.done)").count() == 0
     assert fits(page)
     screenshot(page, f"issue6-{name}-2-assented")

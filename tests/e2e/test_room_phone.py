@@ -152,7 +152,7 @@ def test_mediator_and_two_parties_hold_joint_session_and_caucuses_on_phones(asgi
     screenshot(alice, "room-applicant-9-record")
     screenshot(mediator, "room-mediator-9-record")
     tab(mediator, "agreement")
-    mediator.wait_for_function("!document.getElementById('agreement-panel').textContent.includes('正在加载')")
+    mediator.wait_for_function("() => !document.getElementById('agreement-panel').textContent.includes('正在加载')")
     screenshot(mediator, "room-mediator-9-agreement-tab")
     alice.set_viewport_size(SMALL)
     alice.wait_for_timeout(300)
@@ -202,7 +202,7 @@ def test_a_cut_socket_comes_back_with_no_chat_or_record_entry_lost(asgi_live_ser
     sign_in(alice, base, world.applicant.username)
     for page in (mediator, alice):
         page.goto(f"{base}/rooms/{room.pk}/")
-        page.wait_for_function("window.yizhanRoom && window.yizhanRoom.connected()")
+        page.wait_for_function("() => window.yizhanRoom && window.yizhanRoom.connected()")
     receiving(alice, off_loop(lambda: RoomMember.objects.get(room=room, user=world.mediator).pk))
     chat(alice, "断线前的消息")
 
@@ -217,7 +217,7 @@ def test_a_cut_socket_comes_back_with_no_chat_or_record_entry_lost(asgi_live_ser
     mediator.fill("#rm-record-text", "断线期间记入的笔录")
     mediator.click("#rm-record-form button.primary")
 
-    alice.wait_for_function("window.yizhanRoom.connected()", timeout=15000)
+    alice.wait_for_function("() => window.yizhanRoom.connected()", timeout=15000)
     alice.wait_for_selector("#rm-banner", state="hidden")
     alice.wait_for_selector("#rm-chat li:has-text('断线期间调解员的消息')")
     alice.wait_for_selector("#rm-chat li:not(.pending):has-text('断线期间我发的消息')")

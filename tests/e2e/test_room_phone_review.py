@@ -35,7 +35,7 @@ def test_a_party_whose_camera_is_refused_is_told_what_to_do_and_a_copied_ref_can
     alice.context.add_init_script(REFUSE_MEDIA)
     sign_in(alice, base, world.applicant.username)
     alice.goto(f"{base}/rooms/{room.pk}/", wait_until="domcontentloaded")
-    alice.wait_for_function("window.yizhanRoom && window.yizhanRoom.connected()")
+    alice.wait_for_function("() => window.yizhanRoom && window.yizhanRoom.connected()")
 
     # Refused: a lasting note that says what still works and how to fix it, never "reconnecting".
     alice.wait_for_selector("#rm-media-note:has-text('文字')")

@@ -25,6 +25,6 @@ document.addEventListener("submit", async (event) => {
       note.setAttribute("role", "alert");
       form.append(note);
     }
-    note.textContent = panel.dataset.networkError || "Network error";
+    note.textContent = gettext("网络异常，未能提交，请重试。");
   }
 });

@@ -71,7 +71,9 @@ async function check() {
   }
   video.srcObject = stream.getVideoTracks().length ? stream : null;
   box.classList.toggle("audio-only", !stream.getVideoTracks().length);
-  status.textContent = stream.getVideoTracks().length ? box.dataset.ok : box.dataset.okAudio;
+  status.textContent = stream.getVideoTracks().length
+    ? gettext("摄像头和麦克风工作正常。请说几句话，看下方的音量条是否跳动。")
+    : gettext("麦克风工作正常（仅音频）。请说几句话，看下方的音量条是否跳动。");
   if (stream.getAudioTracks().length) level(stream);
 }
 

@@ -83,7 +83,7 @@
     function tick() {
       if (left > 0) {
         send.disabled = true;
-        send.textContent = form.getAttribute("data-msg-countdown").replace("{s}", left);
+        send.textContent = interpolate(gettext("%(s)s秒后可重新获取"), { s: left }, true);
         left -= 1; window.setTimeout(tick, 1000);
       } else { send.disabled = false; send.textContent = sendLabel; }
     }
@@ -95,7 +95,7 @@
     event.preventDefault();
     var data = new FormData(form);
     data.set("action", "send");
-    send.disabled = true; send.textContent = form.getAttribute("data-msg-sending");
+    send.disabled = true; send.textContent = gettext("正在发送…");
     fetch(form.getAttribute("data-send-url"), {
       method: "POST", body: data, credentials: "same-origin", headers: { "X-Requested-With": "XMLHttpRequest" }
     }).then(function (response) { return response.json(); }).then(function (answer) {
@@ -104,7 +104,7 @@
       countdown(answer.wait || 0);
       if (answer.ok) { document.getElementById("id_code").focus(); }
     }).catch(function () {
-      status.textContent = form.getAttribute("data-msg-failed"); status.classList.add("error");
+      status.textContent = gettext("网络异常，请重试。"); status.classList.add("error");
       send.disabled = false; send.textContent = sendLabel;
     });
   });
@@ -118,7 +118,7 @@
     if (canvas && !inked && !sealing()) {
       event.preventDefault();
       canvas.parentNode.classList.add("invalid");
-      status.textContent = form.getAttribute("data-msg-empty"); status.classList.add("error");
+      status.textContent = gettext("请在签名框内手写签名。"); status.classList.add("error");
       canvas.scrollIntoView({ behavior: "smooth", block: "center" });
     }
   });

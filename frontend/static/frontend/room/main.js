@@ -1,0 +1,394 @@
+/* The mediation room in a phone browser: a client of the yizhan-room/1 protocol (docs/protocol.md).
+ *
+ * This entry module reads the server's frames and wires the page; the parts live beside it: reconnect.js (the
+ * socket), signaling.js (the WebRTC mesh), media.js (camera and microphone), view.js (spaces, people, tiles),
+ * chat.js, record.js, agreement.js, and the pure rules they use (spaces.js, backoff.js, events.js,
+ * negotiation.js, quality.js), which tests/js checks with Node. Every user-supplied text is shown with
+ * textContent; every text of our own comes from Django's JavaScript catalogue. */
+
+import { loadAgreement, refreshAgreementSoon } from "./agreement.js";
+import { addChat, chatDelivered, chatFailed, chatSeen } from "./chat.js";
+import { $, ME, TEXT, amAdmitted, cfg, me, state, t } from "./context.js";
+import { STATE_OF_KIND, chatRef, memberAfter } from "./events.js";
+import { localStream, muteNow, sendMedia, startMedia, stopMedia, switchVideo, toggleCamera, toggleMute } from "./media.js";
+import { closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, socketOpen } from "./reconnect.js";
+import { onRecordEntry } from "./record.js";
+import { attachLocal, dropVideo, peerStats, peers, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal, sendVideo } from "./signaling.js";
+import { banner, render, renderTiles, setNetwork, showError } from "./view.js";
+
+/* ---------------------------------------------------------------------------------------------------
+ * Frames from the server.
+ * ------------------------------------------------------------------------------------------------- */
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "welcome":
+      return onWelcome(frame);
+    case "event":
+      return applyEvent(frame);
+    case "ack":
+      return onAck(frame);
+    case "signal":
+      return rtcSignal(frame.from, frame.data);
+    case "presence":
+      return onPresence(frame);
+    case "mute_request":
+      return onMuteRequest();
+    case "error":
+      return onError(frame);
+    default:
+      return undefined;
+  }
+}
+
+function onWelcome(w) {
+  connected();
+  banner("");
+  state.you = w.you;
+  state.room = w.room;
+  state.iceServers = w.ice_servers || [];
+  state.heartbeatMs = w.heartbeat_ms || 1000;
+  state.members = new Map();
+  for (const m of w.members) state.members.set(m.member, { ...m });
+  if (!state.members.has(ME)) state.members.set(ME, { ...w.you, member: ME, online: true });
+  state.record = new Map();
+  for (const entry of w.record || []) state.record.set(entry.id, entry);
+  if (w.record_version !== undefined) state.recordVersion = w.record_version;
+  for (const event of w.events || []) applyEvent(event, { quiet: true });
+  state.log.advance(w.last_seq);
+  resendPending();
+  sendMedia();
+  // A fresh socket: the others closed their connections to me when my old socket went, so offer anew.
+  rtcCloseAll();
+  render();
+  if (amAdmitted()) for (const id of w.peers || []) rtcOpen(id, true);
+  if (state.room.status === "ended") stopAll("ended");
+  setNetwork();
+}
+
+function onAck(frame) {
+  if (state.pending.has(frame.ref)) {
+    state.pending.delete(frame.ref);
+    chatDelivered(frame.ref);
+  }
+  const control = state.controls.get(frame.ref);
+  if (control) {
+    state.controls.delete(frame.ref);
+    if (control.onDone) control.onDone();
+  }
+}
+
+function onError(frame) {
+  const message = frame.message || TEXT.error;
+  if (frame.ref !== undefined && frame.ref !== null) {
+    const control = state.controls.get(frame.ref);
+    if (control) {
+      state.controls.delete(frame.ref);
+      if (control.onError) control.onError(message);
+      else showError(message);
+      return;
+    }
+    if (state.pending.has(frame.ref) && frame.code === "rate_limited") {
+      // Too fast, not wrong: keep it and send it again in a moment (same ref, stored once).
+      const pending = state.pending.get(frame.ref);
+      setTimeout(() => { if (state.pending.get(pending.ref) === pending) send(pending); }, 1500 + Math.random() * 1000);
+      return;
+    }
+    if (state.pending.has(frame.ref)) {
+      // Refused for good (not allowed, invalid): resending would be refused again.
+      state.pending.delete(frame.ref);
+      chatFailed(frame.ref, message);
+    }
+  }
+  showError(message);
+}
+
+function onPresence(p) {
+  const member = state.members.get(p.member);
+  if (!member) return;
+  member.online = Boolean(p.online);
+  if (p.audio_only !== undefined) member.audio_only = p.audio_only;
+  if (p.muted !== undefined) member.muted = p.muted;
+  if (!member.online) rtcClose(p.member);
+  render();
+}
+
+function applyEvent(event, { quiet = false } = {}) {
+  if (!state.log.accept(event.seq)) return;
+  const p = event.payload || {};
+  switch (event.kind) {
+    case "chat":
+      addChat({ seq: event.seq, at: event.at, name: p.name, text: p.text, ref: chatRef(event, ME), actor: event.actor });
+      break;
+    case "file": {
+      const by = state.members.get(event.actor);
+      addChat({ seq: event.seq, at: event.at, name: by ? by.name : "", file: p, actor: event.actor });
+      break;
+    }
+    case "record.added":
+    case "record.released":
+      onRecordEntry(p.entry);
+      break;
+    case "record.confirmed":
+      state.confirmations.push(p);
+      break;
+    default:
+      if (quiet) break; // the welcome's snapshot already holds the room's and the members' current state
+      applyStateEvent(event.kind, p);
+  }
+  if (!quiet) render();
+}
+
+function applyStateEvent(kind, p) {
+  switch (kind) {
+    case "room.locked":
+      state.room.locked = Boolean(p.locked);
+      break;
+    case "room.space":
+      state.room.caucus_side = p.caucus_side || "";
+      rtcReconcile();
+      break;
+    case "room.ended":
+      state.room.status = "ended";
+      Object.assign(state.room, { outcome: p.outcome, end_reason: p.end_reason, continue_at: p.continue_at });
+      stopAll("ended");
+      break;
+    case "agreement.updated":
+      refreshAgreementSoon();
+      break;
+    default:
+      if (STATE_OF_KIND[kind]) onMemberEvent(kind, p);
+  }
+}
+
+function onMemberEvent(kind, p) {
+  const id = p.member;
+  const member = memberAfter(state.members.get(id), kind, p);
+  state.members.set(id, member);
+  if (id === ME) {
+    // Admitted: the server follows with a fresh welcome (what I may see changed), and there I offer as
+    // the newcomer. Refused: I stay connected, the mediator may still let me in.
+    state.you = { ...state.you, state: member.state };
+    if (member.state === "removed") stopAll("removed");
+  } else if (member.state !== "admitted") {
+    rtcClose(id);
+  }
+}
+
+function onMuteRequest() {
+  const dialog = $("rm-mute-dialog");
+  if (dialog && !dialog.open) dialog.showModal();
+}
+
+const STOP_TEXT = {
+  sign_in: gettext("请先登录。"),
+  not_found: gettext("调解室不存在或您无权进入。"),
+  ended: gettext("本次调解已结束。"),
+  removed: gettext("您已被调解员移出调解室。"),
+  replaced: gettext("您已在其他页面或设备上进入调解室，本页面已断开。"),
+  locked_out: gettext("调解室已被调解员锁定，暂不接受进入。请联系调解员解除锁定后再进入。"),
+};
+
+function stopAll(reason) {
+  if (state.stopped) return;
+  state.stopped = true;
+  closeSocket();
+  rtcCloseAll();
+  stopMedia();
+  for (const member of state.members.values()) member.online = false;
+  banner("");
+  let text = STOP_TEXT[reason] || STOP_TEXT.ended;
+  if (reason === "ended" && state.room.outcome) {
+    text = cfg.outcomes[state.room.outcome] || state.room.outcome;
+    if (state.room.end_reason) text += `：${cfg.end_reasons[state.room.end_reason] || state.room.end_reason}`;
+    if (state.room.continue_at) text += ` · ${new Date(state.room.continue_at).toLocaleString()}`;
+  }
+  $("rm-ended-title").textContent = reason === "ended" ? STOP_TEXT.ended : gettext("已断开与调解室的连接");
+  $("rm-ended-text").textContent = text;
+  $("rm-ended").hidden = false;
+  render();
+  setNetwork();
+}
+
+onSocket({
+  frame: onFrame,
+  stop: stopAll,
+  reconnecting: () => {
+    banner(TEXT.reconnecting);
+    setNetwork();
+  },
+  refused: () => showError(TEXT.reconnecting),
+});
+
+/* ---------------------------------------------------------------------------------------------------
+ * Devices and the network mark.
+ * ------------------------------------------------------------------------------------------------- */
+
+async function openDevices() {
+  if (!(await startMedia())) return;
+  attachLocal();
+  sendMedia();
+  render();
+}
+
+async function setAudioOnly(on) {
+  if (on) {
+    await switchVideo(true);
+    await dropVideo();
+  } else {
+    try {
+      await sendVideo(await switchVideo(false));
+    } catch (error) {
+      showError(error && error.name === "NotAllowedError"
+        ? gettext("未获得摄像头或麦克风权限，已以仅音频或无音视频方式进入。可在浏览器设置中允许后刷新页面。")
+        : gettext("未检测到可用的摄像头或麦克风，您仍可通过文字参与。"));
+    }
+  }
+  $("rm-self-video").srcObject = localStream;
+  sendMedia();
+  render();
+}
+
+async function sampleStats() {
+  for (const peer of [...peers.values()]) {
+    try {
+      await peerStats(peer);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  setNetwork();
+  renderTiles();
+}
+setInterval(sampleStats, 2000);
+
+/* ---------------------------------------------------------------------------------------------------
+ * What people do.
+ * ------------------------------------------------------------------------------------------------- */
+
+function unlockAudio() {
+  if (state.audioUnlocked) return;
+  state.audioUnlocked = true;
+  for (const video of document.querySelectorAll("#rm-tiles video")) {
+    video.muted = false;
+    video.play().catch(() => {});
+  }
+  $("rm-tap").hidden = true;
+}
+document.addEventListener("pointerdown", unlockAudio, { capture: true });
+document.addEventListener("keydown", unlockAudio, { capture: true });
+
+$("rm-mic").addEventListener("click", () => {
+  if (toggleMute()) render();
+});
+$("rm-cam").addEventListener("click", () => {
+  if (toggleCamera()) render();
+});
+$("rm-audio").addEventListener("click", () => setAudioOnly(!state.audioOnly));
+$("rm-media-retry").addEventListener("click", () => {
+  state.audioOnly = false;
+  openDevices();
+});
+$("rm-mute-now").addEventListener("click", () => {
+  if (muteNow()) render();
+  $("rm-mute-dialog").close();
+});
+$("rm-mute-later").addEventListener("click", () => $("rm-mute-dialog").close());
+
+for (const tab of document.querySelectorAll(".rm-tabs [role=tab]")) {
+  tab.addEventListener("click", () => {
+    for (const other of document.querySelectorAll(".rm-tabs [role=tab]")) {
+      const on = other === tab;
+      other.setAttribute("aria-selected", String(on));
+      $(other.getAttribute("aria-controls")).hidden = !on;
+    }
+    if (tab.id === "tab-chat") chatSeen();
+  });
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("button");
+  if (!target) return;
+  const cmd = target.dataset.cmd;
+  if (cmd === "admit" || cmd === "refuse" || cmd === "mute_request") {
+    sendControl({ type: cmd, member: Number(target.dataset.member) });
+  } else if (cmd === "remove") {
+    const m = state.members.get(Number(target.dataset.member));
+    if (window.confirm(t(gettext("确定将%(name)s移出调解室吗？"), { name: m ? m.name : "" }))) sendControl({ type: "remove", member: m.member });
+  } else if (cmd === "caucus") {
+    sendControl({ type: "caucus", side: target.dataset.side });
+  } else if (cmd === "joint") {
+    sendControl({ type: "joint" });
+  } else if (cmd === "lock") {
+    sendControl({ type: "lock", locked: !state.room.locked });
+  }
+});
+
+const endDialog = $("rm-end-dialog");
+if (endDialog) {
+  const form = $("rm-end-form");
+  const error = $("rm-end-error");
+  $("rm-end-open").addEventListener("click", () => {
+    error.hidden = true;
+    endDialog.showModal();
+  });
+  $("rm-end-cancel").addEventListener("click", () => endDialog.close());
+  form.addEventListener("change", () => {
+    const outcome = (form.querySelector("input[name=outcome]:checked") || { value: "" }).value;
+    for (const field of form.querySelectorAll("[data-for-outcome]")) {
+      field.hidden = !field.dataset.forOutcome.split(" ").includes(outcome);
+    }
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const frame = { type: "end", outcome: data.get("outcome") || "", note: data.get("note") || "" };
+    if (frame.outcome === "terminate") {
+      frame.end_reason = data.get("end_reason") || "";
+      frame.note = data.get("failure_note") || "";
+      frame.cost_conduct = data.get("cost_conduct") || "";
+      frame.court_matters = data.get("court_matters") || "";
+    }
+    if (frame.outcome === "continue" && data.get("continue_at")) frame.continue_at = new Date(data.get("continue_at")).toISOString();
+    $("rm-end-submit").disabled = true;
+    sendControl(frame, () => {
+      $("rm-end-submit").disabled = false;
+      endDialog.close();
+    }, (message) => {
+      $("rm-end-submit").disabled = false;
+      error.textContent = message;
+      error.hidden = false;
+    });
+  });
+}
+
+const leave = $("rm-leave");
+if (leave) {
+  leave.addEventListener("click", () => {
+    sendControl({ type: "leave" }, () => {
+      state.stopped = true;
+      location.href = cfg.case_url;
+    });
+    setTimeout(() => { location.href = cfg.case_url; }, 1500);
+  });
+}
+
+/* A handle for the browser tests and for support staff debugging a call: read-only views and two
+ * switches that simulate a network failure. */
+window.yizhanRoom = {
+  state,
+  peers: () => [...peers.keys()],
+  async framesDecoded() {
+    const out = {};
+    for (const peer of [...peers.values()]) out[peer.id] = (await peerStats(peer)).frames;
+    return out;
+  },
+  connected: () => Boolean(socketOpen() && state.you),
+  cutSocket,
+};
+
+render();
+// Connect once the camera is ready (offers then carry it), or after 8 s if a permission prompt is still
+// open: tracks that come later are added to the connections and renegotiated.
+Promise.race([openDevices(), new Promise((resolve) => { setTimeout(resolve, 8000); })]).finally(connect);
+loadAgreement();
