@@ -57,6 +57,7 @@ from mediation.services.agreements import (
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.services.confirmation import confirmation_application_receive
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.outbox import outbox_drain
 from mediation.services.scheduling import session_schedule
 from mediation.services.service import service_address_change
 
@@ -296,6 +297,9 @@ class Command(BaseCommand):
         case = case_transition(case=case, to=CaseStatus.AGREEMENT_EFFECTIVE, actor=None)
         case = case_transition(case=case, to=CaseStatus.CLOSED_SETTLED, actor=None, reason=EndReason.AGREEMENT_REACHED)
         confirmation_application_receive(case=case, document_id=None, title="司法确认申请书", sha256="")
+        # The judge's notice goes out now, as the worker would send it at once: the demo judge finds it in the
+        # message inbox, and a demo that then runs its own sessions drains only its own messages.
+        outbox_drain(worker_id="seed_demo")
 
     def _session_today(self) -> MediationSession | None:
         """Rooms (issue 5): make sure the demo labour case has a session starting within minutes that the demo
