@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from mediation import transitions as tr
 from mediation.choices import (
     CaseStatus,
     ConfirmationOutcome,
@@ -21,6 +22,7 @@ from mediation.choices import (
 )
 from mediation.exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
 from mediation.models import AuditEvent, Case, ConfirmationApplication, OutboxMessage, SupplementRequest, Timer
+from mediation.permissions import case_roles
 from mediation.selectors.confirmation import confirmation_for_party, court_inbox_for_judge
 from mediation.services.confirmation import (
     confirmation_accept,
@@ -35,6 +37,7 @@ from mediation.services.confirmation import (
     confirmation_supplement_file,
     normalise_case_number,
 )
+from mediation.services.reminders import timers_remind
 from mediation.services.timer_sweep import timers_sweep
 from tests.factories import UserFactory, add_member
 
@@ -427,3 +430,20 @@ def test_the_inbox_costs_a_constant_number_of_queries(world, django_assert_max_n
         submitted(world)
     with django_assert_max_num_queries(len(few.captured_queries)):
         court_inbox_for_judge(user=world.judge)
+
+
+def test_the_judges_are_reminded_before_the_acceptance_decision_lapses(world):
+    with time_machine.travel(local(2025, 3, 3, 10), tick=False) as traveller:
+        case = submitted(world)
+        traveller.move_to(local(2025, 3, 6, 9))  # the last day of 3 is 3-06
+        assert timers_remind() == 1
+    reminded = OutboxMessage.objects.filter(case=case, template="timer.reminder")
+    assert {m.recipient for m in reminded} == {world.judge}
+
+
+def test_the_president_role_is_the_presidents_alone(world, president):
+    case = submitted(world)
+    assert tr.PRESIDENT in case_roles(president, case)
+    assert tr.JUDGE in case_roles(president, case)  # a president is a judge of the court, as before
+    for name in ("judge", "clerk", "other_judge"):
+        assert tr.PRESIDENT not in case_roles(getattr(world, name), case)
