@@ -20,6 +20,8 @@ def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
     links.append((_("消息（%(n)d）") % {"n": unread} if unread else _("消息"), reverse("inbox")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT}:
         links.append((_("受理队列"), reverse("intake_queue")))
+    if roles & {Role.JUDGE, Role.COURT_PRESIDENT}:
+        links.append((_("司法确认"), reverse("court_inbox")))
     if Role.ORG_ADMIN in roles:
         links.append((_("组织待分案件"), reverse("intake_org_queue")))
     if Role.MEDIATOR in roles:

@@ -8,6 +8,7 @@ from frontend.views import (
     apply,
     case_actions,
     cases,
+    court,
     documents,
     identity,
     inbox,
@@ -124,4 +125,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("documents/<int:pk>/pages/<int:page>.png", documents.document_page, name="document_page"),
     path("documents/<int:pk>/sign/", documents.document_sign_view, name="document_sign"),
     path("verify/", verify.verify, name="verify"),
+    # Judicial confirmation at the court: the judge's inbox, an application's review and its acts; a party's
+    # filing of supplements from the case page.
+    path("court/", court.court_inbox, name="court_inbox"),
+    path("court/<int:case_id>/", court.court_application, name="court_application"),
+    path("court/<int:case_id>/<slug:action>/", court.court_application_act, name="court_application_act"),
+    path("cases/<int:case_id>/confirmation/supplement/", court.confirmation_supplement,
+         name="confirmation_supplement"),
 ]

@@ -102,6 +102,7 @@ _WITH_TITLE = {
     "service.downloaded": _("下载送达文书"),
     "service.acknowledged": _("受送达人确认收到"),
     "service.paper_copy_requested": _("申请纸质文书"),
+    "confirmation.extension_approved": _("院长批准延长司法确认审查期限"),
 }
 _TIMER = {
     "timer.started": _("期限开始计算"),

@@ -232,6 +232,11 @@ class TimerKind(models.TextChoices):
     RESPONDENT_CONTACT = "respondent_contact", _("协助征询被申请人意愿（3个工作日）")  # T4
     MEDIATION_PERIOD = "mediation_period", _("调解期限")  # T5-T7
     JC_APPLICATION_WINDOW = "jc_window", _("申请司法确认期限（30日）")  # T9
+    JC_ACCEPTANCE = "jc_acceptance", _("司法确认受理审查（3日）")  # T10
+    JC_SUPPLEMENT = "jc_supplement", _("司法确认补正材料期限")  # T11
+    JC_DECISION = "jc_decision", _("司法确认审查期限（15日）")  # T12
+    JC_CEILING = "jc_ceiling", _("特别程序审结期限（30日）")  # T12 ceiling, CPL 187
+    JC_OBJECTION = "jc_objection", _("当事人对确认裁定提出异议期限（15日）")  # T13
 
 
 class TimerUnit(models.TextChoices):
@@ -440,3 +445,37 @@ class SignerRole(models.TextChoices):
     AGENT = "agent", _("委托代理人（特别授权）")
     MEDIATOR = "mediator", _("调解员")
     ORGANISATION = "organisation", _("调解组织电子印章")
+
+
+class NotAcceptGround(models.TextChoices):
+    """Interp 355 (1)-(5): why a confirmation application is not accepted (or, found later, dismissed)."""
+
+    NOT_COURT_MATTER = "not_court_matter", _("不属于人民法院受理范围")
+    NO_JURISDICTION = "no_jurisdiction", _("不属于收到申请的人民法院管辖")
+    PERSONAL_STATUS = "personal_status", _("涉及身份关系的确认、解除或效力")
+    SPECIAL_PROCEDURE = "special_procedure", _("涉及适用其他特别程序、公示催告程序、破产程序审理")
+    OWNERSHIP = "ownership", _("调解协议内容涉及物权、知识产权确权")
+    # Not among Interp 355's five, but CPL 205 allows an application only within 30 days.
+    LATE = "late", _("超过调解协议生效之日起三十日的申请期限")
+
+
+class DismissalGround(models.TextChoices):
+    """Interp 358 (1)-(6), and Interp 355 grounds found after acceptance: why a confirmation is refused."""
+
+    MANDATORY_LAW = "mandatory_law", _("违反法律强制性规定")
+    HARMS_OTHERS = "harms_others", _("损害国家利益、社会公共利益、他人合法权益")
+    PUBLIC_ORDER = "public_order", _("违背公序良俗")
+    NOT_VOLUNTARY = "not_voluntary", _("违反自愿原则")
+    UNCLEAR = "unclear", _("内容不明确")
+    OTHER = "other", _("其他不能进行司法确认的情形")
+    EXCLUDED_MATTER = "excluded_matter", _("受理后发现有不予受理情形（民诉法解释第三百五十五条）")
+
+
+class ConfirmationOutcome(models.TextChoices):
+    """How a confirmation application ended (the 民事裁定书 variants of legal-rules §C4)."""
+
+    CONFIRMED = "confirmed", _("裁定调解协议有效")
+    DISMISSED = "dismissed", _("裁定驳回申请")
+    NOT_ACCEPTED = "not_accepted", _("裁定不予受理")
+    WITHDRAWN = "withdrawn", _("准许撤回申请")
+    DEEMED_WITHDRAWN = "deemed_withdrawn", _("按撤回申请处理")

@@ -123,6 +123,9 @@ class TimerRule:
     only_one_sided: bool = False  # only for cases the applicant brought alone (Case.one_sided, OMR 15)
     expiry_moves_to: CaseStatus | None = None  # the platform's own transition on expiry (a ``system`` row)
     expiry_reason: str = ""  # the reason code that transition records (an OMR 25 end reason)
+    # The length is the court's order (a supplement deadline, T11): the service that gives the order starts
+    # the clock with it, so entering ``starts_on`` does not.
+    length_set_by_court: bool = False
 
 
 TIMER_RULES: dict[str, TimerRule] = {
@@ -169,8 +172,44 @@ TIMER_RULES: dict[str, TimerRule] = {
             on_expiry="window closed: performance tracking (parties may still sue on the agreement)",
             expiry_moves_to=S.PERFORMANCE_TRACKING,
         ),
+        # Judicial confirmation at the court (§B4 T10-T13). Supplements ordered before acceptance pause the
+        # acceptance decision; the decision clocks start at acceptance (立案).
+        TimerRule(
+            kind=TimerKind.JC_ACCEPTANCE, unit=TimerUnit.CALENDAR_DAYS, length=3,
+            starts_on=S.JC_SUBMITTED, runs_during=frozenset({S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED}),
+            paused_during=frozenset({S.JC_SUPPLEMENT_REQUESTED}), once_per_case=True,
+            source="JC-2011 4", on_expiry="SLA alert: acceptance not decided",
+        ),
+        TimerRule(
+            kind=TimerKind.JC_SUPPLEMENT, unit=TimerUnit.CALENDAR_DAYS, length=0, length_set_by_court=True,
+            starts_on=S.JC_SUPPLEMENT_REQUESTED, runs_during=frozenset({S.JC_SUPPLEMENT_REQUESTED}),
+            source="Interp 354, 357",
+            # Interp 357: the court *may* treat it as withdrawn, so the judge decides; nothing moves by itself.
+            on_expiry="supplements lapsed: the judge may treat the application as withdrawn",
+        ),
+        TimerRule(
+            # +10 days with the president's approval (``confirmation_extension_approve``).
+            kind=TimerKind.JC_DECISION, unit=TimerUnit.CALENDAR_DAYS, length=15,
+            starts_on=S.JC_UNDER_REVIEW, runs_during=frozenset({S.JC_UNDER_REVIEW}),
+            source="JC-2011 5", on_expiry="SLA breach: decision overdue",
+        ),
+        TimerRule(
+            # legal-rules §A11.3: 15 (+10) is the target, 30 from filing the statutory ceiling.
+            kind=TimerKind.JC_CEILING, unit=TimerUnit.CALENDAR_DAYS, length=30,
+            starts_on=S.JC_UNDER_REVIEW, runs_during=frozenset({S.JC_UNDER_REVIEW}),
+            source="CPL 187", on_expiry="statutory limit for special procedure exceeded",
+        ),
+        TimerRule(
+            kind=TimerKind.JC_OBJECTION, unit=TimerUnit.CALENDAR_DAYS, length=15,
+            starts_on=S.OBJECTION_WINDOW, runs_during=frozenset({S.OBJECTION_WINDOW}),
+            source="Interp 372", on_expiry="parties' objection window closed: performance tracking",
+            expiry_moves_to=S.PERFORMANCE_TRACKING,
+        ),
     )
 }
+
+# The decision period's extension a court president may approve (JC-2011 5).
+CONFIRMATION_EXTENSION_DAYS = 10
 
 
 def clocks_started_by(status: str) -> list[TimerRule]:

@@ -34,6 +34,8 @@ def case_roles(user: User | None, case: Case) -> set[str]:
         roles.add(tr.CLERK)
     if staff_roles & {Role.JUDGE, Role.COURT_PRESIDENT}:
         roles.add(tr.JUDGE)
+    if Role.COURT_PRESIDENT in staff_roles:
+        roles.add(tr.PRESIDENT)
     if case.mediation_organisation_id and Membership.objects.filter(
         user=user, is_active=True, organisation_id=case.mediation_organisation_id, role=Role.ORG_ADMIN
     ).exists():

@@ -27,6 +27,7 @@ MEDIATOR = "mediator"  # an active mediator assigned to the case
 ORG_ADMIN = "org_admin"  # admin of the case's mediation organisation
 CLERK = "clerk"  # intake staff of the case's court
 JUDGE = "judge"  # a judge of the case's court
+PRESIDENT = "president"  # the president of the case's court: approves extensions (JC-2011 5; CPL 187)
 SYSTEM = "system"  # the platform (timer sweeps), no user
 
 

@@ -171,3 +171,12 @@ def world(db) -> World:
         lawyer=UserFactory(username="lawyer", real_name="王律师"),
         outsider=UserFactory(username="charlie", real_name="赵六"),
     )
+
+
+@pytest.fixture
+def president(world: World) -> User:
+    """The court's president (院长): a membership role of its own, which approves a confirmation's extension.
+    Kept out of ``world`` so the tests that count a court's staff stay as they are."""
+    user = UserFactory(username="president", real_name="孙院长")
+    add_member(user, world.court, Role.COURT_PRESIDENT)
+    return user

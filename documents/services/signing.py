@@ -62,6 +62,7 @@ from mediation.permissions import case_roles
 from mediation.services.agreements import agreement_is_fully_assented
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.services.confirmation import confirmation_application_receive
 from mediation.services.identity import otp_send, otp_verify
 from mediation.services.outbox import outbox_enqueue
 from mediation.services.service import document_serve
@@ -624,9 +625,9 @@ def _maybe_apply_for_confirmation(case: Case) -> None:
         return
     _data, digest = _latest_bytes(application)
     try:
-        case_transition(
-            case=case, to=CaseStatus.JC_SUBMITTED, actor=None,
-            data={"document": application.pk, "title": application.title, "sha256": digest},
+        # The court's side keeps the application's row and tells the court's judges (issue 11).
+        confirmation_application_receive(
+            case=case, document_id=application.pk, title=application.title, sha256=digest,
         )
     except StaleState:
         # Another signer's transaction submitted it a moment ago; nothing more to do.

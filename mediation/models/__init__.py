@@ -4,6 +4,7 @@ from mediation.models.agreements import Agreement, AgreementClause, ClauseAssent
 from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, RecusalRequest
 from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
+from mediation.models.confirmation import ConfirmationApplication, SupplementRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
@@ -27,6 +28,7 @@ __all__ = [
     "CaseMediator",
     "ClauseAssent",
     "Complaint",
+    "ConfirmationApplication",
     "Consent",
     "Disclosure",
     "Evidence",
@@ -54,6 +56,7 @@ __all__ = [
     "ServiceDelivery",
     "ServiceRecord",
     "SessionParticipant",
+    "SupplementRequest",
     "Timer",
     "TimerPause",
     "User",

@@ -32,6 +32,7 @@ DEFAULT_AHEAD = dt.timedelta(hours=24)
 PARTIES = "parties"
 CLERKS = "clerks"
 MEDIATORS = "mediators"
+JUDGES = "judges"
 
 # Who must act before each clock lapses (legal-rules §B4).
 RECIPIENTS: dict[str, tuple[str, ...]] = {
@@ -41,6 +42,11 @@ RECIPIENTS: dict[str, tuple[str, ...]] = {
     TimerKind.RESPONDENT_CONTACT: (MEDIATORS,),  # help reach the respondent (OMR 15)
     TimerKind.MEDIATION_PERIOD: (MEDIATORS, PARTIES),  # agree, or agree to extend (OMR 24-25)
     TimerKind.JC_APPLICATION_WINDOW: (PARTIES,),  # apply jointly for confirmation (CPL 205)
+    TimerKind.JC_ACCEPTANCE: (JUDGES,),  # decide on acceptance (JC-2011 4)
+    TimerKind.JC_SUPPLEMENT: (PARTIES,),  # supply what the court asked for (Interp 354)
+    TimerKind.JC_DECISION: (JUDGES,),  # rule, or ask the president to extend (JC-2011 5)
+    TimerKind.JC_CEILING: (JUDGES,),  # the statutory limit (CPL 187)
+    TimerKind.JC_OBJECTION: (PARTIES,),  # object to the ruling (Interp 372)
 }
 
 # Marked for translation here, translated when the message is written (always in Chinese, see reminder_text).
@@ -51,6 +57,13 @@ _HINTS: dict[str, str] = {
     TimerKind.RESPONDENT_CONTACT: gettext_noop("请在期限内协助征询被申请人的调解意愿。"),
     TimerKind.MEDIATION_PERIOD: gettext_noop("期限届满未达成调解协议、且各方未同意延长的，调解终结。"),
     TimerKind.JC_APPLICATION_WINDOW: gettext_noop("如需申请司法确认，请双方当事人在期限内共同提出申请。"),
+    TimerKind.JC_ACCEPTANCE: gettext_noop("请在期限内决定是否受理该司法确认申请。"),
+    TimerKind.JC_SUPPLEMENT: gettext_noop(
+        "请在期限内补正法院要求的材料；无正当理由逾期未补正的，法院可以按撤回申请处理。"
+    ),
+    TimerKind.JC_DECISION: gettext_noop("请在期限内作出裁定；有特殊情况需要延长的，报请院长批准。"),
+    TimerKind.JC_CEILING: gettext_noop("特别程序案件应当在立案之日起三十日内审结。"),
+    TimerKind.JC_OBJECTION: gettext_noop("当事人对确认裁定有异议的，应当在收到裁定之日起十五日内提出。"),
 }
 
 
@@ -158,6 +171,11 @@ def recipients_for(timer: Timer) -> list[Recipient]:
                 organisation_id=case.court_id, role=Role.CLERK, is_active=True, user__is_active=True
             ).select_related("user").order_by("user_id")
             found.extend(Recipient(role="clerk", phone=m.user.phone, user_id=m.user_id) for m in clerks)
+        elif group == JUDGES:
+            judges = Membership.objects.filter(
+                organisation_id=case.court_id, role=Role.JUDGE, is_active=True, user__is_active=True
+            ).select_related("user").order_by("user_id")
+            found.extend(Recipient(role="judge", phone=m.user.phone, user_id=m.user_id) for m in judges)
         elif group == MEDIATORS:
             assignments = CaseMediator.objects.filter(case=case, is_active=True).select_related("mediator")
             found.extend(

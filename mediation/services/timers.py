@@ -107,13 +107,17 @@ def event_data(timer: Timer, **extra: Any) -> dict[str, Any]:
 # --- Steps on a locked timer (callers hold the case row, then the timer row) ------------------------------
 
 
-def _start(*, rule: TimerRule, case: Case, at: dt.datetime, actor: User | None, overrides: _OverrideCache) -> Timer:
+def _start(
+    *, rule: TimerRule, case: Case, at: dt.datetime, actor: User | None, overrides: _OverrideCache,
+    length: int | None = None,
+) -> Timer:
     started_at = at
     if rule.starts_at_agreement_effective and case.agreement_effective_at:
         started_at = _as_datetime(case.agreement_effective_at) or at
+    if length is None:
+        length = timer_rule_length(rule, case)
     timer = Timer(
-        case=case, kind=rule.kind, unit=rule.unit, length=timer_rule_length(rule, case), started_at=started_at,
-        source=rule.source,
+        case=case, kind=rule.kind, unit=rule.unit, length=length, started_at=started_at, source=rule.source,
     )
     timer.due_at = _compute_due_at(timer=timer, pauses=(), overrides=overrides.get())
     timer.save()
@@ -197,6 +201,8 @@ def timers_sync_for_status(
         if case.origin not in rule.origins or rule.kind in still_open:
             continue
         if rule.only_one_sided and not case.one_sided:
+            continue
+        if rule.length_set_by_court:
             continue
         if rule.once_per_case and Timer.objects.filter(case=case, kind=rule.kind).exists():
             continue
@@ -325,6 +331,36 @@ def timer_extend(*, timer: Timer, days: int, actor: User | None, note: str = "")
         )
     timer.refresh_from_db()
     return timer
+
+
+def timer_start_ordered(*, case: Case, kind: str, length: int, actor: User | None, at: dt.datetime) -> Timer:
+    """Start a clock whose length the court ordered (``TimerRule.length_set_by_court``): inside the caller's
+    transaction, which holds the case row and has just moved it into the rule's ``starts_on``."""
+    rule = TIMER_RULES[kind]
+    if not rule.length_set_by_court or case.status not in rule.runs_during:
+        raise InvalidInput(_("该期限不能在案件当前状态下起算。"))
+    if length <= 0:
+        raise InvalidInput(_("期限天数须为正整数。"))
+    return _start(rule=rule, case=case, at=at, actor=actor, overrides=_OverrideCache(), length=length)
+
+
+def timer_lengthen_approved(*, timer: Timer, days: int, actor: User, data: Mapping[str, Any]) -> Timer:
+    """Add ``days`` that someone entitled approved (a president's extension, JC-2011 5) to an open timer.
+    The caller checks who may approve; runs in its transaction and locks the case row, then the timer."""
+    if days <= 0:
+        raise InvalidInput(_("延长天数须为正整数。"))
+    locked = _lock(timer)
+    if locked.status not in OPEN_STATUSES:
+        raise StaleState(_("该期限已届满或已结束，不能延长。"))
+    old_due = locked.due_at
+    locked.extra_days += days
+    _recompute_due_at(locked, _OverrideCache())
+    locked.save(update_fields=["extra_days", "due_at"])
+    audit_append(
+        kind="timer.extended", actor=actor, case=locked.case,
+        data=event_data(locked, days=days, previous_due_at=old_due.isoformat(), **dict(data)),
+    )
+    return locked
 
 
 def timers_recompute(*, affected_from: dt.date, actor: User | None, cause: Mapping[str, Any]) -> list[Timer]:

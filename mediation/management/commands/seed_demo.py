@@ -17,8 +17,10 @@ from mediation.choices import (
     AgentKind,
     CaseOrigin,
     CaseStatus,
+    ClauseKind,
     ConsentKind,
     CourtLevel,
+    EndReason,
     IdType,
     MediatorKind,
     Nationality,
@@ -46,14 +48,23 @@ from mediation.models import (
     Venue,
 )
 from mediation.notices import STANDARD_TEXTS
+from mediation.services.agreements import (
+    agreement_clause_add,
+    agreement_clause_assent,
+    agreement_open_signing,
+    agreement_start,
+)
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
+from mediation.services.confirmation import confirmation_application_receive
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.outbox import outbox_drain
 from mediation.services.scheduling import session_schedule
 from mediation.services.service import service_address_change
 
 DEMO_PASSWORD = "yizhan-demo-2026"  # noqa: S105 - printed for the demo world only
 DEMO_CASE_TITLE = "张三诉北京某科技有限公司劳动报酬纠纷"
 QUEUE_CASE_TITLE = "王五诉赵六民间借贷纠纷"
+CONFIRMATION_CASE_TITLE = "孙八与周九买卖合同纠纷（司法确认）"
 
 
 def _org(name: str, kind: str, *, short: str = "", level: str = "", parent: Organisation | None = None,
@@ -235,12 +246,60 @@ class Command(BaseCommand):
             Party.objects.create(case=queued, role=PartyRole.RESPONDENT, name="赵七", phone="13900000007")
             case_transition(case=queued, to=CaseStatus.SUBMITTED, actor=clerk)
 
+        if not Case.objects.filter(title=CONFIRMATION_CASE_TITLE).exists():
+            self._confirmation_waiting(court=court, organisation=pmc, mediator=m_pmc, clerk=clerk)
+
         # Rooms: opt-in, since a second session at the same time would clash with one a caller schedules.
         session = self._session_today() if room_session else None
 
         if not quiet:
             self._print_accounts()
             self._print_room(session)
+
+    def _confirmation_waiting(self, *, court: Organisation, organisation: Organisation, mediator: User,
+                              clerk: User) -> None:
+        """A settled case whose joint confirmation application waits in the demo judge's inbox (issue 11).
+        Walked through the services; the signatures are the platform's (no PDFs are signed here: the
+        documents app renders the agreement and the application after commit, as for any case)."""
+        seller = _user("sun", "孙八", "13900000011", id_number="110101198001010014")
+        buyer = _user("zhou", "周九", "13900000012", id_number="110101198202020021")
+        case = case_create(
+            actor=seller, origin=CaseOrigin.PARTY_APPLICATION, court=court, dispute_type=Sector.CONTRACT,
+            title=CONFIRMATION_CASE_TITLE, claims="支付货款人民币18,000元。", amount="18000.00",
+            summary="双方于2026年5月订立买卖合同，买方收货后尚欠货款。", mediation_organisation=organisation,
+        )
+        parties = [
+            Party.objects.create(
+                case=case, user=user, role=role, kind=PartyKind.NATURAL, name=user.real_name,
+                id_type=IdType.RESIDENT_ID, id_number=user.id_number, phone=user.phone,
+                address=address, service_address=address,
+            )
+            for user, role, address in (
+                (seller, PartyRole.APPLICANT, "北京市东城区和平里东街3号"),
+                (buyer, PartyRole.RESPONDENT, "北京市东城区安定门内大街8号"),
+            )
+        ]
+        case = case_transition(case=case, to=CaseStatus.SUBMITTED, actor=seller)
+        case = case_transition(case=case, to=CaseStatus.AWAITING_SELECTION, actor=clerk)
+        case = case_mediator_assign(case=case, mediator=mediator, actor=clerk)
+        case = case_transition(case=case, to=CaseStatus.ACCEPTED, actor=mediator)
+        case = case_transition(case=case, to=CaseStatus.SCHEDULING, actor=mediator)
+        case = case_transition(case=case, to=CaseStatus.IN_MEDIATION, actor=mediator)
+        agreement = agreement_start(case=case, actor=mediator)
+        clause = agreement_clause_add(
+            agreement=agreement, actor=mediator, kind=ClauseKind.PAYMENT, obligor=parties[1], obligee=parties[0],
+            subject="货款", amount="18000.00", method="银行转账", deadline=timezone.localdate() + dt.timedelta(days=60),
+        )
+        for party, user in zip(parties, (seller, buyer), strict=True):
+            agreement_clause_assent(clause=clause, actor=user, party=party)
+        agreement_open_signing(agreement=agreement, actor=mediator)
+        case = Case.objects.get(pk=case.pk)
+        case = case_transition(case=case, to=CaseStatus.AGREEMENT_EFFECTIVE, actor=None)
+        case = case_transition(case=case, to=CaseStatus.CLOSED_SETTLED, actor=None, reason=EndReason.AGREEMENT_REACHED)
+        confirmation_application_receive(case=case, document_id=None, title="司法确认申请书", sha256="")
+        # The judge's notice goes out now, as the worker would send it at once: the demo judge finds it in the
+        # message inbox, and a demo that then runs its own sessions drains only its own messages.
+        outbox_drain(worker_id="seed_demo")
 
     def _session_today(self) -> MediationSession | None:
         """Rooms (issue 5): make sure the demo labour case has a session starting within minutes that the demo
@@ -275,7 +334,7 @@ class Command(BaseCommand):
         rows = [
             ("平台管理员 (admin)", "admin", "/admin/"),
             ("立案/诉讼服务人员 clerk", "clerk", "/cases/"),
-            ("法官 judge", "judge", "/cases/"),
+            ("法官 judge", "judge", "/court/"),
             ("院长 court president", "president", "/cases/"),
             ("调解员（市总工会）mediator", "mediator", "/cases/"),
             ("调解员（金融）", "mediator_fin", "/cases/"),

@@ -1,0 +1,402 @@
+"""The court's side of judicial confirmation (CPL 205-206; Interp 351-358, 372; JC-2011 4-6; legal-rules §B8).
+
+Every act is a judge's of the case's court (the clerk, the mediator and the parties hold none of them), except
+the extension, which only the court's president approves (JC-2011 5; CPL 187), the parties' filing of what
+was asked of them, and recording that the ruling was served. Each act that changes the case's status goes
+through ``case_transition`` (its audit event, its clocks from ``lifecycle.TIMER_RULES``), and each writes its
+rows in the same transaction, so a refusal leaves nothing half-saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mediation import calendar
+from mediation import notification_templates as nt
+from mediation import transitions as tr
+from mediation.choices import (
+    CaseStatus,
+    ConfirmationOutcome,
+    DismissalGround,
+    MessageChannel,
+    NotAcceptGround,
+    Role,
+    TimerKind,
+    TimerStatus,
+)
+from mediation.exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
+from mediation.lifecycle import CONFIRMATION_EXTENSION_DAYS
+from mediation.models import Case, ConfirmationApplication, Membership, Party, SupplementRequest, Timer, User
+from mediation.permissions import case_roles
+from mediation.selectors.confirmation import application_window_last_day, supplement_lapsed
+from mediation.services.audit import audit_append
+from mediation.services.cases import case_transition
+from mediation.services.outbox import outbox_enqueue
+from mediation.services.timers import timer_lengthen_approved, timer_start_ordered
+
+S = CaseStatus
+
+# （2026）京0101民特123号, or 诉前调确 for an application after pre-filing mediation (legal-rules §A10). The
+# court's 代字 is one or two characters of its province and up to four digits.
+CASE_NUMBER_RE = re.compile(
+    r"^（(?P<year>\d{4})）(?P<court>[\u4e00-\u9fff]{1,2}\d{0,4})(?P<kind>民特|诉前调确)(?P<seq>[1-9]\d{0,5})号$"
+)
+SUPPLEMENT_MAX_DAYS = 60
+NOTE_MAX = 2000
+
+
+# --- Input --------------------------------------------------------------------------------------------------
+
+
+def normalise_case_number(raw: str, *, court_code: str = "") -> str:
+    """The court's case number in its one written form, or InvalidInput saying what shape it must have.
+
+    Half-width brackets and spaces are forgiven (typed on a tablet); the number itself is never made up here.
+    """
+    text = re.sub(r"\s+", "", raw or "").replace("(", "（").replace(")", "）")
+    match = CASE_NUMBER_RE.match(text)
+    example = _("（%(year)d）%(court)s民特123号") % {
+        "year": timezone.localdate().year, "court": court_code or _("京0101"),
+    }
+    if match is None:
+        raise InvalidInput(
+            _("案号格式不正确：请按法院案件管理系统给出的案号录入，例如“%(example)s”（司法确认案件为“民特”或“诉前调确”）。")
+            % {"example": example}
+        )
+    year = int(match["year"])
+    if not 2000 <= year <= timezone.localdate().year + 1:
+        raise InvalidInput(_("案号中的年份“%(year)d”不正确。") % {"year": year})
+    if court_code and match["court"] != court_code:
+        raise InvalidInput(
+            _("案号中的法院代字“%(found)s”与本院代字“%(code)s”不符。") % {"found": match["court"], "code": court_code}
+        )
+    return text
+
+
+def _note(text: str) -> str:
+    text = (text or "").strip()
+    if len(text) > NOTE_MAX:
+        raise InvalidInput(_("说明不能超过%(n)d字。") % {"n": NOTE_MAX})
+    return text
+
+
+def _with_label(label: str, extra: str) -> str:
+    return f"{label}：{extra}" if extra else label
+
+
+# --- Who may act ----------------------------------------------------------------------------------------------
+
+
+def _require_judge(actor: User | None, case: Case) -> User:
+    if actor is None or tr.JUDGE not in case_roles(actor, case):
+        raise PermissionDenied(_("只有受理本案的人民法院的法官可以办理司法确认。"))
+    return actor
+
+
+def _require_president(actor: User | None, case: Case) -> User:
+    if actor is None or tr.PRESIDENT not in case_roles(actor, case):
+        raise PermissionDenied(_("只有本院院长可以批准延长司法确认案件的审查期限。"))
+    return actor
+
+
+def _locked(case: Case) -> tuple[Case, ConfirmationApplication]:
+    """The case row and its application, locked (case first, as ``case_transition`` takes them)."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    application = ConfirmationApplication.objects.select_for_update().filter(case=locked).first()
+    if application is None:
+        raise TransitionNotAllowed(_("本案没有向法院提交的司法确认申请。"))
+    return locked, application
+
+
+def _require_status(case: Case, status: str, message: str) -> None:
+    if case.status != status:
+        raise TransitionNotAllowed(
+            message + _("（案件当前状态：“%(status)s”。）") % {"status": CaseStatus(case.status).label}
+        )
+
+
+# --- The application reaches the court ----------------------------------------------------------------------
+
+
+def confirmation_application_receive(
+    *, case: Case, document_id: int | None, title: str, sha256: str, at: dt.datetime | None = None
+) -> ConfirmationApplication:
+    """The joint application, signed by every party, reaches the court (JC_SUBMITTED): the platform moves the
+    case, keeps the application's row and tells the court's judges (in-app and SMS) in the same transaction."""
+    at = at or timezone.now()
+    last_day = application_window_last_day(case)
+    if last_day is not None and calendar.local_day(at) > last_day:
+        raise InvalidInput(
+            _("调解协议生效之日起三十日的申请期限已于%(last)s届满，不能再申请司法确认；当事人仍可以就调解协议提起诉讼。")
+            % {"last": last_day.isoformat()}
+        )
+    with transaction.atomic():
+        case = case_transition(
+            case=case, to=S.JC_SUBMITTED, actor=None, data={"document": document_id, "title": title, "sha256": sha256}
+        )
+        application = ConfirmationApplication.objects.create(
+            case=case, document_id=document_id, document_sha256=sha256, submitted_at=at
+        )
+        _notify_judges(case=case, key=f"confirmation:{application.pk}:received", subject=_(
+            "司法确认申请：案件%(ref)s") % {"ref": case.reference}, text=_(
+            "案件%(ref)s（%(title)s）的当事人已共同申请司法确认，请在3日内决定是否受理。") % {
+            "ref": case.reference, "title": case.title})
+    return application
+
+
+def _notify_judges(*, case: Case, key: str, subject: str, text: str) -> None:
+    judges = (
+        Membership.objects.filter(organisation_id=case.court_id, role=Role.JUDGE, is_active=True, user__is_active=True)
+        .select_related("user").order_by("user_id")
+    )
+    link = nt.site_url("court_application", args=(case.pk,))
+    context = {"subject": subject, "text": text, "link": link}
+    for membership in judges:
+        judge = membership.user
+        outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=judge, case=case,
+                       context=context, idempotency_key=f"{key}:{judge.pk}:inapp")
+        if judge.phone:
+            outbox_enqueue(channel=MessageChannel.SMS, address=judge.phone, template=nt.GENERIC, recipient=judge,
+                           case=case, context=context, idempotency_key=f"{key}:{judge.pk}:sms")
+
+
+def _notify_parties(*, case: Case, key: str, subject: str, text: str) -> None:
+    link = nt.site_url("case_detail", args=(case.pk,))
+    context = {"subject": subject, "text": text, "link": link}
+    for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
+        if party.user is not None:
+            outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=party.user,
+                           case=case, context=context, idempotency_key=f"{key}:{party.pk}:inapp")
+        phone = party.phone or (party.user.phone if party.user else "")
+        if phone:
+            outbox_enqueue(channel=MessageChannel.SMS, address=phone, template=nt.GENERIC, recipient=party.user,
+                           case=case, context=context, idempotency_key=f"{key}:{party.pk}:sms")
+
+
+# --- Acceptance (JC-2011 4; Interp 354-355) -----------------------------------------------------------------
+
+
+def confirmation_accept(*, case: Case, actor: User | None, case_number: str) -> ConfirmationApplication:
+    """Accept the application (立案) under the number the court's system gave it; starts the 15-day decision
+    clock and the 30-day ceiling. Refused for an application made after the 30-day window (CPL 205)."""
+    judge = _require_judge(actor, case)
+    number = normalise_case_number(case_number, court_code=case.court.court_code)
+    now = timezone.now()
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_SUBMITTED, _("只有已提交、待审查受理的申请可以受理。"))
+        last_day = application_window_last_day(case)
+        if last_day is not None and calendar.local_day(application.submitted_at) > last_day:
+            raise InvalidInput(
+                _("该申请于%(applied)s提出，已超过调解协议生效之日起三十日的申请期限（截至%(last)s），"
+                  "不能受理；请以“超过申请期限”裁定不予受理。")
+                % {"applied": calendar.local_day(application.submitted_at).isoformat(), "last": last_day.isoformat()}
+            )
+        if ConfirmationApplication.objects.filter(case_number=number).exclude(pk=application.pk).exists():
+            raise InvalidInput(_("案号“%(number)s”已用于另一件申请，请核对。") % {"number": number})
+        case = case_transition(case=case, to=S.JC_UNDER_REVIEW, actor=judge, data={"case_number": number})
+        application.case_number = number
+        application.accepted_at = now
+        application.accepted_by = judge
+        application.save(update_fields=["case_number", "accepted_at", "accepted_by"])
+        _notify_parties(case=case, key=f"confirmation:{application.pk}:accepted", subject=_(
+            "司法确认申请已受理：案件%(ref)s") % {"ref": case.reference}, text=_(
+            "人民法院已受理您的司法确认申请，案号%(number)s。") % {"number": number})
+    return application
+
+
+def confirmation_not_accept(
+    *, case: Case, actor: User | None, ground: str, note: str = ""
+) -> ConfirmationApplication:
+    """Not accept the application on an Interp 355 ground (or for lateness, CPL 205)."""
+    judge = _require_judge(actor, case)
+    if ground not in NotAcceptGround.values:
+        raise InvalidInput(_("请选择不予受理的理由（民诉法解释第三百五十五条）。"))
+    extra = _note(note)
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_SUBMITTED, _("只有已提交、尚未受理的申请可以裁定不予受理。"))
+        label = str(NotAcceptGround(ground).label)
+        case = case_transition(case=case, to=S.JC_NOT_ACCEPTED, actor=judge, note=_with_label(label, extra),
+                               data={"ground": ground})
+        _decide(application, outcome=ConfirmationOutcome.NOT_ACCEPTED, ground=ground, note=extra, judge=judge)
+    return application
+
+
+def _decide(application: ConfirmationApplication, *, outcome: str, ground: str, note: str, judge: User | None) -> None:
+    application.outcome = outcome
+    application.ground = ground
+    application.decision_note = note
+    application.decided_at = timezone.now()
+    application.decided_by = judge
+    application.save(update_fields=["outcome", "ground", "decision_note", "decided_at", "decided_by"])
+
+
+# --- Supplements (Interp 354, 356-357; T11) -----------------------------------------------------------------
+
+
+def confirmation_request_supplement(
+    *, case: Case, actor: User | None, items: str, days: int
+) -> SupplementRequest:
+    """Ask the parties for missing materials within ``days`` calendar days; they see what is asked on the
+    case page and are told by SMS. The acceptance clock pauses meanwhile."""
+    judge = _require_judge(actor, case)
+    items = _note(items)
+    if not items:
+        raise InvalidInput(_("请写明需要补正的材料。"))
+    if not isinstance(days, int) or not 1 <= days <= SUPPLEMENT_MAX_DAYS:
+        raise InvalidInput(_("补正期限须为1至%(max)d日。") % {"max": SUPPLEMENT_MAX_DAYS})
+    now = timezone.now()
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_SUBMITTED, _("只有待审查受理的申请可以要求补正材料。"))
+        case = case_transition(case=case, to=S.JC_SUPPLEMENT_REQUESTED, actor=judge, note=items,
+                               data={"days": days})
+        timer = timer_start_ordered(case=case, kind=TimerKind.JC_SUPPLEMENT, length=days, actor=judge, at=now)
+        request = SupplementRequest.objects.create(
+            application=application, items=items, days=days, due_at=timer.due_at, requested_at=now,
+            requested_by=judge,
+        )
+        _notify_parties(case=case, key=f"confirmation:supplement:{request.pk}", subject=_(
+            "司法确认申请需补正材料：案件%(ref)s") % {"ref": case.reference}, text=_(
+            "人民法院要求您在%(due)s前补正材料，逾期未补正的，可以按撤回申请处理。请登录查看需补正的内容。") % {
+            "due": calendar.last_day(timer.due_at).isoformat()})
+    return request
+
+
+def confirmation_supplement_file(*, case: Case, actor: User | None, note: str) -> SupplementRequest:
+    """A party (in person, or an agent with special authority) files what was asked; the application goes back
+    to the judge, whose acceptance clock resumes. Accepted late too, until the judge treats it as withdrawn."""
+    note = _note(note)
+    if not note:
+        raise InvalidInput(_("请说明补正的内容（已上传的材料请在此列明）。"))
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_SUPPLEMENT_REQUESTED, _("法院目前没有要求补正材料。"))
+        request = application.supplements.filter(filed_at__isnull=True).order_by("-requested_at", "-pk").first()
+        if request is None:
+            raise TransitionNotAllowed(_("法院目前没有要求补正材料。"))
+        case = case_transition(case=case, to=S.JC_SUBMITTED, actor=actor, data={"supplement": request.pk})
+        request.filed_at = timezone.now()
+        request.filed_by = actor
+        request.filed_note = note
+        request.save(update_fields=["filed_at", "filed_by", "filed_note"])
+        _notify_judges(case=case, key=f"confirmation:supplement:{request.pk}:filed", subject=_(
+            "补正材料已提交：案件%(ref)s") % {"ref": case.reference}, text=_(
+            "案件%(ref)s的当事人已提交补正材料。") % {"ref": case.reference})
+    return request
+
+
+def confirmation_deem_withdrawn(*, case: Case, actor: User | None, note: str = "") -> ConfirmationApplication:
+    """Treat the application as withdrawn after the supplement deadline lapsed (Interp 357), on the judge's word."""
+    judge = _require_judge(actor, case)
+    extra = _note(note)
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_SUPPLEMENT_REQUESTED, _("只有逾期未补正材料的申请可以按撤回处理。"))
+        if not supplement_lapsed(case):
+            raise InvalidInput(_("补正期限尚未届满，不能按撤回申请处理。"))
+        case = case_transition(case=case, to=S.JC_WITHDRAWN, actor=judge,
+                               note=_with_label(_("逾期未补正材料"), extra))
+        _decide(application, outcome=ConfirmationOutcome.DEEMED_WITHDRAWN, ground="", note=extra, judge=judge)
+    return application
+
+
+def confirmation_allow_withdrawal(*, case: Case, actor: User | None, note: str) -> ConfirmationApplication:
+    """Allow the parties' withdrawal before the ruling (Interp 357; JC-2011 5)."""
+    judge = _require_judge(actor, case)
+    extra = _note(note)
+    if not extra:
+        raise InvalidInput(_("请写明当事人申请撤回的情况。"))
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_UNDER_REVIEW, _("只有已受理、尚未裁定的申请可以准许撤回。"))
+        case = case_transition(case=case, to=S.JC_WITHDRAWN, actor=judge, action="withdraw_confirmation",
+                               note=extra)
+        _decide(application, outcome=ConfirmationOutcome.WITHDRAWN, ground="", note=extra, judge=judge)
+    return application
+
+
+# --- The ruling (CPL 206; Interp 358) and the president's extension (JC-2011 5) ----------------------------
+
+
+def confirmation_rule(
+    *, case: Case, actor: User | None, confirm: bool, ground: str = "", note: str = ""
+) -> ConfirmationApplication:
+    """Rule on an accepted application: the agreement is valid (CPL 206), or the application is dismissed on
+    an Interp 358 ground (or an Interp 355 ground found after acceptance)."""
+    judge = _require_judge(actor, case)
+    extra = _note(note)
+    if not confirm and ground not in DismissalGround.values:
+        raise InvalidInput(_("裁定驳回申请须选择理由（民诉法解释第三百五十八条）。"))
+    if confirm and ground:
+        raise InvalidInput(_("裁定调解协议有效不需要驳回理由。"))
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_UNDER_REVIEW, _("只有已受理、尚未裁定的申请可以作出裁定。"))
+        if confirm:
+            case = case_transition(case=case, to=S.JC_CONFIRMED, actor=judge, note=extra)
+            _decide(application, outcome=ConfirmationOutcome.CONFIRMED, ground="", note=extra, judge=judge)
+        else:
+            label = str(DismissalGround(ground).label)
+            case = case_transition(case=case, to=S.JC_DISMISSED, actor=judge, note=_with_label(label, extra),
+                                   data={"ground": ground})
+            _decide(application, outcome=ConfirmationOutcome.DISMISSED, ground=ground, note=extra, judge=judge)
+    return application
+
+
+def confirmation_extension_approve(*, case: Case, actor: User | None, reason: str) -> ConfirmationApplication:
+    """The court president approves 10 more days for the decision (JC-2011 5), once, and not past the 30-day
+    ceiling from acceptance (CPL 187)."""
+    president = _require_president(actor, case)
+    reason = _note(reason)
+    if not reason:
+        raise InvalidInput(_("请写明延长审查期限的特殊情况。"))
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_UNDER_REVIEW, _("只有审查中的司法确认案件可以延长审查期限。"))
+        if application.extension_days:
+            raise InvalidInput(_("本案的审查期限已经院长批准延长过一次。"))
+        timers = {t.kind: t for t in Timer.objects.filter(
+            case=case, kind__in=[TimerKind.JC_DECISION, TimerKind.JC_CEILING],
+            status__in=[TimerStatus.RUNNING, TimerStatus.PAUSED])}
+        decision = timers.get(TimerKind.JC_DECISION)
+        if decision is None:
+            raise InvalidInput(_("审查期限已届满，不能再批准延长。"))
+        lengthened = timer_lengthen_approved(
+            timer=decision, days=CONFIRMATION_EXTENSION_DAYS, actor=president, data={"reason": reason},
+        )
+        ceiling = timers.get(TimerKind.JC_CEILING)
+        if ceiling is not None and lengthened.due_at > ceiling.due_at:
+            raise InvalidInput(_("延长后的审查期限将超过立案之日起三十日的法定审结期限。"))
+        application.extension_days = CONFIRMATION_EXTENSION_DAYS
+        application.extension_reason = reason
+        application.extension_approved_at = timezone.now()
+        application.extension_approved_by = president
+        application.save(update_fields=[
+            "extension_days", "extension_reason", "extension_approved_at", "extension_approved_by"])
+        audit_append(
+            kind="confirmation.extension_approved", actor=president, case=case,
+            data={"days": CONFIRMATION_EXTENSION_DAYS, "reason": reason, "due_at": lengthened.due_at.isoformat(),
+                  "rule": "JC-2011 5; CPL 187"},
+        )
+    return application
+
+
+def confirmation_ruling_served(*, case: Case, actor: User | None) -> ConfirmationApplication:
+    """The confirmation ruling was served on the parties: their 15-day objection window opens (Interp 372).
+    The court's clerk records it (or the platform's e-service, ``actor=None``)."""
+    if actor is not None and tr.CLERK not in case_roles(actor, case):
+        raise PermissionDenied(_("只有本院立案/诉讼服务人员可以登记裁定送达。"))
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_CONFIRMED, _("只有已裁定确认有效的申请需要登记裁定送达。"))
+        case = case_transition(case=case, to=S.OBJECTION_WINDOW, actor=actor)
+        application.ruling_served_at = timezone.now()
+        application.save(update_fields=["ruling_served_at"])
+    return application
