@@ -2,9 +2,10 @@
 one-time code, OLR 7; device check; the SIM 14 / OMR 17 notices), the room page itself, the mediator's
 invitation with a QR code, the small JSON API other clients use (``docs/protocol.md``), and file upload.
 
-Thin: every write is one call to ``mediation.services.rooms``. A person's room member is always looked up
-from the signed-in user, never from anything the request names, so nobody can act as someone else's
-member. People with no place in the session get 404, the same for "absent" and "not yours".
+Thin: every write is one call to a room service (``mediation.services.room_entry``, ``room_record``). A
+person's room member is always looked up from the signed-in user, never from anything the request names, so
+nobody can act as someone else's member. People with no place in the session get 404, the same for "absent"
+and "not yours".
 """
 
 from __future__ import annotations
@@ -34,24 +35,22 @@ from mediation.choices import (
     RoomOutcome,
     RoomStatus,
 )
-from mediation.exceptions import DomainError, InvalidInput
+from mediation.exceptions import DomainError, InvalidInput, NoticesRequired
 from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import MediationSession, Room, RoomMember
-from mediation.selectors.rooms import room_for_session_get, room_get_for_user
+from mediation.permissions import session_place
+from mediation.selectors.rooms import room_for_session_get, room_get_for_user, room_phone_on_file
 from mediation.services.identity import OtpThrottled, otp_resend_wait
-from mediation.services.rooms import (
-    NoticesRequired,
-    room_file_attach,
+from mediation.services.room_entry import (
     room_for_session,
     room_identity_code_send,
     room_identity_verify,
     room_member_get_or_create,
     room_notices_acknowledge,
     room_notices_required,
-    room_phone_on_file,
     room_token_issue,
-    session_place,
 )
+from mediation.services.room_record import room_file_attach
 from mediation.services.scheduling import span_text, user_time_zone
 from mediation.validators import mask_phone
 
