@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.HtmlCSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    "frontend.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from documents.models import Document
 from mediation import transitions as tr
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.models import Case, User
 from mediation.permissions import case_roles
 
@@ -23,7 +23,7 @@ def can_view_documents(user: User | None, case: Case) -> bool:
 def documents_for_case(*, user: User, case: Case) -> QuerySet[Document]:
     """Every version of every document of ``case``, newest version first within each kind."""
     if not can_view_documents(user, case):
-        raise PermissionDenied(_("案件不存在或您无权查看。"))
+        raise NotFound(_("案件不存在或您无权查看。"))
     return Document.objects.filter(case=case).select_related("supersedes").order_by("kind", "-version")
 
 
@@ -33,5 +33,5 @@ def document_get_for_user(*, user: User, pk: int) -> Document:
     ).first()
     if document is None or not can_view_documents(user, document.case):
         # The same answer for "absent" and "not yours": an outsider learns nothing from the id.
-        raise PermissionDenied(_("文书不存在或您无权查看。"))
+        raise NotFound(_("文书不存在或您无权查看。"))
     return document

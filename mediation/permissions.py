@@ -1,15 +1,26 @@
-"""Object-level permission predicates, used by selectors, views, consumers and services alike.
+"""Object-level permission predicates and access helpers, used by selectors, views, consumers and services alike.
 
 Roles on a case are relative to that case: a judge of another court, a mediator of another case or the
 other side's party holds none of the roles that matter here. Platform admins see no case content by
-default (legal-rules §B2, §B10).
+default (legal-rules §B2, §B10). An access helper (``access_session_place``) fetches something *for a user*
+and raises one ``NotFound`` for "absent" and "not yours" alike.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
 from mediation import transitions as tr
-from mediation.choices import AgentAuthority, PartyRole, Role
-from mediation.models import Agent, Case, CaseMediator, Membership, Party, User
+from mediation.choices import AgentAuthority, ParticipantRole, PartyRole, Role
+from mediation.exceptions import NotFound
+from mediation.models import Agent, Case, CaseMediator, MediationSession, Membership, Party, SessionParticipant, User
+
+# People a session invites besides the case's own: they need every party's consent (PML 20).
+INVITED_ROLES = frozenset({ParticipantRole.INTERPRETER, ParticipantRole.HELPER})
+# A party in person or through its agent: who may consent, confirm the record or release caucus entries.
+PARTY_ROLES = frozenset({ParticipantRole.PARTY, ParticipantRole.AGENT})
 
 
 def case_roles(user: User | None, case: Case) -> set[str]:
@@ -75,3 +86,51 @@ def case_transitions_for(user: User | None, case: Case) -> list[tr.Transition]:
 def can_see_full_id_number(user: User | None, party: Party) -> bool:
     """Only the person the number belongs to sees it in full."""
     return user is not None and user.is_authenticated and party.user_id == user.pk
+
+
+# --- places in a mediation session --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    role: str
+    side: str
+    party: Party | None
+    name: str
+
+
+def session_place(*, session: MediationSession, user: User | None) -> Place | None:
+    """The place ``user`` holds in ``session``: an active mediator of the case, a party, an agent, or an
+    interpreter/helper invited to this very session. None for everyone else."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    case_id = session.case_id
+    if CaseMediator.objects.filter(case_id=case_id, mediator=user, is_active=True).exists():
+        return Place(ParticipantRole.MEDIATOR, "", None, user.display_name)
+    party = Party.objects.filter(case_id=case_id, user=user).order_by("pk").first()
+    if party is not None:
+        return Place(ParticipantRole.PARTY, party.role, party, party.name or user.display_name)
+    agent = Agent.objects.filter(party__case_id=case_id, user=user).select_related("party").order_by("pk").first()
+    if agent is not None:
+        return Place(ParticipantRole.AGENT, agent.party.role, agent.party, agent.name or user.display_name)
+    invited = (
+        SessionParticipant.objects.filter(session=session, user=user, role__in=INVITED_ROLES)
+        .select_related("party").order_by("pk").first()
+    )
+    if invited is not None:
+        side = invited.party.role if invited.party is not None else ""
+        return Place(invited.role, side, invited.party, user.display_name)
+    return None
+
+
+def access_session_place(*, session: MediationSession | None, user: User | None) -> Place:
+    """``user``'s place in ``session``; ``NotFound`` when there is no such session or no place in it."""
+    place = session_place(session=session, user=user) if session is not None else None
+    if place is None:
+        raise NotFound(_("调解活动不存在或您无权参加。"))
+    return place
+
+
+def place_key(place: Place) -> tuple[str, str, int | None]:
+    """What decides what a person may see in a room: their role, side and party."""
+    return place.role, place.side, place.party.pk if place.party is not None else None

@@ -9,14 +9,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import DomainError, NotFound, NotSignedIn
 from mediation.selectors.cases import case_get_for_user
 from realtime.broadcast import case_group
 
 MAX_FRAME_BYTES = 16 * 1024
-# Application close codes (4000-4999), documented in docs/protocol.md.
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
+# Application close codes (4000-4999), documented in docs/protocol.md; each is the one its error declares.
+CLOSE_UNAUTHENTICATED = NotSignedIn.close_code
+CLOSE_FORBIDDEN = NotFound.close_code
 
 
 class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -32,18 +32,19 @@ class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self._refuse(CLOSE_UNAUTHENTICATED)
+            await self._refuse(NotSignedIn.close_code)
             return
         case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
         # Join first, then read: a change committed meanwhile is in the snapshot or arrives after it.
         # No event is delivered before connect() returns, and a refused socket leaves the group at once.
         self.group = case_group(case_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        snapshot = await self._snapshot(user, case_id)
-        if snapshot is None:
+        try:
+            snapshot = await self._snapshot(user, case_id)
+        except DomainError as exc:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             self.group = None
-            await self._refuse(CLOSE_FORBIDDEN)
+            await self._refuse(exc.close_code)
             return
         await self.accept()
         await self.send_json({"type": "snapshot", "case": snapshot})
@@ -56,11 +57,8 @@ class CaseEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     @database_sync_to_async
-    def _snapshot(self, user: Any, case_id: int) -> dict[str, Any] | None:
-        try:
-            case = case_get_for_user(user=user, case_id=case_id)
-        except PermissionDenied:
-            return None
+    def _snapshot(self, user: Any, case_id: int) -> dict[str, Any]:
+        case = case_get_for_user(user=user, case_id=case_id)
         return {"id": case.pk, "reference": case.reference, "status": case.status}
 
     async def disconnect(self, code: int) -> None:

@@ -32,9 +32,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from mediation import spaces
-from mediation.exceptions import DomainError, PermissionDenied
-from mediation.selectors.rooms import room_member_get
-from mediation.services import rooms
+from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
+from mediation.selectors.rooms import room_member_get, room_snapshot
+from mediation.services import room_controls, room_entry, room_record
 from realtime import frames as f
 from realtime.broadcast import room_group, room_member_group
 from realtime.ice import ice_servers
@@ -42,26 +42,14 @@ from realtime.ice import ice_servers
 logger = logging.getLogger(__name__)
 
 PROTOCOL = "yizhan-room/1"
+# Close codes of the socket itself; a refusal by the rules closes with the code its error declares
+# (``DomainError.close_code``: 4401, 4403, 4408, 4409, 4410, 4412, 4423).
 CLOSE_REPLACED = 4001
 CLOSE_IDLE = 4002
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_REMOVED = 4408
-CLOSE_TOKEN_SPENT = 4409
-CLOSE_ENDED = 4410
-CLOSE_CHECKS = 4412
+CLOSE_REMOVED = MemberRemoved.close_code
+CLOSE_ENDED = RoomEnded.close_code
 CLOSE_RATE = 4429
-CLOSE_LOCKED = 4423
 CLOSE_SERVER_ERROR = 1011
-CLOSE_FOR_ERROR = {
-    rooms.NotSignedIn.code: CLOSE_UNAUTHENTICATED,
-    rooms.TokenInvalid.code: CLOSE_UNAUTHENTICATED,
-    rooms.TokenSpent.code: CLOSE_TOKEN_SPENT,
-    rooms.RoomEnded.code: CLOSE_ENDED,
-    rooms.MemberRemoved.code: CLOSE_REMOVED,
-    rooms.ChecksRequired.code: CLOSE_CHECKS,
-    rooms.RoomLocked.code: CLOSE_LOCKED,
-}
 # The server closes a socket that sent nothing for this long (clients ping every second).
 IDLE_CLOSE_SECONDS = 15.0
 # How long an event that arrived ahead of its predecessors waits for them before the socket resyncs.
@@ -111,11 +99,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         since = int(since_text) if since_text.isdigit() and len(since_text) < 16 else 0
         user = self.scope.get("user")
         try:
-            member = await database_sync_to_async(rooms.room_connect)(
+            member = await database_sync_to_async(room_entry.room_connect)(
                 room_id=self.room_id, user=user if user is not None and user.is_authenticated else None, token=token
             )
         except DomainError as exc:
-            await self._refuse(CLOSE_FOR_ERROR.get(exc.code, CLOSE_FORBIDDEN))
+            await self._refuse(exc.close_code)
             return
         except Exception:
             logger.exception("room %s: authorising a socket failed", self.room_id)
@@ -168,7 +156,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.replaced:
             return
         try:
-            was_current = await database_sync_to_async(rooms.room_presence_clear)(
+            was_current = await database_sync_to_async(room_entry.room_presence_clear)(
                 member_id=self.member_id, channel=self.channel_name
             )
         except Exception:
@@ -260,11 +248,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         try:
             seq = await database_sync_to_async(_command_sync)(self.member_id, frame)
-        except PermissionDenied as exc:
-            await self._error("forbidden", str(exc), frame.ref)
-            return
         except DomainError as exc:
-            await self._error("refused", str(exc), frame.ref)
+            await self._error(exc.frame_error, str(exc), frame.ref)
             return
         if self.closing:
             return
@@ -402,9 +387,9 @@ def _welcome_sync(
     from mediation.models import RoomMember
 
     member = room_member_get(member_id=member_id)
-    rooms.room_presence_set(member=member, channel=channel)
-    body = rooms.room_snapshot(member=member, since=since)
-    token, _row = rooms.room_token_issue(member=member)
+    room_entry.room_presence_set(member=member, channel=channel)
+    body = room_snapshot(member=member, since=since)
+    token, _row = room_entry.room_token_issue(member=member)
     body["resume_token"] = token
     body["ice_servers"] = ice_servers(member_id=member.pk)
     infos = {m.pk: spaces.info_of(m) for m in RoomMember.objects.filter(room_id=member.room_id)}
@@ -412,7 +397,7 @@ def _welcome_sync(
 
 
 def _media_sync(member_id: int, audio_only: bool, muted: bool) -> None:
-    rooms.room_media_state(member=room_member_get(member_id=member_id), audio_only=audio_only, muted=muted)
+    room_entry.room_media_state(member=room_member_get(member_id=member_id), audio_only=audio_only, muted=muted)
 
 
 def _command_sync(member_id: int, frame: Any) -> int | None:
@@ -422,33 +407,34 @@ def _command_sync(member_id: int, frame: Any) -> int | None:
     ref = "" if frame.ref is None else str(frame.ref)
     kind = frame.type
     if kind == "chat":
-        return rooms.room_chat_post(member=member, text=frame.text, client_id=ref).seq
+        return room_record.room_chat_post(member=member, text=frame.text, client_id=ref).seq
     if kind == "record.add":
-        return rooms.room_record_add(member=member, text=frame.text, tag=frame.tag, supersedes_id=frame.supersedes,
-                                     client_id=ref).seq
+        return room_record.room_record_add(member=member, text=frame.text, tag=frame.tag,
+                                           supersedes_id=frame.supersedes, client_id=ref).seq
     if kind == "record.confirm":
-        return rooms.room_record_confirm(member=member, version=frame.version, client_id=ref).seq
+        return room_record.room_record_confirm(member=member, version=frame.version, client_id=ref).seq
     if kind == "record.release":
-        return rooms.room_record_release(member=member, entry_id=frame.entry, client_id=ref).seq
+        return room_record.room_record_release(member=member, entry_id=frame.entry, client_id=ref).seq
     if kind in ("admit", "refuse", "remove"):
-        service = {"admit": rooms.room_admit, "refuse": rooms.room_refuse, "remove": rooms.room_remove}[kind]
+        service = {"admit": room_controls.room_admit, "refuse": room_controls.room_refuse,
+                   "remove": room_controls.room_remove}[kind]
         service(room=room, actor=actor, member=frame.member)
         return None
     if kind == "mute_request":
-        return rooms.room_mute_request(room=room, actor=actor, member=frame.member).seq
+        return room_controls.room_mute_request(room=room, actor=actor, member=frame.member).seq
     if kind == "lock":
-        return rooms.room_lock(room=room, actor=actor, locked=frame.locked).seq
+        return room_controls.room_lock(room=room, actor=actor, locked=frame.locked).seq
     if kind == "caucus":
-        return rooms.room_caucus_start(room=room, actor=actor, side=frame.side).seq
+        return room_controls.room_caucus_start(room=room, actor=actor, side=frame.side).seq
     if kind == "joint":
-        return rooms.room_caucus_end(room=room, actor=actor).seq
+        return room_controls.room_caucus_end(room=room, actor=actor).seq
     if kind == "end":
-        rooms.room_end(room=room, actor=actor, outcome=frame.outcome, end_reason=frame.end_reason,
-                       continue_at=frame.continue_at, note=frame.note, cost_conduct=frame.cost_conduct,
-                       court_matters=frame.court_matters)
+        room_controls.room_end(room=room, actor=actor, outcome=frame.outcome, end_reason=frame.end_reason,
+                               continue_at=frame.continue_at, note=frame.note, cost_conduct=frame.cost_conduct,
+                               court_matters=frame.court_matters)
         return None
     if kind == "leave":
-        rooms.room_leave(member=member)
+        room_entry.room_leave(member=member)
         return None
     raise DomainError(_("不支持的消息类型。"))  # pragma: no cover - parse_frame admits only the kinds above
 

@@ -15,10 +15,12 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from config.asgi import application
+from mediation import permissions
 from mediation.adapters.sms import outbox
 from mediation.choices import CaseStatus, SessionKind
 from mediation.models import Case, MediationSession, Room, RoomMember, User
-from mediation.services import rooms
+from mediation.selectors import rooms as room_selectors
+from mediation.services import room_controls, room_entry
 from mediation.services.scheduling import session_schedule
 
 RECEIVE_TIMEOUT = 3
@@ -39,7 +41,7 @@ def open_room(world: Any, case: Case | None = None) -> tuple[Case, MediationSess
     if case.status != CaseStatus.SCHEDULING:
         case = world.drive(case, CaseStatus.SCHEDULING)
     session = schedule_session(world, case)
-    room = rooms.room_for_session(session=session, actor=world.mediator)
+    room = room_entry.room_for_session(session=session, actor=world.mediator)
     case.refresh_from_db()
     return case, session, room
 
@@ -63,20 +65,20 @@ def ready_member(
     """``user``'s member row with the identity re-check (by a real one-time code unless ``otp=False``,
     e.g. for a second room of the same person within the resend interval) and the notices done; a party
     also answers the caucus question. ``admit_by`` (a mediator) admits them."""
-    member = rooms.room_member_get_or_create(room=room, user=user)
+    member = room_entry.room_member_get_or_create(room=room, user=user)
     if otp:
-        phone = rooms.room_phone_on_file(member)
-        rooms.room_identity_code_send(member=member)
-        member = rooms.room_identity_verify(member=member, code=last_code(phone))
+        phone = room_selectors.room_phone_on_file(member)
+        room_entry.room_identity_code_send(member=member)
+        member = room_entry.room_identity_verify(member=member, code=last_code(phone))
     else:
-        member = rooms.room_checks_record_by_command(member=member, command="tests")
-    is_party = member.role in rooms.PARTY_ROLES
-    member = rooms.room_notices_acknowledge(
-        member=member, codes=[t.code for t in rooms.room_notices_required()],
+        member = room_entry.room_checks_record_by_command(member=member, command="tests")
+    is_party = member.role in permissions.PARTY_ROLES
+    member = room_entry.room_notices_acknowledge(
+        member=member, codes=[t.code for t in room_entry.room_notices_required()],
         consent_caucus=consent_caucus if is_party else None, consent_invited=consent_invited if is_party else None,
     )
     if admit_by is not None and member.state != "admitted":
-        member = rooms.room_admit(room=room, actor=admit_by, member=member)
+        member = room_controls.room_admit(room=room, actor=admit_by, member=member)
     member.refresh_from_db()
     return member
 
@@ -104,7 +106,7 @@ def room_path(room_id: int, *, token: str = "", since: int = 0) -> str:
 
 
 async def token_for(member: RoomMember) -> str:
-    token, _row = await database_sync_to_async(rooms.room_token_issue)(member=member)
+    token, _row = await database_sync_to_async(room_entry.room_token_issue)(member=member)
     return token
 
 

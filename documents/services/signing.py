@@ -56,7 +56,14 @@ from mediation.choices import (
     SignerRole,
     TimerKind,
 )
-from mediation.exceptions import DomainError, InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
+from mediation.exceptions import (
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleState,
+    TransitionNotAllowed,
+)
 from mediation.models import Agent, AuditEvent, Case, CaseMediator, OneTimeCode, Party, Timer, User
 from mediation.permissions import case_roles
 from mediation.services.agreements import agreement_is_fully_assented
@@ -486,7 +493,7 @@ def document_latest_revision(document: Document) -> tuple[bytes, str]:
 def document_download(*, document: Document, actor: User, ip_address: str | None = None) -> tuple[bytes, str]:
     """The latest revision for a reader of the case, recorded in the audit trail (§B11 item 12)."""
     if not can_view_documents(actor, document.case):
-        raise PermissionDenied(_("文书不存在或您无权查看。"))
+        raise NotFound(_("文书不存在或您无权查看。"))
     data, digest = _latest_bytes(document)
     with transaction.atomic():
         audit_append(
@@ -526,6 +533,9 @@ def _agreement_takes_effect(*, document: Document, case: Case, effective_at: dt.
 
 class StoredFileAltered(DomainError):
     """The stored file of a revision no longer has the hash recorded for it."""
+
+    code = "stored_file_altered"
+    status = json_status = 409
 
 
 def _latest_bytes(document: Document) -> tuple[bytes, str]:

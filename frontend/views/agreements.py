@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -24,10 +24,10 @@ from django.views.decorators.http import require_POST
 
 from frontend.http import signed_in_user
 from mediation.choices import AgreementScope, CaseStatus, ClauseKind
-from mediation.exceptions import DomainError, PermissionDenied
+from mediation.exceptions import DomainError, NotFound, PermissionDenied
 from mediation.lifecycle import AGREEMENT_LINK_STATUSES
 from mediation.models import AgreementClause, Case, Party, User
-from mediation.permissions import can_view_case, case_roles
+from mediation.permissions import case_roles
 from mediation.selectors.agreements import READERS, AgreementView, agreement_view_for_user
 from mediation.services.agreements import (
     agreement_clause_add,
@@ -104,21 +104,6 @@ def _clause_initial(clause: AgreementClause) -> dict[str, Any]:
 # --- reading ------------------------------------------------------------------------------------------------
 
 
-def _view_or_refuse(request: HttpRequest, case_id: int) -> AgreementView:
-    user = signed_in_user(request)
-    try:
-        return agreement_view_for_user(user=user, case_id=case_id)
-    except PermissionDenied as exc:
-        case = Case.objects.filter(pk=case_id).first()
-        if case is not None and can_view_case(user, case):
-            raise _Refused(str(exc)) from exc
-        raise Http404(str(exc)) from exc
-
-
-class _Refused(Exception):
-    pass
-
-
 def _context(request: HttpRequest, view: AgreementView, *, panel: bool) -> dict[str, Any]:
     forms_by_clause: dict[int, ClauseForm] = {}
     header_form = new_clause_form = None
@@ -147,27 +132,22 @@ def _render(request: HttpRequest, view: AgreementView, *, panel: bool) -> HttpRe
     return render(request, template, _context(request, view, panel=panel))
 
 
-def _refused(request: HttpRequest, case_id: int, message: str) -> HttpResponse:
-    case = Case.objects.get(pk=case_id)
-    return render(request, "frontend/case_actions/refused.html", {"case": case, "message": message}, status=403)
-
-
 @login_required
 def agreement_page(request: HttpRequest, case_id: int) -> HttpResponse:
-    try:
-        view = _view_or_refuse(request, case_id)
-    except _Refused as exc:
-        return _refused(request, case_id, str(exc))
-    return _render(request, view, panel=False)
+    """Outsiders get 404 and people of the case who may not read the draft 403 (``frontend.middleware``)."""
+    return _render(request, agreement_view_for_user(user=signed_in_user(request), case_id=case_id), panel=False)
 
 
 @login_required
 def agreement_panel(request: HttpRequest, case_id: int) -> HttpResponse:
-    """The same agreement as an HTML fragment (no base template) for the room page's agreement slot."""
+    """The same agreement as an HTML fragment (no base template) for the room page's agreement slot. A person
+    of the case who may not read the draft gets the reason as a fragment too: the room shows it in the slot."""
     try:
-        view = _view_or_refuse(request, case_id)
-    except _Refused as exc:
-        return HttpResponse(format_html('<p class="agr-refused">{}</p>', str(exc)), status=403)
+        view = agreement_view_for_user(user=signed_in_user(request), case_id=case_id)
+    except NotFound:
+        raise
+    except PermissionDenied as exc:
+        return HttpResponse(format_html('<p class="agr-refused">{}</p>', str(exc)), status=exc.status)
     return _render(request, view, panel=True)
 
 
@@ -190,10 +170,7 @@ def _act(
 ) -> HttpResponse:
     """Run one service call for the signed-in user and come back: to the page, or the fresh panel fragment."""
     user = signed_in_user(request)
-    try:
-        view = _view_or_refuse(request, case_id)
-    except _Refused as exc:
-        return _refused(request, case_id, str(exc))
+    view = agreement_view_for_user(user=user, case_id=case_id)
     try:
         done = act(view, user)
     except DomainError as exc:

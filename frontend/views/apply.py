@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from frontend import forms_apply as f
 from frontend.http import client_ip
 from frontend.http import signed_in_user as _user
 from mediation.choices import EvidenceKind, PartyKind, Sector, ServiceStage
-from mediation.exceptions import DomainError, PermissionDenied
+from mediation.exceptions import DomainError, NotFound
 from mediation.models import ApplicationDraft, Evidence, Organisation
 from mediation.services import applications as apps
 from mediation.services import evidence as evidence_service
@@ -142,7 +142,7 @@ def apply_start(request: HttpRequest) -> HttpResponse:
 @login_required(login_url=PARTY_LOGIN)
 def apply_step(request: HttpRequest, step: str) -> HttpResponse:
     if step not in apps.STEPS:
-        raise Http404(_("没有这一步。"))
+        raise NotFound(_("没有这一步。"))
     draft = _open_draft(request)
     if isinstance(draft, HttpResponse):
         return draft
@@ -196,11 +196,9 @@ def apply_evidence_upload(request: HttpRequest) -> HttpResponse:
 @login_required(login_url=PARTY_LOGIN)
 @require_POST
 def apply_evidence_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = evidence_service.evidence_get_for_user(user=_user(request), pk=pk)
     try:
-        evidence = evidence_service.evidence_get_for_user(user=_user(request), pk=pk)
         evidence_service.evidence_discard(actor=_user(request), evidence=evidence)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
     except DomainError as exc:
         messages.error(request, str(exc))
     else:
@@ -234,10 +232,8 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     try:
         evidence: Evidence = evidence_service.evidence_download(actor=_user(request), pk=pk)
         handle = evidence.file.open("rb")
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
     except FileNotFoundError as exc:
-        raise Http404(_("文件不存在。")) from exc
+        raise NotFound(_("文件不存在。")) from exc
     response = FileResponse(
         handle, as_attachment=True, filename=evidence.original_name, content_type=evidence.content_type
     )

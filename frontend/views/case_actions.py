@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from frontend.http import signed_in_user as _user
 from mediation import calendar
 from mediation import transitions as tr
 from mediation.choices import CaseStatus, ConsentKind, RecusalDecision, Sector, TimerKind, TimerStatus
-from mediation.exceptions import DomainError
+from mediation.exceptions import DomainError, NotFound
 from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import (
     AuditEvent,
@@ -81,9 +81,6 @@ TEXTAREA = forms.Textarea(attrs={"rows": 4})
 
 # --- helpers ---------------------------------------------------------------------------------------------
 
-
-def _refuse(request: HttpRequest, case: Case, message: str) -> HttpResponse:
-    return render(request, "frontend/case_actions/refused.html", {"case": case, "message": message}, status=403)
 
 
 
@@ -207,9 +204,8 @@ def choose(request: HttpRequest, case_id: int) -> HttpResponse:
     my_parties = parties_acting_for(case=case, user=user, authorised=True)
     may_designate = bool(roles & {tr.CLERK, tr.ORG_ADMIN})
     if not my_parties and not may_designate:
-        return _refuse(
-            request, case,
-            _("只有当事人本人或其特别授权代理人可以选择调解员；指定调解员由本案管辖法院或调解组织进行。"),
+        raise DomainPermissionDenied(
+            _("只有当事人本人或其特别授权代理人可以选择调解员；指定调解员由本案管辖法院或调解组织进行。"), case=case
         )
     form = ChoiceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -278,7 +274,7 @@ def mediator_accept_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
     if not may_take_action(user, case, "mediator_accept"):
-        return _refuse(request, case, _("只有本案被指定的调解员本人可以确认接受。"))
+        raise DomainPermissionDenied(_("只有本案被指定的调解员本人可以确认接受。"), case=case)
     form = AcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -311,7 +307,7 @@ def mediator_decline_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
     if not may_take_action(user, case, "mediator_decline"):
-        return _refuse(request, case, _("只有本案被指定的调解员或本案调解组织管理员可以不予接受。"))
+        raise DomainPermissionDenied(_("只有本案被指定的调解员或本案调解组织管理员可以不予接受。"), case=case)
     form = DeclineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -347,7 +343,7 @@ def disclosure_page(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     roles = case_roles(user, case)
     if not roles & {tr.PARTY, tr.MEDIATOR}:
-        return _refuse(request, case, _("调解员的披露由本案当事人答复。"))
+        raise DomainPermissionDenied(_("调解员的披露由本案当事人答复。"), case=case)
     my_parties = parties_acting_for(case=case, user=user)
     active = set(CaseMediator.objects.filter(case=case, is_active=True).values_list("mediator_id", flat=True))
     disclosures = list(
@@ -422,7 +418,7 @@ def recusal_page(request: HttpRequest, case_id: int) -> HttpResponse:
     may_request = tr.PARTY in roles
     may_decide = bool(roles & {tr.CLERK, tr.ORG_ADMIN})
     if not may_request and not may_decide:
-        return _refuse(request, case, _("回避由当事人申请，由本案调解组织或管辖法院决定。"))
+        raise DomainPermissionDenied(_("回避由当事人申请，由本案调解组织或管辖法院决定。"), case=case)
     my_parties = parties_acting_for(case=case, user=user)
     posted = request.POST.get("form")
     ask_form = RecusalRequestForm(request.POST if posted == "request" else None)
@@ -483,7 +479,7 @@ def respondent_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
     if tr.MEDIATOR not in case_roles(user, case):
-        return _refuse(request, case, _("只有本案调解员可以征询被申请人的调解意愿。"))
+        raise DomainPermissionDenied(_("只有本案调解员可以征询被申请人的调解意愿。"), case=case)
     action = request.POST.get("action")
     form = UnreachableForm(request.POST if action == "unreachable" else None)
     if request.method == "POST":
@@ -529,24 +525,21 @@ def respond_page(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = Case.objects.select_related("court").filter(pk=case_id).first()
     if case is None:
-        raise Http404(_("案件不存在或您无权查看。"))
+        raise NotFound(_("案件不存在或您无权查看。"))
     roles = case_roles(user, case)
     if not roles:
         party = respondent_party_for(case=case, user=user)
         if party is None:
-            raise Http404(_("案件不存在或您无权查看。"))
+            raise NotFound(_("案件不存在或您无权查看。"))
         if request.method == "POST" and request.POST.get("action") == "link":
-            try:
-                respondent_link(case=case, actor=user)
-            except DomainError as exc:
-                raise Http404(str(exc)) from exc
+            respondent_link(case=case, actor=user)
             return redirect("case_respond", case_id=case.pk)
         applicants = list(case.parties.filter(role="applicant").order_by("pk").values_list("name", flat=True))
         return render(request, "frontend/case_actions/respond_link.html", {
             "case": case, "party": party, "applicants": applicants,
         })
     if tr.RESPONDENT not in roles:
-        return _refuse(request, case, _("只有被申请人本人或其代理人可以表明是否愿意调解。"))
+        raise DomainPermissionDenied(_("只有被申请人本人或其代理人可以表明是否愿意调解。"), case=case)
     notice = publish_standard(ONLINE_MEDIATION_NOTICE)
     consent_text = publish_standard(ONLINE_MEDIATION_CONSENT)
     error = ""

@@ -15,7 +15,6 @@ from frontend.views.agreements import agreement_link_for
 from frontend.views.case_actions import case_action_links
 from frontend.views.service import service_case_context
 from mediation.audit_labels import audit_event_label
-from mediation.exceptions import PermissionDenied
 from mediation.models import Party
 from mediation.permissions import can_see_full_id_number
 from mediation.selectors.cases import case_list_for_user
@@ -47,10 +46,7 @@ def party_claim_view(request: HttpRequest, party_id: int) -> HttpResponse:
     party = Party.objects.filter(pk=party_id).first()
     if party is None:
         raise Http404
-    try:
-        party_claim(party=party, actor=request.user)  # type: ignore[arg-type]
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    party_claim(party=party, actor=request.user)  # type: ignore[arg-type]
     messages.success(request, _("已关联案件：%(title)s") % {"title": party.case.title})
     return redirect("case_detail", case_id=party.case_id)
 

@@ -32,7 +32,7 @@ from documents.services.signing import (
 )
 from frontend.http import client_ip, signed_in_user
 from mediation.choices import SignerRole
-from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
+from mediation.exceptions import DomainError, InvalidInput, NotFound
 from mediation.services.identity import OtpThrottled, otp_resend_wait
 from mediation.validators import mask_phone
 
@@ -41,10 +41,7 @@ _DATA_URL_PREFIX = "data:image/png;base64,"
 
 
 def _document_or_404(request: HttpRequest, pk: int) -> Document:
-    try:
-        return document_get_for_user(user=signed_in_user(request), pk=pk)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    return document_get_for_user(user=signed_in_user(request), pk=pk)
 
 
 
@@ -72,10 +69,7 @@ def document_page(request: HttpRequest, pk: int, page: int) -> HttpResponseBase:
     document = _document_or_404(request, pk)
     if not 1 <= page <= document.pages:
         raise Http404
-    try:
-        data, digest = document_latest_revision(document)
-    except DomainError as exc:  # the stored file no longer matches its hash: show nothing of it
-        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+    data, digest = document_latest_revision(document)  # StoredFileAltered (409): show nothing of it
     name = f"documents/previews/{digest}-{page}.png"
     if not default_storage.exists(name):
         default_storage.save(name, ContentFile(_render_page(data, page)))
@@ -88,7 +82,7 @@ def document_page(request: HttpRequest, pk: int, page: int) -> HttpResponseBase:
 def _render_page(data: bytes, page: int) -> bytes:
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
-        raise Http404(_("服务器未安装页面预览工具。"))
+        raise NotFound(_("服务器未安装页面预览工具。"))
     with tempfile.TemporaryDirectory() as directory:
         source = Path(directory) / "doc.pdf"
         source.write_bytes(data)
@@ -105,14 +99,7 @@ def _render_page(data: bytes, page: int) -> bytes:
 @require_GET
 def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     document = _document_or_404(request, pk)
-    try:
-        data, _digest = document_download(
-            document=document, actor=signed_in_user(request), ip_address=client_ip(request)
-        )
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
-    except DomainError as exc:  # the stored file no longer matches its hash
-        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+    data, _digest = document_download(document=document, actor=signed_in_user(request), ip_address=client_ip(request))
     response = HttpResponse(data, content_type="application/pdf")
     filename = f"{document.title}-v{document.version}.pdf".replace("/", "／")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"

@@ -6,14 +6,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.http import signed_in_user as _user
-from mediation.exceptions import DomainError
 from mediation.selectors.inbox import inbox_list_for_user
 from mediation.services.outbox import inbox_mark_all_read, inbox_mark_read
 
@@ -30,10 +29,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def inbox_message(request: HttpRequest, message_id: int) -> HttpResponse:
-    try:
-        message = inbox_mark_read(actor=_user(request), message_id=message_id)
-    except DomainError as exc:
-        raise Http404(str(exc)) from exc
+    message = inbox_mark_read(actor=_user(request), message_id=message_id)
     return render(request, "frontend/inbox/message.html", {"message": message})
 
 

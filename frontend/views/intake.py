@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from frontend.http import signed_in_user as _user
 from mediation.choices import RETURN_GUIDANCE, CaseOrigin, PartyKind, PartyRole, Procedure, ReturnReason, Sector
-from mediation.exceptions import DomainError, PermissionDenied
+from mediation.exceptions import DomainError, NotFound
 from mediation.models import Case, Organisation, User
 from mediation.selectors.intake import (
     court_list_for_clerk,
@@ -40,10 +40,7 @@ from mediation.services.intake import (
 
 
 def _clerk_case(request: HttpRequest, case_id: int) -> Case:
-    try:
-        return intake_case_for_clerk(user=_user(request), case_id=case_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    return intake_case_for_clerk(user=_user(request), case_id=case_id)
 
 
 # --- Forms ------------------------------------------------------------------------------------------------
@@ -154,10 +151,7 @@ class ReferralForm(_Form):
 
 @login_required
 def intake_queue(request: HttpRequest) -> HttpResponse:
-    try:
-        queue = intake_queue_for_clerk(user=_user(request), page_number=request.GET.get("page"))
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    queue = intake_queue_for_clerk(user=_user(request), page_number=request.GET.get("page"))
     return render(request, "frontend/intake/queue.html", {"queue": queue})
 
 
@@ -221,7 +215,7 @@ def intake_referral_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = ReferralForm(request.POST or None, user=user)
     if not form.fields["court"].queryset.exists():  # type: ignore[attr-defined]
-        raise Http404(_("只有人民法院立案/诉讼服务人员可以创建委派或委托调解案件。"))
+        raise NotFound(_("只有人民法院立案/诉讼服务人员可以创建委派或委托调解案件。"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -244,10 +238,7 @@ def intake_referral_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def intake_org_queue(request: HttpRequest) -> HttpResponse:
-    try:
-        queue = org_queue_for_admin(user=_user(request), page_number=request.GET.get("page"))
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    queue = org_queue_for_admin(user=_user(request), page_number=request.GET.get("page"))
     return render(request, "frontend/intake/org_queue.html", {"queue": queue})
 
 
@@ -255,10 +246,7 @@ def intake_org_queue(request: HttpRequest) -> HttpResponse:
 @require_POST
 def intake_org_distribute(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
-    try:
-        case = org_case_for_admin(user=user, case_id=case_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    case = org_case_for_admin(user=user, case_id=case_id)
     form = DistributeForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for error in form.errors.get("mediator", [])))
@@ -280,8 +268,5 @@ def intake_org_distribute(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @login_required
 def intake_mine(request: HttpRequest) -> HttpResponse:
-    try:
-        dashboard = mediator_dashboard(user=_user(request), page_number=request.GET.get("page"))
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    dashboard = mediator_dashboard(user=_user(request), page_number=request.GET.get("page"))
     return render(request, "frontend/intake/mine.html", {"queue": dashboard})

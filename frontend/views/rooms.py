@@ -2,9 +2,10 @@
 one-time code, OLR 7; device check; the SIM 14 / OMR 17 notices), the room page itself, the mediator's
 invitation with a QR code, the small JSON API other clients use (``docs/protocol.md``), and file upload.
 
-Thin: every write is one call to ``mediation.services.rooms``. A person's room member is always looked up
-from the signed-in user, never from anything the request names, so nobody can act as someone else's
-member. People with no place in the session get 404, the same for "absent" and "not yours".
+Thin: every write is one call to a room service (``mediation.services.room_entry``, ``room_record``). A
+person's room member is always looked up from the signed-in user, never from anything the request names, so
+nobody can act as someone else's member. People with no place in the session get 404, the same for "absent"
+and "not yours".
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import segno
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -25,7 +26,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 from django_permissions_policy.decorators import permissions_policy_override
 
-from frontend.http import client_ip, signed_in_user
+from frontend.http import client_ip, json_errors, signed_in_user
 from mediation.choices import (
     EndReason,
     OtpPurpose,
@@ -36,24 +37,28 @@ from mediation.choices import (
     RoomOutcome,
     RoomStatus,
 )
-from mediation.exceptions import DomainError, InvalidInput
-from mediation.exceptions import PermissionDenied as DomainPermissionDenied
-from mediation.models import MediationSession, Room, RoomMember
-from mediation.selectors.rooms import room_for_session_get, room_get_for_user
-from mediation.services.identity import OtpThrottled, otp_resend_wait
-from mediation.services.rooms import (
+from mediation.exceptions import (
+    DomainError,
+    InvalidInput,
+    MemberRemoved,
     NoticesRequired,
-    room_file_attach,
+    NotSignedIn,
+    PermissionDenied,
+)
+from mediation.models import MediationSession, RoomMember
+from mediation.permissions import access_session_place
+from mediation.selectors.rooms import room_for_session_get, room_get_for_user, room_phone_on_file
+from mediation.services.identity import SmsUnavailable, otp_resend_wait
+from mediation.services.room_entry import (
     room_for_session,
     room_identity_code_send,
     room_identity_verify,
     room_member_get_or_create,
     room_notices_acknowledge,
     room_notices_required,
-    room_phone_on_file,
     room_token_issue,
-    session_place,
 )
+from mediation.services.room_record import room_file_attach
 from mediation.services.scheduling import span_text, user_time_zone
 from mediation.validators import mask_phone
 
@@ -76,37 +81,16 @@ def _set_session_flag(request: HttpRequest, key: str, room_id: int, value: Any) 
 # --- finding the room and the person's place in it ---------------------------------------------------------
 
 
-class RoomClosed(Exception):
-    """The room cannot be entered now (ended, locked, removed): the page says why."""
-
-    def __init__(self, room: Room, message: str) -> None:
-        super().__init__(message)
-        self.room = room
-        self.message = message
-
-
-def _member_or_404(request: HttpRequest, room_id: int) -> RoomMember:
-    """The signed-in user's place in room ``room_id`` (made on the first visit); 404 for anyone without one."""
+def _member(request: HttpRequest, room_id: int) -> RoomMember:
+    """The signed-in user's place in room ``room_id`` (made on the first visit). Refusals go to the error
+    boundary (``frontend.middleware``): ``NotFound`` for anyone without a place, ``RoomEnded`` /
+    ``RoomLocked`` / ``MemberRemoved`` with the room, whose page says why it cannot be entered."""
     user = signed_in_user(request)
-    try:
-        room = room_get_for_user(user=user, room_id=room_id)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
-    try:
-        return room_member_get_or_create(room=room, user=user)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
-    except DomainError as exc:  # ended, or locked against newcomers
-        raise RoomClosed(room, str(exc)) from exc
-
-
-def _closed_page(request: HttpRequest, closed: RoomClosed) -> HttpResponse:
-    room = closed.room
-    return render(request, "frontend/rooms/closed.html", {
-        "room": room, "case": room.case, "message": closed.message, "ended": room.status == RoomStatus.ENDED,
-        "outcome": RoomOutcome(room.outcome).label if room.outcome else "",
-        "end_reason": EndReason(room.end_reason).label if room.end_reason else "",
-    }, status=409)
+    room = room_get_for_user(user=user, room_id=room_id)
+    member = room_member_get_or_create(room=room, user=user)
+    if member.state == RoomMemberState.REMOVED:
+        raise MemberRemoved(_("您已被调解员移出本次调解。"), room=member.room)
+    return member
 
 
 def member_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -114,13 +98,7 @@ def member_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
     @wraps(view)
     def wrapper(request: HttpRequest, room_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            member = _member_or_404(request, room_id)
-        except RoomClosed as closed:
-            return _closed_page(request, closed)
-        if member.state == RoomMemberState.REMOVED:
-            return _closed_page(request, RoomClosed(member.room, _("您已被调解员移出本次调解。")))
-        return view(request, member, *args, **kwargs)
+        return view(request, _member(request, room_id), *args, **kwargs)
 
     return login_required(wrapper)
 
@@ -157,9 +135,8 @@ def session_room_enter(request: HttpRequest, session_id: int) -> HttpResponse:
     button that opens it. Opening is a POST: for the mediator it starts the mediation (IN_MEDIATION)."""
     user = signed_in_user(request)
     session = MediationSession.objects.select_related("case").filter(pk=session_id).first()
-    place = session_place(session=session, user=user) if session is not None else None
-    if session is None or place is None:
-        raise Http404(_("调解活动不存在或您无权参加。"))
+    place = access_session_place(session=session, user=user)
+    assert session is not None
     existing = room_for_session_get(user=user, session=session)
     if request.method == "GET" and existing is not None:
         return redirect("room_join", room_id=existing.pk)
@@ -168,8 +145,8 @@ def session_room_enter(request: HttpRequest, session_id: int) -> HttpResponse:
         try:
             room = room_for_session(session=session, actor=user)
             member = room_member_get_or_create(room=room, user=user)
-        except DomainPermissionDenied as exc:
-            raise Http404(str(exc)) from exc
+        except PermissionDenied:
+            raise  # no place in the session: the error boundary answers, not the form
         except DomainError as exc:
             error = str(exc)
         else:
@@ -214,9 +191,7 @@ def room_join_identity(request: HttpRequest, member: RoomMember) -> HttpResponse
                 member = room_identity_verify(member=member, code=request.POST.get("code", ""),
                                               ip_address=client_ip(request))
                 return redirect(_next_step(request, member), room_id=room.pk)
-        except DomainPermissionDenied as exc:
-            raise Http404(str(exc)) from exc
-        except DomainError as exc:
+        except DomainError as exc:  # a wrong code, too many, no phone: shown on the step
             error = str(exc)
     sent = bool(_session_flag(request, CODE_SENT_KEY, room.pk))
     return render(request, "frontend/rooms/join_identity.html", {
@@ -280,8 +255,6 @@ def room_join_notices(request: HttpRequest, member: RoomMember) -> HttpResponse:
                     audio_only=bool(_session_flag(request, AUDIO_ONLY_KEY, room.pk)),
                     consent_caucus=(caucus_answer == "yes") if asks_caucus else None,
                 )
-            except DomainPermissionDenied as exc:
-                raise Http404(str(exc)) from exc
             except DomainError as exc:
                 error = str(exc)
             else:
@@ -343,9 +316,7 @@ def room_invite(request: HttpRequest, member: RoomMember) -> HttpResponse:
     """The mediator's invitation: the join link and its QR code (inline SVG, nothing loaded from elsewhere)."""
     room = member.room
     if not _is_mediator(member):
-        return render(request, "frontend/case_actions/refused.html", {
-            "case": room.case, "message": _("只有本案的调解员可以邀请他人进入调解室。"),
-        }, status=403)
+        raise PermissionDenied(_("只有本案的调解员可以邀请他人进入调解室。"), case=room.case)
     link = request.build_absolute_uri(reverse("room_join", args=[room.pk]))
     qr = segno.make(link, error="m")
     return render(request, "frontend/rooms/invite.html", {
@@ -357,29 +328,23 @@ def room_invite(request: HttpRequest, member: RoomMember) -> HttpResponse:
 # --- JSON: other clients, and the room page's upload ---------------------------------------------------------------
 
 
-def _json_error(status: int, error: str, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": error, "message": message, **extra}, status=status)
+def _json_error(status: int, error: str, message: str) -> JsonResponse:
+    """The answer of an API step that failed (``code_not_sent``, ``otp_invalid``): the step, not the error
+    class, names what went wrong. Every other refusal is answered by the error boundary."""
+    return JsonResponse({"error": error, "message": message}, status=status)
 
 
 def api_view(view: Callable[..., JsonResponse]) -> Callable[..., HttpResponse]:
-    """A JSON endpoint of one room: 401 when not signed in (no redirect), 404 without a place, POST only."""
+    """A JSON endpoint of one room, POST only. Refusals are JSON with the status their error declares: 401
+    when not signed in (no redirect), 404 without a place, 410 ended, 409 locked, 403 removed."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, room_id: int) -> HttpResponse:
         if not request.user.is_authenticated:
-            return _json_error(401, "not_signed_in", _("请先登录。"))
-        try:
-            member = _member_or_404(request, room_id)
-        except Http404:
-            return _json_error(404, "not_found", _("调解室不存在或您无权进入。"))
-        except RoomClosed as closed:
-            ended = closed.room.status == RoomStatus.ENDED
-            return _json_error(410 if ended else 409, "ended" if ended else "refused", closed.message)
-        if member.state == RoomMemberState.REMOVED:
-            return _json_error(403, "removed", _("您已被调解员移出本次调解。"))
-        return view(request, member)
+            raise NotSignedIn(_("请先登录。"))
+        return view(request, _member(request, room_id))
 
-    return require_POST(wrapper)
+    return require_POST(json_errors(wrapper))
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -396,12 +361,10 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 
 @api_view
 def api_code(request: HttpRequest, member: RoomMember) -> JsonResponse:
-    """Step 1 of the API: send the one-time code to the phone on file."""
+    """Step 1 of the API: send the one-time code to the phone on file (too soon again: 429 ``throttled``)."""
     try:
         masked = room_identity_code_send(member=member, ip_address=client_ip(request))
-    except OtpThrottled as exc:
-        return _json_error(429, "throttled", str(exc), retry_after=exc.retry_after)
-    except DomainError as exc:
+    except (InvalidInput, SmsUnavailable) as exc:  # no usable phone, or the gateway refused: this step failed
         return _json_error(400, "code_not_sent", str(exc))
     return JsonResponse({"sent": True, "phone": masked})
 
@@ -410,10 +373,7 @@ def api_code(request: HttpRequest, member: RoomMember) -> JsonResponse:
 def api_token(request: HttpRequest, member: RoomMember) -> JsonResponse:
     """Step 2 of the API: verify the code (unless already done for this room), acknowledge the notices,
     and get a single-use join token for the socket."""
-    try:
-        data = _body(request)
-    except InvalidInput as exc:
-        return _json_error(400, "invalid", str(exc))
+    data = _body(request)
     code = data.get("code", "")
     codes = data.get("notices", [])
     audio_only = data.get("audio_only", False)
@@ -423,27 +383,18 @@ def api_token(request: HttpRequest, member: RoomMember) -> JsonResponse:
         and isinstance(audio_only, bool) and consent in (None, True, False)
     )
     if not well_formed:
-        return _json_error(
-            400, "invalid", _("字段格式不正确：code 为字符串，notices 为字符串数组，audio_only 为布尔值。")
-        )
+        raise InvalidInput(_("字段格式不正确：code 为字符串，notices 为字符串数组，audio_only 为布尔值。"))
     if member.identity_checked_at is None or code:
         try:
             member = room_identity_verify(member=member, code=code, ip_address=client_ip(request))
-        except DomainError as exc:
+        except DomainError as exc:  # whatever stopped the check, this step failed: the client asks again
             return _json_error(400, "otp_invalid", str(exc))
     required = [n.code for n in room_notices_required()]
     if set(required) - set(codes):
-        return _json_error(400, "notices_required", _("请确认全部告知事项。"), required=required)
-    try:
-        member = room_notices_acknowledge(member=member, codes=required, audio_only=audio_only,
-                                          consent_caucus=consent, ip_address=client_ip(request))
-        token, row = room_token_issue(member=member)
-    except NoticesRequired as exc:
-        return _json_error(400, "notices_required", str(exc), required=exc.required)
-    except DomainPermissionDenied as exc:
-        return _json_error(403, "forbidden", str(exc))
-    except DomainError as exc:
-        return _json_error(400, "refused", str(exc))
+        raise NoticesRequired(_("请确认全部告知事项。"), required=required)
+    member = room_notices_acknowledge(member=member, codes=required, audio_only=audio_only,
+                                      consent_caucus=consent, ip_address=client_ip(request))
+    token, row = room_token_issue(member=member)
     return JsonResponse({
         "token": token, "ws_url": f"/ws/room/{member.room_id}/?token={token}",
         "expires_at": row.expires_at.isoformat(), "member": member.pk,
@@ -456,11 +407,8 @@ def room_files(request: HttpRequest, member: RoomMember) -> JsonResponse:
     shown to the uploader's current space as a ``file`` event."""
     upload = request.FILES.get("file")
     if upload is None:
-        return _json_error(400, "invalid", _("请选择要上传的文件。"))
+        raise InvalidInput(_("请选择要上传的文件。"))
     name = (request.POST.get("name") or upload.name or "").strip()
-    try:
-        result = room_file_attach(member=member, file=upload, name=name)
-    except DomainError as exc:
-        return _json_error(400, "refused", str(exc))
+    result = room_file_attach(member=member, file=upload, name=name)
     seq = getattr(result, "seq", None)
     return JsonResponse({"ok": True, "seq": seq}, status=201)

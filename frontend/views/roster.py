@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from mediation.choices import (
     RosterScope,
     Sector,
 )
-from mediation.exceptions import DomainError, PermissionDenied
+from mediation.exceptions import DomainError, NotFound
 from mediation.models import Case, MediatorProfile
 from mediation.recommendation import recommend_mediators
 from mediation.selectors.cases import case_get_for_user
@@ -141,10 +141,7 @@ def directory(request: HttpRequest) -> HttpResponse:
 
 
 def mediator_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
-    try:
-        profile = mediator_directory_get(profile_id=profile_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    profile = mediator_directory_get(profile_id=profile_id)
     return render(request, "frontend/roster/detail.html", {"card": _card(profile), "profile": profile})
 
 
@@ -172,10 +169,7 @@ class ComplaintForm(forms.Form):
 @login_required
 def complaint_new(request: HttpRequest, profile_id: int) -> HttpResponse:
     user = _user(request)
-    try:
-        profile = mediator_profile_get(profile_id=profile_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    profile = mediator_profile_get(profile_id=profile_id)
     form = ComplaintForm(request.POST or None, cases=list(complaint_cases_for(user=user, mediator=profile)))
     if request.method == "POST" and form.is_valid():
         try:
@@ -205,7 +199,7 @@ class DecisionForm(forms.Form):
 def complaint_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not complaint_courts_for_user(user=user).exists():
-        raise Http404(_("您不是投诉处理人员。"))
+        raise NotFound(_("您不是投诉处理人员。"))
     complaints = list(complaints_for_handler(user=user)[:200])
     return render(request, "frontend/roster/complaint_list.html", {
         "complaints": complaints, "decision_form": DecisionForm(),
@@ -216,10 +210,7 @@ def complaint_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def complaint_decide_view(request: HttpRequest, complaint_id: int) -> HttpResponse:
     user = _user(request)
-    try:
-        complaint = complaint_get_for_handler(user=user, complaint_id=complaint_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    complaint = complaint_get_for_handler(user=user, complaint_id=complaint_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请选择调查结论并写明处理意见。"))
@@ -241,10 +232,7 @@ def complaint_decide_view(request: HttpRequest, complaint_id: int) -> HttpRespon
 
 @login_required
 def recommend(request: HttpRequest, case_id: int) -> HttpResponse:
-    try:
-        case = case_get_for_user(user=_user(request), case_id=case_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    case = case_get_for_user(user=_user(request), case_id=case_id)
     language = request.GET.get("language", "")
     if language not in LANGUAGE_LABELS:
         language = ""
@@ -275,7 +263,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     courts = list(courts_managed_by(user=user))
     if not courts:
-        raise Http404(_("您不是任何法院名册的管理人员。"))
+        raise NotFound(_("您不是任何法院名册的管理人员。"))
     court = next((c for c in courts if str(c.pk) == request.GET.get("court")), courts[0])
     query = request.GET.get("q", "").strip()
     return render(request, "frontend/roster/manage.html", {
@@ -293,7 +281,7 @@ def manage_add(request: HttpRequest, court_id: int) -> HttpResponse:
     user = _user(request)
     court = courts_managed_by(user=user).filter(pk=court_id).first()
     if court is None:
-        raise Http404(_("您不是该法院名册的管理人员。"))
+        raise NotFound(_("您不是该法院名册的管理人员。"))
     form = EntryAddForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请选择调解员和名册范围。"))
@@ -317,7 +305,7 @@ def manage_adopt(request: HttpRequest, court_id: int, entry_id: int) -> HttpResp
     user = _user(request)
     court = courts_managed_by(user=user).filter(pk=court_id).first()
     if court is None:
-        raise Http404(_("您不是该法院名册的管理人员。"))
+        raise NotFound(_("您不是该法院名册的管理人员。"))
     try:
         entry = roster_entry_get_for_staff(entry_id=entry_id)
         roster_adoption_request(entry=entry, court=court, actor=user)
@@ -374,10 +362,7 @@ def adoptions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def adoption_answer(request: HttpRequest, entry_id: int) -> HttpResponse:
     user = _user(request)
-    try:
-        entry = roster_entry_get_for_mediator(user=user, entry_id=entry_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    entry = roster_entry_get_for_mediator(user=user, entry_id=entry_id)
     accept = request.POST.get("answer") == "accept"
     try:
         roster_adoption_answer(entry=entry, accept=accept, actor=user)

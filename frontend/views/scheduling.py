@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from frontend.http import case_or_404 as _case_or_404
 from frontend.http import signed_in_user as _user
 from mediation import transitions as tr
 from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionStatus
-from mediation.exceptions import DomainError
+from mediation.exceptions import DomainError, NotFound
 from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import Case, MediationSession, User, Venue
 from mediation.permissions import case_roles
@@ -77,14 +77,8 @@ ICS_TYPE = "text/calendar; charset=utf-8"
 
 
 def _session_or_404(case: Case, session_id: int) -> MediationSession:
-    try:
-        return session_get_for_case(case=case, session_id=session_id)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    return session_get_for_case(case=case, session_id=session_id)
 
-
-def _refuse(request: HttpRequest, case: Case, message: str) -> HttpResponse:
-    return render(request, "frontend/case_actions/refused.html", {"case": case, "message": message}, status=403)
 
 
 def _is_mediator(user: User, case: Case) -> bool:
@@ -209,7 +203,7 @@ def session_new(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
     if not _is_mediator(user, case):
-        return _refuse(request, case, str(NOT_MEDIATOR))
+        raise DomainPermissionDenied(str(NOT_MEDIATOR), case=case)
     zone_name = user_time_zone(user)
     specs = session_participants_default(case=case)
     found = None
@@ -273,7 +267,7 @@ def session_reschedule_page(request: HttpRequest, case_id: int, session_id: int)
     user = _user(request)
     session = _session_or_404(case, session_id)
     if not _is_mediator(user, case):
-        return _refuse(request, case, str(NOT_MEDIATOR))
+        raise DomainPermissionDenied(str(NOT_MEDIATOR), case=case)
     zone_name = user_time_zone(user)
     local = timezone.localtime(session.starts_at, zone(zone_name))
     minutes = int((session.ends_at - session.starts_at).total_seconds() // 60)
@@ -307,7 +301,7 @@ def session_cancel_page(request: HttpRequest, case_id: int, session_id: int) -> 
     user = _user(request)
     session = _session_or_404(case, session_id)
     if not _is_mediator(user, case):
-        return _refuse(request, case, str(NOT_MEDIATOR))
+        raise DomainPermissionDenied(str(NOT_MEDIATOR), case=case)
     zone_name = user_time_zone(user)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -330,10 +324,7 @@ def session_cancel_page(request: HttpRequest, case_id: int, session_id: int) -> 
 def session_ics_download(request: HttpRequest, case_id: int, session_id: int) -> HttpResponse:
     """The invitation file, for the session's own participants only (everyone else: 404)."""
     user = _user(request)
-    try:
-        session, mine = session_get_for_participant(user=user, case_id=case_id, session_id=session_id)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    session, mine = session_get_for_participant(user=user, case_id=case_id, session_id=session_id)
     newer = MediationSession.objects.filter(rescheduled_from=session).values_list("pk", flat=True).first()
     if newer is not None:
         # A replaced session: the current version carries the chain's UID with a higher SEQUENCE.
@@ -363,7 +354,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The private feed: no sign-in (calendar apps cannot), the token is the key; any wrong token: 404."""
     user = calendar_feed_user(token=token)
     if user is None:
-        raise Http404(_("订阅地址无效或已失效。"))
+        raise NotFound(_("订阅地址无效或已失效。"))
     body = user_feed_ics(user=user, sessions=feed_sessions_for_user(user=user))
     response = HttpResponse(body, content_type=ICS_TYPE)
     response["Cache-Control"] = "private, max-age=300"

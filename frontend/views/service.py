@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,7 +28,7 @@ from frontend.http import case_or_404 as _case_or_404
 from frontend.http import client_ip
 from frontend.http import signed_in_user as _user
 from mediation.choices import ServiceStage
-from mediation.exceptions import DomainError
+from mediation.exceptions import DomainError, NotFound
 from mediation.exceptions import PermissionDenied as DomainPermissionDenied
 from mediation.models import Case, Party, ServiceRecord, User
 from mediation.notices import E_SERVICE_CONSENT, SERVICE_ADDRESS_NOTICE
@@ -52,9 +52,6 @@ from mediation.services.evidence import detect_file_type
 
 PARTY_LOGIN = "phone_login"  # parties sign in with their phone; a notice's link brings them here
 
-
-def _refuse(request: HttpRequest, case: Case, message: str) -> HttpResponse:
-    return render(request, "frontend/case_actions/refused.html", {"case": case, "message": message}, status=403)
 
 
 def _via(request: HttpRequest) -> str:
@@ -101,7 +98,7 @@ def serve(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
     if not case_roles(user, case) & STAFF_ROLES:
-        return _refuse(request, case, _("只有本案的调解员、书记员或法官可以送达文书。"))
+        raise DomainPermissionDenied(_("只有本案的调解员、书记员或法官可以送达文书。"), case=case)
     plans = service_plans_for_case(case=case)
     form = ServeForm(request.POST or None, request.FILES or None, parties=[p.party for p in plans])
     if request.method == "POST" and form.is_valid():
@@ -131,10 +128,7 @@ def record_page(request: HttpRequest, record_id: int) -> HttpResponse:
     via = _via(request)
     if request.method == "POST":
         return _record_action(request, record_id)
-    try:
-        record = service_writes.service_record_view(actor=user, record_id=record_id, via=via)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    record = service_writes.service_record_view(actor=user, record_id=record_id, via=via)
     return _render_record(request, record, via=via)
 
 
@@ -155,10 +149,7 @@ def _record_action(request: HttpRequest, record_id: int) -> HttpResponse:
     user = _user(request)
     via = request.POST.get("via", "")
     via = via if via in ("sms", "email") else ""
-    try:
-        record = service_writes.service_record_view(actor=user, record_id=record_id, via=via)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    record = service_writes.service_record_view(actor=user, record_id=record_id, via=via)
     action = request.POST.get("action", "")
     try:
         if action == "acknowledge":
@@ -183,10 +174,8 @@ def download(request: HttpRequest, record_id: int) -> HttpResponseBase:
     try:
         record = service_writes.service_record_download(actor=_user(request), record_id=record_id, via=_via(request))
         handle = record.document_file.open("rb")
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
     except (FileNotFoundError, ValueError) as exc:
-        raise Http404(_("文书文件不存在。")) from exc
+        raise NotFound(_("文书文件不存在。")) from exc
     head = handle.read(64)
     handle.seek(0)
     kind = detect_file_type(head)
@@ -206,10 +195,7 @@ def download(request: HttpRequest, record_id: int) -> HttpResponseBase:
 @login_required(login_url=PARTY_LOGIN)
 def certificate(request: HttpRequest, record_id: int) -> HttpResponse:
     """The 电子送达凭证 as a page (the PDF comes with the documents capability)."""
-    try:
-        record = service_writes.service_record_view(actor=_user(request), record_id=record_id)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    record = service_writes.service_record_view(actor=_user(request), record_id=record_id)
     cert = service_certificate(record=record)
     return render(request, "frontend/service/certificate.html", {
         "case": record.case, "record": record, "certificate": cert, "rule": rule_label(record.rule),
@@ -220,10 +206,7 @@ def certificate(request: HttpRequest, record_id: int) -> HttpResponse:
 @login_required(login_url=PARTY_LOGIN)
 def certificate_pdf(request: HttpRequest, record_id: int) -> HttpResponse:
     """The 电子送达凭证 as an A4 PDF with the CJK font embedded; the same content and digest as the page."""
-    try:
-        record = service_writes.service_record_view(actor=_user(request), record_id=record_id)
-    except DomainPermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    record = service_writes.service_record_view(actor=_user(request), record_id=record_id)
     cert = service_certificate(record=record)
     html = render_to_string("frontend/service/certificate_pdf.html", {
         "case": record.case, "record": record, "certificate": cert, "rule": rule_label(record.rule),
@@ -284,7 +267,7 @@ def address_page(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     parties = parties_represented(case=case, user=user)
     if not parties:
-        return _refuse(request, case, _("只有当事人本人或其代理人可以确认或变更送达地址。"))
+        raise DomainPermissionDenied(_("只有当事人本人或其代理人可以确认或变更送达地址。"), case=case)
     chosen = request.POST.get("party") or request.GET.get("party")
     party = next((p for p in parties if str(p.pk) == chosen), parties[0])
     address_text = notice_text_publish(

@@ -28,7 +28,7 @@ def agreement_current_for_user(*, user: User, case_id: int) -> tuple[Case, Agree
     an absent case; clerks, judges and organisation staff see the signed document, not the draft."""
     case = case_get_for_user(user=user, case_id=case_id)
     if not case_roles(user, case) & READERS:
-        raise PermissionDenied(_("只有本案当事人、代理人和调解员可以查看调解协议草稿。"))
+        raise PermissionDenied(_("只有本案当事人、代理人和调解员可以查看调解协议草稿。"), case=case)
     clauses = AgreementClause.objects.select_related("obligor", "obligee").prefetch_related(
         Prefetch("assents", queryset=ClauseAssent.objects.order_by("assented_at"))
     ).order_by("number")

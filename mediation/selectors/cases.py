@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from mediation import transitions as tr
 from mediation.choices import Role
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.models import Case, Membership, User
 from mediation.permissions import can_view_case, case_transitions_for
 
@@ -38,7 +38,7 @@ def case_get_for_user(*, user: User, case_id: int) -> Case:
     case = Case.objects.select_related("court", "mediation_organisation").filter(pk=case_id).first()
     if case is None or not can_view_case(user, case):
         # The same answer for "absent" and "not yours": an outsider learns nothing from the id.
-        raise PermissionDenied(_("案件不存在或您无权查看。"))
+        raise NotFound(_("案件不存在或您无权查看。"))
     return case
 
 

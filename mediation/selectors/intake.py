@@ -31,7 +31,7 @@ from mediation.choices import (
     TimerStatus,
     TimerUnit,
 )
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.lifecycle import CLERK_QUEUE_STATUSES, MEDIATOR_DASHBOARD_STATUSES, TIMER_RULES
 from mediation.models import Case, CaseMediator, Membership, Organisation, Party, Timer, User
 
@@ -241,7 +241,7 @@ def intake_queue_for_clerk(
         ).select_related("organisation")
     ) if user.is_authenticated and user.is_active else []
     if not memberships:
-        raise PermissionDenied(_("只有人民法院立案/诉讼服务人员可以查看立案审查队列。"))
+        raise NotFound(_("只有人民法院立案/诉讼服务人员可以查看立案审查队列。"))
     court_ids = {m.organisation_id for m in memberships}
     courts = sorted({m.organisation.pk: m.organisation for m in memberships}.values(), key=lambda c: c.name)
     cases = Case.objects.filter(court_id__in=court_ids, status__in=CLERK_QUEUE_STATUSES)
@@ -260,7 +260,7 @@ def mediator_dashboard(*, user: User, page_number: str | int | None = 1, now: dt
     """A mediator's open cases (active assignments only, D12), most urgent clock first."""
     now = now or timezone.now()
     if not user.is_authenticated or not user.is_active or not _mediator_membership_exists(user):
-        raise PermissionDenied(_("只有调解员可以查看调解员工作台。"))
+        raise NotFound(_("只有调解员可以查看调解员工作台。"))
     assigned = CaseMediator.objects.filter(mediator=user, is_active=True).values("case_id")
     cases = Case.objects.filter(pk__in=assigned, status__in=MEDIATOR_DASHBOARD_STATUSES)
     page, rows = _page(cases, page_number, now=now)
@@ -281,7 +281,7 @@ def org_queue_for_admin(*, user: User, page_number: str | int | None = 1, now: d
         else set()
     )
     if not org_ids:
-        raise PermissionDenied(_("只有调解组织管理员可以查看本组织的待分配案件。"))
+        raise NotFound(_("只有调解组织管理员可以查看本组织的待分配案件。"))
     has_active_mediator = CaseMediator.objects.filter(case_id=OuterRef("pk"), is_active=True)
     cases = Case.objects.filter(mediation_organisation_id__in=org_ids, status=S.AWAITING_SELECTION).exclude(
         Exists(has_active_mediator)
@@ -327,20 +327,20 @@ def intake_case_for_clerk(*, user: User, case_id: int) -> Case:
         pk=case_id, court_id__in=court_ids
     ).first()
     if case is None:
-        raise PermissionDenied(_("案件不存在或不属于您所在法院。"))
+        raise NotFound(_("案件不存在或不属于您所在法院。"))
     return case
 
 
 def org_case_for_admin(*, user: User, case_id: int) -> Case:
     """A case referred to an organisation the user administers."""
     if not user.is_authenticated or not user.is_active:
-        raise PermissionDenied(_("案件不存在或未转交您所在的调解组织。"))
+        raise NotFound(_("案件不存在或未转交您所在的调解组织。"))
     org_ids = Membership.objects.filter(user=user, is_active=True, role=Role.ORG_ADMIN).values("organisation_id")
     case = Case.objects.select_related("court", "mediation_organisation").filter(
         pk=case_id, mediation_organisation_id__in=org_ids
     ).first()
     if case is None:
-        raise PermissionDenied(_("案件不存在或未转交您所在的调解组织。"))
+        raise NotFound(_("案件不存在或未转交您所在的调解组织。"))
     return case
 
 

@@ -1,25 +1,30 @@
-"""Reads of rooms, already filtered by who may see what (caucus isolation: ``mediation.spaces``)."""
+"""Reads of rooms, already filtered by who may see what (caucus isolation: ``mediation.spaces``): the room
+for a user, the snapshot a socket starts from, the record as a member may see it, and who may open a file."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from mediation import spaces
-from mediation.exceptions import PermissionDenied
-from mediation.models import Case, MediationSession, RecordEntry, Room, RoomEvent, RoomMember, User
-from mediation.permissions import can_view_case
+from mediation.choices import ParticipantRole, RoomMemberState
+from mediation.exceptions import InvalidInput, NotFound
+from mediation.models import Agent, Case, MediationSession, RecordEntry, Room, RoomEvent, RoomMember, User
+from mediation.permissions import access_session_place, can_view_case, session_place
+
+M = RoomMemberState
 
 
 def room_get_for_user(*, user: User, room_id: int) -> Room:
     """A room whose session ``user`` has a place in; the same answer for "absent" and "not yours"."""
-    from mediation.services.rooms import session_place
-
     room = Room.objects.select_related("case", "session").filter(pk=room_id).first()
-    if room is None or session_place(session=room.session, user=user) is None:
-        raise PermissionDenied(_("调解活动不存在或您无权参加。"))
+    access_session_place(session=room.session if room is not None else None, user=user)
+    assert room is not None
     return room
 
 
@@ -28,7 +33,7 @@ def room_member_for_user(*, user: User, room_id: int) -> RoomMember:
     room = room_get_for_user(user=user, room_id=room_id)
     member = RoomMember.objects.select_related("user", "room").filter(room=room, user=user).first()
     if member is None:
-        raise PermissionDenied(_("请先从邀请链接进入调解室。"))
+        raise NotFound(_("请先从邀请链接进入调解室。"))
     return member
 
 
@@ -46,8 +51,6 @@ def rooms_for_case(*, user: User, case: Case) -> QuerySet[Room]:
 
 def room_for_session_get(*, user: User, session: MediationSession) -> Room | None:
     """The room of ``session`` if it was opened and ``user`` has a place in the session."""
-    from mediation.services.rooms import session_place
-
     if session_place(session=session, user=user) is None:
         return None
     return Room.objects.filter(session=session).select_related("case").first()
@@ -69,6 +72,17 @@ def current_entries(room: Room) -> list[RecordEntry]:
     return [e for e in entries if e.pk not in replaced]
 
 
+def shared_record(room: Room) -> list[RecordEntry]:
+    """The record everyone may see: joint entries and released caucus entries, corrections applied."""
+    return [e for e in current_entries(room) if not e.caucus_side or e.released_at is not None]
+
+
+def record_version(entries: list[RecordEntry]) -> str:
+    """The SHA-256 a party confirms: the shared entries' ids, texts and tags in order."""
+    body = [[e.pk, e.text, e.tag] for e in entries]
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
 def _entry_visible(entry: RecordEntry, member: RoomMember) -> bool:
     if not entry.caucus_side or entry.released_at is not None:
         return spaces.may_see(audience=spaces.ALL, member=member)
@@ -77,12 +91,85 @@ def _entry_visible(entry: RecordEntry, member: RoomMember) -> bool:
 
 def room_record_visible(*, member: RoomMember) -> tuple[list[RecordEntry], str]:
     """The current record as ``member`` may see it, and the version hash of the shared record."""
-    from mediation.services.rooms import record_version, shared_record
-
     room = Room.objects.get(pk=member.room_id)
     member = RoomMember.objects.get(pk=member.pk)
     entries = [e for e in current_entries(room) if _entry_visible(e, member)]
     return entries, record_version(shared_record(room))
+
+
+def room_checks_done(member: RoomMember) -> bool:
+    """Whether ``member`` passed this room's identity re-check and acknowledged its notices."""
+    return member.identity_checked_at is not None and member.notices_acknowledged_at is not None
+
+
+def room_phone_on_file(member: RoomMember) -> str:
+    """The number the session code goes to: the account's, else the one the case holds for the person."""
+    if member.user.phone:
+        return str(member.user.phone)
+    if member.role == ParticipantRole.PARTY and member.party is not None and member.party.phone:
+        return str(member.party.phone)
+    if member.role == ParticipantRole.AGENT:
+        agent = Agent.objects.filter(party=member.party, user=member.user).first()
+        if agent is not None and agent.phone:
+            return str(agent.phone)
+    raise InvalidInput(_("您的账户没有登记手机号码，无法发送验证码。请联系调解员或法院诉讼服务中心。"))
+
+
+# --- what a socket sees ------------------------------------------------------------------------------------
+
+
+def event_frame(event: RoomEvent, *, actor_member: int | None) -> dict[str, Any]:
+    """An event as a client sees it (docs/protocol.md: ``event``)."""
+    return {"type": "event", "seq": event.seq, "kind": event.kind, "at": event.created_at.isoformat(),
+            "actor": actor_member, "payload": event.payload}
+
+
+def record_entry_payload(entry: RecordEntry) -> dict[str, Any]:
+    return {"id": entry.pk, "text": entry.text, "tag": entry.tag, "caucus_side": entry.caucus_side,
+            "supersedes": entry.supersedes_id, "released": entry.released_at is not None,
+            "at": entry.created_at.isoformat()}
+
+
+def room_snapshot(*, member: RoomMember, since: int = 0) -> dict[str, Any]:
+    """The ``welcome`` body without ``ice_servers`` and ``resume_token``: the room as ``member`` may see it,
+    with every visible event after ``since``."""
+    room = Room.objects.select_related("case").get(pk=member.room_id)
+    member = RoomMember.objects.get(pk=member.pk)
+    members = list(RoomMember.objects.filter(room=room).order_by("pk"))
+    by_user = {m.user_id: m.pk for m in members}
+    since = since if 0 <= since <= room.last_seq else 0
+    listed = [m for m in members if m.state in (M.WAITING, M.ADMITTED)]
+    my_space = spaces.space_of(caucus_side=room.caucus_side, member=member)
+    entries, version = room_record_visible(member=member)
+    return {
+        "type": "welcome", "protocol": "yizhan-room/1",
+        "you": {"member": member.pk, "role": member.role, "side": member.side, "state": member.state,
+                "name": member.display_name},
+        "room": {"id": room.pk, "case": room.case.reference, "status": room.status, "locked": room.locked,
+                 "caucus_side": room.caucus_side, "outcome": room.outcome, "end_reason": room.end_reason,
+                 "continue_at": room.continue_at.isoformat() if room.continue_at else None},
+        "members": [
+            {"member": m.pk, "name": m.display_name, "role": m.role, "side": m.side, "state": m.state,
+             "online": bool(m.online_channel), "audio_only": m.audio_only, "muted": m.muted,
+             "space": spaces.space_of(caucus_side=room.caucus_side, member=m)}
+            for m in listed
+        ],
+        "space": my_space,
+        "peers": [
+            m.pk for m in listed
+            if m.pk != member.pk and m.online_channel
+            and spaces.share_space(caucus_side=room.caucus_side, a=member, b=m)
+        ],
+        "events": [event_frame(e, actor_member=by_user.get(e.actor_id or 0))
+                   for e in room_events_visible(member=member, since=since)],
+        "last_seq": room.last_seq,
+        "record": [record_entry_payload(e) for e in entries],
+        "record_version": version,
+        "heartbeat_ms": 1000,
+    }
+
+
+# --- files -------------------------------------------------------------------------------------------------
 
 
 def _file_visibility(*, user: User, events: QuerySet[RoomEvent]) -> tuple[set[int], set[int]]:

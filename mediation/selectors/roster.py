@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mediation.choices import ComplaintStatus, MediatorStatus, Role, RosterScope
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.lifecycle import OPEN_STATUSES
 from mediation.models import Case, CaseMediator, Complaint, MediatorProfile, Membership, Organisation, RosterEntry, User
 
@@ -252,7 +252,7 @@ def mediator_directory_get(*, profile_id: int) -> MediatorProfile:
     """One directory profile; the same refusal for "absent" and "not listed" (suspended, expired...)."""
     profile = mediator_directory().filter(pk=profile_id).first()
     if profile is None:
-        raise PermissionDenied(_("该调解员不在公开名册中。"))
+        raise NotFound(_("该调解员不在公开名册中。"))
     return profile
 
 
@@ -265,7 +265,7 @@ def mediator_profile_get(*, profile_id: int) -> MediatorProfile:
     """Any mediator's profile, listed or not (a complaint may concern a suspended mediator)."""
     profile = MediatorProfile.objects.select_related("user").filter(pk=profile_id).first()
     if profile is None:
-        raise PermissionDenied(_("调解员不存在。"))
+        raise NotFound(_("调解员不存在。"))
     return profile
 
 
@@ -312,7 +312,7 @@ def roster_entries_of_court(*, user: User, court_id: int) -> QuerySet[RosterEntr
     """Every entry of one court's own roster, for its staff: active, awaiting consent, refused or ended."""
     court = courts_managed_by(user=user).filter(pk=court_id).first()
     if court is None:
-        raise PermissionDenied(_("您不是该法院名册的管理人员。"))
+        raise NotFound(_("您不是该法院名册的管理人员。"))
     return (
         RosterEntry.objects.filter(court=court)
         .select_related("mediator__user", "adopted_from__court")
@@ -352,7 +352,7 @@ def roster_entry_get_for_staff(*, entry_id: int) -> RosterEntry:
     """An active entry a court may ask to adopt; whether it may is the service's to say."""
     entry = RosterEntry.objects.select_related("mediator__user", "court").filter(pk=entry_id).first()
     if entry is None:
-        raise PermissionDenied(_("名册条目不存在。"))
+        raise NotFound(_("名册条目不存在。"))
     return entry
 
 
@@ -364,7 +364,7 @@ def roster_entry_get_for_mediator(*, user: User, entry_id: int) -> RosterEntry:
         .first()
     )
     if entry is None:
-        raise PermissionDenied(_("采用请求不存在。"))
+        raise NotFound(_("采用请求不存在。"))
     return entry
 
 
@@ -417,5 +417,5 @@ def complaints_for_handler(*, user: User) -> QuerySet[Complaint]:
 def complaint_get_for_handler(*, user: User, complaint_id: int) -> Complaint:
     complaint = complaints_for_handler(user=user).filter(pk=complaint_id).first()
     if complaint is None:
-        raise PermissionDenied(_("投诉不存在或您无权处理。"))
+        raise NotFound(_("投诉不存在或您无权处理。"))
     return complaint

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from mediation import scheduling_slots as slots
 from mediation import transitions as tr
 from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionStatus
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.models import Agent, Case, MediationSession, Party, SessionParticipant, User, WorkingHours
 from mediation.permissions import case_roles
 from mediation.scheduling_slots import Window
@@ -124,7 +124,7 @@ def sessions_for_case(*, user: User, case: Case) -> list[SessionRow]:
     The caller has already checked that ``user`` holds a role on the case (``case_get_for_user``)."""
     roles = case_roles(user, case)
     if not roles:
-        raise PermissionDenied(_("案件不存在或您无权查看。"))
+        raise NotFound(_("案件不存在或您无权查看。"))
     sessions = (
         MediationSession.objects.filter(case=case)
         .select_related("venue", "case")
@@ -170,10 +170,10 @@ def _person(p: SessionParticipant) -> tuple[str, str, str]:
 
 
 def session_get_for_case(*, case: Case, session_id: int) -> MediationSession:
-    """A session of ``case`` (the caller has checked the case); PermissionDenied when there is none."""
+    """A session of ``case`` (the caller has checked the case); NotFound when there is none."""
     session = MediationSession.objects.select_related("case", "venue").filter(case=case, pk=session_id).first()
     if session is None:
-        raise PermissionDenied(_("调解活动不存在或您无权查看。"))
+        raise NotFound(_("调解活动不存在或您无权查看。"))
     return session
 
 
@@ -187,7 +187,7 @@ def session_get_for_participant(*, user: User, case_id: int, session_id: int) ->
     )
     if row is None or (row.role not in ROLELESS_PARTICIPANTS and not case_roles(user, row.session.case)):
         # A replaced mediator or a removed agent stays on the session's list but no longer gets its file.
-        raise PermissionDenied(_("调解活动不存在或您无权查看。"))
+        raise NotFound(_("调解活动不存在或您无权查看。"))
     return row.session, row
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from mediation import transitions as tr
 from mediation.choices import AddressSource, CaseStatus, OutboxStatus, ServiceChannel, ServiceRule, ServiceStage
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.models import AuditEvent, Case, Party, ServiceAddress, ServiceDelivery, ServiceRecord, User
 from mediation.permissions import case_roles
 from mediation.validators import mask_phone
@@ -91,7 +91,7 @@ def service_records_for_case(*, user: User, case: Case) -> QuerySet[ServiceRecor
 
 
 def service_record_get_for_user(*, user: User, record_id: int) -> ServiceRecord:
-    """One service record ``user`` may see; PermissionDenied (shown as "not found") otherwise."""
+    """One service record ``user`` may see; NotFound otherwise."""
     record = (
         ServiceRecord.objects.select_related("case", "case__court", "recipient", "serving_body", "served_by")
         .filter(pk=record_id)
@@ -99,7 +99,7 @@ def service_record_get_for_user(*, user: User, record_id: int) -> ServiceRecord:
     )
     if record is not None and may_view_record(user, record):
         return record
-    raise PermissionDenied(_("送达记录不存在或您无权查看。"))
+    raise NotFound(_("送达记录不存在或您无权查看。"))
 
 
 def may_view_record(user: User | None, record: ServiceRecord) -> bool:

@@ -50,6 +50,7 @@ from mediation.models import (
 from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.services.room_events import room_announce
 from mediation.signals import send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -120,8 +121,6 @@ def _require_drafting(agreement: Agreement) -> None:
 def _announce(agreement: Agreement) -> None:
     """Tell the room (its panel reloads) and the case's watchers. The room event is stored with the change, so
     a phone that reconnects gets it in its catch-up; both are sent only after commit."""
-    from mediation.services.rooms import room_announce  # lazy: the rooms service reaches into many areas
-
     payload = {"agreement": agreement.pk, "revision": agreement.revision}
     room_announce(case=agreement.case, kind="agreement.updated", payload=payload)
     send_on_commit(signals.case_event, case_id=agreement.case_id, event={"type": "agreement.updated", **payload})

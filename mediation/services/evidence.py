@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from mediation import transitions as tr
 from mediation.choices import EvidenceKind
-from mediation.exceptions import InvalidInput, PermissionDenied
+from mediation.exceptions import InvalidInput, NotFound, PermissionDenied
 from mediation.models import ApplicationDraft, Case, Evidence, User
 from mediation.models.intake import evidence_path
 from mediation.permissions import case_roles
@@ -244,7 +244,7 @@ def evidence_get_for_user(*, user: User, pk: int) -> Evidence:
 
             if room_file_visible(user=user, evidence_id=evidence.pk):
                 return evidence
-    raise PermissionDenied(_("材料不存在或您无权查看。"))
+    raise NotFound(_("材料不存在或您无权查看。"))
 
 
 def evidence_download(*, actor: User, pk: int) -> Evidence:

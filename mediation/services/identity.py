@@ -16,6 +16,7 @@ import hmac
 import logging
 import math
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -42,10 +43,15 @@ class OtpThrottled(PermissionDenied):
     """Too many codes asked for, or too many wrong ones: ``retry_after`` is the wait in seconds."""
 
     code = "otp_throttled"
+    status = json_status = 429
+    json_error = "throttled"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def json_extra(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
 
 
 class SmsUnavailable(DomainError):

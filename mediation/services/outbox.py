@@ -39,7 +39,7 @@ from mediation.adapters import sms as sms_adapter
 from mediation.adapters.email import EmailSender
 from mediation.adapters.sms import SmsBackend
 from mediation.choices import MessageChannel, OutboxStatus
-from mediation.exceptions import InvalidInput, PermissionDenied
+from mediation.exceptions import InvalidInput, NotFound
 from mediation.models import Case, OutboxMessage, User
 from mediation.services.audit import audit_append
 from mediation.validators import mask_phone
@@ -360,7 +360,7 @@ def inbox_mark_read(*, actor: User, message_id: int) -> OutboxMessage:
                 pk=message_id, recipient=actor, channel=MessageChannel.IN_APP, status=OutboxStatus.SENT
             )
         except OutboxMessage.DoesNotExist:
-            raise PermissionDenied(_("没有找到这条消息。")) from None
+            raise NotFound(_("没有找到这条消息。")) from None
         if message.read_at is None:
             message.read_at = timezone.now()
             message.save(update_fields=["read_at"])

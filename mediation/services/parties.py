@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from mediation.choices import CaseOrigin
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.lifecycle import TERMINAL_STATUSES
 from mediation.models import Party, User
 from mediation.services.audit import audit_append
@@ -38,7 +38,7 @@ def party_claim(*, party: Party, actor: User) -> Party:
     with transaction.atomic():
         locked = Party.objects.select_for_update().filter(pk=party.pk).first()
         if locked is None or not parties_claimable_by(user=actor).filter(pk=locked.pk).exists():
-            raise PermissionDenied(_("案件不存在或您无权查看。"))
+            raise NotFound(_("案件不存在或您无权查看。"))
         locked.user = actor
         locked.save(update_fields=["user"])
         audit_append(

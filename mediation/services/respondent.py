@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from mediation import calendar
 from mediation import transitions as tr
 from mediation.choices import CaseStatus, ConsentKind, EndReason, MessageChannel, PartyRole, TimerKind, TimerStatus
-from mediation.exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
+from mediation.exceptions import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from mediation.models import (
     AuditEvent,
     Case,
@@ -197,10 +197,10 @@ def respondent_link(*, case: Case, actor: User) -> Party:
         case = _lock_case(case)
         party = respondent_party_for(case=case, user=actor)
         if party is None:
-            raise PermissionDenied(_("案件不存在或您无权查看。"))
+            raise NotFound(_("案件不存在或您无权查看。"))
         party = Party.objects.select_for_update().get(pk=party.pk)
         if party.user_id is not None:  # taken up meanwhile
-            raise PermissionDenied(_("案件不存在或您无权查看。"))
+            raise NotFound(_("案件不存在或您无权查看。"))
         party.user = actor
         party.save(update_fields=["user"])
         audit_append(

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from mediation.choices import CaseStatus, ParticipantRole, PartyRole, RoomMemberState, SessionKind
 from mediation.models import Agent, MediationSession, Party, Room, RoomMember
-from mediation.services.rooms import room_token_issue
+from mediation.services.room_entry import room_token_issue
 from tests.process_support import database_url_for_subprocess
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from mediation.choices import CaseStatus, RoomOutcome
 from mediation.models import AuditEvent, RecordConfirmation, RoomEvent, RoomMember
-from mediation.services import rooms
+from mediation.services import room_entry
 from tests.e2e.conftest import off_loop, screenshot
 from tests.e2e.phone_support import fits, new_phone, not_receiving, pass_room_checks, receiving, sign_in
 from tests.room_support import open_room, ready_member, schedule_session
@@ -236,7 +236,7 @@ def test_a_cut_socket_comes_back_with_no_chat_or_record_entry_lost(asgi_live_ser
     stored = off_loop(lambda: list(RoomEvent.objects.filter(room=room, kind="chat")
                                    .values_list("payload__text", flat=True)))
     assert sorted(stored) == sorted(["断线前的消息", "断线期间我发的消息", "断线期间调解员的消息"])
-    assert alice_member.pk == off_loop(lambda: rooms.room_member_get_or_create(room=room, user=world.applicant).pk)
+    assert alice_member.pk == off_loop(lambda: room_entry.room_member_get_or_create(room=room, user=world.applicant).pk)
 
     # Audio only sends no video (the others see the avatar); switching back brings the video back.
     alice.click("#rm-audio")

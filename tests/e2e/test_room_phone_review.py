@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mediation.models import RoomEvent
-from mediation.services import rooms
+from mediation.services import room_record
 from tests.e2e.conftest import off_loop, screenshot
 from tests.e2e.test_room_phone import SMALL, chat, fits, new_phone, sign_in
 from tests.room_support import open_room, ready_member
@@ -50,7 +50,7 @@ def test_a_party_whose_camera_is_refused_is_told_what_to_do_and_a_copied_ref_can
     first_ref = off_loop(lambda: RoomEvent.objects.get(room=room, kind="chat").client_id)
     prefix, number = first_ref.rsplit(".", 1)
     copied = f"{prefix}.{int(number) + 1}"
-    off_loop(lambda: rooms.room_chat_post(member=bob_member, text="冒充的消息", client_id=copied))
+    off_loop(lambda: room_record.room_chat_post(member=bob_member, text="冒充的消息", client_id=copied))
     alice.wait_for_selector("#rm-chat li:has-text('冒充的消息')")
     chat(alice, "我的第二条")
 

@@ -9,9 +9,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from mediation import exceptions, permissions
 from mediation.choices import CaseStatus, ConsentKind, RoomMemberState
 from mediation.models import AuditEvent, Consent, RoomEvent, RoomMember
-from mediation.services import rooms
+from mediation.selectors import rooms as room_selectors
+from mediation.services import room_controls, room_entry
 from tests.factories import UserFactory
 from tests.room_support import joint_room, last_code, open_room, ready_member, schedule_session
 
@@ -24,10 +26,10 @@ def walk_in(client, room, user, *, audio_only: bool = False, caucus: str = "yes"
     """The whole way in through the pages, as a phone would: code, device check, notices."""
     client.force_login(user)
     client.post(reverse("room_join_identity", args=[room.pk]), {"action": "send"})
-    code = last_code(rooms.room_phone_on_file(RoomMember.objects.get(room=room, user=user)))
+    code = last_code(room_selectors.room_phone_on_file(RoomMember.objects.get(room=room, user=user)))
     client.post(reverse("room_join_identity", args=[room.pk]), {"action": "verify", "code": code})
     client.post(reverse("room_join_device", args=[room.pk]), {"audio_only": "1" if audio_only else "0"})
-    codes = [t.code for t in rooms.room_notices_required()]
+    codes = [t.code for t in room_entry.room_notices_required()]
     return client.post(reverse("room_join_notices", args=[room.pk]), {"notice": codes, "consent_caucus": caucus})
 
 
@@ -115,7 +117,7 @@ def test_a_wrong_code_is_refused_and_the_step_stays(world, client):
 
 def test_the_other_party_cannot_use_a_code_sent_to_you(world, client):
     _case, _session, room = open_room(world)
-    rooms.room_identity_code_send(member=rooms.room_member_get_or_create(room=room, user=world.applicant))
+    room_entry.room_identity_code_send(member=room_entry.room_member_get_or_create(room=room, user=world.applicant))
     code = last_code(world.applicant.phone)
     client.force_login(world.respondent)
     client.get(reverse("room_join", args=[room.pk]))
@@ -127,11 +129,11 @@ def test_the_other_party_cannot_use_a_code_sent_to_you(world, client):
 def test_notices_not_all_acknowledged_keep_the_person_out(world, client):
     _case, _session, room = open_room(world)
     client.force_login(world.applicant)
-    member = rooms.room_member_get_or_create(room=room, user=world.applicant)
-    rooms.room_identity_code_send(member=member)
-    rooms.room_identity_verify(member=member, code=last_code(world.applicant.phone))
+    member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
+    room_entry.room_identity_code_send(member=member)
+    room_entry.room_identity_verify(member=member, code=last_code(world.applicant.phone))
     client.post(reverse("room_join_device", args=[room.pk]), {"audio_only": "0"})
-    first = rooms.room_notices_required()[0].code
+    first = room_entry.room_notices_required()[0].code
     page = client.post(reverse("room_join_notices", args=[room.pk]), {"notice": [first], "consent_caucus": "yes"})
     assert page.status_code == 200 and "请阅读并逐项确认" in page.text
     assert RoomMember.objects.get(pk=member.pk).notices_acknowledged_at is None
@@ -179,7 +181,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(world, client):
 def test_an_ended_room_says_so(world, client):
     _case, _session, room = open_room(world)
     ready_member(room, world.mediator)
-    rooms.room_end(room=room, actor=world.mediator, outcome="terminate", end_reason="too_far")
+    room_controls.room_end(room=room, actor=world.mediator, outcome="terminate", end_reason="too_far")
     client.force_login(world.applicant)
     page = client.get(reverse("room_join", args=[room.pk]))
     assert page.status_code == 409 and "本次调解已结束" in page.text
@@ -189,7 +191,7 @@ def test_a_removed_person_cannot_come_back_through_the_pages(world, client):
     _case, _session, room = open_room(world)
     ready_member(room, world.mediator)
     member = ready_member(room, world.applicant, admit_by=world.mediator)
-    rooms.room_remove(room=room, actor=world.mediator, member=member)
+    room_controls.room_remove(room=room, actor=world.mediator, member=member)
     client.force_login(world.applicant)
     page = client.get(reverse("room_page", args=[room.pk]))
     assert page.status_code == 409 and "移出" in page.text
@@ -229,16 +231,16 @@ def test_api_token_with_the_code_and_the_notices_gives_a_single_use_token(world,
     _case, _session, room = open_room(world)
     client.force_login(world.applicant)
     api(client, "room_api_code", room)
-    codes = [t.code for t in rooms.room_notices_required()]
+    codes = [t.code for t in room_entry.room_notices_required()]
     answer = api(client, "room_api_token", room, {"code": last_code(world.applicant.phone), "notices": codes,
-                                                   "audio_only": False})
+                                                  "audio_only": False})
     assert answer.status_code == 200, answer.content
     body = answer.json()
     assert body["ws_url"] == f"/ws/room/{room.pk}/?token={body['token']}" and body["expires_at"]
-    member = rooms.room_token_redeem(room_id=room.pk, token=body["token"])
+    member = room_entry.room_token_redeem(room_id=room.pk, token=body["token"])
     assert member.user == world.applicant
-    with pytest.raises(rooms.TokenSpent):
-        rooms.room_token_redeem(room_id=room.pk, token=body["token"])
+    with pytest.raises(exceptions.TokenSpent):
+        room_entry.room_token_redeem(room_id=room.pk, token=body["token"])
 
 
 def test_api_token_with_a_wrong_code_answers_otp_invalid(world, client):
@@ -246,7 +248,7 @@ def test_api_token_with_a_wrong_code_answers_otp_invalid(world, client):
     client.force_login(world.applicant)
     api(client, "room_api_code", room)
     code = last_code(world.applicant.phone)
-    codes = [t.code for t in rooms.room_notices_required()]
+    codes = [t.code for t in room_entry.room_notices_required()]
     answer = api(client, "room_api_token", room, {"code": f"{(int(code) + 1) % 1000000:06d}", "notices": codes})
     assert answer.status_code == 400 and answer.json()["error"] == "otp_invalid"
 
@@ -259,7 +261,7 @@ def test_api_token_without_every_notice_answers_notices_required(world, client):
     assert answer.status_code == 400
     body = answer.json()
     assert body["error"] == "notices_required"
-    assert body["required"] == [t.code for t in rooms.room_notices_required()]
+    assert body["required"] == [t.code for t in room_entry.room_notices_required()]
 
 
 def test_api_refuses_a_malformed_body(world, client):
@@ -343,7 +345,7 @@ def test_seed_demo_gives_the_demo_case_a_session_its_mediator_and_parties_can_en
     session = MediationSession.objects.get(case__title=DEMO_CASE_TITLE)  # the second run adds none
     assert reverse("session_room", args=[session.pk]) in out.getvalue()
     for username in ("mediator", "alice", "bob"):
-        assert rooms.session_place(session=session, user=User.objects.get(username=username)) is not None
+        assert permissions.session_place(session=session, user=User.objects.get(username=username)) is not None
     client.login(username="mediator", password="yizhan-demo-2026")
     response = client.post(reverse("session_room", args=[session.pk]))
     assert response.status_code == 302
@@ -366,7 +368,7 @@ def test_seed_demo_schedules_no_session_unless_asked(settings):
 def caucus_file(world, client, title: str):
     """A file the applicant shares in a caucus with the applicant's side."""
     case, room, _members = joint_room(world)
-    rooms.room_caucus_start(room=room, actor=world.mediator, side="applicant")
+    room_controls.room_caucus_start(room=room, actor=world.mediator, side="applicant")
     client.force_login(world.applicant)
     upload = SimpleUploadedFile("x.pdf", PDF, content_type="application/pdf")
     answer = client.post(reverse("room_files", args=[room.pk]), {"file": upload, "name": title})

@@ -22,7 +22,6 @@ from mediation.choices import (
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import Agent, Agreement, AuditEvent, Case, CaseMediator, ClauseAssent, Organisation
 from mediation.selectors.agreements import agreement_current_for_user, agreement_view_for_user
-from mediation.services import rooms as rooms_service
 from mediation.services.agreements import (
     agreement_clause_add,
     agreement_clause_assent,
@@ -455,7 +454,7 @@ def test_changes_are_announced_to_the_room_with_the_change_and_to_the_case_after
 ):
     room_events: list[dict] = []
     case_events: list[dict] = []
-    monkeypatch.setattr(rooms_service, "room_announce",
+    monkeypatch.setattr("mediation.services.agreements.room_announce",
                         lambda *, case, kind, payload: room_events.append({"case": case.pk, "kind": kind, **payload}))
     monkeypatch.setattr("realtime.broadcast.case_broadcast",
                         lambda *, case_id, event: case_events.append({"case": case_id, **event}))
@@ -475,7 +474,8 @@ def test_changes_are_announced_to_the_room_with_the_change_and_to_the_case_after
 
 def test_an_assent_is_announced_too(world, monkeypatch):
     announced: list[str] = []
-    monkeypatch.setattr(rooms_service, "room_announce", lambda *, case, kind, payload: announced.append(kind))
+    monkeypatch.setattr("mediation.services.agreements.room_announce",
+                        lambda *, case, kind, payload: announced.append(kind))
     agreement = draft_labour_agreement(world, assent=False)
     announced.clear()
     applicant, _r = parties_of(agreement.case)

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from mediation.choices import CaseStatus
 from mediation.models import AuditEvent, RoomMember
-from mediation.services import rooms
+from mediation.services import room_entry
 from tests.room_support import open_room
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_prints_a_page_a_ws_url_and_a_token_that_opens_the_room(world, settings)
 
     token = re.search(r"^token:\s+(\S+)$", output, re.M).group(1)
     assert f"/rooms/{room.pk}/" in output and f"/ws/room/{room.pk}/?token={token}" in output
-    assert rooms.room_token_redeem(room_id=room.pk, token=token).user == world.applicant
+    assert room_entry.room_token_redeem(room_id=room.pk, token=token).user == world.applicant
 
 
 def test_records_the_checks_as_done_by_the_command(world, settings):

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mediation.models import RoomEvent
-from mediation.services import rooms
+from mediation.selectors import rooms as room_selectors
+from mediation.services import room_controls, room_entry, room_record
 from realtime import room_consumer
 from tests.realtime.test_case_events import headers_for, layer  # noqa: F401 - the layer fixture
 from tests.room_support import (
@@ -82,7 +83,7 @@ async def test_no_such_room_is_refused_like_a_foreign_one(world):
 
 async def test_party_who_skipped_the_checks_is_refused_with_4412(world):
     _case, _session, room = await sync(open_room, world)
-    await sync(rooms.room_member_get_or_create, room=room, user=world.applicant)
+    await sync(room_entry.room_member_get_or_create, room=room, user=world.applicant)
     async with room_socket(room.pk, headers=await headers_for(world.applicant)) as socket:
         assert await refusal_code(socket) == 4412
 
@@ -111,7 +112,7 @@ async def test_handshake_from_another_origin_is_refused(world):
 
 async def test_ended_room_is_refused_with_4410(world):
     _case, room, _m = await sync(joint_room, world)
-    await sync(rooms.room_end, room=room, actor=world.mediator, outcome="terminate", end_reason="too_far")
+    await sync(room_controls.room_end, room=room, actor=world.mediator, outcome="terminate", end_reason="too_far")
     async with room_socket(room.pk, headers=await headers_for(world.applicant)) as socket:
         assert await refusal_code(socket) == 4410
 
@@ -154,7 +155,8 @@ async def test_waiting_party_is_admitted_by_the_mediator_and_gets_a_fresh_welcom
         seen = await frames_until(party, lambda f: f["type"] == "welcome")
         assert any(f.get("kind") == "member.admitted" for f in seen)
         assert (seen[-1]["you"]["state"], seen[-1]["space"]) == ("admitted", "joint")
-        assert seen[-1]["peers"] == [(await sync(rooms.room_member_get_or_create, room=room, user=world.mediator)).pk]
+        mediator = await sync(room_entry.room_member_get_or_create, room=room, user=world.mediator)
+        assert seen[-1]["peers"] == [mediator.pk]
 
 
 # --- chat and signaling within a space ------------------------------------------------------------------
@@ -191,7 +193,7 @@ async def test_signal_is_relayed_in_joint_and_refused_across_a_caucus(world):
         relayed = (await frames_until(bob, lambda f: f["type"] == "signal"))[-1]
         assert relayed == {"type": "signal", "from": m["applicant"].pk, "data": offer}
 
-        await sync(rooms.room_caucus_start, room=room, actor=world.mediator, side="applicant")
+        await sync(room_controls.room_caucus_start, room=room, actor=world.mediator, side="applicant")
         await frames_until(alice, lambda f: f.get("kind") == "room.space")
         await frames_until(bob, lambda f: f.get("kind") == "room.space")
         await alice.send_json_to({"type": "signal", "to": m["respondent"].pk, "ref": "s2", "data": offer})
@@ -239,13 +241,13 @@ async def test_reconnect_with_since_gets_exactly_the_missed_events_and_a_resent_
         seen = await frames_until(first, lambda f: f["type"] == "ack")  # the event may come before its ack
         seen += await drain(first)
         last = max([welcome["last_seq"], *[f["seq"] for f in seen if f["type"] == "event"]])
-    await sync(rooms.room_chat_post, member=_m["respondent"], text="你掉线时我说的", client_id="b1")
+    await sync(room_record.room_chat_post, member=_m["respondent"], text="你掉线时我说的", client_id="b1")
     async with room_socket(room.pk, headers=headers, since=last) as second:
         resumed = await connect_welcome(second)
         assert [e["payload"]["text"] for e in resumed["events"] if e["kind"] == "chat"] == ["你掉线时我说的"]
         await second.send_json_to({"type": "chat", "ref": "once", "text": "第一条"})
         ack = (await frames_until(second, lambda f: f["type"] == "ack"))[-1]
-    fresh = await sync(rooms.room_snapshot, member=_m["applicant"])
+    fresh = await sync(room_selectors.room_snapshot, member=_m["applicant"])
     assert ack["seq"] in [e["seq"] for e in fresh["events"]]
     assert await sync(lambda: RoomEvent.objects.filter(room=room, kind="chat", client_id="once").count()) == 1
 
@@ -282,7 +284,7 @@ async def test_removed_member_is_told_and_closed_with_4408(world):
     _case, room, m = await sync(joint_room, world)
     async with room_socket(room.pk, headers=await headers_for(world.respondent)) as socket:
         await connect_welcome(socket)
-        await sync(rooms.room_remove, room=room, actor=world.mediator, member=m["respondent"])
+        await sync(room_controls.room_remove, room=room, actor=world.mediator, member=m["respondent"])
         frames = await drain(socket)
         assert [f.get("kind") for f in frames if f["type"] == "event"] == ["member.removed"]
         assert frames[-1] == {"type": "__close__", "code": 4408}

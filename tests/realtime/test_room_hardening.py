@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from mediation.models import Agent, RecordEntry, RoomEvent, RoomMember
-from mediation.services import rooms
+from mediation.services import room_controls, room_entry, room_record
 from realtime import frames as f
 from realtime import room_consumer
 from realtime.broadcast import room_group
@@ -55,8 +55,8 @@ async def test_broadcasts_that_cross_reach_the_client_in_seq_order(world, monkey
     async with room_socket(room.pk, headers=await headers_for(world.applicant)) as alice:
         await connect_welcome(alice)
         with held_broadcasts(monkeypatch) as kept:
-            await sync(rooms.room_chat_post, member=m["respondent"], text="第一句", client_id="b1")
-            await sync(rooms.room_chat_post, member=m["mediator"], text="第二句", client_id="m1")
+            await sync(room_record.room_chat_post, member=m["respondent"], text="第一句", client_id="b1")
+            await sync(room_record.room_chat_post, member=m["mediator"], text="第二句", client_id="m1")
         for message in reversed(kept):  # two writers' on-commit broadcasts may arrive the other way round
             await deliver(room.pk, message)
 
@@ -71,8 +71,8 @@ async def test_a_lost_broadcast_is_repaired_with_a_fresh_welcome(world, monkeypa
     async with room_socket(room.pk, headers=await headers_for(world.applicant)) as alice:
         await connect_welcome(alice)
         with held_broadcasts(monkeypatch) as kept:
-            await sync(rooms.room_chat_post, member=m["respondent"], text="丢失的那句", client_id="b1")
-            await sync(rooms.room_chat_post, member=m["mediator"], text="后来的一句", client_id="m1")
+            await sync(room_record.room_chat_post, member=m["respondent"], text="丢失的那句", client_id="b1")
+            await sync(room_record.room_chat_post, member=m["mediator"], text="后来的一句", client_id="m1")
         await deliver(room.pk, kept[1])  # the first broadcast never arrives (a full channel drops it)
 
         frames = await drain(alice, quiet=0.6)
@@ -94,8 +94,8 @@ async def test_a_lost_caucus_broadcast_does_not_leave_signals_flowing_across_the
         await connect_welcome(alice)
         await connect_welcome(bob)
         with held_broadcasts(monkeypatch) as kept:
-            await sync(rooms.room_caucus_start, room=room, actor=world.mediator, side="applicant")
-            await sync(rooms.room_chat_post, member=m["mediator"], text="请申请人说说", client_id="m1")
+            await sync(room_controls.room_caucus_start, room=room, actor=world.mediator, side="applicant")
+            await sync(room_record.room_chat_post, member=m["mediator"], text="请申请人说说", client_id="m1")
         await deliver(room.pk, kept[1])  # room.space is lost; the next event shows the gap
         await drain(alice, quiet=0.6)
         await drain(bob, quiet=0.1)
@@ -154,16 +154,16 @@ async def test_a_flood_of_chat_is_limited_to_the_write_budget_and_each_refusal_n
 
 async def test_an_agent_now_acting_for_the_other_side_waits_again_and_sees_nothing_of_the_old_sides_caucus(world):
     case, room, m = await sync(joint_room, world)
-    await sync(rooms.room_caucus_start, room=room, actor=world.mediator, side="respondent")
-    await sync(rooms.room_record_add, member=m["mediator"], text="被申请人底线五千", client_id="r1")
-    await sync(rooms.room_caucus_end, room=room, actor=world.mediator)
+    await sync(room_controls.room_caucus_start, room=room, actor=world.mediator, side="respondent")
+    await sync(room_record.room_record_add, member=m["mediator"], text="被申请人底线五千", client_id="r1")
+    await sync(room_controls.room_caucus_end, room=room, actor=world.mediator)
     applicant_party = await sync(lambda: case.parties.get(role="applicant"))
     await sync(lambda: Agent.objects.filter(user=world.lawyer, party__case=case).update(party=applicant_party))
 
     async with room_socket(room.pk, headers=await headers_for(world.lawyer)) as lawyer:
         welcome = await connect_welcome(lawyer)
         assert (welcome["you"]["side"], welcome["you"]["state"]) == ("applicant", "waiting")
-        await sync(rooms.room_admit, room=room, actor=world.mediator, member=m["lawyer"].pk)
+        await sync(room_controls.room_admit, room=room, actor=world.mediator, member=m["lawyer"].pk)
         admitted = (await frames_until(lawyer, lambda frame: frame["type"] == "welcome"))[-1]
 
     assert admitted["you"]["state"] == "admitted"
@@ -173,8 +173,8 @@ async def test_an_agent_now_acting_for_the_other_side_waits_again_and_sees_nothi
 
 async def test_someone_who_left_a_room_since_locked_is_refused_with_4423(world):
     _case, room, m = await sync(joint_room, world)
-    await sync(rooms.room_leave, member=m["respondent"])
-    await sync(rooms.room_lock, room=room, actor=world.mediator, locked=True)
+    await sync(room_entry.room_leave, member=m["respondent"])
+    await sync(room_controls.room_lock, room=room, actor=world.mediator, locked=True)
     async with room_socket(room.pk, headers=await headers_for(world.respondent)) as bob:
         assert await refusal_code(bob) == 4423
     member = await sync(lambda: RoomMember.objects.get(pk=m["respondent"].pk))
@@ -208,7 +208,7 @@ async def test_a_socket_replaced_by_a_newer_one_never_announces_its_member_offli
         async with room_socket(room.pk, headers=await headers_for(world.applicant)) as old:
             await connect_welcome(old)
             # The race: the old socket says goodbye before the new one has written its channel.
-            monkeypatch.setattr(rooms, "room_presence_set", lambda **kwargs: None)
+            monkeypatch.setattr(room_entry, "room_presence_set", lambda **kwargs: None)
             async with room_socket(room.pk, headers=await headers_for(world.applicant)) as new:
                 await connect_welcome(new)
                 assert (await drain(old))[-1] == {"type": "__close__", "code": 4001}

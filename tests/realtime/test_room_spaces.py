@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mediation.exceptions import DomainError
-from mediation.services import rooms
+from mediation.selectors import rooms as room_selectors
+from mediation.services import room_controls, room_record
 from mediation.spaces import MemberInfo, audience_for, may_see, share_space, space_of
 from tests.room_support import joint_room
 
@@ -114,14 +115,14 @@ def test_excluded_side_never_receives_anything_from_a_caucus(world, ops, request
         room.refresh_from_db()
         try:
             if op == "caucus":
-                rooms.room_caucus_start(room=room, actor=world.mediator, side=arg)
+                room_controls.room_caucus_start(room=room, actor=world.mediator, side=arg)
             elif op == "joint":
-                rooms.room_caucus_end(room=room, actor=world.mediator)
+                room_controls.room_caucus_end(room=room, actor=world.mediator)
             elif op == "chat":
-                event = rooms.room_chat_post(member=m[arg], text="消息", client_id=f"p{next(_counter)}")
+                event = room_record.room_chat_post(member=m[arg], text="消息", client_id=f"p{next(_counter)}")
                 posted[event.seq] = (room.caucus_side, arg)
             elif op == "record":
-                event = rooms.room_record_add(member=m["mediator"], text="笔录", tag=arg)
+                event = room_record.room_record_add(member=m["mediator"], text="笔录", tag=arg)
                 posted[event.seq] = (room.caucus_side, "mediator")
             else:
                 sender, target = (infos[name] for name in arg)
@@ -130,11 +131,11 @@ def test_excluded_side_never_receives_anything_from_a_caucus(world, ops, request
         except DomainError:
             continue
     for name, member in m.items():
-        seen = {e["seq"] for e in rooms.room_snapshot(member=member)["events"]}
+        seen = {e["seq"] for e in room_selectors.room_snapshot(member=member)["events"]}
         for seq, (caucus_side, poster) in posted.items():
             shared = space_of(caucus_side=caucus_side, member=infos[name]) == space_of(
                 caucus_side=caucus_side, member=infos[poster])
             assert (seq in seen) == shared, (name, poster, caucus_side, seq)
-        for entry in rooms.room_record_view(member=member)[0]:
+        for entry in room_selectors.room_record_visible(member=member)[0]:
             if entry.caucus_side and not entry.released_at:
                 assert member.role == "mediator" or member.side == entry.caucus_side, name

@@ -33,6 +33,7 @@ from documents.ca import ISSUING_CERT, ROOT_CERT, certificate_authority, dev_ca_
 from documents.models import Document
 from documents.services.signing import document_sign, document_sign_code_send
 from documents.verification import verify_pdf
+from mediation import permissions
 from mediation.adapters.sms import outbox as sms_outbox
 from mediation.choices import (
     CaseStatus,
@@ -48,7 +49,8 @@ from mediation.choices import (
 )
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
 from mediation.models import Agent, Case, CaseMediator, MediationSession, Party, User
-from mediation.services import rooms
+from mediation.selectors import rooms as room_selectors
+from mediation.services import room_controls, room_entry, room_record
 from mediation.services.agreements import (
     agreement_clause_add,
     agreement_clause_assent,
@@ -164,45 +166,45 @@ class Command(BaseCommand):
             session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
                                        ends_at=start + dt.timedelta(hours=2))
         start = session.starts_at
-        room = rooms.room_for_session(session=session, actor=mediator)
+        room = room_entry.room_for_session(session=session, actor=mediator)
         self._say(f"1. 安排在线调解（{timezone.localtime(start):%Y-%m-%d %H:%M}），调解员开启调解室")
 
         # 2. Everyone passes the way in: identity re-check by one-time code, notices, the caucus consent.
-        mediator_member = rooms.room_member_get_or_create(room=room, user=mediator)
+        mediator_member = room_entry.room_member_get_or_create(room=room, user=mediator)
         members: dict[int, Any] = {}
         for user in people:
-            member = rooms.room_member_get_or_create(room=room, user=user)
-            phone = rooms.room_phone_on_file(member)
-            rooms.room_identity_code_send(member=member)
-            member = rooms.room_identity_verify(member=member, code=self._code(phone))
-            is_party = member.role in rooms.PARTY_ROLES
-            member = rooms.room_notices_acknowledge(
-                member=member, codes=[t.code for t in rooms.room_notices_required()],
+            member = room_entry.room_member_get_or_create(room=room, user=user)
+            phone = room_selectors.room_phone_on_file(member)
+            room_entry.room_identity_code_send(member=member)
+            member = room_entry.room_identity_verify(member=member, code=self._code(phone))
+            is_party = member.role in permissions.PARTY_ROLES
+            member = room_entry.room_notices_acknowledge(
+                member=member, codes=[t.code for t in room_entry.room_notices_required()],
                 consent_caucus=True if is_party else None,
             )
-            members[user.pk] = rooms.room_admit(room=room, actor=mediator, member=member)
+            members[user.pk] = room_controls.room_admit(room=room, actor=mediator, member=member)
         self._say(f"2. {len(people)} 人完成短信验证码身份核验并确认告知事项，调解员准许入会")
 
         # 3. Joint session, then a caucus with each side and back.
-        add = rooms.room_record_add
+        add = room_record.room_record_add
         add(member=mediator_member, tag=RecordTag.UNDISPUTED_FACT,
             text="双方确认：申请人于2025年3月入职被申请人处任软件工程师，2026年8月离职。")
         add(member=mediator_member, tag=RecordTag.UNDISPUTED_FACT,
             text="双方确认：被申请人尚未支付申请人2026年7月、8月工资共计24,000元。")
         add(member=mediator_member, text="申请人陈述请求及理由；被申请人代理人发表意见。")
-        rooms.room_caucus_start(room=room, actor=mediator, side="applicant")
+        room_controls.room_caucus_start(room=room, actor=mediator, side="applicant")
         add(member=mediator_member, tag=RecordTag.SETTLEMENT_COMMUNICATION,
             text="（背对背）申请人表示，如工资一次付清，可放弃经济补偿金的一半。")
-        rooms.room_caucus_end(room=room, actor=mediator)
-        rooms.room_caucus_start(room=room, actor=mediator, side="respondent")
+        room_controls.room_caucus_end(room=room, actor=mediator)
+        room_controls.room_caucus_start(room=room, actor=mediator, side="respondent")
         add(member=mediator_member, tag=RecordTag.SETTLEMENT_COMMUNICATION,
             text="（背对背）被申请人表示资金紧张，希望分两期支付。")
-        rooms.room_caucus_end(room=room, actor=mediator)
+        room_controls.room_caucus_end(room=room, actor=mediator)
         add(member=mediator_member, text="经调解，双方就工资和经济补偿金的支付达成一致意见。")
         # Each side confirms the shared record (caucus entries stay with their side, OMR 18).
         for user in (applicant_user, lawyer or respondent_user):
-            _entries, version = rooms.room_record_view(member=members[user.pk])
-            rooms.room_record_confirm(member=members[user.pk], version=version)
+            _entries, version = room_selectors.room_record_visible(member=members[user.pk])
+            room_record.room_record_confirm(member=members[user.pk], version=version)
         self._say("3. 共同调解，与双方分别背对背沟通后回到共同调解；笔录标记无争议事实与调解中的让步，双方确认笔录")
 
         # 4. The agreement, drafted by the mediator; each party assents clause by clause.
@@ -238,7 +240,8 @@ class Command(BaseCommand):
 
         # 5. Freeze and open signing: the agreement and the transcript render after the commit.
         agreement = agreement_open_signing(agreement=agreement, actor=mediator)
-        rooms.room_end(room=room, actor=mediator, outcome=RoomOutcome.AGREEMENT, note="达成调解协议，进入签署。")
+        room_controls.room_end(room=room, actor=mediator, outcome=RoomOutcome.AGREEMENT,
+                               note="达成调解协议，进入签署。")
         case.refresh_from_db()
         self._say(f"5. 定稿并发起签署，调解活动结束；案件状态：{case.get_status_display()}")
 

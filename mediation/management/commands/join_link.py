@@ -15,7 +15,7 @@ from django.utils import timezone
 from mediation.choices import SessionKind, SessionStatus
 from mediation.exceptions import DomainError
 from mediation.models import Case, CaseMediator, MediationSession, User
-from mediation.services import rooms
+from mediation.services import room_entry
 from mediation.services.scheduling import case_allows_scheduling, session_schedule
 
 COMMAND = "join_link"
@@ -40,10 +40,10 @@ class Command(BaseCommand):
             raise CommandError(f"No user {options['username']!r}.")
         session = self._session(case, options.get("session"))
         try:
-            room = rooms.room_for_session(session=session, actor=user)
-            member = rooms.room_member_get_or_create(room=room, user=user)
-            member = rooms.room_checks_record_by_command(member=member, command=COMMAND)
-            token, row = rooms.room_token_issue(member=member)
+            room = room_entry.room_for_session(session=session, actor=user)
+            member = room_entry.room_member_get_or_create(room=room, user=user)
+            member = room_entry.room_checks_record_by_command(member=member, command=COMMAND)
+            token, row = room_entry.room_token_issue(member=member)
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
         site = urlsplit(str(settings.SITE_URL))

@@ -1,0 +1,134 @@
+"""How every change to a room is made: the opening (lock the room row, check it is open, check who acts),
+then one stored ``RoomEvent`` broadcast after commit, and an audit entry.
+
+The room row lock is what keeps ``seq`` gap-free: writers to one room queue on it, each takes
+``last_seq + 1``, and their broadcasts leave only after commit (``mediation.signals.room_event``). The event
+is stored with the audience of the space it belongs to (``mediation.spaces``); the live path and every
+snapshot filter by that same audience.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from mediation import signals, spaces
+from mediation import transitions as tr
+from mediation.choices import ParticipantRole, RoomMemberState, RoomStatus
+from mediation.exceptions import InvalidInput, NotAdmitted, PermissionDenied, RoomEnded
+from mediation.models import Case, Room, RoomEvent, RoomMember, User
+from mediation.permissions import case_roles
+from mediation.selectors.rooms import event_frame
+from mediation.services.audit import audit_append
+from mediation.signals import send_on_commit
+
+M = RoomMemberState
+
+
+def lock_room(room_id: int) -> Room:
+    """The room row, locked until the transaction ends."""
+    return Room.objects.select_for_update().select_related("case").get(pk=room_id)
+
+
+def lock_open_room(room_id: int) -> Room:
+    """The room row, locked; ``RoomEnded`` once its session has ended."""
+    room = lock_room(room_id)
+    if room.status != RoomStatus.OPEN:
+        raise RoomEnded(_("该调解活动已经结束。"), room=room)
+    return room
+
+
+def room_turn(room_id: int, *, member: RoomMember | None = None, actor: User | None = None) -> tuple[Room, RoomMember]:
+    """The opening of every change someone makes in an open room, inside the caller's transaction: lock the
+    room, refuse once it has ended, and check who acts, re-read under the lock. ``member`` must be admitted
+    (only admitted members may post); ``actor`` must be the room's mediator, admitted and still the case's
+    mediator. Pass both when a member's act is the mediator's alone (the live record). Returns the locked
+    room and the acting member."""
+    assert member is not None or actor is not None, "room_turn needs the member or the actor who acts"
+    room = lock_open_room(room_id)
+    if member is not None:
+        member = RoomMember.objects.select_related("user", "party").get(pk=member.pk)
+        if member.state != M.ADMITTED:
+            raise NotAdmitted(_("调解员准许入会后才能发言。"), case=room.case)
+        if actor is None:
+            return room, member
+    assert actor is not None
+    mediator = RoomMember.objects.filter(room=room, user=actor, role=ParticipantRole.MEDIATOR,
+                                         state=M.ADMITTED).first()
+    if mediator is None or tr.MEDIATOR not in case_roles(actor, room.case):
+        raise PermissionDenied(_("只有主持本次调解的调解员可以这样做。"), case=room.case)
+    return room, member if member is not None else mediator
+
+
+def store_event(
+    room: Room,
+    *,
+    name: str,
+    audience: str,
+    actor: User | None,
+    payload: dict[str, Any],
+    client_id: str = "",
+    actor_member: RoomMember | None = None,
+    state: dict[str, Any] | None = None,
+) -> RoomEvent:
+    """Append one event to ``room`` (already locked by the caller) and broadcast it after commit. ``state``
+    is what sockets apply to the room state they keep (a member's place, the caucus side, the status)."""
+    seq = room.last_seq + 1
+    Room.objects.filter(pk=room.pk).update(last_seq=seq)
+    room.last_seq = seq
+    event = RoomEvent.objects.create(room=room, seq=seq, kind=name, audience=audience, actor=actor,
+                                     client_id=client_id, payload=payload)
+    message = {
+        "type": "room.event", "event": event_frame(event, actor_member=actor_member.pk if actor_member else None),
+        "audience": audience, "state": state or {},
+    }
+    send_on_commit(signals.room_event, room_id=room.pk, message=message)
+    return event
+
+
+def client_ref(client_id: str | None) -> str:
+    """A client's ``ref`` as stored: a string of at most 64 characters."""
+    return str(client_id or "")[:64]
+
+
+def resent_event(room: Room, actor: User, client_id: str, kind: str) -> RoomEvent | None:
+    """The event ``actor`` already stored under ``client_id`` (a resend), if any. A ``client_id`` names one
+    event of one kind: reusing it for something else is refused, never answered with the earlier event
+    (which would acknowledge a record entry, say, that was never stored)."""
+    if not client_id:
+        return None
+    event = RoomEvent.objects.filter(room=room, actor=actor, client_id=client_id).first()
+    if event is not None and event.kind != kind:
+        raise InvalidInput(_("编号（ref）%(ref)s已用于另一条消息，请换一个编号。") % {"ref": client_id})
+    return event
+
+
+def member_state(member: RoomMember) -> dict[str, Any]:
+    return {"member": member.pk, "user": member.user_id, "role": member.role, "side": member.side,
+            "state": member.state}
+
+
+def member_payload(member: RoomMember) -> dict[str, Any]:
+    return {"member": member.pk, "name": member.display_name, "role": member.role, "side": member.side,
+            "state": member.state}
+
+
+def room_audit(kind: str, *, actor: User | None, room: Room, data: dict[str, Any] | None = None) -> None:
+    audit_append(kind=kind, actor=actor, case=room.case,
+                 data={"room": room.pk, "session": room.session_id, **(data or {})})
+
+
+def room_announce(*, case: Case, kind: str, payload: dict[str, Any]) -> list[RoomEvent]:
+    """Append an audience-``all`` event to every open room of ``case`` and broadcast it after commit
+    (e.g. ``agreement.updated``). Nothing happens when no room is open."""
+    events = []
+    with transaction.atomic():
+        open_rooms = Room.objects.filter(case=case, status=RoomStatus.OPEN).order_by("pk")
+        for room_id in open_rooms.values_list("pk", flat=True):
+            room = lock_room(room_id)
+            if room.status != RoomStatus.OPEN:
+                continue
+            events.append(store_event(room, name=kind, audience=spaces.ALL, actor=None, payload=payload))
+    return events
