@@ -20,7 +20,7 @@ from documents.verification import VerificationResult, verify_pdf
 from frontend.http import case_or_404
 from frontend.http import signed_in_user as _user
 from mediation.choices import DocumentKind
-from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
+from mediation.exceptions import DomainError, InvalidInput
 from mediation.selectors.confirmation import ApplicationReview, confirmation_review_for_user, court_inbox_for_judge
 from mediation.services.confirmation import (
     confirmation_accept,
@@ -48,20 +48,14 @@ class ReviewedDocument:
 @login_required
 @require_GET
 def court_inbox(request: HttpRequest) -> HttpResponse:
-    try:
-        inbox = court_inbox_for_judge(
-            user=_user(request), status=request.GET.get("status", ""), page_number=request.GET.get("page")
-        )
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    inbox = court_inbox_for_judge(
+        user=_user(request), status=request.GET.get("status", ""), page_number=request.GET.get("page")
+    )
     return render(request, "frontend/court/inbox.html", {"inbox": inbox})
 
 
 def _review(request: HttpRequest, case_id: int) -> ApplicationReview:
-    try:
-        return confirmation_review_for_user(user=_user(request), case_id=case_id)
-    except PermissionDenied as exc:
-        raise Http404(str(exc)) from exc
+    return confirmation_review_for_user(user=_user(request), case_id=case_id)
 
 
 def _documents(request: HttpRequest, review: ApplicationReview) -> list[ReviewedDocument]:

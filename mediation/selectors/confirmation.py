@@ -24,7 +24,7 @@ from mediation.choices import (
     OrganisationKind,
     Role,
 )
-from mediation.exceptions import PermissionDenied
+from mediation.exceptions import NotFound
 from mediation.lifecycle import CONFIRMATION_WINDOW_DAYS
 from mediation.models import (
     Agreement,
@@ -116,7 +116,7 @@ def court_inbox_for_judge(
     now = now or timezone.now()
     court_ids = _judge_court_ids(user)
     if not court_ids:
-        raise PermissionDenied(_("只有人民法院的法官可以查看司法确认申请。"))
+        raise NotFound(_("只有人民法院的法官可以查看司法确认申请。"))
     statuses = [status] if status in INBOX_STATUSES else list(PENDING_STATUSES)
     at_court = Case.objects.filter(court_id__in=court_ids)
     counted = dict(
@@ -301,7 +301,7 @@ def confirmation_review_for_user(*, user: User, case_id: int, now: dt.datetime |
     case = Case.objects.select_related("court", "mediation_organisation__parent").filter(pk=case_id).first()
     roles = case_roles(user, case) if case is not None else set()
     if case is None or tr.JUDGE not in roles or case.status not in INBOX_STATUSES:
-        raise PermissionDenied(_("申请不存在或您无权查看。"))
+        raise NotFound(_("申请不存在或您无权查看。"))
     application = ConfirmationApplication.objects.filter(case=case).select_related(
         "accepted_by", "decided_by", "extension_approved_by").first()
     parties = sorted(Party.objects.filter(case=case).prefetch_related("agents"), key=lambda p: (p.role, p.pk))
