@@ -61,6 +61,12 @@ SCHEDULABLE_STATUSES = frozenset({S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUS
 # Sessions already scheduled stay valid in these (no new ones while SUSPENDED or drafting/signing, but a
 # meeting already set may still be needed), and a room may be opened in them.
 SESSIONS_SURVIVE = SCHEDULABLE_STATUSES | {S.SUSPENDED, S.AGREEMENT_DRAFT, S.SIGNING}
+# Signing has been opened (OMR 19), or the case has gone on from it along the agreement's path: a room session may
+# end with "agreement reached" only here (a confirmation refused or withdrawn is not on that path).
+SIGNING_OPENED_STATUSES = frozenset(
+    {S.SIGNING, S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, S.JC_UNDER_REVIEW,
+     S.JC_CONFIRMED, S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE}
+)
 # The case page links the agreement in these (and a mediator's in IN_MEDIATION, where they draft it).
 AGREEMENT_LINK_STATUSES = frozenset({S.AGREEMENT_DRAFT, S.SIGNING, S.AGREEMENT_EFFECTIVE})
 

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from mediation import spaces
 from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
-from mediation.selectors.rooms import room_member_get, room_snapshot
+from mediation.selectors.rooms import room_member_get, room_snapshot, room_space_infos
 from mediation.services import room_controls, room_entry, room_record
 from realtime import frames as f
 from realtime.broadcast import room_group, room_member_group
@@ -384,15 +384,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
 def _welcome_sync(
     member_id: int, channel: str, since: int
 ) -> tuple[dict[str, Any], dict[int, spaces.MemberInfo], tuple[bool, bool]]:
-    from mediation.models import RoomMember
-
     member = room_member_get(member_id=member_id)
     room_entry.room_presence_set(member=member, channel=channel)
     body = room_snapshot(member=member, since=since)
     token, _row = room_entry.room_token_issue(member=member)
     body["resume_token"] = token
     body["ice_servers"] = ice_servers(member_id=member.pk)
-    infos = {m.pk: spaces.info_of(m) for m in RoomMember.objects.filter(room_id=member.room_id)}
+    infos = room_space_infos(room_id=member.room_id)
     return body, infos, (member.audio_only, member.muted)
 
 

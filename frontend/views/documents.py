@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,7 +32,7 @@ from documents.services.signing import (
     document_sign_options,
 )
 from frontend.http import client_ip, signed_in_user
-from mediation.choices import SignerRole
+from mediation.choices import OtpPurpose, SignerRole
 from mediation.exceptions import DomainError, InvalidInput, NotFound
 from mediation.services.identity import OtpThrottled, otp_resend_wait
 from mediation.validators import mask_phone
@@ -109,8 +110,6 @@ def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value)
 
 
@@ -188,6 +187,4 @@ def document_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _wait(phone: str) -> int:
-    from mediation.choices import OtpPurpose
-
     return otp_resend_wait(phone=phone, purpose=OtpPurpose.SIGNING)

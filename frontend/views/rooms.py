@@ -48,6 +48,7 @@ from mediation.exceptions import (
 from mediation.models import MediationSession, RoomMember
 from mediation.permissions import access_session_place
 from mediation.selectors.rooms import room_for_session_get, room_get_for_user, room_phone_on_file
+from mediation.selectors.scheduling import span_text, user_time_zone
 from mediation.services.identity import SmsUnavailable, otp_resend_wait
 from mediation.services.room_entry import (
     room_for_session,
@@ -59,7 +60,6 @@ from mediation.services.room_entry import (
     room_token_issue,
 )
 from mediation.services.room_record import room_file_attach
-from mediation.services.scheduling import span_text, user_time_zone
 from mediation.validators import mask_phone
 
 AUDIO_ONLY_KEY = "room_audio_only"  # per room: the choice made on the device check, until the notices step

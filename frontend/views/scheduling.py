@@ -35,6 +35,9 @@ from mediation.selectors.scheduling import (
     session_get_for_case,
     session_get_for_participant,
     sessions_for_case,
+    span_text,
+    user_time_zone,
+    zone_label,
 )
 from mediation.services.calendar_feed import (
     calendar_feed_rotate,
@@ -52,10 +55,7 @@ from mediation.services.scheduling import (
     session_participants_default,
     session_reschedule,
     session_schedule,
-    span_text,
-    user_time_zone,
     venues_for_case,
-    zone_label,
 )
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})

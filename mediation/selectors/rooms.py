@@ -218,3 +218,8 @@ def room_files_shared_privately(*, case: Case) -> set[int]:
         audience__in=(spaces.ALL, spaces.EVERYONE)
     ).values_list("payload__evidence", flat=True)
     return {pk for pk in rows if isinstance(pk, int)}
+
+
+def room_space_infos(*, room_id: int) -> dict[int, spaces.MemberInfo]:
+    """What the caucus rules need to know of every member of a room, by member id (for the socket's filter)."""
+    return {m.pk: spaces.info_of(m) for m in RoomMember.objects.filter(room_id=room_id)}

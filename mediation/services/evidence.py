@@ -24,6 +24,7 @@ from mediation.exceptions import InvalidInput, NotFound, PermissionDenied
 from mediation.models import ApplicationDraft, Case, Evidence, User
 from mediation.models.intake import evidence_path
 from mediation.permissions import case_roles
+from mediation.selectors.rooms import room_file_visible
 from mediation.services.audit import audit_append
 
 # Who may add material to a case after submission: its parties (and their agents), its mediator, and the
@@ -239,11 +240,9 @@ def evidence_get_for_user(*, user: User, pk: int) -> Evidence:
     if evidence is not None and user.is_authenticated and user.is_active:
         if evidence.draft is not None and evidence.draft.owner_id == user.pk:
             return evidence
-        if evidence.case is not None and case_roles(user, evidence.case):
-            from mediation.selectors.rooms import room_file_visible  # lazy: rooms import this module
-
-            if room_file_visible(user=user, evidence_id=evidence.pk):
-                return evidence
+        if (evidence.case is not None and case_roles(user, evidence.case)
+                and room_file_visible(user=user, evidence_id=evidence.pk)):
+            return evidence
     raise NotFound(_("材料不存在或您无权查看。"))
 
 

@@ -26,6 +26,7 @@ from mediation.choices import (
     SessionStatus,
 )
 from mediation.exceptions import InvalidInput
+from mediation.lifecycle import SIGNING_OPENED_STATUSES
 from mediation.models import Case, Consent, MediationSession, Room, RoomEvent, RoomMember, User
 from mediation.permissions import INVITED_ROLES
 from mediation.services.cases import case_transition
@@ -35,10 +36,6 @@ from mediation.services.scheduling import session_schedule
 
 S = CaseStatus
 M = RoomMemberState
-# "Agreement reached" ends a session only once signing has been opened (the agreement part does that).
-AGREEMENT_STATUSES = frozenset({S.SIGNING, S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, S.JC_SUBMITTED,
-                                S.JC_SUPPLEMENT_REQUESTED, S.JC_UNDER_REVIEW, S.JC_CONFIRMED, S.OBJECTION_WINDOW,
-                                S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE})
 
 
 def _target(room: Room, member: RoomMember | int) -> RoomMember:
@@ -218,7 +215,7 @@ def room_end(
     with transaction.atomic():
         room, mediator = room_turn(room.pk, actor=actor)
         case = Case.objects.select_for_update().get(pk=room.case_id)
-        if outcome == RoomOutcome.AGREEMENT and case.status not in AGREEMENT_STATUSES:
+        if outcome == RoomOutcome.AGREEMENT and case.status not in SIGNING_OPENED_STATUSES:
             raise InvalidInput(_("请先定稿调解协议并发起签署"))
         now = timezone.now()
         # Held first: a termination cancels the sessions still scheduled, and this one took place.

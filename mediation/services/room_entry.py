@@ -44,6 +44,7 @@ from mediation.exceptions import (
     TokenInvalid,
     TokenSpent,
 )
+from mediation.lifecycle import SESSIONS_SURVIVE
 from mediation.models import MediationSession, NoticeText, Room, RoomJoinToken, RoomMember, User
 from mediation.notices import (
     CAUCUS_CONSENT,
@@ -73,9 +74,6 @@ logger = logging.getLogger(__name__)
 
 S = CaseStatus
 M = RoomMemberState
-# A room may be opened while sessions of the case stay valid (see scheduling.SESSIONS_SURVIVE).
-ROOM_STATUSES = frozenset({S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED, S.AGREEMENT_DRAFT,
-                           S.SIGNING})
 REQUIRED_NOTICES: tuple[StandardText, ...] = (SESSION_NOTICE, SHAM_MEDIATION_WARNING)
 
 
@@ -93,7 +91,7 @@ def room_for_session(*, session: MediationSession, actor: User) -> Room:
             raise InvalidInput(_("该调解活动已取消或改期，请使用新的邀请链接。"))
         if session.status == SessionStatus.HELD:
             raise RoomEnded(_("该调解活动已经结束。"), case=session.case)
-        if session.case.status not in ROOM_STATUSES:
+        if session.case.status not in SESSIONS_SURVIVE:
             raise InvalidInput(
                 _("案件当前状态为“%(status)s”，不能进行调解。") % {"status": CaseStatus(session.case.status).label}
             )

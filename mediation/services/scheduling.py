@@ -62,9 +62,6 @@ from mediation.selectors.scheduling import (
     windows_for,
     zone_label,
 )
-
-# Re-exported for the room page, which reads them from here.
-from mediation.selectors.scheduling import user_time_zone as user_time_zone
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_all_parties_granted
