@@ -16,6 +16,7 @@ from frontend.views import (
     roster,
     scheduling,
     service,
+    statistics,
     verify,
 )
 
@@ -124,4 +125,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("documents/<int:pk>/pages/<int:page>.png", documents.document_page, name="document_page"),
     path("documents/<int:pk>/sign/", documents.document_sign_view, name="document_sign"),
     path("verify/", verify.verify, name="verify"),
+]
+
+# Statistics dashboards (issue 16): one page per scope the person may see, and the CSV behind each chart.
+urlpatterns += [
+    path("statistics/", statistics.statistics_home, name="statistics_home"),
+    path("statistics/<slug:kind>/<int:root_id>/", statistics.statistics_dashboard, name="statistics_dashboard"),
+    path("statistics/<slug:kind>/<int:root_id>/csv", statistics.statistics_csv, name="statistics_csv"),
 ]
