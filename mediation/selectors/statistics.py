@@ -112,6 +112,11 @@ def _below(root: int, children: Mapping[int | None, list[int]]) -> frozenset[int
     return frozenset(found)
 
 
+def court_ids_below(court_id: int) -> frozenset[int]:
+    """A court and every court below it (one query for the whole tree)."""
+    return _below(court_id, _court_children())
+
+
 def statistics_scopes_for_user(*, user: User | None) -> list[StatisticsScope]:
     """Every scope ``user`` may see: a court president (院长) their court and the courts below it, an
     organisation admin their organisation, a mediator their own cases. Nobody else sees any figures:
