@@ -4,13 +4,12 @@ check the token's scope, call a selector or a service, and shape the answer. doc
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import File, Form, NinjaAPI, Schema
+from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
@@ -79,7 +78,11 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRespo
     return api.create_response(request, {"detail": _("令牌无效、已吊销或缺失。")}, status=401)
 
 
-ERRORS: dict[int, Any] = {400: Error, 401: Error, 403: Error, 404: Error, 429: Error}
+class InvalidBody(Schema):
+    detail: list[dict[str, Any]] = Field(description="What pydantic found wrong, one entry per field.")
+
+
+ERRORS: dict[int, Any] = {400: Error, 401: Error, 403: Error, 404: Error, 422: InvalidBody, 429: Error}
 
 
 def _case(client: ApiClient, reference: str) -> Case:
@@ -161,7 +164,7 @@ class ReferralIn(Schema):
     dispute_type: Literal[tuple(Sector.values)]  # type: ignore[valid-type]
     title: str = Field(min_length=1, max_length=200)
     claims: str = Field(min_length=1, max_length=5000)
-    amount: Decimal | None = Field(None, ge=0, lt=10**12, decimal_places=2)
+    amount: str | None = Field(None, pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", description="Yuan, e.g. \"12000.00\".")
     court_case_number: str = Field("", max_length=60)
     referral_number: str = Field("", max_length=60)
     procedure: Literal["", "ordinary", "simple"] = ""
@@ -171,7 +174,7 @@ class ReferralIn(Schema):
 
 @api.post("/referrals", response={201: CaseOut, **ERRORS}, tags=["referrals"],
           summary="Refer a dispute to mediation (委派 before filing, 委托 after)")
-def referral_create(request: HttpRequest, payload: ReferralIn) -> tuple[int, CaseOut]:
+def referral_create(request: HttpRequest, payload: ReferralIn) -> Status[CaseOut]:
     client = _client(request, Scope.REFERRALS_WRITE)
     if not client.organisation.is_court:
         raise HttpError(403, _("只有法院系统可以委派或委托调解。"))
@@ -188,7 +191,7 @@ def referral_create(request: HttpRequest, payload: ReferralIn) -> tuple[int, Cas
         court_case_number=payload.court_case_number, referral_number=payload.referral_number,
         procedure=payload.procedure, organisation=organisation,
     )
-    return 201, CaseOut.of(case)
+    return Status(201, CaseOut.of(case))
 
 
 class MaterialOut(Schema):
@@ -205,15 +208,15 @@ class MaterialOut(Schema):
 def material_upload(
     request: HttpRequest, reference: str, title: Form[str], file: File[UploadedFile],
     kind: Form[Literal["evidence", "complaint", "identity", "authority", "other"]] = "evidence",
-) -> tuple[int, MaterialOut]:
+) -> Status[MaterialOut]:
     client = _client(request, Scope.REFERRALS_WRITE)
     case = _case(client, reference)
     limit = settings.EVIDENCE_MAX_BYTES
     if file.size is not None and file.size > limit:
         raise HttpError(413, _("文件过大：单个文件不能超过 %(max)d MB。") % {"max": limit // (1024 * 1024)})
     evidence = evidence_upload(actor=client.acting_user, file=file, title=title, kind=kind, case=case)
-    return 201, MaterialOut(id=evidence.pk, title=evidence.title, kind=evidence.kind, size=evidence.size,
-                            sha256=evidence.sha256, content_type=evidence.content_type)
+    return Status(201, MaterialOut(id=evidence.pk, title=evidence.title, kind=evidence.kind, size=evidence.size,
+                                   sha256=evidence.sha256, content_type=evidence.content_type))
 
 
 class CourtNumberIn(Schema):
@@ -256,9 +259,9 @@ def _subscription_out(s: WebhookSubscription) -> dict[str, Any]:
 
 @api.post("/webhooks", response={201: SubscriptionCreated, **ERRORS}, tags=["webhooks"],
           summary="Subscribe a URL to status changes of the cases the client sees")
-def webhook_create(request: HttpRequest, payload: SubscriptionIn) -> tuple[int, dict[str, Any]]:
+def webhook_create(request: HttpRequest, payload: SubscriptionIn) -> Status[dict[str, Any]]:
     subscription = webhook_subscribe(client=_client(request, Scope.WEBHOOKS), url=payload.url)
-    return 201, {**_subscription_out(subscription), "secret": subscription.secret}
+    return Status(201, {**_subscription_out(subscription), "secret": subscription.secret})
 
 
 @api.get("/webhooks", response={200: list[SubscriptionOut], **ERRORS}, tags=["webhooks"])
@@ -268,14 +271,14 @@ def webhook_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @api.delete("/webhooks/{subscription_id}", response={204: None, **ERRORS}, tags=["webhooks"])
-def webhook_delete(request: HttpRequest, subscription_id: int) -> tuple[int, None]:
+def webhook_delete(request: HttpRequest, subscription_id: int) -> Status[None]:
     try:
         _unsubscribe(client=_client(request, Scope.WEBHOOKS), subscription_id=subscription_id)
     except PermissionDenied as exc:
         if "权限" in str(exc):
             raise
         raise HttpError(404, str(exc)) from None
-    return 204, None
+    return Status(204, None)
 
 
 class AttemptOut(Schema):
