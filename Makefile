@@ -63,6 +63,7 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(MANAGE) migrate --noinput
 	$(RUN_ENV) $(MANAGE) collectstatic --noinput -v 0
 	$(RUN_ENV) $(MANAGE) seed_demo --room-session
+	$(RUN_ENV) $(MANAGE) seed_demo_api
 	@echo "Yizhan is at http://$(HOST):$(PORT)/ and the admin at http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
 	@mkdir -p var
 	$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) SMS_BACKEND=file scripts/run-demo.sh

@@ -145,6 +145,9 @@ class Command(BaseCommand):
         _member(judge, court, Role.JUDGE)
         president = _user("president", "孙院长", "13800000003", staff=True)
         _member(president, court, Role.COURT_PRESIDENT)
+        # The high court's leader: sees the statistics of the high court and every court below it.
+        hc_president = _user("hc_president", "郑院长（北京高院）", "13800000004", staff=True)
+        _member(hc_president, high, Role.COURT_PRESIDENT)
 
         m_labour = _user("mediator", "刘调解员", "13800000010")
         _mediator(m_labour, labour, court, kind=MediatorKind.INVITED, specialties=[Sector.LABOUR, Sector.CONTRACT],
@@ -235,12 +238,48 @@ class Command(BaseCommand):
             Party.objects.create(case=queued, role=PartyRole.RESPONDENT, name="赵七", phone="13900000007")
             case_transition(case=queued, to=CaseStatus.SUBMITTED, actor=clerk)
 
+        self._statistics_cases(court=court, labour=labour, clerk=clerk, mediator=m_labour)
+
         # Rooms: opt-in, since a second session at the same time would clash with one a caller schedules.
         session = self._session_today() if room_session else None
 
         if not quiet:
             self._print_accounts()
             self._print_room(session)
+
+    def _statistics_cases(self, *, court: Organisation, labour: Organisation, clerk: User, mediator: User) -> None:
+        """A few finished referrals, through the services, so the statistics dashboards have figures to show:
+        two agreements, a termination, a withdrawal by settlement and a return (issue 16)."""
+        S = CaseStatus
+        plans = [
+            ("孙一诉某物流公司劳动争议", [S.AGREEMENT_EFFECTIVE], ""),
+            ("钱二诉某餐饮公司劳动争议", [S.AGREEMENT_EFFECTIVE], ""),
+            ("周三诉某装修公司劳动争议", [S.TERMINATED], "too_far"),
+            ("吴四诉某商贸公司劳动争议", [S.WITHDRAWN], "withdrawn"),
+            ("郑五诉某网络公司劳动争议", [S.RETURNED], "outside_jurisdiction"),
+        ]
+        path = [S.IN_MEDIATION]
+        for title, (target,), reason in plans:
+            if Case.objects.filter(title=title).exists():
+                continue
+            case = case_create(actor=clerk, origin=CaseOrigin.DELEGATED, court=court, dispute_type=Sector.LABOUR,
+                               title=title, claims="支付拖欠工资。", amount="20000.00", mediation_organisation=labour)
+            Party.objects.create(case=case, role=PartyRole.APPLICANT, name=title[:2], phone="13900000011")
+            Party.objects.create(case=case, role=PartyRole.RESPONDENT, name=title[3:8], phone="13900000012")
+            case = case_transition(case=case, to=S.SUBMITTED, actor=clerk)
+            if target == S.RETURNED:
+                case_transition(case=case, to=S.RETURNED, actor=clerk, reason=reason)
+                continue
+            case = case_transition(case=case, to=S.AWAITING_SELECTION, actor=clerk)
+            case = case_mediator_assign(case=case, mediator=mediator, actor=clerk)
+            for step in (S.ACCEPTED, S.SCHEDULING, *path):
+                case = case_transition(case=case, to=step, actor=mediator)
+            if target == S.AGREEMENT_EFFECTIVE:
+                case = case_transition(case=case, to=S.AGREEMENT_DRAFT, actor=mediator)
+                case = case_transition(case=case, to=S.SIGNING, actor=mediator)
+                case_transition(case=case, to=S.AGREEMENT_EFFECTIVE, actor=None)  # as the signing service does
+            else:
+                case_transition(case=case, to=target, actor=mediator, reason=reason)
 
     def _session_today(self) -> MediationSession | None:
         """Rooms (issue 5): make sure the demo labour case has a session starting within minutes that the demo
@@ -277,6 +316,7 @@ class Command(BaseCommand):
             ("立案/诉讼服务人员 clerk", "clerk", "/cases/"),
             ("法官 judge", "judge", "/cases/"),
             ("院长 court president", "president", "/cases/"),
+            ("高院院长（统计）high court leader", "hc_president", "/statistics/"),
             ("调解员（市总工会）mediator", "mediator", "/cases/"),
             ("调解员（金融）", "mediator_fin", "/cases/"),
             ("人民调解员", "mediator_pmc", "/cases/"),
