@@ -62,7 +62,7 @@ run: $(VENV)/.installed
 	@if command -v msgfmt >/dev/null && [ -n "$(LOCALE_DIRS)" ]; then $(RUN_ENV) $(COMPILEMESSAGES); fi
 	$(RUN_ENV) $(MANAGE) migrate --noinput
 	$(RUN_ENV) $(MANAGE) collectstatic --noinput -v 0
-	$(RUN_ENV) $(MANAGE) seed_demo --room-session
+	$(RUN_ENV) $(MANAGE) seed_demo --room-session --statistics-cases
 	$(RUN_ENV) $(MANAGE) seed_demo_api
 	@echo "Yizhan is at http://$(HOST):$(PORT)/ and the admin at http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
 	@mkdir -p var

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def demo(settings):
     settings.DEBUG = True
     cache.clear()
-    call_command("seed_demo", quiet=True, stdout=io.StringIO())
+    call_command("seed_demo", quiet=True, statistics_cases=True, stdout=io.StringIO())
     out = io.StringIO()
     call_command("seed_demo_api", stdout=out)
     call_command("seed_demo_api", stdout=io.StringIO())  # idempotent

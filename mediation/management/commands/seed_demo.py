@@ -110,6 +110,11 @@ class Command(BaseCommand):
                  "up) whose mediation room the demo mediator and both parties can enter, and print how (make run).",
         )
         parser.add_argument(
+            "--statistics-cases", action="store_true",
+            help="Also add a few finished referrals (agreements, a termination, a withdrawal, a return) so the "
+                 "statistics dashboards have figures to show (make run).",
+        )
+        parser.add_argument(
             "--allow-production", action="store_true",
             help="Load the demo world even with DEBUG off (a staging site). Never on a live court system.",
         )
@@ -118,10 +123,11 @@ class Command(BaseCommand):
         if not settings.DEBUG and not options["allow_production"]:
             # The demo world has a superuser whose password is published in the README.
             raise CommandError("seed_demo refuses to run with DEBUG off; pass --allow-production for a staging site.")
-        self._load(quiet=options["quiet"], room_session=options["room_session"])
+        self._load(quiet=options["quiet"], room_session=options["room_session"],
+                   statistics_cases=options["statistics_cases"])
 
     @transaction.atomic
-    def _load(self, *, quiet: bool, room_session: bool = False) -> None:
+    def _load(self, *, quiet: bool, room_session: bool = False, statistics_cases: bool = False) -> None:
         high = _org("北京市高级人民法院", OrganisationKind.COURT, short="北京高院", level=CourtLevel.HIGH, code="京")
         mid = _org("北京市第二中级人民法院", OrganisationKind.COURT, short="北京二中院", level=CourtLevel.INTERMEDIATE,
                    parent=high, code="京02")
@@ -238,7 +244,8 @@ class Command(BaseCommand):
             Party.objects.create(case=queued, role=PartyRole.RESPONDENT, name="赵七", phone="13900000007")
             case_transition(case=queued, to=CaseStatus.SUBMITTED, actor=clerk)
 
-        self._statistics_cases(court=court, labour=labour, clerk=clerk, mediator=m_labour)
+        if statistics_cases:
+            self._statistics_cases(court=court, labour=labour, clerk=clerk, mediator=m_labour)
 
         # Rooms: opt-in, since a second session at the same time would clash with one a caller schedules.
         session = self._session_today() if room_session else None
