@@ -101,8 +101,8 @@ def _table(report: st.StatisticsReport, codes: tuple[str, ...]) -> dict[str, Any
 def statistics_dashboard(request: HttpRequest, kind: str, root_id: int) -> HttpResponse:
     scope = _scope_or_404(request, kind, root_id)
     start, end, start_text, end_text = _period(request)
-    trend = st.statistics_report(scope=scope, dimension=st.MONTH, start=start, end=end)
-    breakdown = st.statistics_report(scope=scope, dimension=BREAKDOWN[scope.kind], start=start, end=end)
+    reports = st.statistics_reports(scope=scope, dimensions=(st.MONTH, BREAKDOWN[scope.kind]), start=start, end=end)
+    trend, breakdown = reports[st.MONTH], reports[BREAKDOWN[scope.kind]]
     total = breakdown.total
     groups = [
         {"title": str(title),

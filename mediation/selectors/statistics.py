@@ -338,6 +338,18 @@ def _slice_expr(dimension: str, *, case: str, at: str) -> Any:
     raise ValueError(f"Unknown dimension {dimension!r}")
 
 
+def _names(dimensions: tuple[str, ...]) -> list[str]:
+    return [f"slice_{index}" for index in range(len(dimensions))]
+
+
+def _slices(dimensions: tuple[str, ...], *, case: str, at: str) -> dict[str, Any]:
+    return {f"slice_{index}": _slice_expr(d, case=case, at=at) for index, d in enumerate(dimensions)}
+
+
+def _slice_of(row: Mapping[str, Any], dimensions: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(row[f"slice_{index}"] for index in range(len(dimensions)))
+
+
 def _period(at: str, start: dt.datetime | None, end: dt.datetime | None) -> Q:
     q = Q()
     if start is not None:
@@ -403,41 +415,60 @@ def statistics_report(
 ) -> StatisticsReport:
     """Every figure for ``scope``, one row per value of ``dimension`` plus the total, between ``start``
     (inclusive) and ``end`` (exclusive). The scope must come from ``statistics_scope_for_user``."""
-    if dimension not in DIMENSIONS:
-        raise ValueError(f"Unknown dimension {dimension!r}")
-    raw: dict[Any, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    return statistics_reports(scope=scope, dimensions=(dimension,), start=start, end=end)[dimension]
+
+
+def statistics_reports(
+    *, scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> dict[str, StatisticsReport]:
+    """One report per dimension from one pass over the data: the counters are grouped by every dimension at
+    once (a few thousand groups at most) and summed per dimension here, so a dashboard with a trend and a
+    breakdown reads each table once."""
+    dimensions = tuple(dict.fromkeys(dimensions))
+    unknown = [d for d in dimensions if d not in DIMENSIONS]
+    if unknown or not dimensions:
+        raise ValueError(f"Unknown dimensions {unknown!r}")
+    raw: dict[str, dict[Any, dict[str, float]]] = {
+        d: defaultdict(lambda: defaultdict(float)) for d in dimensions
+    }
     total: dict[str, float] = defaultdict(float)
-    for key, counter, amount in _collect(scope=scope, dimension=dimension, start=start, end=end):
-        raw[key][counter] += amount
+    for key, counter, amount in _collect(scope=scope, dimensions=dimensions, start=start, end=end):
+        for dimension, value in zip(dimensions, key, strict=True):
+            raw[dimension][value][counter] += amount
         total[counter] += amount
-    rows = _rows(scope=scope, dimension=dimension, raw=raw)
-    total_row = ReportRow(key="all", label=str(DIMENSIONS[TOTAL]), counters=total)
-    return StatisticsReport(scope=scope, dimension=dimension, rows=rows, total=total_row)
+    return {
+        d: StatisticsReport(
+            scope=scope, dimension=d, rows=_rows(scope=scope, dimension=d, raw=raw[d]),
+            total=ReportRow(key="all", label=str(DIMENSIONS[TOTAL]), counters=defaultdict(float, total)),
+        )
+        for d in dimensions
+    }
 
 
 def _collect(
-    *, scope: StatisticsScope, dimension: str, start: dt.datetime | None, end: dt.datetime | None
-) -> Iterable[tuple[Any, str, float]]:
-    yield from _audit_counters(scope, dimension, start, end)
-    yield from _outcome_durations(scope, dimension, start, end)
-    yield from _session_counters(scope, dimension, start, end)
-    yield from _service_counters(scope, dimension, start, end)
-    yield from _clock_counters(scope, dimension, start, end)
-    yield from _room_counters(scope, dimension, start, end)
+    *, scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None, end: dt.datetime | None
+) -> Iterable[tuple[tuple[Any, ...], str, float]]:
+    yield from _audit_counters(scope, dimensions, start, end)
+    yield from _outcome_durations(scope, dimensions, start, end)
+    yield from _session_counters(scope, dimensions, start, end)
+    yield from _service_counters(scope, dimensions, start, end)
+    yield from _clock_counters(scope, dimensions, start, end)
+    yield from _room_counters(scope, dimensions, start, end)
 
 
-def _audit_counters(scope: StatisticsScope, dimension: str, start: dt.datetime | None,
-                    end: dt.datetime | None) -> Iterable[tuple[Any, str, float]]:
+def _audit_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                    end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
     rows = (
         AuditEvent.objects.filter(scope.case_filter("case__"), _period("created_at", start, end),
                                   kind__in=list(_EVENT_COUNTERS))
-        .annotate(slice=_slice_expr(dimension, case="case", at="created_at"))
-        .values("slice", "kind", "case__origin")
+        .annotate(**_slices(dimensions, case="case", at="created_at"))
+        .values(*_names(dimensions), "kind", "case__origin")
         .annotate(n=Count("pk"))
         .order_by()
     )
     for row in rows:
-        key, kind, origin, n = row["slice"], row["kind"], row["case__origin"], row["n"]
+        key, kind, origin, n = _slice_of(row, dimensions), row["kind"], row["case__origin"], row["n"]
         for counter in _EVENT_COUNTERS[kind]:
             yield key, counter, n
         if kind == "case.submit":
@@ -449,67 +480,67 @@ def _audit_counters(scope: StatisticsScope, dimension: str, start: dt.datetime |
         AuditEvent.objects.filter(scope.case_filter("case__"), _period("created_at", start, end),
                                   kind="case.agreement_signed", case__agreements__status=AgreementStatus.FROZEN,
                                   case__agreements__scope=AgreementScope.PARTIAL)
-        .annotate(slice=_slice_expr(dimension, case="case", at="created_at"))
-        .values("slice").annotate(n=Count("pk")).order_by()
+        .annotate(**_slices(dimensions, case="case", at="created_at"))
+        .values(*_names(dimensions)).annotate(n=Count("pk")).order_by()
     )
     for agreement in partial:
-        yield agreement["slice"], "partial_agreements", agreement["n"]
+        yield _slice_of(agreement, dimensions), "partial_agreements", agreement["n"]
 
 
-def _outcome_durations(scope: StatisticsScope, dimension: str, start: dt.datetime | None,
-                       end: dt.datetime | None) -> Iterable[tuple[Any, str, float]]:
+def _outcome_durations(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                       end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
     # The acceptance is joined through the case (one per case: SUBMITTED → AWAITING_SELECTION happens once),
     # which the planner does in one hash join instead of a lookup per outcome.
     rows = (
         AuditEvent.objects.filter(scope.case_filter("case__"), _period("created_at", start, end),
                                   kind__in=_OUTCOME_KINDS, case__audit_events__kind="case.accept_for_mediation")
-        .annotate(slice=_slice_expr(dimension, case="case", at="created_at"),
+        .annotate(**_slices(dimensions, case="case", at="created_at"),
                   took=ExpressionWrapper(F("created_at") - F("case__audit_events__created_at"),
                                          output_field=DurationField()))
-        .values("slice")
+        .values(*_names(dimensions))
         .annotate(n=Count("pk"), total=Sum("took"))
         .order_by()
     )
     for row in rows:
-        yield row["slice"], "outcome_timed", row["n"]
-        yield row["slice"], "outcome_seconds", row["total"].total_seconds() if row["total"] else 0.0
+        yield _slice_of(row, dimensions), "outcome_timed", row["n"]
+        yield _slice_of(row, dimensions), "outcome_seconds", row["total"].total_seconds() if row["total"] else 0.0
 
 
-def _session_counters(scope: StatisticsScope, dimension: str, start: dt.datetime | None,
-                      end: dt.datetime | None) -> Iterable[tuple[Any, str, float]]:
+def _session_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                      end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
     rows = (
         MediationSession.objects.filter(scope.case_filter("case__"), _period("starts_at", start, end),
                                         status=SessionStatus.HELD)
-        .annotate(slice=_slice_expr(dimension, case="case", at="starts_at"),
+        .annotate(**_slices(dimensions, case="case", at="starts_at"),
                   video=Exists(Room.objects.filter(session_id=OuterRef("pk"))))
-        .values("slice")
+        .values(*_names(dimensions))
         .annotate(n=Count("pk"), v=Count("pk", filter=Q(video=True)))
         .order_by()
     )
     for row in rows:
-        yield row["slice"], "sessions_held", row["n"]
-        yield row["slice"], "sessions_video", row["v"]
+        yield _slice_of(row, dimensions), "sessions_held", row["n"]
+        yield _slice_of(row, dimensions), "sessions_video", row["v"]
 
 
-def _service_counters(scope: StatisticsScope, dimension: str, start: dt.datetime | None,
-                      end: dt.datetime | None) -> Iterable[tuple[Any, str, float]]:
+def _service_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                      end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
     on_time = Q(effective_at__isnull=False, effective_at__lte=F("created_at") + Value(ON_TIME_SERVICE))
     rows = (
         ServiceRecord.objects.filter(scope.case_filter("case__"), _period("created_at", start, end))
-        .annotate(slice=_slice_expr(dimension, case="case", at="created_at"))
-        .values("slice")
+        .annotate(**_slices(dimensions, case="case", at="created_at"))
+        .values(*_names(dimensions))
         .annotate(n=Count("pk"), eff=Count("pk", filter=Q(effective_at__isnull=False)),
                   timely=Count("pk", filter=on_time))
         .order_by()
     )
     for row in rows:
-        yield row["slice"], "served", row["n"]
-        yield row["slice"], "served_effective", row["eff"]
-        yield row["slice"], "served_on_time", row["timely"]
+        yield _slice_of(row, dimensions), "served", row["n"]
+        yield _slice_of(row, dimensions), "served_effective", row["eff"]
+        yield _slice_of(row, dimensions), "served_on_time", row["timely"]
 
 
-def _clock_counters(scope: StatisticsScope, dimension: str, start: dt.datetime | None,
-                    end: dt.datetime | None) -> Iterable[tuple[Any, str, float]]:
+def _clock_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                    end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
     # A clock is met when the act stopped it before it fell due; missed when the sweep fired it. Stopped
     # after the due time (a late act the sweep had not reached yet) is a miss too.
     closed_at = Coalesce("stopped_at", "fired_at")
@@ -519,29 +550,29 @@ def _clock_counters(scope: StatisticsScope, dimension: str, start: dt.datetime |
                              status__in=(TimerStatus.STOPPED, TimerStatus.FIRED))
         .annotate(closed_at=closed_at)
         .filter(_period("closed_at", start, end))
-        .annotate(slice=_slice_expr(dimension, case="case", at="closed_at"))
-        .values("slice", "kind")
+        .annotate(**_slices(dimensions, case="case", at="closed_at"))
+        .values(*_names(dimensions), "kind")
         .annotate(n=Count("pk"), ok=Count("pk", filter=met))
         .order_by()
     )
     for row in rows:
-        yield row["slice"], f"clock_closed:{row['kind']}", row["n"]
-        yield row["slice"], f"clock_met:{row['kind']}", row["ok"]
+        yield _slice_of(row, dimensions), f"clock_closed:{row['kind']}", row["n"]
+        yield _slice_of(row, dimensions), f"clock_met:{row['kind']}", row["ok"]
 
 
-def _room_counters(scope: StatisticsScope, dimension: str, start: dt.datetime | None,
-                   end: dt.datetime | None) -> Iterable[tuple[Any, str, float]]:
+def _room_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                   end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
     in_scope = Q(scope.case_filter("room__case__"), _period("room__opened_at", start, end))
     members = (
         RoomMember.objects.filter(in_scope).exclude(role=ParticipantRole.MEDIATOR)
-        .annotate(slice=_slice_expr(dimension, case="room__case", at="room__opened_at"))
-        .values("slice")
+        .annotate(**_slices(dimensions, case="room__case", at="room__opened_at"))
+        .values(*_names(dimensions))
         .annotate(n=Count("pk"), admitted=Count("pk", filter=Q(admitted_at__isnull=False)))
         .order_by()
     )
     for row in members:
-        yield row["slice"], "joiners", row["n"]
-        yield row["slice"], "admitted", row["admitted"]
+        yield _slice_of(row, dimensions), "joiners", row["n"]
+        yield _slice_of(row, dimensions), "admitted", row["admitted"]
     # Each admission's wait: from the member's latest arrival in the waiting room to the admission. Mediators
     # go straight in (no waiting event) and are left out.
     waited_since = Subquery(
@@ -552,21 +583,21 @@ def _room_counters(scope: StatisticsScope, dimension: str, start: dt.datetime | 
     admissions = (
         RoomEvent.objects.filter(in_scope, kind="member.admitted")
         .annotate(waited_since=waited_since).filter(waited_since__isnull=False)
-        .annotate(slice=_slice_expr(dimension, case="room__case", at="room__opened_at"),
+        .annotate(**_slices(dimensions, case="room__case", at="room__opened_at"),
                   waited=ExpressionWrapper(F("created_at") - F("waited_since"), output_field=DurationField()))
-        .values("slice").annotate(n=Count("pk"), waited_total=Sum("waited")).order_by()
+        .values(*_names(dimensions)).annotate(n=Count("pk"), waited_total=Sum("waited")).order_by()
     )
     for admission in admissions:
         waited = admission["waited_total"]
-        yield admission["slice"], "admissions_timed", admission["n"]
-        yield admission["slice"], "join_seconds", waited.total_seconds() if waited else 0.0
+        yield _slice_of(admission, dimensions), "admissions_timed", admission["n"]
+        yield _slice_of(admission, dimensions), "join_seconds", waited.total_seconds() if waited else 0.0
     rooms = (
         Room.objects.filter(scope.case_filter("case__"), _period("opened_at", start, end))
-        .annotate(slice=_slice_expr(dimension, case="case", at="opened_at"))
-        .values("slice").annotate(n=Count("pk")).order_by()
+        .annotate(**_slices(dimensions, case="case", at="opened_at"))
+        .values(*_names(dimensions)).annotate(n=Count("pk")).order_by()
     )
     for room in rooms:
-        yield room["slice"], "rooms", room["n"]
+        yield _slice_of(room, dimensions), "rooms", room["n"]
     # A rejoin: a member's "left" event followed by that member coming back (waiting or admitted again) in
     # the same room. The time between the two is time lost to the reconnect.
     back_at = Subquery(
@@ -578,14 +609,14 @@ def _room_counters(scope: StatisticsScope, dimension: str, start: dt.datetime | 
     rejoins = (
         RoomEvent.objects.filter(in_scope, kind="member.left")
         .annotate(back_at=back_at).filter(back_at__isnull=False)
-        .annotate(slice=_slice_expr(dimension, case="room__case", at="room__opened_at"),
+        .annotate(**_slices(dimensions, case="room__case", at="room__opened_at"),
                   lost=ExpressionWrapper(F("back_at") - F("created_at"), output_field=DurationField()))
-        .values("slice").annotate(n=Count("pk"), lost_total=Sum("lost")).order_by()
+        .values(*_names(dimensions)).annotate(n=Count("pk"), lost_total=Sum("lost")).order_by()
     )
     for rejoin in rejoins:
         lost = rejoin["lost_total"]
-        yield rejoin["slice"], "rejoins", rejoin["n"]
-        yield rejoin["slice"], "reconnect_seconds", lost.total_seconds() if lost else 0.0
+        yield _slice_of(rejoin, dimensions), "rejoins", rejoin["n"]
+        yield _slice_of(rejoin, dimensions), "reconnect_seconds", lost.total_seconds() if lost else 0.0
 
 
 def _rows(*, scope: StatisticsScope, dimension: str, raw: Mapping[Any, Mapping[str, float]]) -> list[ReportRow]:
