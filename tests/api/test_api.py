@@ -171,3 +171,19 @@ def test_webhook_urls_must_be_https(client, settings, partner_system):
     response = client.post(url("webhook_create"), {"url": "http://127.0.0.1:9/hook"}, content_type="application/json",
                            headers=partner_system.headers)
     assert response.status_code == 400 and "https" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("model", ["apiclient", "webhooksubscription"])
+def test_the_admin_lists_clients_and_subscriptions_without_secrets(client, world, court_system, model):
+    world.clerk.is_staff = world.clerk.is_superuser = True
+    world.clerk.save()
+    client.force_login(world.clerk)
+    client.post(url("webhook_create"), {"url": "https://partner.example.cn/hook"}, content_type="application/json",
+                headers=court_system.headers)
+    listing = client.get(reverse(f"admin:api_{model}_changelist"))
+    assert listing.status_code == 200
+    detail = client.get(reverse(f"admin:api_{model}_change", args=[
+        court_system.client.pk if model == "apiclient" else court_system.client.webhooks.get().pk]))
+    assert detail.status_code == 200
+    assert court_system.token not in detail.content.decode()
+    assert "whsec_" not in detail.content.decode()
