@@ -22,8 +22,13 @@ function option(kind, data) {
   return {
     tooltip: { trigger: "axis", confine: true },
     legend: { top: 0, type: "scroll" },
-    grid: { left: 48, right: 48, top: 40, bottom: 56 },
-    xAxis: { type: "category", data: categories, axisLabel: { interval: 0, rotate: categories.length > 6 ? 30 : 0 } },
+    grid: { left: 48, right: 48, top: 40, bottom: 72 },
+    // Court and organisation names are long: slant them when several share the axis, and cut the rest short
+    // (the table below has them in full).
+    xAxis: {
+      type: "category", data: categories,
+      axisLabel: { interval: 0, rotate: categories.length > 3 ? 30 : 0, width: 110, overflow: "truncate" },
+    },
     yAxis: [{ type: "value" }, { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }],
     series,
   };
