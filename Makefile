@@ -73,7 +73,11 @@ PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no
 	--no-emit-trusted-host --no-emit-find-links $(LOCK_ARGS)
 LOCK_ARGS ?=
 
-lock: $(VENV)/.installed-dev
+# Only pip-tools is needed to lock: installing from a lock that lacks a new dependency would fail pip check.
+$(VENV)/bin/pip-compile: | $(PY)
+	@$(PIP_INSTALL) "pip-tools>=7.5,<8"
+
+lock: $(VENV)/bin/pip-compile
 	$(PIP_COMPILE) --output-file $(LOCK_RUN) pyproject.toml
 	$(PIP_COMPILE) --extra dev --constraint $(LOCK_RUN) --output-file $(LOCK_DEV) pyproject.toml
 
@@ -82,7 +86,8 @@ run: $(VENV)/.installed
 	@if command -v msgfmt >/dev/null && [ -n "$(LOCALE_DIRS)" ]; then $(RUN_ENV) $(COMPILEMESSAGES); fi
 	$(RUN_ENV) $(MANAGE) migrate --noinput
 	$(RUN_ENV) $(MANAGE) collectstatic --noinput -v 0
-	$(RUN_ENV) $(MANAGE) seed_demo --room-session
+	$(RUN_ENV) $(MANAGE) seed_demo --room-session --statistics-cases
+	$(RUN_ENV) $(MANAGE) seed_demo_api
 	@echo "Yizhan is at http://$(HOST):$(PORT)/ and the admin at http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
 	@mkdir -p var
 	$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) SMS_BACKEND=file scripts/run-demo.sh

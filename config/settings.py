@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "realtime",
     "documents",
     "frontend",
+    "ninja",  # its docs page then uses the Swagger UI files it ships, not a CDN
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "api.middleware.ApiAuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.HtmlCSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -288,6 +291,11 @@ OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# The API (docs/api.md): calls per client ("N/s|m|h|d"; counted in the default cache, so several processes need
+# a shared cache to share the count), and whether webhooks may go to http:// on loopback (development, tests).
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/m") or "120/m"
+API_WEBHOOK_ALLOW_HTTP_LOOPBACK = env_bool("API_WEBHOOK_ALLOW_HTTP_LOOPBACK", DEBUG)
 
 # Signing (documents/ca.py): "local" issues per-signing event certificates from the development CA that
 # `manage.py dev_ca` creates in DEV_CA_DIR; "remote" asks the production CA (documents/ca_remote.py).

@@ -6,11 +6,13 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import JavaScriptCatalog
 
+from api.endpoints import api
 from frontend.views import cases
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", cases.healthz, name="healthz"),
+    path("api/v1/", api.urls),  # not under i18n_patterns: one address per operation, whatever the language
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),

@@ -31,5 +31,7 @@ def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
         links.append((_("名册管理"), reverse("roster_manage")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT, Role.COMPLAINT_HANDLER}:
         links.append((_("投诉处理"), reverse("roster_complaint_list")))
+    if roles & {Role.COURT_PRESIDENT, Role.ORG_ADMIN, Role.MEDIATOR}:
+        links.append((_("统计"), reverse("statistics_home")))
     links.append((_("日历订阅"), reverse("calendar_subscribe")))
     return {"nav_links": links}

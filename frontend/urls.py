@@ -17,6 +17,7 @@ from frontend.views import (
     roster,
     scheduling,
     service,
+    statistics,
     verify,
 )
 
@@ -132,4 +133,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("court/<int:case_id>/<slug:action>/", court.court_application_act, name="court_application_act"),
     path("cases/<int:case_id>/confirmation/supplement/", court.confirmation_supplement,
          name="confirmation_supplement"),
+]
+
+# Statistics dashboards (issue 16): one page per scope the person may see, and the CSV behind each chart.
+urlpatterns += [
+    path("statistics/", statistics.statistics_home, name="statistics_home"),
+    path("statistics/<slug:kind>/<int:root_id>/", statistics.statistics_dashboard, name="statistics_dashboard"),
+    path("statistics/<slug:kind>/<int:root_id>/csv", statistics.statistics_csv, name="statistics_csv"),
 ]

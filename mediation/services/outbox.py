@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import random
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from celery import shared_task
 from django.conf import settings
@@ -55,6 +55,10 @@ KEY_MAX_LENGTH = 120  # OutboxMessage.idempotency_key
 OUTBOX_BATCH = 100
 OUTBOX_MAX_BATCHES = 50
 
+# Channels that an app above mediation delivers (the API's webhooks), registered in its AppConfig.ready:
+# channel name -> sender(message) returning the provider id; mediation never imports that app.
+EXTERNAL_SENDERS: dict[str, Callable[[OutboxMessage], str]] = {}
+
 
 def outbox_enqueue(
     *,
@@ -84,7 +88,7 @@ def outbox_enqueue(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_enqueue must run inside the transaction of the change that causes it.")
-    if channel not in MessageChannel.values:
+    if channel not in MessageChannel.values and channel not in EXTERNAL_SENDERS:
         raise ValueError(f"Unknown outbox channel {channel!r}")
     address = (address or "").strip()
     if channel == MessageChannel.IN_APP:
@@ -297,6 +301,8 @@ def _send(message: OutboxMessage, *, adapters: _Adapters) -> str:
         )
     if message.channel == MessageChannel.IN_APP:
         return f"in-app-{message.pk}"  # nothing leaves the platform: it shows in the recipient's inbox
+    if message.channel in EXTERNAL_SENDERS:
+        return EXTERNAL_SENDERS[message.channel](message)
     raise ValueError(f"Unknown outbox channel {message.channel!r}")
 
 

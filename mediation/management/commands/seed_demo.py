@@ -121,6 +121,11 @@ class Command(BaseCommand):
                  "up) whose mediation room the demo mediator and both parties can enter, and print how (make run).",
         )
         parser.add_argument(
+            "--statistics-cases", action="store_true",
+            help="Also add a few finished referrals (agreements, a termination, a withdrawal, a return) so the "
+                 "statistics dashboards have figures to show (make run).",
+        )
+        parser.add_argument(
             "--allow-production", action="store_true",
             help="Load the demo world even with DEBUG off (a staging site). Never on a live court system.",
         )
@@ -129,10 +134,11 @@ class Command(BaseCommand):
         if not settings.DEBUG and not options["allow_production"]:
             # The demo world has a superuser whose password is published in the README.
             raise CommandError("seed_demo refuses to run with DEBUG off; pass --allow-production for a staging site.")
-        self._load(quiet=options["quiet"], room_session=options["room_session"])
+        self._load(quiet=options["quiet"], room_session=options["room_session"],
+                   statistics_cases=options["statistics_cases"])
 
     @transaction.atomic
-    def _load(self, *, quiet: bool, room_session: bool = False) -> None:
+    def _load(self, *, quiet: bool, room_session: bool = False, statistics_cases: bool = False) -> None:
         high = _org("北京市高级人民法院", OrganisationKind.COURT, short="北京高院", level=CourtLevel.HIGH, code="京")
         mid = _org("北京市第二中级人民法院", OrganisationKind.COURT, short="北京二中院", level=CourtLevel.INTERMEDIATE,
                    parent=high, code="京02")
@@ -156,6 +162,9 @@ class Command(BaseCommand):
         _member(judge, court, Role.JUDGE)
         president = _user("president", "孙院长", "13800000003", staff=True)
         _member(president, court, Role.COURT_PRESIDENT)
+        # The high court's leader: sees the statistics of the high court and every court below it.
+        hc_president = _user("hc_president", "郑院长（北京高院）", "13800000004", staff=True)
+        _member(hc_president, high, Role.COURT_PRESIDENT)
 
         m_labour = _user("mediator", "刘调解员", "13800000010")
         _mediator(m_labour, labour, court, kind=MediatorKind.INVITED, specialties=[Sector.LABOUR, Sector.CONTRACT],
@@ -248,6 +257,8 @@ class Command(BaseCommand):
 
         if not Case.objects.filter(title=CONFIRMATION_CASE_TITLE).exists():
             self._confirmation_waiting(court=court, organisation=pmc, mediator=m_pmc, clerk=clerk)
+        if statistics_cases:
+            self._statistics_cases(court=court, labour=labour, clerk=clerk, mediator=m_labour)
 
         # Rooms: opt-in, since a second session at the same time would clash with one a caller schedules.
         session = self._session_today() if room_session else None
@@ -301,6 +312,40 @@ class Command(BaseCommand):
         # message inbox, and a demo that then runs its own sessions drains only its own messages.
         outbox_drain(worker_id="seed_demo")
 
+    def _statistics_cases(self, *, court: Organisation, labour: Organisation, clerk: User, mediator: User) -> None:
+        """A few finished referrals, through the services, so the statistics dashboards have figures to show:
+        two agreements, a termination, a withdrawal by settlement and a return (issue 16)."""
+        S = CaseStatus
+        plans = [
+            ("孙一诉某物流公司劳动争议", [S.AGREEMENT_EFFECTIVE], ""),
+            ("钱二诉某餐饮公司劳动争议", [S.AGREEMENT_EFFECTIVE], ""),
+            ("周三诉某装修公司劳动争议", [S.TERMINATED], "too_far"),
+            ("吴四诉某商贸公司劳动争议", [S.WITHDRAWN], "withdrawn"),
+            ("郑五诉某网络公司劳动争议", [S.RETURNED], "outside_jurisdiction"),
+        ]
+        path = [S.IN_MEDIATION]
+        for title, (target,), reason in plans:
+            if Case.objects.filter(title=title).exists():
+                continue
+            case = case_create(actor=clerk, origin=CaseOrigin.DELEGATED, court=court, dispute_type=Sector.LABOUR,
+                               title=title, claims="支付拖欠工资。", amount="20000.00", mediation_organisation=labour)
+            Party.objects.create(case=case, role=PartyRole.APPLICANT, name=title[:2], phone="13900000011")
+            Party.objects.create(case=case, role=PartyRole.RESPONDENT, name=title[3:8], phone="13900000012")
+            case = case_transition(case=case, to=S.SUBMITTED, actor=clerk)
+            if target == S.RETURNED:
+                case_transition(case=case, to=S.RETURNED, actor=clerk, reason=reason)
+                continue
+            case = case_transition(case=case, to=S.AWAITING_SELECTION, actor=clerk)
+            case = case_mediator_assign(case=case, mediator=mediator, actor=clerk)
+            for step in (S.ACCEPTED, S.SCHEDULING, *path):
+                case = case_transition(case=case, to=step, actor=mediator)
+            if target == S.AGREEMENT_EFFECTIVE:
+                case = case_transition(case=case, to=S.AGREEMENT_DRAFT, actor=mediator)
+                case = case_transition(case=case, to=S.SIGNING, actor=mediator)
+                case_transition(case=case, to=S.AGREEMENT_EFFECTIVE, actor=None)  # as the signing service does
+            else:
+                case_transition(case=case, to=target, actor=mediator, reason=reason)
+
     def _session_today(self) -> MediationSession | None:
         """Rooms (issue 5): make sure the demo labour case has a session starting within minutes that the demo
         mediator and both parties can enter, unless one is already coming up or under way."""
@@ -336,6 +381,7 @@ class Command(BaseCommand):
             ("立案/诉讼服务人员 clerk", "clerk", "/cases/"),
             ("法官 judge", "judge", "/court/"),
             ("院长 court president", "president", "/cases/"),
+            ("高院院长（统计）high court leader", "hc_president", "/statistics/"),
             ("调解员（市总工会）mediator", "mediator", "/cases/"),
             ("调解员（金融）", "mediator_fin", "/cases/"),
             ("人民调解员", "mediator_pmc", "/cases/"),

@@ -1,0 +1,323 @@
+"""The API's operations (OpenAPI 3 at ``/api/v1/openapi.json``, docs at ``/api/v1/docs``): thin wrappers that
+check the token's scope, call a selector or a service, and shape the answer. docs/api.md explains each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import File, Form, NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.files import UploadedFile
+from ninja.security import HttpBearer
+from ninja.throttling import AuthRateThrottle
+from pydantic import Field
+
+from api.models import ApiClient, ApiToken, Scope, WebhookDelivery, WebhookSubscription
+from api.selectors import case_get_for_client
+from api.services import api_token_authenticate, case_court_number_push, require_scope, webhook_subscribe
+from api.services import webhook_unsubscribe as _unsubscribe
+from documents.selectors import documents_for_case
+from mediation.choices import CaseOrigin, CaseStatus, PartyRole, Sector
+from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
+from mediation.models import Case, Organisation
+from mediation.services.evidence import evidence_upload
+from mediation.services.intake import ReferralParty, case_referral_create
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        row = api_token_authenticate(token)
+        if row is not None:
+            request.api_client = row.client  # type: ignore[attr-defined]  # read by the audit middleware
+            request.api_token_prefix = row.prefix  # type: ignore[attr-defined]
+        return row
+
+
+class ClientThrottle(AuthRateThrottle):
+    """One budget per client (``ApiToken.__str__``), at ``settings.API_RATE_LIMIT`` read per request."""
+
+    def __init__(self) -> None:
+        self.rate = None
+        self.num_requests, self.duration = None, None
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = settings.API_RATE_LIMIT
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+api = NinjaAPI(
+    title="Yizhan 一站 API", version="1.0.0", urls_namespace="api-v1", auth=TokenAuth(), throttle=[ClientThrottle()],
+    description="For partner organisations and court systems: referrals, case status and documents, court case "
+                "numbers, status-change webhooks. Authenticate with `Authorization: Bearer <token>`; see docs/api.md.",
+)
+
+
+def _client(request: HttpRequest, scope: str) -> ApiClient:
+    client: ApiClient = request.auth.client  # type: ignore[attr-defined]
+    require_scope(client, scope)
+    return client
+
+
+class Error(Schema):
+    detail: str
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    status = 403 if isinstance(exc, PermissionDenied) else 400
+    return api.create_response(request, {"detail": str(exc)}, status=status)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"detail": _("令牌无效、已吊销或缺失。")}, status=401)
+
+
+class InvalidBody(Schema):
+    detail: list[dict[str, Any]] = Field(description="What pydantic found wrong, one entry per field.")
+
+
+ERRORS: dict[int, Any] = {400: Error, 401: Error, 403: Error, 404: Error, 422: InvalidBody, 429: Error}
+
+
+def _case(client: ApiClient, reference: str) -> Case:
+    try:
+        return case_get_for_client(client=client, reference=reference)
+    except PermissionDenied:
+        raise HttpError(404, _("案件不存在或您无权查看。")) from None
+
+
+# --- Cases -------------------------------------------------------------------------------------------------
+
+
+class CaseOut(Schema):
+    reference: str
+    status: str
+    status_label: str
+    origin: str
+    dispute_type: str
+    court: str
+    court_case_number: str
+    referral_number: str
+    status_changed_at: dt.datetime | None
+    end_reason: str
+
+    @staticmethod
+    def of(case: Case) -> CaseOut:
+        return CaseOut(
+            reference=case.reference, status=case.status, status_label=str(CaseStatus(case.status).label),
+            origin=case.origin, dispute_type=case.dispute_type, court=case.court.name,
+            court_case_number=case.court_case_number, referral_number=case.referral_number,
+            status_changed_at=case.status_changed_at, end_reason=case.end_reason,
+        )
+
+
+@api.get("/cases/{reference}", response={200: CaseOut, **ERRORS}, tags=["cases"], summary="A case's status")
+def case_status(request: HttpRequest, reference: str) -> CaseOut:
+    return CaseOut.of(_case(_client(request, Scope.CASES_READ), reference))
+
+
+class DocumentOut(Schema):
+    kind: str
+    title: str
+    number: str
+    version: int
+    sha256: str
+    pages: int
+    issued_at: dt.datetime
+    effective_at: dt.datetime | None
+    verify_code: str
+
+
+@api.get("/cases/{reference}/documents", response={200: list[DocumentOut], **ERRORS}, tags=["cases"],
+         summary="The case's documents the caller may see")
+def case_documents(request: HttpRequest, reference: str) -> list[DocumentOut]:
+    client = _client(request, Scope.CASES_READ)
+    case = _case(client, reference)
+    try:
+        documents = list(documents_for_case(user=client.acting_user, case=case))
+    except PermissionDenied:
+        raise HttpError(404, _("案件不存在或您无权查看。")) from None
+    return [DocumentOut(kind=d.kind, title=d.title, number=d.number, version=d.version, sha256=d.sha256,
+                        pages=d.pages, issued_at=d.issued_at, effective_at=d.effective_at, verify_code=d.code)
+            for d in documents]
+
+
+# --- Referrals and materials (court systems) ---------------------------------------------------------------
+
+
+class PartyIn(Schema):
+    role: Literal["applicant", "respondent"]
+    name: str = Field(min_length=1, max_length=120)
+    phone: str = Field(max_length=20)
+    id_number: str = Field("", max_length=18)
+    kind: Literal["natural", "entity"] = "natural"
+
+
+class ReferralIn(Schema):
+    origin: Literal["delegated", "entrusted"]
+    dispute_type: Literal[tuple(Sector.values)]  # type: ignore[valid-type]
+    title: str = Field(min_length=1, max_length=200)
+    claims: str = Field(min_length=1, max_length=5000)
+    amount: str | None = Field(None, pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", description="Yuan, e.g. \"12000.00\".")
+    court_case_number: str = Field("", max_length=60)
+    referral_number: str = Field("", max_length=60)
+    procedure: Literal["", "ordinary", "simple"] = ""
+    organisation: int | None = Field(None, description="The mediation organisation to hand the case to.")
+    parties: list[PartyIn] = Field(min_length=2, max_length=20)
+
+
+@api.post("/referrals", response={201: CaseOut, **ERRORS}, tags=["referrals"],
+          summary="Refer a dispute to mediation (委派 before filing, 委托 after)")
+def referral_create(request: HttpRequest, payload: ReferralIn) -> Status[CaseOut]:
+    client = _client(request, Scope.REFERRALS_WRITE)
+    if not client.organisation.is_court:
+        raise HttpError(403, _("只有法院系统可以委派或委托调解。"))
+    organisation = None
+    if payload.organisation is not None:
+        organisation = Organisation.objects.filter(pk=payload.organisation).first()
+        if organisation is None:
+            raise InvalidInput(_("没有这个调解组织。"))
+    case = case_referral_create(
+        actor=client.acting_user, origin=CaseOrigin(payload.origin), court=client.organisation,
+        dispute_type=payload.dispute_type, title=payload.title, claims=payload.claims, amount=payload.amount,
+        parties=[ReferralParty(role=PartyRole(p.role), name=p.name, phone=p.phone, id_number=p.id_number,
+                               kind=p.kind) for p in payload.parties],
+        court_case_number=payload.court_case_number, referral_number=payload.referral_number,
+        procedure=payload.procedure, organisation=organisation,
+    )
+    return Status(201, CaseOut.of(case))
+
+
+class MaterialOut(Schema):
+    id: int
+    title: str
+    kind: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+@api.post("/cases/{reference}/materials", response={201: MaterialOut, 413: Error, **ERRORS}, tags=["referrals"],
+          summary="Add one material (PDF, image) to a case")
+def material_upload(
+    request: HttpRequest, reference: str, title: Form[str], file: File[UploadedFile],
+    kind: Form[Literal["evidence", "complaint", "identity", "authority", "other"]] = "evidence",
+) -> Status[MaterialOut]:
+    client = _client(request, Scope.REFERRALS_WRITE)
+    case = _case(client, reference)
+    limit = settings.EVIDENCE_MAX_BYTES
+    if file.size is not None and file.size > limit:
+        raise HttpError(413, _("文件过大：单个文件不能超过 %(max)d MB。") % {"max": limit // (1024 * 1024)})
+    evidence = evidence_upload(actor=client.acting_user, file=file, title=title, kind=kind, case=case)
+    return Status(201, MaterialOut(id=evidence.pk, title=evidence.title, kind=evidence.kind, size=evidence.size,
+                                   sha256=evidence.sha256, content_type=evidence.content_type))
+
+
+class CourtNumberIn(Schema):
+    court_case_number: str = Field(min_length=1, max_length=60)
+
+
+@api.put("/cases/{reference}/court-case-number", response={200: CaseOut, **ERRORS}, tags=["court"],
+         summary="Record the case number the court's system gave")
+def court_number_push(request: HttpRequest, reference: str, payload: CourtNumberIn) -> CaseOut:
+    client = _client(request, Scope.COURT_WRITE)
+    return CaseOut.of(case_court_number_push(client=client, case=_case(client, reference),
+                                             court_case_number=payload.court_case_number))
+
+
+# TODO([court-workspace], [court-filed]): push a ruling (司法确认裁定) and a 调解书 from a court system, as issued
+# documents of the case, once those issues define the documents and the transitions they drive.
+
+
+# --- Webhooks ----------------------------------------------------------------------------------------------
+
+
+class SubscriptionIn(Schema):
+    url: str = Field(min_length=8, max_length=500)
+
+
+class SubscriptionOut(Schema):
+    id: int
+    url: str
+    is_active: bool
+    created_at: dt.datetime
+
+
+class SubscriptionCreated(SubscriptionOut):
+    secret: str = Field(description="Shown once: sign-check every delivery with it (docs/api.md).")
+
+
+def _subscription_out(s: WebhookSubscription) -> dict[str, Any]:
+    return {"id": s.pk, "url": s.url, "is_active": s.is_active, "created_at": s.created_at}
+
+
+@api.post("/webhooks", response={201: SubscriptionCreated, **ERRORS}, tags=["webhooks"],
+          summary="Subscribe a URL to status changes of the cases the client sees")
+def webhook_create(request: HttpRequest, payload: SubscriptionIn) -> Status[dict[str, Any]]:
+    subscription = webhook_subscribe(client=_client(request, Scope.WEBHOOKS), url=payload.url)
+    return Status(201, {**_subscription_out(subscription), "secret": subscription.secret})
+
+
+@api.get("/webhooks", response={200: list[SubscriptionOut], **ERRORS}, tags=["webhooks"])
+def webhook_list(request: HttpRequest) -> list[dict[str, Any]]:
+    client = _client(request, Scope.WEBHOOKS)
+    return [_subscription_out(s) for s in client.webhooks.order_by("pk")]
+
+
+@api.delete("/webhooks/{subscription_id}", response={204: None, **ERRORS}, tags=["webhooks"])
+def webhook_delete(request: HttpRequest, subscription_id: int) -> Status[None]:
+    try:
+        _unsubscribe(client=_client(request, Scope.WEBHOOKS), subscription_id=subscription_id)
+    except PermissionDenied as exc:
+        if "权限" in str(exc):
+            raise
+        raise HttpError(404, str(exc)) from None
+    return Status(204, None)
+
+
+class AttemptOut(Schema):
+    number: int
+    at: dt.datetime
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+
+class DeliveryOut(Schema):
+    event_id: str
+    event_type: str
+    case: str | None
+    status: str
+    attempts: list[AttemptOut]
+    next_attempt_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+@api.get("/webhooks/{subscription_id}/deliveries", response={200: list[DeliveryOut], **ERRORS},
+         tags=["webhooks"], summary="The delivery log: every event and each attempt, newest first")
+def webhook_deliveries(request: HttpRequest, subscription_id: int, limit: int = 50) -> list[DeliveryOut]:
+    client = _client(request, Scope.WEBHOOKS)
+    if not WebhookSubscription.objects.filter(pk=subscription_id, client=client).exists():
+        raise HttpError(404, _("没有这个订阅。"))
+    deliveries = (WebhookDelivery.objects.filter(subscription_id=subscription_id)
+                  .select_related("message", "case").prefetch_related("attempts")
+                  .order_by("-created_at", "-pk")[: max(1, min(limit, 200))])
+    return [
+        DeliveryOut(
+            event_id=d.event_id, event_type=d.event_type, case=d.case.reference if d.case else None,
+            status=d.message.status,
+            attempts=[AttemptOut(number=a.number, at=a.at, status_code=a.status_code, error=a.error,
+                                 duration_ms=a.duration_ms) for a in d.attempts.all()],
+            next_attempt_at=d.message.next_attempt_at if d.message.status == "pending" else None,
+            delivered_at=d.message.sent_at, created_at=d.created_at,
+        )
+        for d in deliveries
+    ]
+

@@ -1,0 +1,87 @@
+"""The statistics dashboards: each audience sees its own scope as charts drawn from JSON blocks (no inline
+script), the table behind each chart and its CSV; anybody else gets nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from django.urls import reverse
+
+from mediation.choices import CaseStatus, Role
+from tests.factories import UserFactory, add_member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def leader(world):
+    user = UserFactory(real_name="高院院长")
+    add_member(user, world.high_court, Role.COURT_PRESIDENT)
+    return user
+
+
+@pytest.fixture
+def settled(world):
+    world.drive(world.new_case(), CaseStatus.AGREEMENT_EFFECTIVE)
+    world.drive(world.new_case(), CaseStatus.WITHDRAWN)
+
+
+def test_the_court_leader_sees_charts_tables_and_definitions(client, world, leader, settled):
+    client.force_login(leader)
+    response = client.get(reverse("statistics_home"))
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert world.court.name in html or (world.court.short_name or world.court.name) in html
+    assert "调解成功率" in html and "当期调解协议生效的案件数" in html  # the definition beside the figure
+    assert "50.0%" in html  # one agreement, one withdrawal
+    assert 'id="trend" type="application/json"' in html
+    # Strict CSP: every script is a file or a JSON block; no on…= handlers in the dashboard's own markup.
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert "src=" in tag or 'type="application/json"' in tag, tag
+    body = html.split('data-statistics', 1)[1].split('<footer', 1)[0]  # base.html's footer is the CSP work's
+    assert not re.search(r"\son[a-z]+=", body)
+    assert "vendor/echarts/echarts.common.min.js" in html
+
+
+def test_the_csv_has_the_rows_the_table_shows(client, world, leader, settled):
+    client.force_login(leader)
+    url = reverse("statistics_csv", args=["court", world.high_court.pk])
+    response = client.get(url, {"dimension": "court"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    success = {row[0]: row for row in rows[1:] if row[1] == "success_rate"}
+    court_label = world.court.short_name or world.court.name
+    assert success[court_label][3] == "50"
+    assert success[court_label][4:6] == ["1", "2"]
+
+
+@pytest.mark.parametrize("name", ["outsider", "clerk", "judge", "applicant"])
+def test_people_without_a_statistics_role_see_no_figures(client, world, name, settled):
+    client.force_login(getattr(world, name))
+    assert client.get(reverse("statistics_home")).status_code == 403
+    assert client.get(reverse("statistics_dashboard", args=["court", world.court.pk])).status_code == 404
+    assert client.get(reverse("statistics_csv", args=["court", world.court.pk])).status_code == 404
+
+
+def test_a_sibling_courts_leader_cannot_open_another_courts_dashboard(client, world, settled):
+    sibling = UserFactory()
+    add_member(sibling, world.other_court, Role.COURT_PRESIDENT)
+    client.force_login(sibling)
+    assert client.get(reverse("statistics_dashboard", args=["court", world.court.pk])).status_code == 404
+    assert client.get(reverse("statistics_dashboard", args=["court", world.other_court.pk])).status_code == 200
+
+
+def test_the_organisation_admin_and_the_mediator_have_their_own_pages(client, world, settled):
+    client.force_login(world.org_admin)
+    page = client.get(reverse("statistics_dashboard", args=["organisation", world.partner.pk]))
+    assert page.status_code == 200 and "调解组织管理员" in page.content.decode()
+    client.force_login(world.mediator)
+    page = client.get(reverse("statistics_dashboard", args=["mediator", world.mediator.pk]))
+    assert page.status_code == 200 and "按纠纷类型" in page.content.decode()
+    assert client.get(reverse("statistics_dashboard", args=["organisation", world.partner.pk])).status_code == 404
