@@ -27,10 +27,10 @@ from mediation.choices import AgreementScope, CaseOrigin, CaseStatus, PartyRole,
 from mediation.exceptions import PermissionDenied
 from mediation.models import Case, Party
 from mediation.selectors import statistics as st
-from mediation.services import rooms
+from mediation.services import room_controls, room_entry
 from mediation.services.agreements import agreement_update
 from mediation.services.cases import case_create, case_transition
-from mediation.services.timers import timers_sweep
+from mediation.services.timer_sweep import timers_sweep
 from tests.agreement_support import draft_labour_agreement, open_signing
 from tests.factories import UserFactory, add_member, make_resident_id
 from tests.room_support import open_room, ready_member
@@ -227,13 +227,13 @@ def test_room_figures_come_from_the_rooms_own_events(world):
         applicant = ready_member(room, world.applicant)
         ready_member(room, world.respondent)  # waits and is never let in
         clock.shift(dt.timedelta(seconds=40))
-        applicant = rooms.room_admit(room=room, actor=world.mediator, member=applicant)
+        applicant = room_controls.room_admit(room=room, actor=world.mediator, member=applicant)
         clock.shift(dt.timedelta(minutes=5))
-        rooms.room_leave(member=applicant)
+        room_entry.room_leave(member=applicant)
         clock.shift(dt.timedelta(seconds=90))
-        back = rooms.room_member_get_or_create(room=room, user=world.applicant)
+        back = room_entry.room_member_get_or_create(room=room, user=world.applicant)
         clock.shift(dt.timedelta(seconds=20))
-        rooms.room_admit(room=room, actor=world.mediator, member=back)
+        room_controls.room_admit(room=room, actor=world.mediator, member=back)
     total = _report(world.mediator, st.MEDIATOR, world.mediator.pk).total
     assert total.value("join_success") == 50  # the applicant in, the respondent never
     assert total.value("time_to_join") == 30  # (40 + 20) / 2 admissions
