@@ -77,10 +77,19 @@ def _documents(request: HttpRequest, review: ApplicationReview) -> list[Reviewed
     return found
 
 
+# What the forms show again after a refusal. A plain dict with every key present: a missing key would make the
+# template fall back to the dict's own attribute (``posted.items`` is ``dict.items``).
+POSTED_FIELDS = ("case_number", "items", "days")
+
+
+def _posted(request: HttpRequest | None) -> dict[str, str]:
+    return {name: request.POST.get(name, "") if request is not None else "" for name in POSTED_FIELDS}
+
+
 def _render_review(request: HttpRequest, review: ApplicationReview, *, error: str = "", form: str = "",
                    status: int = 200) -> HttpResponse:
     context = {"review": review, "documents": _documents(request, review), "error": error, "error_form": form,
-               "posted": request.POST if error else {}}
+               "posted": _posted(request) if error else _posted(None)}
     return render(request, "frontend/court/application.html", context, status=status)
 
 

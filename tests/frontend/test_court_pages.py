@@ -76,6 +76,7 @@ def test_the_review_page_shows_the_agreement_checklist_jurisdiction_and_forms(cl
                  "限期补正材料", "不予受理", 'name="case_number"'):
         assert text in html, text
     assert "裁定调解协议有效" not in html.split("h-actions", 1)[1]  # not before acceptance
+    assert "dict_items" not in html  # the supplement box starts empty, not with the posted dict's own method
     assert csp_clean(html)
 
 
