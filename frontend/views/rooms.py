@@ -53,7 +53,7 @@ from mediation.services.rooms import (
     session_place,
 )
 from mediation.services.scheduling import span_text, user_time_zone
-from mediation.validators import mask_phone
+from mediation.validators import clean_single_line, mask_phone
 
 AUDIO_ONLY_KEY = "room_audio_only"  # per room: the choice made on the device check, until the notices step
 DEVICE_DONE_KEY = "room_device_checked"
@@ -509,7 +509,7 @@ def room_files(request: HttpRequest, member: RoomMember) -> JsonResponse:
     upload = request.FILES.get("file")
     if upload is None:
         return _json_error(400, "invalid", _("请选择要上传的文件。"))
-    name = (request.POST.get("name") or upload.name or "").strip()
+    name = clean_single_line(request.POST.get("name") or "") or clean_single_line(upload.name or "")
     try:
         result = room_file_attach(member=member, file=upload, name=name)
     except DomainError as exc:

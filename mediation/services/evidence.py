@@ -25,6 +25,7 @@ from mediation.models import ApplicationDraft, Case, Evidence, User
 from mediation.models.intake import evidence_path
 from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
+from mediation.validators import clean_single_line
 
 # Who may add material to a case after submission: its parties (and their agents), its mediator, and the
 # court's intake staff who digitise paper for a party (OMR 8).
@@ -95,7 +96,7 @@ def _megabytes(size: int) -> str:
 
 def _clean_name(name: str) -> str:
     """The file's own name without any directory a browser may have sent, for Content-Disposition only."""
-    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = os.path.basename(clean_single_line(name).replace("\\", "/")).strip()
     return base[:200] or "file"
 
 
@@ -179,7 +180,7 @@ def evidence_upload(
         _may_upload_to_draft(actor, draft)
     if case is not None:
         _may_upload_to_case(actor, case)
-    title = (title or "").strip()
+    title = clean_single_line(title)
     if not title:
         raise InvalidInput(_("请填写材料名称，例如“劳动合同”。"))
     if len(title) > 120:
