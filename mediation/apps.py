@@ -8,4 +8,9 @@ class MediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from mediation import checks  # noqa: F401  (registers system checks)
+        from mediation import (
+            checks,  # noqa: F401  (registers system checks)
+            receivers,
+        )
+
+        receivers.connect()

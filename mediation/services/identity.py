@@ -246,6 +246,36 @@ def user_login_by_phone(*, phone: str, code: str, ip_address: str | None = None)
     return user
 
 
+def password_failure_record(*, username: str, ip_address: str | None, locked: bool) -> None:
+    """Audit a refused password sign-in (a wrong password, or any password while locked out). A name with no
+    account is kept only as a hash: people type passwords into the name field by mistake."""
+    user = User.objects.filter(username=username).first() if username else None
+    audit_append(
+        kind="auth.password_failed", actor=None, actor_label=_password_label(user),
+        stream=f"user.{user.pk}" if user is not None else "login",
+        data={"account": user.pk if user is not None else None,
+              "username_hash": None if user is not None else phone_hash(username or "")[:16],
+              "ip": ip_address, "locked": locked},
+    )
+
+
+def password_lockout_record(*, username: str, ip_address: str | None, until: dt.datetime, minutes: int) -> None:
+    """Audit that password sign-in is locked for ``username`` or ``ip_address`` until ``until``."""
+    user = User.objects.filter(username=username).first() if username else None
+    audit_append(
+        kind="auth.locked_out", actor=None, actor_label=_password_label(user),
+        stream=f"user.{user.pk}" if user is not None else "login",
+        data={"account": user.pk if user is not None else None, "ip": ip_address, "minutes": minutes,
+              "until": until.isoformat()},
+    )
+    logger.warning("Password sign-in locked for account %s / address %s until %s",
+                   user.pk if user is not None else "-", ip_address, until.isoformat())
+
+
+def _password_label(user: User | None) -> str:
+    return user.display_name if user is not None else _("未知账户")
+
+
 # --- internals ----------------------------------------------------------------------------------------
 
 

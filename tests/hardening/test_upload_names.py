@@ -11,7 +11,6 @@ from django.urls import reverse
 from mediation.models import AuditEvent, Evidence, RoomEvent
 from mediation.services import applications as apps
 from mediation.services import evidence as ev
-from mediation.services import rooms
 from tests.apply_support import pdf_bytes, verify_identity
 from tests.room_support import open_room, ready_member
 
