@@ -249,6 +249,9 @@ OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5, minimum=1)
 OTP_MAX_ATTEMPTS_PER_CODE = env_int("OTP_MAX_ATTEMPTS_PER_CODE", 5, minimum=1)
 OTP_LOCKOUT_FAILURES = env_int("OTP_LOCKOUT_FAILURES", 10, minimum=1)
 OTP_LOCKOUT_SECONDS = env_int("OTP_LOCKOUT_SECONDS", 1800, minimum=60)
+# Caps across numbers: codes asked from one address, and from everywhere, in an hour (SMS pumping).
+OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR", 20, minimum=1)
+OTP_MAX_SENDS_PER_HOUR_TOTAL = env_int("OTP_MAX_SENDS_PER_HOUR_TOTAL", 2000, minimum=1)
 
 # Mediation rooms (docs/protocol.md, yizhan-room/1): join tokens and ICE servers. TURN credentials are
 # coturn REST credentials (use-auth-secret) computed from ICE_TURN_SECRET, valid ICE_TURN_TTL seconds.

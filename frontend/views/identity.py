@@ -36,8 +36,8 @@ from mediation.services.identity import (
     identity_code_send,
     identity_is_verified,
     identity_verify,
+    login_code_send,
     otp_resend_wait,
-    otp_send,
     user_login_by_phone,
 )
 from mediation.validators import mask_phone, mask_resident_id, validate_mobile, validate_resident_id
@@ -91,7 +91,7 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             if phone_form.is_valid():
                 phone = phone_form.cleaned_data["phone"]
                 try:
-                    otp_send(phone=phone, purpose=OtpPurpose.LOGIN, ip_address=client_ip(request))
+                    login_code_send(phone=phone, ip_address=client_ip(request))
                 except DomainError as exc:
                     retry_after = exc.retry_after if isinstance(exc, OtpThrottled) else None
                     if pending:

@@ -92,6 +92,7 @@ def otp_send(*, phone: str, purpose: str, ip_address: str | None = None) -> OneT
                 _("该手机号码一小时内获取验证码次数过多，请在%(m)d分钟后再试。") % {"m": _minutes(wait)},
                 retry_after=wait,
             )
+        _refuse_over_shared_caps(now=now, ip_address=ip_address)
         otp = OneTimeCode.objects.create(
             phone=phone, purpose=purpose, code_hash=_code_hash(code=code, phone=phone, purpose=purpose),
             sent_at=now, expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS), ip_address=ip_address,
@@ -110,6 +111,20 @@ def otp_send(*, phone: str, purpose: str, ip_address: str | None = None) -> OneT
                   "expires_at": otp.expires_at.isoformat(), "ip": ip_address},
         )
     return otp
+
+
+def login_code_send(*, phone: str, ip_address: str | None = None) -> OneTimeCode:
+    """Send a sign-in code, unless the number belongs to an account that may not sign in with one: its
+    owner would otherwise get a code and learn only after typing it that it cannot be used."""
+    phone = _clean_phone(phone)
+    users = list(User.objects.filter(phone=phone).order_by("pk")[:2])
+    if len(users) > 1:
+        raise PermissionDenied(_("该手机号码绑定了多个账户，请使用用户名和密码登录，或联系平台管理员。"))
+    if users and not users[0].is_active:
+        raise PermissionDenied(_("该账户已停用，请联系平台管理员。"))
+    if users and _needs_password_sign_in(users[0]):
+        raise PermissionDenied(_("该账户不能使用手机验证码登录，请使用账号密码登录。"))
+    return otp_send(phone=phone, purpose=OtpPurpose.LOGIN, ip_address=ip_address)
 
 
 def otp_resend_wait(*, phone: str, purpose: str) -> int:
@@ -344,6 +359,27 @@ def _otp_check(*, phone: str, purpose: str, code: str, ip_address: str | None) -
     if left <= 0:
         return InvalidInput(_("验证码错误次数过多，该验证码已失效，请重新获取。"))
     return InvalidInput(_("验证码不正确，还可以再试%(n)d次。") % {"n": left})
+
+
+def _refuse_over_shared_caps(*, now: dt.datetime, ip_address: str | None) -> None:
+    """Caps across numbers: one address asking codes for many numbers (SMS pumping, harassment), and all
+    addresses together (a distributed flood costs money and the gateway's goodwill). Counted from the codes
+    sent in the last hour; the address's own lock row keeps parallel requests from one address in line."""
+    recent = OneTimeCode.objects.filter(sent_at__gt=now - HOUR)
+    if ip_address:
+        _lock_phone(f"otpaddr.{hashlib.sha256(ip_address.encode()).hexdigest()[:16]}")
+        from_here = list(recent.filter(ip_address=ip_address).order_by("-sent_at")
+                         .values_list("sent_at", flat=True)[: settings.OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR])
+        if len(from_here) >= settings.OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR:
+            wait = _seconds(from_here[-1] + HOUR - now)
+            logger.warning("OTP send cap reached for address %s", ip_address)
+            raise OtpThrottled(
+                _("本网络地址一小时内获取验证码次数过多，请在%(m)d分钟后再试。") % {"m": _minutes(wait)},
+                retry_after=wait,
+            )
+    if recent.count() >= settings.OTP_MAX_SENDS_PER_HOUR_TOTAL:
+        logger.error("OTP global send cap (%d an hour) reached", settings.OTP_MAX_SENDS_PER_HOUR_TOTAL)
+        raise OtpThrottled(_("验证码发送过于繁忙，请稍后再试。"), retry_after=300)
 
 
 def _code_hash(*, code: str, phone: str, purpose: str) -> str:
