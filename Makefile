@@ -20,7 +20,7 @@ COMPILEMESSAGES = $(MANAGE) compilemessages --ignore=.venv --ignore=node_modules
 # make run: the embedded defaults (SQLite, in-memory channel layer, in-process tasks), whatever the shell has set.
 HOST := 127.0.0.1
 PORT ?= 8000
-# Every link the demo prints or sends (SMS in var/sms.log, calendar feeds, QR codes) names this address.
+# Every link the demo prints or sends (SMS in var/sms.log, calendar feeds) names this address.
 SITE_URL ?= http://$(HOST):$(PORT)
 RUN_ENV = env -u DATABASE_URL -u DATABASE_URL_FILE -u REDIS_URL -u REDIS_URL_FILE -u CHANNEL_LAYER \
 	-u CHANNEL_LAYER_FILE -u CELERY_BROKER_URL -u CELERY_BROKER_URL_FILE -u CELERY_TASK_ALWAYS_EAGER \
