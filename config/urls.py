@@ -10,6 +10,7 @@ from frontend.views import cases
 urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", cases.healthz, name="healthz"),
+    path("favicon.ico", cases.favicon),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),

@@ -21,7 +21,7 @@ from mediation.exceptions import PermissionDenied
 from mediation.models import Agent, Case, MediationSession, Party, SessionParticipant, User
 from mediation.permissions import case_roles
 from mediation.selectors.cases import case_list_for_user
-from mediation.services.scheduling import default_time_zone, span_text, user_time_zone
+from mediation.services.scheduling import default_time_zone, participant_name, span_text, user_time_zone
 
 STAFF_ROLES = frozenset({tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN})
 # Invited interpreters and helpers hold no role on the case: their invitation is their only tie to it.
@@ -97,7 +97,7 @@ def sessions_for_case(*, user: User, case: Case) -> list[SessionRow]:
 
 
 def _person(p: SessionParticipant) -> tuple[str, str, str]:
-    name = p.user.display_name if p.user is not None else (p.party.name if p.party is not None else "")
+    name = participant_name(user=p.user, party=p.party if p.role != "agent" else None)
     if p.role == "agent" and p.party is not None:
         name = _("%(name)s（%(party)s的代理人）") % {"name": name, "party": p.party.name}
     attendance = "" if p.attendance == AttendanceMode.ONLINE else str(AttendanceMode(p.attendance).label)

@@ -95,9 +95,7 @@ class ParticipantSpec:
 
     @property
     def name(self) -> str:
-        if self.user is not None:
-            return self.user.display_name
-        return self.party.name if self.party is not None else ""
+        return participant_name(user=self.user, party=self.party if self.role != "agent" else None)
 
     @property
     def key(self) -> tuple[str, int | None, int | None]:
@@ -105,6 +103,15 @@ class ParticipantSpec:
 
 
 # --- reading helpers ----------------------------------------------------------------------------------------
+
+
+def participant_name(*, user: User | None, party: Party | None) -> str:
+    """The account's real name; else the party's name on the case, not the masked number that names an
+    account made by phone sign-in (only an agent's own account has no party name to fall back on)."""
+    if user is not None and (user.real_name or party is None or not party.name):
+        return user.display_name
+    return party.name if party is not None else ""
+
 
 
 def default_time_zone() -> str:
