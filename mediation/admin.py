@@ -187,7 +187,8 @@ class CaseAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("状态变更"))
     def transition_unavailable(self, obj: Case) -> str:
-        return str(_("只有本案的办案人员可以变更状态（本案法院的书记员、法官，或本案调解员），请以其账户登录后台操作。"))
+        text = _("只有本案的办案人员可以变更状态（本案法院的书记员、法官，或本案调解员），请以其账户登录后台操作。")
+        return str(text)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are created through intake (case_create), never from a blank admin form
