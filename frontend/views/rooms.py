@@ -313,6 +313,7 @@ def _strings() -> dict[str, str]:
         "sign_in": _("请先登录。"),
         "checks": _("请先完成身份核验和告知确认。"),
         "reconnecting": _("网络中断，正在重新连接…"),
+        "beijing_time": _("北京时间"), "local_time": _("本机时间"),
         "connecting": _("正在连接…"),
         "tap_sound": _("轻触屏幕开启声音"),
         "you": _("我"), "online": _("在线"), "offline": _("离线"),

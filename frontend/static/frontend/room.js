@@ -6,6 +6,8 @@
  * Every user-supplied text is shown with textContent. All wording comes from the page (room-config).
  */
 
+import { dateTimeOf, timeOf as clockTime } from "./clock.js";
+
 const cfg = JSON.parse(document.getElementById("room-config").textContent);
 const S = cfg.strings;
 const ME = cfg.member;
@@ -867,8 +869,7 @@ function renderControls() {
 }
 
 function timeOf(at) {
-  const date = at ? new Date(at) : new Date();
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return clockTime(at, { beijing: S.beijing_time, local: S.local_time });
 }
 
 function addChat({ seq, at, name, text, ref, file, pending, actor }) {
@@ -978,7 +979,9 @@ function stopAll(reason) {
   if (reason === "ended" && state.room.outcome) {
     text = cfg.outcomes[state.room.outcome] || state.room.outcome;
     if (state.room.end_reason) text += `：${cfg.end_reasons[state.room.end_reason] || state.room.end_reason}`;
-    if (state.room.continue_at) text += ` · ${new Date(state.room.continue_at).toLocaleString()}`;
+    if (state.room.continue_at) {
+      text += ` · ${dateTimeOf(state.room.continue_at, { beijing: S.beijing_time, local: S.local_time })}`;
+    }
   }
   $("rm-ended-title").textContent = reason === "ended" ? S.ended : S.disconnected;
   $("rm-ended-text").textContent = text;
