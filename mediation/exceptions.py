@@ -4,9 +4,11 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base class: a request that the rules refuse. ``str(exc)`` is shown to the user."""
+    """Base class: a request that the rules refuse. ``str(exc)`` is shown to the user. ``field`` names the
+    input it is about, when one is (so a page can show it there): "code", "handwriting"…"""
 
     code = "domain_error"
+    field = ""
 
 
 class TransitionNotAllowed(DomainError):

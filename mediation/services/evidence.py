@@ -8,6 +8,7 @@ after the file was written leaves an unreferenced file behind, never a row witho
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -90,8 +91,12 @@ def detect_file_type(head: bytes) -> FileType | None:
     return None
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
+def _megabytes(size: int, *, up: bool = False) -> str:
+    """``size`` in MB to one decimal. ``up`` rounds up, for a file over the limit: a file a few bytes over
+    20 MB must not read as "20 MB, the limit is 20 MB"."""
+    tenths = size / (1024 * 1024) * 10
+    value = (math.ceil(tenths) if up else round(tenths)) / 10
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _clean_name(name: str) -> str:
@@ -193,7 +198,7 @@ def evidence_upload(
     if declared_size is not None and declared_size > limit:
         raise InvalidInput(
             _("文件过大：“%(name)s”有 %(size)s MB，单个文件不能超过 %(max)s MB。")
-            % {"name": name, "size": _megabytes(declared_size), "max": _megabytes(limit)}
+            % {"name": name, "size": _megabytes(declared_size, up=True), "max": _megabytes(limit)}
         )
     head = _read_head(file)
     if not head:
