@@ -8,6 +8,7 @@ SECRET_KEY, ALLOWED_HOSTS and the real services.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -193,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mediation.tasks.deliver_outbox",
         "schedule": env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1),
     },
+    "audit-checkpoint": {
+        "task": "mediation.tasks.audit_checkpoint",
+        "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 3600, minimum=60),
+    },
 }
 
 # --- I18N / time -------------------------------------------------------------------------------------
@@ -298,6 +303,16 @@ if SIGNING_CA == "remote" and not (SIGNING_CA_URL and SIGNING_CA_ROOTS):
     raise ImproperlyConfigured("SIGNING_CA=remote needs SIGNING_CA_URL and SIGNING_CA_ROOTS.")
 # The public verification page (/verify/): the largest PDF it accepts. Issued documents are well under 1 MB.
 VERIFY_MAX_BYTES = env_int("VERIFY_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+
+# --- Audit anchor (mediation/audit_anchor.py) -------------------------------------------------------------
+# The key of the keyed audit chain heads and signed checkpoints: never stored in the database, so whoever can
+# write the database cannot recompute a head. Set a key of its own in production (a secrets file): the
+# default, derived from SECRET_KEY, would make every head fail to verify after SECRET_KEY is rotated.
+AUDIT_ANCHOR_KEY = env_str("AUDIT_ANCHOR_KEY") or hashlib.sha256(f"audit-anchor:{SECRET_KEY}".encode()).hexdigest()
+if len(AUDIT_ANCHOR_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be at least 32 characters.")
+# Signed checkpoints of every chain head, one JSON line each, outside the database (a WORM or backed-up path).
+AUDIT_CHECKPOINT_PATH = Path(env_str("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl")) or "")
 
 LOGGING = {
     "version": 1,
