@@ -129,7 +129,7 @@ AXES_CLIENT_IP_CALLABLE = "frontend.http.client_ip"
 AXES_LOCKOUT_CALLABLE = "frontend.views.identity.password_locked_out"
 AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are logged and audited
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "landing"  # each role's own work (frontend/views/cases.py)
 LOGOUT_REDIRECT_URL = "home"
 
 # --- Redis: channel layer, Celery broker ----------------------------------------------------------

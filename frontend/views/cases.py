@@ -15,10 +15,12 @@ from frontend.http import case_or_404
 from frontend.views.case_actions import case_action_links
 from frontend.views.service import service_case_context
 from mediation.audit_labels import audit_event_label
+from mediation.choices import Role
 from mediation.exceptions import PermissionDenied
 from mediation.models import Party
 from mediation.permissions import can_see_full_id_number
 from mediation.selectors.cases import case_list_for_user
+from mediation.selectors.inbox import navigation_roles_and_unread
 from mediation.services.parties import parties_claimable_by, party_claim
 
 
@@ -31,6 +33,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever the page says; send them to the icon the pages name."""
     return redirect(static("frontend/favicon.svg"), permanent=True)
+
+
+# Where each staff role's work is, in this order for someone who holds several. A judge's inbox does not
+# exist yet ([court-workspace]): a judge lands on the case list until it does.
+_LANDING = (
+    ({Role.CLERK, Role.COURT_PRESIDENT}, "intake_queue"),
+    ({Role.JUDGE}, "case_list"),
+    ({Role.ORG_ADMIN}, "intake_org_queue"),
+    ({Role.MEDIATOR}, "intake_mine"),
+)
+
+
+@login_required
+def landing(request: HttpRequest) -> HttpResponse:
+    """Where signing in leads when no page asked for it (LOGIN_REDIRECT_URL): each role's work, a party's
+    home page otherwise."""
+    roles, _unread = navigation_roles_and_unread(user=request.user)  # type: ignore[arg-type]
+    for wanted, url_name in _LANDING:
+        if roles & wanted:
+            return redirect(url_name)
+    return redirect("home")
 
 
 def home(request: HttpRequest) -> HttpResponse:
