@@ -246,6 +246,12 @@ SMS_SIGNATURE = env_str("SMS_SIGNATURE", "【一站调解】") or ""
 if SMS_BACKEND == "http" and not SMS_GATEWAY_URL:
     raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_GATEWAY_URL.")
 
+# Name-to-ID matching (legal-rules §B5): "development" (no provider; never with DEBUG off, see the system
+# check mediation.E002) or "http" (the provider's API at IDENTITY_PROVIDER_URL with a bearer token).
+IDENTITY_PROVIDER = env_choice("IDENTITY_PROVIDER", "development" if DEBUG else "http", choices=("development", "http"))
+IDENTITY_PROVIDER_URL = env_url("IDENTITY_PROVIDER_URL", None, schemes=("http", "https"))
+IDENTITY_PROVIDER_TOKEN = env_str("IDENTITY_PROVIDER_TOKEN", "") or ""
+
 # One-time codes: lifetime, resend interval, hourly send cap, wrong tries per code, and the lock-out
 # after repeated failures for one phone number.
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=60)

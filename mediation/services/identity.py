@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mediation.adapters.identity import IdentityProviderError, get_identity_provider
 from mediation.adapters.sms import SmsDeliveryError, get_sms_backend
 from mediation.choices import IdType, OtpPurpose
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
@@ -46,6 +47,12 @@ class OtpThrottled(PermissionDenied):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class IdentityUnavailable(DomainError):
+    """The identity provider could not be asked; nothing was recorded or used up, the person may retry."""
+
+    code = "identity_unavailable"
 
 
 class SmsUnavailable(DomainError):
@@ -176,8 +183,8 @@ def identity_verify(
     """Real-name check: name, resident ID number (checksum) and a code sent to the person's phone.
 
     On success the user's name, ID and phone are set. A failed check is recorded too (masked ID, no
-    change to the user). This checks possession of the phone and the number's validity; matching the
-    name to the ID needs an identity-authentication provider (legal-rules §B5) and comes with one.
+    change to the user). The name is matched to the ID by the identity provider (legal-rules §B5;
+    mediation/adapters/identity.py), whose reference is kept with the check.
     """
     phone = (phone or "").strip()
     try:
@@ -186,6 +193,18 @@ def identity_verify(
         _identity_failed(user=user, real_name=real_name, id_number=id_number, phone=phone, reason=str(exc),
                          ip_address=ip_address, user_agent=user_agent)
         raise
+    # The name must be the one registered for the ID number: asked of the identity provider before the code
+    # is used up, so a provider outage or a mismatch leaves the code for another try.
+    try:
+        found = get_identity_provider().match(name=real_name, id_number=id_number)
+    except IdentityProviderError as exc:
+        logger.error("Identity provider failed for user %s: %s", user.pk, exc)
+        raise IdentityUnavailable(_("实名核验服务暂时不可用，请稍后重试。")) from exc
+    if not found.matched:
+        reason = _("姓名与身份证号码不一致，请核对后重新填写。")
+        _identity_failed(user=user, real_name=real_name, id_number=id_number, phone=phone, reason=reason,
+                         ip_address=ip_address, user_agent=user_agent, provider_ref=found.reference)
+        raise InvalidInput(reason)
     try:
         otp_verify(phone=phone, purpose=OtpPurpose.IDENTITY, code=code, ip_address=ip_address)
     except DomainError as exc:
@@ -202,7 +221,7 @@ def identity_verify(
         check = IdentityVerification.objects.create(
             user=locked, method=IDENTITY_METHOD, real_name=real_name, id_number_masked=mask_resident_id(id_number),
             phone=phone, succeeded=True, checked_at=timezone.now(), ip_address=ip_address,
-            user_agent=user_agent[:200],
+            user_agent=user_agent[:200], provider_ref=found.reference[:64],
         )
         locked.real_name = real_name
         locked.id_type = IdType.RESIDENT_ID
@@ -212,7 +231,8 @@ def identity_verify(
         audit_append(
             kind="identity.verified", actor=locked, stream=f"user.{locked.pk}",
             data={"check": check.pk, "method": IDENTITY_METHOD, "real_name": real_name,
-                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address},
+                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address,
+                  "provider": found.provider, "provider_ref": check.provider_ref},
         )
     for field in ("real_name", "id_type", "id_number", "phone"):
         setattr(user, field, getattr(locked, field))
@@ -444,18 +464,20 @@ def _clean_identity(*, user: User, real_name: str, id_number: str, phone: str) -
 
 def _identity_failed(
     *, user: User, real_name: str, id_number: str, phone: str, reason: str, ip_address: str | None,
-    user_agent: str,
+    user_agent: str, provider_ref: str = "",
 ) -> None:
     with transaction.atomic():
         check = IdentityVerification.objects.create(
             user=user, method=IDENTITY_METHOD, real_name=real_name[:60],
             id_number_masked=mask_resident_id((id_number or "").strip().upper())[:32], phone=phone[:20],
             succeeded=False, checked_at=timezone.now(), ip_address=ip_address, user_agent=user_agent[:200],
+            provider_ref=provider_ref[:64],
         )
         audit_append(
             kind="identity.failed", actor=user, stream=f"user.{user.pk}",
             data={"check": check.pk, "method": IDENTITY_METHOD, "reason": reason,
-                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address},
+                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address,
+                  "provider_ref": check.provider_ref},
         )
 
 
