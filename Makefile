@@ -20,9 +20,11 @@ COMPILEMESSAGES = $(MANAGE) compilemessages --ignore=.venv --ignore=node_modules
 # make run: the embedded defaults (SQLite, in-memory channel layer, in-process tasks), whatever the shell has set.
 HOST := 127.0.0.1
 PORT ?= 8000
-RUN_ENV := env -u DATABASE_URL -u DATABASE_URL_FILE -u REDIS_URL -u REDIS_URL_FILE -u CHANNEL_LAYER \
+# Every link the demo prints or sends (SMS in var/sms.log, calendar feeds) names this address.
+SITE_URL ?= http://$(HOST):$(PORT)
+RUN_ENV = env -u DATABASE_URL -u DATABASE_URL_FILE -u REDIS_URL -u REDIS_URL_FILE -u CHANNEL_LAYER \
 	-u CHANNEL_LAYER_FILE -u CELERY_BROKER_URL -u CELERY_BROKER_URL_FILE -u CELERY_TASK_ALWAYS_EAGER \
-	-u CELERY_TASK_ALWAYS_EAGER_FILE DEBUG=1
+	-u CELERY_TASK_ALWAYS_EAGER_FILE DEBUG=1 SITE_URL='$(SITE_URL)' SMS_BACKEND=file
 
 # make test / make bench: real PostgreSQL and Redis. DATABASE_URL and REDIS_URL from the environment win;
 # the tests own Redis DB 13 under their own key prefix.
@@ -90,7 +92,7 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(MANAGE) seed_demo_api
 	@echo "Yizhan is at http://$(HOST):$(PORT)/ and the admin at http://$(HOST):$(PORT)/admin/ (Ctrl-C stops it)"
 	@mkdir -p var
-	$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) SMS_BACKEND=file scripts/run-demo.sh
+	$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) scripts/run-demo.sh
 
 # --- test ----------------------------------------------------------------------------------------------
 system:

@@ -14,4 +14,5 @@ app.conf.imports = (
     "mediation.services.outbox",  # mediation.tasks.deliver_outbox
     "mediation.services.timer_sweep",  # mediation.tasks.sweep_due_timers
     "documents.services.issuing",  # documents.tasks.documents_for_transition
+    "mediation.audit_anchor",  # mediation.tasks.audit_checkpoint
 )

@@ -7,6 +7,8 @@ SECRET_KEY, ALLOWED_HOSTS and the real services.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "mediation",
     "realtime",
     "documents",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
     "config.security.HtmlCSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "frontend.middleware.DomainErrorMiddleware",
+    # Turns a password sign-in refused for lock-out into the page that says until when (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -115,8 +120,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password sign-in (/accounts/login/, /admin/login/) is throttled by django-axes, per account and per address
+# alike: LOGIN_FAILURE_LIMIT wrong passwords lock that account, or that address, for LOGIN_LOCKOUT_MINUTES
+# (counted again from each further try while locked). Codes by SMS have their own limits (OTP_*).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_CLIENT_IP_CALLABLE = "frontend.http.client_ip"
+AXES_LOCKOUT_CALLABLE = "frontend.views.identity.password_locked_out"
+AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are logged and audited
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "landing"  # each role's own work (frontend/views/cases.py)
 LOGOUT_REDIRECT_URL = "home"
 
 # --- Redis: channel layer, Celery broker ----------------------------------------------------------
@@ -180,6 +200,10 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-outbox": {
         "task": "mediation.tasks.deliver_outbox",
         "schedule": env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1),
+    },
+    "audit-checkpoint": {
+        "task": "mediation.tasks.audit_checkpoint",
+        "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 3600, minimum=60),
     },
 }
 
@@ -253,6 +277,12 @@ SMS_SIGNATURE = env_str("SMS_SIGNATURE", "【一站调解】") or ""
 if SMS_BACKEND == "http" and not SMS_GATEWAY_URL:
     raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_GATEWAY_URL.")
 
+# Name-to-ID matching (legal-rules §B5): "development" (no provider; never with DEBUG off, see the system
+# check mediation.E002) or "http" (the provider's API at IDENTITY_PROVIDER_URL with a bearer token).
+IDENTITY_PROVIDER = env_choice("IDENTITY_PROVIDER", "development" if DEBUG else "http", choices=("development", "http"))
+IDENTITY_PROVIDER_URL = env_url("IDENTITY_PROVIDER_URL", None, schemes=("http", "https"))
+IDENTITY_PROVIDER_TOKEN = env_str("IDENTITY_PROVIDER_TOKEN", "") or ""
+
 # One-time codes: lifetime, resend interval, hourly send cap, wrong tries per code, and the lock-out
 # after repeated failures for one phone number.
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 300, minimum=60)
@@ -261,6 +291,9 @@ OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5, minimum=1)
 OTP_MAX_ATTEMPTS_PER_CODE = env_int("OTP_MAX_ATTEMPTS_PER_CODE", 5, minimum=1)
 OTP_LOCKOUT_FAILURES = env_int("OTP_LOCKOUT_FAILURES", 10, minimum=1)
 OTP_LOCKOUT_SECONDS = env_int("OTP_LOCKOUT_SECONDS", 1800, minimum=60)
+# Caps across numbers: codes asked from one address, and from everywhere, in an hour (SMS pumping).
+OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR", 20, minimum=1)
+OTP_MAX_SENDS_PER_HOUR_TOTAL = env_int("OTP_MAX_SENDS_PER_HOUR_TOTAL", 2000, minimum=1)
 
 # Mediation rooms (docs/protocol.md, yizhan-room/1): join tokens and ICE servers. TURN credentials are
 # coturn REST credentials (use-auth-secret) computed from ICE_TURN_SECRET, valid ICE_TURN_TTL seconds.
@@ -313,10 +346,27 @@ if SIGNING_CA == "remote" and not (SIGNING_CA_URL and SIGNING_CA_ROOTS):
 # The public verification page (/verify/): the largest PDF it accepts. Issued documents are well under 1 MB.
 VERIFY_MAX_BYTES = env_int("VERIFY_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
+# --- Audit anchor (mediation/audit_anchor.py) -------------------------------------------------------------
+# The key of the keyed audit chain heads and signed checkpoints: never stored in the database, so whoever can
+# write the database cannot recompute a head. Set a key of its own in production (a secrets file): the
+# default, derived from SECRET_KEY, would make every head fail to verify after SECRET_KEY is rotated.
+AUDIT_ANCHOR_KEY = env_str("AUDIT_ANCHOR_KEY") or hashlib.sha256(f"audit-anchor:{SECRET_KEY}".encode()).hexdigest()
+if len(AUDIT_ANCHOR_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be at least 32 characters.")
+# Signed checkpoints of every chain head, one JSON line each, outside the database (a WORM or backed-up path).
+AUDIT_CHECKPOINT_PATH = Path(env_str("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl")) or "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # WeasyPrint's step-by-step progress and django-axes' note on every sign-in are noise in a server log;
+    # their warnings (a CSS rule ignored, a lock-out) still show.
+    "loggers": {
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", cases.healthz, name="healthz"),
     path("api/v1/", api.urls),  # not under i18n_patterns: one address per operation, whatever the language
+    path("favicon.ico", cases.favicon),
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),

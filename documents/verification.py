@@ -88,6 +88,46 @@ class EmbeddedSignatureCheck:
     def ok(self) -> bool:
         return self.intact and self.valid and self.trusted and self.unchanged_after and not self.error
 
+    @property
+    def verdict(self) -> str:
+        """One sentence for this signature, the worst finding first; ``checks`` gives the detail."""
+        if self.error:
+            return self.error
+        if not (self.intact and self.valid):
+            return _("签章已损坏：签章后文件内容被改动，或签章本身无效")
+        if not self.unchanged_after:
+            return _("签章有效，但签章后文件被改动")
+        if not self.trusted:
+            return _("签章完整，但证书不受本平台信任")
+        if self.covers_whole_file:
+            return _("签章完整有效，签章后文件未被改动")
+        return _("签章完整有效，之后只追加了其他签章")
+
+    @property
+    def checks(self) -> list[tuple[bool | None, str]]:
+        """The detail under the verdict, each (passed, text); None where a broken signature cannot tell.
+
+        A signature whose bytes no longer match tells nothing about its certificate or its coverage, so
+        those are "not verified", never "trusted" or "unchanged"."""
+        if self.error:
+            return []
+        sound = self.intact and self.valid
+        rows: list[tuple[bool | None, str]] = [
+            (sound, _("签章完整有效") if sound else _("签章与文件内容不一致")),
+        ]
+        if not sound:
+            rows.append((None, _("证书：未能核验（签章已损坏）")))
+            rows.append((None, _("签章后是否改动：未能核验（签章已损坏）")))
+            return rows
+        rows.append((self.trusted, _("证书由本平台认可的机构签发") if self.trusted else _("证书不受本平台信任")))
+        if self.covers_whole_file:
+            rows.append((True, _("签章后文件未被改动")))
+        elif self.unchanged_after:
+            rows.append((True, _("之后只追加了其他签章")))
+        else:
+            rows.append((False, _("签章后文件被改动")))
+        return rows
+
 
 @dataclass
 class VerificationResult:

@@ -24,6 +24,7 @@ from frontend.views import (
 urlpatterns: list[URLPattern | URLResolver] = [
     # Cases: home, the list, a case page, claiming a party by the phone on record.
     path("", cases.home, name="home"),
+    path("start/", cases.landing, name="landing"),
     path("cases/", cases.case_list, name="case_list"),
     path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
     path("parties/<int:party_id>/claim/", cases.party_claim_view, name="party_claim"),

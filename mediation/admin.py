@@ -182,7 +182,15 @@ class CaseAdmin(admin.ModelAdmin):
     inlines = [PartyInline, CaseMediatorInline, TimerInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in Case._meta.concrete_fields] + ["transition_link"]
+        # The transition page is for people with a role on the case (it answers 404 to anyone else, the
+        # platform admin included): offer them the link, and tell everyone else who can change the status.
+        may = obj is not None and can_view_case(request.user, obj)  # type: ignore[arg-type]
+        return [f.name for f in Case._meta.concrete_fields] + ["transition_link" if may else "transition_unavailable"]
+
+    @admin.display(description=_("状态变更"))
+    def transition_unavailable(self, obj: Case) -> str:
+        text = _("只有本案的办案人员可以变更状态（本案法院的书记员、法官，或本案调解员），请以其账户登录后台操作。")
+        return str(text)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # cases are created through intake (case_create), never from a blank admin form

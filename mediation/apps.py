@@ -9,7 +9,8 @@ class MediationConfig(AppConfig):
 
     def ready(self) -> None:
         # Here, not at module level: these import models, which Django loads after the app configs.
-        from mediation import checks, signals  # noqa: F401  (checks registers the system checks)
+        from mediation import checks, receivers, signals  # noqa: F401  (checks registers the system checks)
         from mediation.services import service
 
         signals.outbox_drained.connect(service.on_outbox_drained, dispatch_uid="mediation.service.after_drain")
+        receivers.connect()

@@ -33,6 +33,8 @@ _FIXED = {
     "identity.verified": _("完成实名认证"),
     "identity.failed": _("实名认证未通过"),
     "user.signed_in_by_phone": _("使用手机验证码登录"),
+    "auth.password_failed": _("密码登录未成功"),
+    "auth.locked_out": _("密码登录失败次数过多，暂时锁定"),
     "complaint.filed": _("提出投诉"),
     "complaint.decided": _("投诉处理决定"),
     "holiday.set": _("录入节假日调整"),

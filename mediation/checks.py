@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig
-from django.core.checks import CheckMessage, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,3 +52,17 @@ def check_calendar_coverage(
             id="mediation.W001",
         )
     ]
+
+
+@register()
+def check_identity_provider(
+    *, app_configs: Sequence[AppConfig] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The name-to-ID match needs a real provider in production, and the HTTP one needs its address."""
+    from django.conf import settings
+
+    if settings.IDENTITY_PROVIDER == "http" and not settings.IDENTITY_PROVIDER_URL:
+        return [Error("IDENTITY_PROVIDER=http needs IDENTITY_PROVIDER_URL.", id="mediation.E002")]
+    if settings.IDENTITY_PROVIDER == "development" and not settings.DEBUG:
+        return [Error("IDENTITY_PROVIDER=development matches every name: not with DEBUG off.", id="mediation.E002")]
+    return []

@@ -22,7 +22,8 @@ class DomainError(Exception):
     """Base class: a request that the rules refuse. ``str(exc)`` is shown to the user.
 
     ``case`` (optional) is the case the refusal is about: the error page links back to it. ``room`` (optional)
-    is the room a refusal to enter is about: the page says how its session ended.
+    is the room a refusal to enter is about: the page says how its session ended. ``field`` (optional) names
+    the input the refusal is about, when there is one ("code", "handwriting"…), so a page can show it there.
     """
 
     code: ClassVar[str] = "domain_error"
@@ -36,6 +37,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.case = case
         self.room = room
+        self.field = ""
 
     def json_extra(self) -> dict[str, Any]:
         """Fields a JSON answer carries besides ``error`` and ``message``."""

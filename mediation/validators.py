@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -12,6 +13,20 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 _USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+
+def clean_single_line(value: str) -> str:
+    """``value`` as one line of text that may be stored and shown: line breaks (CR, LF, which would split a
+    header or a log line) and tabs become spaces, other control characters (NUL, which PostgreSQL text and
+    jsonb refuse) are dropped, and runs of spaces become one."""
+    kept = []
+    for ch in value or "":
+        category = unicodedata.category(ch)
+        if ch.isspace():
+            kept.append(" ")
+        elif category != "Cc":
+            kept.append(ch)
+    return " ".join("".join(kept).split())
 
 
 def resident_id_check_char(first17: str) -> str:

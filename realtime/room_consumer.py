@@ -30,6 +30,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from mediation import spaces
 from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
@@ -60,6 +61,9 @@ MAX_HELD = 200
 MAX_QUEUED_COMMANDS = 16
 # Frames that bypass the command queue: answered or relayed at once, never touching the database.
 INLINE = frozenset({"ping", "signal"})
+# What the channel layer raises while Redis is unreachable: the socket is closed with 1011 (docs/protocol.md),
+# so the client shows "reconnecting", comes back with ``since`` and resyncs from the database.
+LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -71,6 +75,26 @@ class RoomConsumer(AsyncWebsocketConsumer):
     closing: bool = False
     replaced: bool = False
     media: tuple[bool, bool] = (False, False)
+    accepted: bool = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_ERRORS as exc:
+            # Everything the room holds is in the database; only live delivery is lost until Redis is back.
+            logger.warning("room %s: channel layer unreachable (%s: %s); closing member %s's socket with %s",
+                           self.room_id, type(exc).__name__, exc, self.member_id, CLOSE_SERVER_ERROR)
+            self.closing = True
+            with contextlib.suppress(Exception):
+                if not self.accepted:
+                    await send({"type": "websocket.accept", "subprotocol": None})
+                await send({"type": "websocket.close", "code": CLOSE_SERVER_ERROR})
+            with contextlib.suppress(Exception):
+                await self.disconnect(CLOSE_SERVER_ERROR)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' own dispatch first waits for ``close_old_connections`` on the one thread that every
@@ -151,8 +175,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.member_id is None:
             return
         layer = self.channel_layer
-        await layer.group_discard(room_group(self.room_id), self.channel_name)
-        await layer.group_discard(room_member_group(self.room_id, self.member_id), self.channel_name)
+        with contextlib.suppress(*LAYER_ERRORS):  # Redis away: its groups expire by themselves
+            await layer.group_discard(room_group(self.room_id), self.channel_name)
+            await layer.group_discard(room_member_group(self.room_id, self.member_id), self.channel_name)
         if self.replaced:
             return
         try:
@@ -163,7 +188,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             logger.exception("clearing presence of room member %s failed", self.member_id)
             return
         if was_current:
-            await self._announce_presence(online=False)
+            with contextlib.suppress(*LAYER_ERRORS):
+                await self._announce_presence(online=False)
 
     async def _watch(self) -> None:
         while not self.closing:

@@ -41,6 +41,13 @@ def _require_postgresql(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings, tmp_path):
+    """Audit checkpoints go to the test's own file: a checkpoint of a demo database in var/ would name
+    streams this test's database never had."""
+    settings.AUDIT_CHECKPOINT_PATH = tmp_path / "audit-checkpoints.jsonl"
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language: a request to /en/ leaves English active in the thread,
     and reverse() would then build /en/ URLs for the next test."""

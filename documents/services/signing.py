@@ -384,10 +384,18 @@ def document_sign(
     case = Case.objects.select_related("mediation_organisation", "court").get(pk=document.case_id)
     document.case = case
     _check_may_sign(document=document, case=case, actor=actor, role=role, party=party)
-    handwriting = clean_handwriting(handwriting_png) if role != SignerRole.ORGANISATION else None
+    try:
+        handwriting = clean_handwriting(handwriting_png) if role != SignerRole.ORGANISATION else None
+    except DomainError as exc:
+        exc.field = "handwriting"
+        raise
     # Verified outside our transaction: a wrong code's failure count is committed even though we raise.
-    otp = otp_verify(phone=_signer_phone(actor), purpose=OtpPurpose.SIGNING, code=code, ip_address=ip_address)
-    _check_code_was_for(otp=otp, document=document, actor=actor)
+    try:
+        otp = otp_verify(phone=_signer_phone(actor), purpose=OtpPurpose.SIGNING, code=code, ip_address=ip_address)
+        _check_code_was_for(otp=otp, document=document, actor=actor)
+    except DomainError as exc:
+        exc.field = "code"
+        raise
     with transaction.atomic():
         document = Document.objects.select_for_update(of=("self",)).select_related(
             "case", "case__mediation_organisation", "agreement"

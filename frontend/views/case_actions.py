@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -64,6 +65,7 @@ from mediation.services.assignment import (
     recusal_decide,
     recusal_request,
 )
+from mediation.services.identity import identity_is_verified
 from mediation.services.respondent import (
     contact_clock,
     publish_standard,
@@ -540,6 +542,10 @@ def respond_page(request: HttpRequest, case_id: int) -> HttpResponse:
         })
     if tr.RESPONDENT not in roles:
         raise DomainPermissionDenied(_("只有被申请人本人或其代理人可以表明是否愿意调解。"), case=case)
+    if case.status == S.RESPONDENT_PENDING and not identity_is_verified(user):
+        # The same real-name step an applicant takes before applying (name matched to the ID by the identity
+        # provider, and the phone), before anyone answers for the respondent; back here afterwards.
+        return redirect(f"{reverse('identity_verify')}?{urlencode({'next': request.get_full_path()})}")
     notice = publish_standard(ONLINE_MEDIATION_NOTICE)
     consent_text = publish_standard(ONLINE_MEDIATION_CONSENT)
     error = ""

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,9 +16,11 @@ from frontend.views.agreements import agreement_link_for
 from frontend.views.case_actions import case_action_links
 from frontend.views.service import service_case_context
 from mediation.audit_labels import audit_event_label
+from mediation.choices import Role
 from mediation.models import Party
 from mediation.permissions import can_see_full_id_number
 from mediation.selectors.cases import case_list_for_user
+from mediation.selectors.inbox import navigation_roles_and_unread
 from mediation.selectors.rooms import room_files_hidden_from
 from mediation.services.parties import parties_claimable_by, party_claim
 
@@ -26,6 +29,31 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"ok": True})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says; send them to the icon the pages name."""
+    return redirect(static("frontend/favicon.svg"), permanent=True)
+
+
+# Where each staff role's work is, in this order for someone who holds several.
+_LANDING = (
+    ({Role.CLERK, Role.COURT_PRESIDENT}, "intake_queue"),
+    ({Role.JUDGE}, "court_inbox"),
+    ({Role.ORG_ADMIN}, "intake_org_queue"),
+    ({Role.MEDIATOR}, "intake_mine"),
+)
+
+
+@login_required
+def landing(request: HttpRequest) -> HttpResponse:
+    """Where signing in leads when no page asked for it (LOGIN_REDIRECT_URL): each role's work, a party's
+    home page otherwise."""
+    roles, _unread = navigation_roles_and_unread(user=request.user)  # type: ignore[arg-type]
+    for wanted, url_name in _LANDING:
+        if roles & wanted:
+            return redirect(url_name)
+    return redirect("home")
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -120,14 +120,18 @@ def _chosen(options: list[SignOption], value: str) -> SignOption | None:
 
 
 def _handwriting(value: str) -> bytes:
-    if not value:
-        raise InvalidInput(_("请在签名框内手写签名。"))
-    if not value.startswith(_DATA_URL_PREFIX):
-        raise InvalidInput(_("签名图片格式不正确，请清除后重新签写。"))
     try:
-        return base64.b64decode(value[len(_DATA_URL_PREFIX):], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInput(_("签名图片无法读取，请清除后重新签写。")) from exc
+        if not value:
+            raise InvalidInput(_("请在签名框内手写签名。"))
+        if not value.startswith(_DATA_URL_PREFIX):
+            raise InvalidInput(_("签名图片格式不正确，请清除后重新签写。"))
+        try:
+            return base64.b64decode(value[len(_DATA_URL_PREFIX):], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput(_("签名图片无法读取，请清除后重新签写。")) from exc
+    except InvalidInput as exc:
+        exc.field = "handwriting"
+        raise
 
 
 @login_required
@@ -136,7 +140,7 @@ def document_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     options = document_sign_options(document=document, user=user)
     wants_json = request.headers.get("x-requested-with") == "XMLHttpRequest"
-    error = ""
+    error, error_field = "", ""
     chosen_value = request.POST.get("as", "")
     handwriting = request.POST.get("handwriting", "")
     if request.method == "POST":
@@ -160,30 +164,38 @@ def document_sign_view(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.info(request, sent)
                 return redirect("document_sign", pk=document.pk)
             if action == "sign":
+                png = None if role == SignerRole.ORGANISATION else _handwriting(handwriting)
                 if request.POST.get("agree") != "1":
-                    raise InvalidInput(_("请确认已阅读文书全文并自愿签署。"))
+                    refused = InvalidInput(_("请确认已阅读文书全文并自愿签署。"))
+                    refused.field = "agree"
+                    raise refused
                 document_sign(
                     document=document, actor=user, role=role, party=party, code=request.POST.get("code", ""),
-                    handwriting_png=None if role == SignerRole.ORGANISATION else _handwriting(handwriting),
-                    ip_address=client_ip(request),
+                    handwriting_png=png, ip_address=client_ip(request),
                 )
                 messages.success(request, _("签署完成：《%(title)s》。") % {"title": document.title})
                 return redirect("document_detail", pk=document.pk)
             raise InvalidInput(_("请求无效，请刷新页面后重试。"))
         except OtpThrottled as exc:
-            error = str(exc)
+            error, error_field = str(exc), exc.field
             if wants_json:
                 return JsonResponse({"ok": False, "message": error, "wait": exc.retry_after}, status=429)
         except DomainError as exc:
-            error = str(exc)
+            error, error_field = str(exc), exc.field
             if wants_json:
                 return JsonResponse({"ok": False, "message": error}, status=400)
     context = {
         "document": document, "case": document.case, "options": options, "chosen": chosen_value,
-        "error": error, "handwriting": handwriting if handwriting.startswith(_DATA_URL_PREFIX) else "",
+        # Shown next to what it is about (the pad, the code, the statement); anything else at the top.
+        "error": error if error_field not in _FIELDS_WITH_A_PLACE else "",
+        "field_error": {error_field: error} if error_field in _FIELDS_WITH_A_PLACE else {},
+        "handwriting": handwriting if handwriting.startswith(_DATA_URL_PREFIX) else "",
         "phone": mask_phone(user.phone or ""), "wait": _wait(user.phone) if user.phone else 0,
     }
     return render(request, "frontend/documents/sign.html", context, status=400 if error else 200)
+
+
+_FIELDS_WITH_A_PLACE = frozenset({"handwriting", "code", "agree"})
 
 
 def _wait(phone: str) -> int:

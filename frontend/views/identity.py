@@ -6,11 +6,14 @@ entered, so a refresh or a closed tab does not send another code.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from axes.helpers import get_cool_off
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
@@ -18,6 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,8 +36,8 @@ from mediation.services.identity import (
     identity_code_send,
     identity_is_verified,
     identity_verify,
+    login_code_send,
     otp_resend_wait,
-    otp_send,
     user_login_by_phone,
 )
 from mediation.validators import mask_phone, mask_resident_id, validate_mobile, validate_resident_id
@@ -87,7 +91,7 @@ def phone_login(request: HttpRequest) -> HttpResponse:
             if phone_form.is_valid():
                 phone = phone_form.cleaned_data["phone"]
                 try:
-                    otp_send(phone=phone, purpose=OtpPurpose.LOGIN, ip_address=client_ip(request))
+                    login_code_send(phone=phone, ip_address=client_ip(request))
                 except DomainError as exc:
                     retry_after = exc.retry_after if isinstance(exc, OtpThrottled) else None
                     if pending:
@@ -171,6 +175,18 @@ def identity(request: HttpRequest) -> HttpResponse:
         "pending_phone_masked": mask_phone(pending["phone"]) if pending else "",
         "wait": retry_after if retry_after is not None else wait,
     })
+
+
+def password_locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
+                        credentials: dict[str, Any] | None = None) -> HttpResponse:
+    """What django-axes answers a password sign-in refused for lock-out (AXES_LOCKOUT_CALLABLE): until when,
+    in Beijing time, and for how long. Each refused try starts the wait again, so it is counted from now."""
+    cool_off = get_cool_off(request) or dt.timedelta(0)
+    until = timezone.localtime(timezone.now() + cool_off)
+    return render(request, "frontend/identity/locked_out.html", {
+        "until": until, "minutes": max(1, math.ceil(cool_off.total_seconds() / 60)),
+        "admin": request.path.startswith(reverse("admin:index")),
+    }, status=429)
 
 
 def _safe_next(request: HttpRequest) -> str:

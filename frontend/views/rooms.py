@@ -60,7 +60,7 @@ from mediation.services.room_entry import (
     room_token_issue,
 )
 from mediation.services.room_record import room_file_attach
-from mediation.validators import mask_phone
+from mediation.validators import clean_single_line, mask_phone
 
 AUDIO_ONLY_KEY = "room_audio_only"  # per room: the choice made on the device check, until the notices step
 DEVICE_DONE_KEY = "room_device_checked"
@@ -408,7 +408,7 @@ def room_files(request: HttpRequest, member: RoomMember) -> JsonResponse:
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidInput(_("请选择要上传的文件。"))
-    name = (request.POST.get("name") or upload.name or "").strip()
+    name = clean_single_line(request.POST.get("name") or "") or clean_single_line(upload.name or "")
     result = room_file_attach(member=member, file=upload, name=name)
     seq = getattr(result, "seq", None)
     return JsonResponse({"ok": True, "seq": seq}, status=201)

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from documents.rendering import html_to_pdf
 from frontend import forms_apply
@@ -128,7 +128,7 @@ def record_page(request: HttpRequest, record_id: int) -> HttpResponse:
     via = _via(request)
     if request.method == "POST":
         return _record_action(request, record_id)
-    record = service_writes.service_record_view(actor=user, record_id=record_id, via=via)
+    record = service_writes.service_record_open(actor=user, record_id=record_id)
     return _render_record(request, record, via=via)
 
 
@@ -151,6 +151,8 @@ def _record_action(request: HttpRequest, record_id: int) -> HttpResponse:
     via = via if via in ("sms", "email") else ""
     record = service_writes.service_record_view(actor=user, record_id=record_id, via=via)
     action = request.POST.get("action", "")
+    if action == "read":  # sent by frontend/service.js once the page is visible to a person
+        return HttpResponse(status=204)
     try:
         if action == "acknowledge":
             service_writes.service_record_acknowledge(actor=user, record=record, via=via)
@@ -167,12 +169,26 @@ def _record_action(request: HttpRequest, record_id: int) -> HttpResponse:
     return redirect(reverse("service_record", args=[record.pk]) + (f"?via={via}" if via else ""))
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required(login_url=PARTY_LOGIN)
 def download(request: HttpRequest, record_id: int) -> HttpResponseBase:
-    """The served document, as an attachment, never inline; the recipient's download is an act on it."""
+    """The served document, as an attachment, never inline. The recipient's download is an act with legal
+    weight, so it is a POST (the page's button); a GET hands the recipient back to the page instead, so a
+    prefetcher or a scanner following a link records nothing. Anyone else may GET it (logged)."""
+    user = _user(request)
     try:
-        record = service_writes.service_record_download(actor=_user(request), record_id=record_id, via=_via(request))
+        if request.method == "POST":
+            via = request.POST.get("via", "")
+            record = service_writes.service_record_download(
+                actor=user, record_id=record_id, via=via if via in ("sms", "email") else "")
+        else:
+            record = service_writes.service_record_open(actor=user, record_id=record_id)
+            if is_recipient(user, record):
+                url = reverse("service_record", args=[record.pk])
+                back = redirect(url + (f"?via={_via(request)}" if _via(request) else ""))
+                back.status_code = 303
+                return back
+            record = service_writes.service_record_download(actor=user, record_id=record_id)
         handle = record.document_file.open("rb")
     except (FileNotFoundError, ValueError) as exc:
         raise NotFound(_("文书文件不存在。")) from exc

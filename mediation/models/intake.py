@@ -28,7 +28,12 @@ class OneTimeCode(models.Model):
     class Meta:
         verbose_name = _("短信验证码")
         verbose_name_plural = _("短信验证码")
-        indexes = [models.Index(fields=["phone", "purpose", "sent_at"])]
+        # The last two serve the send caps across numbers (per address, and for the whole platform).
+        indexes = [
+            models.Index(fields=["phone", "purpose", "sent_at"]),
+            models.Index(fields=["ip_address", "sent_at"], name="otp_address_sent"),
+            models.Index(fields=["sent_at"], name="otp_sent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.phone} {self.purpose} {self.sent_at:%Y-%m-%d %H:%M}"

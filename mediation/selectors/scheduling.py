@@ -161,8 +161,16 @@ def sessions_for_case(*, user: User, case: Case) -> list[SessionRow]:
     return rows
 
 
+def participant_name(*, user: User | None, party: Party | None) -> str:
+    """The account's real name; else the party's name on the case, not the masked number that names an
+    account made by phone sign-in (only an agent's own account has no party name to fall back on)."""
+    if user is not None and (user.real_name or party is None or not party.name):
+        return user.display_name
+    return party.name if party is not None else ""
+
+
 def _person(p: SessionParticipant) -> tuple[str, str, str]:
-    name = p.user.display_name if p.user is not None else (p.party.name if p.party is not None else "")
+    name = participant_name(user=p.user, party=p.party if p.role != "agent" else None)
     if p.role == "agent" and p.party is not None:
         name = _("%(name)s（%(party)s的代理人）") % {"name": name, "party": p.party.name}
     attendance = "" if p.attendance == AttendanceMode.ONLINE else str(AttendanceMode(p.attendance).label)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from mediation.audit_anchor import head_mac
 from mediation.audit_chain import GENESIS, canonical_data, event_hash
 from mediation.models import AuditEvent, AuditHead, Case, User
 
@@ -46,5 +47,5 @@ def audit_append(
             stream=stream, seq=seq, case=case, kind=kind, actor=actor, actor_label=actor_label,
             data=payload, created_at=created_at, prev_hash=prev, hash=digest,
         )
-        AuditHead.objects.filter(stream=stream).update(seq=seq, hash=digest)
+        AuditHead.objects.filter(stream=stream).update(seq=seq, hash=digest, mac=head_mac(stream, seq, digest))
     return event

@@ -8,6 +8,7 @@ after the file was written leaves an unreferenced file behind, never a row witho
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from mediation.models.intake import evidence_path
 from mediation.permissions import case_roles
 from mediation.selectors.rooms import room_file_visible
 from mediation.services.audit import audit_append
+from mediation.validators import clean_single_line
 
 # Who may add material to a case after submission: its parties (and their agents), its mediator, and the
 # court's intake staff who digitise paper for a party (OMR 8).
@@ -90,13 +92,17 @@ def detect_file_type(head: bytes) -> FileType | None:
     return None
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
+def _megabytes(size: int, *, up: bool = False) -> str:
+    """``size`` in MB to one decimal. ``up`` rounds up, for a file over the limit: a file a few bytes over
+    20 MB must not read as "20 MB, the limit is 20 MB"."""
+    tenths = size / (1024 * 1024) * 10
+    value = (math.ceil(tenths) if up else round(tenths)) / 10
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _clean_name(name: str) -> str:
     """The file's own name without any directory a browser may have sent, for Content-Disposition only."""
-    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = os.path.basename(clean_single_line(name).replace("\\", "/")).strip()
     return base[:200] or "file"
 
 
@@ -180,7 +186,7 @@ def evidence_upload(
         _may_upload_to_draft(actor, draft)
     if case is not None:
         _may_upload_to_case(actor, case)
-    title = (title or "").strip()
+    title = clean_single_line(title)
     if not title:
         raise InvalidInput(_("请填写材料名称，例如“劳动合同”。"))
     if len(title) > 120:
@@ -193,7 +199,7 @@ def evidence_upload(
     if declared_size is not None and declared_size > limit:
         raise InvalidInput(
             _("文件过大：“%(name)s”有 %(size)s MB，单个文件不能超过 %(max)s MB。")
-            % {"name": name, "size": _megabytes(declared_size), "max": _megabytes(limit)}
+            % {"name": name, "size": _megabytes(declared_size, up=True), "max": _megabytes(limit)}
         )
     head = _read_head(file)
     if not head:

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mediation.adapters.identity import IdentityProviderError, get_identity_provider
 from mediation.adapters.sms import SmsDeliveryError, get_sms_backend
 from mediation.choices import IdType, OtpPurpose
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
@@ -52,6 +53,12 @@ class OtpThrottled(PermissionDenied):
 
     def json_extra(self) -> dict[str, Any]:
         return {"retry_after": self.retry_after}
+
+
+class IdentityUnavailable(DomainError):
+    """The identity provider could not be asked; nothing was recorded or used up, the person may retry."""
+
+    code = "identity_unavailable"
 
 
 class SmsUnavailable(DomainError):
@@ -98,6 +105,7 @@ def otp_send(*, phone: str, purpose: str, ip_address: str | None = None) -> OneT
                 _("该手机号码一小时内获取验证码次数过多，请在%(m)d分钟后再试。") % {"m": _minutes(wait)},
                 retry_after=wait,
             )
+        _refuse_over_shared_caps(now=now, ip_address=ip_address)
         otp = OneTimeCode.objects.create(
             phone=phone, purpose=purpose, code_hash=_code_hash(code=code, phone=phone, purpose=purpose),
             sent_at=now, expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS), ip_address=ip_address,
@@ -116,6 +124,20 @@ def otp_send(*, phone: str, purpose: str, ip_address: str | None = None) -> OneT
                   "expires_at": otp.expires_at.isoformat(), "ip": ip_address},
         )
     return otp
+
+
+def login_code_send(*, phone: str, ip_address: str | None = None) -> OneTimeCode:
+    """Send a sign-in code, unless the number belongs to an account that may not sign in with one: its
+    owner would otherwise get a code and learn only after typing it that it cannot be used."""
+    phone = _clean_phone(phone)
+    users = list(User.objects.filter(phone=phone).order_by("pk")[:2])
+    if len(users) > 1:
+        raise PermissionDenied(_("该手机号码绑定了多个账户，请使用用户名和密码登录，或联系平台管理员。"))
+    if users and not users[0].is_active:
+        raise PermissionDenied(_("该账户已停用，请联系平台管理员。"))
+    if users and _needs_password_sign_in(users[0]):
+        raise PermissionDenied(_("该账户不能使用手机验证码登录，请使用账号密码登录。"))
+    return otp_send(phone=phone, purpose=OtpPurpose.LOGIN, ip_address=ip_address)
 
 
 def otp_resend_wait(*, phone: str, purpose: str) -> int:
@@ -167,8 +189,8 @@ def identity_verify(
     """Real-name check: name, resident ID number (checksum) and a code sent to the person's phone.
 
     On success the user's name, ID and phone are set. A failed check is recorded too (masked ID, no
-    change to the user). This checks possession of the phone and the number's validity; matching the
-    name to the ID needs an identity-authentication provider (legal-rules §B5) and comes with one.
+    change to the user). The name is matched to the ID by the identity provider (legal-rules §B5;
+    mediation/adapters/identity.py), whose reference is kept with the check.
     """
     phone = (phone or "").strip()
     try:
@@ -177,6 +199,18 @@ def identity_verify(
         _identity_failed(user=user, real_name=real_name, id_number=id_number, phone=phone, reason=str(exc),
                          ip_address=ip_address, user_agent=user_agent)
         raise
+    # The name must be the one registered for the ID number: asked of the identity provider before the code
+    # is used up, so a provider outage or a mismatch leaves the code for another try.
+    try:
+        found = get_identity_provider().match(name=real_name, id_number=id_number)
+    except IdentityProviderError as exc:
+        logger.error("Identity provider failed for user %s: %s", user.pk, exc)
+        raise IdentityUnavailable(_("实名核验服务暂时不可用，请稍后重试。")) from exc
+    if not found.matched:
+        reason = _("姓名与身份证号码不一致，请核对后重新填写。")
+        _identity_failed(user=user, real_name=real_name, id_number=id_number, phone=phone, reason=reason,
+                         ip_address=ip_address, user_agent=user_agent, provider_ref=found.reference)
+        raise InvalidInput(reason)
     try:
         otp_verify(phone=phone, purpose=OtpPurpose.IDENTITY, code=code, ip_address=ip_address)
     except DomainError as exc:
@@ -193,7 +227,7 @@ def identity_verify(
         check = IdentityVerification.objects.create(
             user=locked, method=IDENTITY_METHOD, real_name=real_name, id_number_masked=mask_resident_id(id_number),
             phone=phone, succeeded=True, checked_at=timezone.now(), ip_address=ip_address,
-            user_agent=user_agent[:200],
+            user_agent=user_agent[:200], provider_ref=found.reference[:64],
         )
         locked.real_name = real_name
         locked.id_type = IdType.RESIDENT_ID
@@ -203,7 +237,8 @@ def identity_verify(
         audit_append(
             kind="identity.verified", actor=locked, stream=f"user.{locked.pk}",
             data={"check": check.pk, "method": IDENTITY_METHOD, "real_name": real_name,
-                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address},
+                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address,
+                  "provider": found.provider, "provider_ref": check.provider_ref},
         )
     for field in ("real_name", "id_type", "id_number", "phone"):
         setattr(user, field, getattr(locked, field))
@@ -250,6 +285,36 @@ def user_login_by_phone(*, phone: str, code: str, ip_address: str | None = None)
                   "ip": ip_address},
         )
     return user
+
+
+def password_failure_record(*, username: str, ip_address: str | None, locked: bool) -> None:
+    """Audit a refused password sign-in (a wrong password, or any password while locked out). A name with no
+    account is kept only as a hash: people type passwords into the name field by mistake."""
+    user = User.objects.filter(username=username).first() if username else None
+    audit_append(
+        kind="auth.password_failed", actor=None, actor_label=_password_label(user),
+        stream=f"user.{user.pk}" if user is not None else "login",
+        data={"account": user.pk if user is not None else None,
+              "username_hash": None if user is not None else phone_hash(username or "")[:16],
+              "ip": ip_address, "locked": locked},
+    )
+
+
+def password_lockout_record(*, username: str, ip_address: str | None, until: dt.datetime, minutes: int) -> None:
+    """Audit that password sign-in is locked for ``username`` or ``ip_address`` until ``until``."""
+    user = User.objects.filter(username=username).first() if username else None
+    audit_append(
+        kind="auth.locked_out", actor=None, actor_label=_password_label(user),
+        stream=f"user.{user.pk}" if user is not None else "login",
+        data={"account": user.pk if user is not None else None, "ip": ip_address, "minutes": minutes,
+              "until": until.isoformat()},
+    )
+    logger.warning("Password sign-in locked for account %s / address %s until %s",
+                   user.pk if user is not None else "-", ip_address, until.isoformat())
+
+
+def _password_label(user: User | None) -> str:
+    return user.display_name if user is not None else _("未知账户")
 
 
 # --- internals ----------------------------------------------------------------------------------------
@@ -322,6 +387,27 @@ def _otp_check(*, phone: str, purpose: str, code: str, ip_address: str | None) -
     return InvalidInput(_("验证码不正确，还可以再试%(n)d次。") % {"n": left})
 
 
+def _refuse_over_shared_caps(*, now: dt.datetime, ip_address: str | None) -> None:
+    """Caps across numbers: one address asking codes for many numbers (SMS pumping, harassment), and all
+    addresses together (a distributed flood costs money and the gateway's goodwill). Counted from the codes
+    sent in the last hour; the address's own lock row keeps parallel requests from one address in line."""
+    recent = OneTimeCode.objects.filter(sent_at__gt=now - HOUR)
+    if ip_address:
+        _lock_phone(f"otpaddr.{hashlib.sha256(ip_address.encode()).hexdigest()[:16]}")
+        from_here = list(recent.filter(ip_address=ip_address).order_by("-sent_at")
+                         .values_list("sent_at", flat=True)[: settings.OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR])
+        if len(from_here) >= settings.OTP_MAX_SENDS_PER_ADDRESS_PER_HOUR:
+            wait = _seconds(from_here[-1] + HOUR - now)
+            logger.warning("OTP send cap reached for address %s", ip_address)
+            raise OtpThrottled(
+                _("本网络地址一小时内获取验证码次数过多，请在%(m)d分钟后再试。") % {"m": _minutes(wait)},
+                retry_after=wait,
+            )
+    if recent.count() >= settings.OTP_MAX_SENDS_PER_HOUR_TOTAL:
+        logger.error("OTP global send cap (%d an hour) reached", settings.OTP_MAX_SENDS_PER_HOUR_TOTAL)
+        raise OtpThrottled(_("验证码发送过于繁忙，请稍后再试。"), retry_after=300)
+
+
 def _code_hash(*, code: str, phone: str, purpose: str) -> str:
     return hashlib.sha256(f"{code}{settings.SECRET_KEY}{phone}{purpose}".encode()).hexdigest()
 
@@ -384,18 +470,20 @@ def _clean_identity(*, user: User, real_name: str, id_number: str, phone: str) -
 
 def _identity_failed(
     *, user: User, real_name: str, id_number: str, phone: str, reason: str, ip_address: str | None,
-    user_agent: str,
+    user_agent: str, provider_ref: str = "",
 ) -> None:
     with transaction.atomic():
         check = IdentityVerification.objects.create(
             user=user, method=IDENTITY_METHOD, real_name=real_name[:60],
             id_number_masked=mask_resident_id((id_number or "").strip().upper())[:32], phone=phone[:20],
             succeeded=False, checked_at=timezone.now(), ip_address=ip_address, user_agent=user_agent[:200],
+            provider_ref=provider_ref[:64],
         )
         audit_append(
             kind="identity.failed", actor=user, stream=f"user.{user.pk}",
             data={"check": check.pk, "method": IDENTITY_METHOD, "reason": reason,
-                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address},
+                  "id_number": check.id_number_masked, "phone": mask_phone(phone), "ip": ip_address,
+                  "provider_ref": check.provider_ref},
         )
 
 

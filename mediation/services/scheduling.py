@@ -57,6 +57,7 @@ from mediation.permissions import case_roles
 from mediation.scheduling_slots import Interval, Window, available, contains, free_slots, overlaps, working_days
 from mediation.selectors.scheduling import (
     default_time_zone,
+    participant_name,
     span_text,
     time_zones_for,
     windows_for,
@@ -98,9 +99,7 @@ class ParticipantSpec:
 
     @property
     def name(self) -> str:
-        if self.user is not None:
-            return self.user.display_name
-        return self.party.name if self.party is not None else ""
+        return participant_name(user=self.user, party=self.party if self.role != "agent" else None)
 
     @property
     def key(self) -> tuple[str, int | None, int | None]:

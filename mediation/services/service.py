@@ -330,8 +330,15 @@ def service_records_refresh_pending(*, limit: int = 500) -> int:
 # --- What the recipient does -----------------------------------------------------------------------------
 
 
+def service_record_open(*, actor: User, record_id: int) -> ServiceRecord:
+    """A record for its page, to anyone who may see it, refreshed; recording nothing of the recipient. A GET
+    (a link prefetcher, a scanner following the SMS link) must not make a receipt: the page records the read
+    with ``service_record_view`` once it is shown to a person (docs/decisions.md)."""
+    return service_record_refresh(record=service_record_get_for_user(user=actor, record_id=record_id))
+
+
 def service_record_view(*, actor: User, record_id: int, via: str = "") -> ServiceRecord:
-    """Open a record's page. Anyone who may see it gets it (refreshed); when the recipient (or their agent)
+    """The record's page was shown. Anyone who may see it gets it (refreshed); when the recipient (or their agent)
     opens it, that is the read (OLR 31 para 2 item 2) on the platform and on the channel they came from."""
     record = service_record_get_for_user(user=actor, record_id=record_id)
     if is_recipient(actor, record):

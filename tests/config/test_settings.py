@@ -84,6 +84,7 @@ PRODUCTION_SERVICES = {
     "DATABASE_URL": "postgres://yizhan@db.example.cn/yizhan",
     "REDIS_URL": "redis://cache.example.cn:6379/0",
     "SMS_GATEWAY_URL": "https://sms.example.cn/v1/messages",
+    "IDENTITY_PROVIDER_URL": "https://idp.example.cn/v1/name-id-match",  # issue 17 item 15
 }
 
 

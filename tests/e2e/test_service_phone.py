@@ -41,6 +41,13 @@ def test_the_recipient_opens_acknowledges_and_reads_the_certificate_on_a_phone(l
     sign_in(phone, live_server.url, world.respondent.username, next_path=f"/service/{record.pk}/?via=sms")
     phone.wait_for_selector("text=确认收到")
     assert "送达生效时间" in phone.text_content("main")
+    # The page's script (frontend/service.js) records the read with a POST once it is visible (issue 17 item 6).
+    platform = lambda: record.deliveries.get(channel="platform").read_at  # noqa: E731
+    for _ in range(50):
+        if off_loop(platform) is not None:
+            break
+        phone.wait_for_timeout(100)
+    assert off_loop(platform) is not None
     assert fits(phone)
     screenshot(phone, "service-record-390x844")
 

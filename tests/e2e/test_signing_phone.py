@@ -28,9 +28,12 @@ def test_a_party_signs_the_agreement_on_a_phone(live_server, world, phone):
     phone.click("#to-sign a.button")
     phone.wait_for_selector("#sign-pad")
     phone.click("#sign-submit")  # nothing drawn yet: refused on the page
-    assert "请在签名框内手写签名" in phone.text_content("#send-status")
+    # Said under the pad (issue 17 item 12), not in the code's status line.
+    assert "请在签名框内手写签名" in phone.text_content("#pad-error")
+    assert "请在签名框内手写签名" not in phone.text_content("#send-status")
     draw_signature(phone)
     assert "invalid" not in (phone.get_attribute(".sg-pad", "class") or "")
+    assert not phone.is_visible("#pad-error")
     phone.click("#send-code")
     phone.wait_for_selector("#send-status:has-text('验证码已发送')")
     code = off_loop(lambda: last_code(world.applicant.phone))

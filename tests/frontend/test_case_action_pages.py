@@ -24,6 +24,7 @@ from mediation.models import (
 from mediation.services.assignment import mediator_accept, mediator_choice_record, mediator_designate, recusal_request
 from mediation.services.identity import otp_send, user_login_by_phone
 from mediation.services.outbox import outbox_drain
+from tests.apply_support import verify_identity
 
 pytestmark = pytest.mark.django_db
 
@@ -363,6 +364,11 @@ def test_the_respondent_signs_in_confirms_and_agrees(world, client, rostered):
     link_page = client.get(url("case_respond", case))
     assert link_page.status_code == 200 and "我是被申请人" in text(link_page)
     assert client.post(url("case_respond", case), {"action": "link"})["Location"] == url("case_respond", case)
+    gate = client.get(url("case_respond", case))  # the real-name step first (issue 17 item 15)
+    assert gate.status_code == 302 and gate["Location"].startswith(reverse("identity_verify"))
+    user.real_name = "李四"
+    user.save(update_fields=["real_name"])
+    verify_identity(user)
     answer_page = text(client.get(url("case_respond", case)))
     assert "在线调解告知书" in answer_page and "愿意在线调解" in answer_page
     notice = re.search(r'name="notice_text" value="(\d+)"', answer_page).group(1)
@@ -375,8 +381,11 @@ def test_the_respondent_signs_in_confirms_and_agrees(world, client, rostered):
 
 def test_the_respondent_refuses_on_the_page(world, client, rostered):
     case = one_sided(world)
-    sign_in_by_phone(client)
+    user = sign_in_by_phone(client)
     client.post(url("case_respond", case), {"action": "link"})
+    user.real_name = "李四"
+    user.save(update_fields=["real_name"])
+    verify_identity(user)  # the real-name step before answering (issue 17 item 15)
     client.post(url("case_respond", case), {"answer": "no"})
     assert fresh(case).status == CaseStatus.TERMINATED
 

@@ -255,6 +255,15 @@ def respondent_consents_from_the_sms_link(case_id: int) -> None:
     assert "我是被申请人李四" in link_page
     moved(phone.post(respond_url, {"action": "link"}), to=respond_url)
 
+    # The same real-name step as the applicant's before consenting (issue 17 item 15): name, ID and phone,
+    # the name matched to the ID by the identity provider, then the code; back to the answer page.
+    identity_url = moved(phone.get(respond_url))
+    assert identity_url.startswith(reverse("identity_verify"))
+    moved(phone.post(identity_url, {"action": "send", "real_name": "李四", "id_number": make_resident_id(702),
+                                    "phone": RESPONDENT_PHONE, "next": respond_url}))
+    moved(phone.post(identity_url, {"action": "verify", "code": code_for(RESPONDENT_PHONE), "next": respond_url}),
+          to=respond_url)
+
     notice = page(phone.get(respond_url))
     assert "在线调解告知书" in notice
     moved(phone.post(respond_url, {

@@ -270,6 +270,8 @@ def test_the_mediator_schedules_invites_reminds_and_serves_on_the_demo_world(dem
     bob = signed_in("bob")
     shown = page(bob.get(f"{reverse('service_record', args=[record.pk])}?via=sms"))
     assert "调解笔录" in shown and reverse("service_certificate", args=[record.pk]) in shown
+    # The page's script records the read once the page is visible (a GET alone records nothing).
+    assert bob.post(reverse("service_record", args=[record.pk]), {"action": "read", "via": "sms"}).status_code == 204
     read = {d.channel: d.read_at for d in record.deliveries.all()}
     assert read == {ServiceChannel.PLATFORM: served_at + dt.timedelta(minutes=5),
                     ServiceChannel.SMS: served_at + dt.timedelta(minutes=5)}

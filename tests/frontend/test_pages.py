@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.urls import reverse
 
 from mediation.choices import CaseStatus
@@ -92,10 +93,10 @@ def test_seed_demo_is_idempotent_and_its_world_is_usable(client, settings):
     assert Organisation.objects.filter(kind="partner").count() == 2
     ready = Case.objects.get(title__contains="劳动报酬")
     assert ready.status == CaseStatus.SCHEDULING
-    assert client.login(username="alice", password="yizhan-demo-2026")
+    assert client.login(request=HttpRequest(), username="alice", password="yizhan-demo-2026")
     assert client.get(reverse("case_detail", args=[ready.pk])).status_code == 200
     client.logout()
-    assert client.login(username="charlie", password="yizhan-demo-2026")
+    assert client.login(request=HttpRequest(), username="charlie", password="yizhan-demo-2026")
     assert client.get(reverse("case_detail", args=[ready.pk])).status_code == 404
     assert User.objects.filter(username="admin", is_superuser=True).exists()
     call_command("verify_audit_chain")

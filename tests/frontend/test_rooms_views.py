@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest
 from django.urls import reverse
 
 from mediation import exceptions, permissions
@@ -346,7 +347,7 @@ def test_seed_demo_gives_the_demo_case_a_session_its_mediator_and_parties_can_en
     assert reverse("session_room", args=[session.pk]) in out.getvalue()
     for username in ("mediator", "alice", "bob"):
         assert permissions.session_place(session=session, user=User.objects.get(username=username)) is not None
-    client.login(username="mediator", password="yizhan-demo-2026")
+    client.login(request=HttpRequest(), username="mediator", password="yizhan-demo-2026")
     response = client.post(reverse("session_room", args=[session.pk]))
     assert response.status_code == 302
     assert Case.objects.get(title=DEMO_CASE_TITLE).status == CaseStatus.IN_MEDIATION

@@ -138,9 +138,15 @@ def test_parties_and_the_organisation_admin_may_not_serve(client, world, case, n
 # --- The recipient's page ---------------------------------------------------------------------------------
 
 
+def shown(client, record, **fields):
+    """The POST the record page's script (frontend/service.js) makes once the page is visible: the read."""
+    assert client.post(reverse("service_record", args=[record.pk]), {"action": "read", **fields}).status_code == 204
+
+
 def test_the_recipient_opening_the_page_is_recorded_as_read(client, world, record):
     with time_machine.travel(T0 + dt.timedelta(hours=1), tick=False):
         response = get(client, world.respondent, "service_record", record.pk)
+        shown(client, record)
     assert response.status_code == 200
     body = text(response)
     assert "民事调解书" in body and "确认收到" in body and "申请纸质文书" in body
@@ -150,6 +156,7 @@ def test_the_recipient_opening_the_page_is_recorded_as_read(client, world, recor
 
 def test_following_the_sms_link_credits_the_sms_channel(client, world, record):
     get(client, world.respondent, "service_record", record.pk, via="sms")
+    shown(client, record, via="sms")
     assert record.deliveries.get(channel=ServiceChannel.SMS).read_at is not None
     assert record.deliveries.get(channel=ServiceChannel.EMAIL).read_at is None
 
@@ -187,7 +194,8 @@ def test_the_other_party_and_strangers_do_not_find_the_record(client, world, rec
 
 
 def test_the_recipient_downloads_the_document_as_an_attachment(client, world, record):
-    response = get(client, world.lawyer, "service_download", record.pk)
+    client.force_login(world.lawyer)
+    response = client.post(reverse("service_download", args=[record.pk]))  # the page's button
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert "attachment" in response["Content-Disposition"]
@@ -209,7 +217,8 @@ def test_signing_in_is_needed_and_leads_to_the_phone_login(client, record):
 
 def test_the_certificate_shows_every_field_of_an_e_service_certificate(client, world, case, record):
     with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
-        download = get(client, world.respondent, "service_download", record.pk, via="email")
+        client.force_login(world.respondent)
+        download = client.post(reverse("service_download", args=[record.pk]), {"via": "email"})
         assert b"".join(download.streaming_content).startswith(b"%PDF-")  # read to the end: the file closes
         service_paper_copy_request(actor=world.respondent, record=record)
     OutboxMessage.objects.filter(channel="sms").update(status="sent", sent_at=T0 + dt.timedelta(minutes=1))

@@ -100,7 +100,7 @@ def test_file_types_are_told_by_their_first_bytes(head, expected):
 def test_an_oversized_file_is_refused_naming_the_limit_in_mb(world, draft, settings, media):
     settings.EVIDENCE_MAX_BYTES = 1024 * 1024
     big = pdf_bytes() + b"0" * (1024 * 1024)
-    with pytest.raises(InvalidInput, match=r"文件过大：“big.pdf”有 1 MB，单个文件不能超过 1 MB"):
+    with pytest.raises(InvalidInput, match=r"文件过大：“big.pdf”有 1.1 MB，单个文件不能超过 1 MB"):
         ev.evidence_upload(actor=world.applicant, draft=draft, file=upload("big.pdf", big), title="大文件")
     assert not Evidence.objects.exists()
     assert stored_files(media) == []

@@ -20,6 +20,8 @@
   var bar = status.querySelector("progress");
   var button = document.getElementById("upload-button");
   function mb(bytes) { return (bytes / 1048576).toFixed(1); }
+  /* Rounded up, as the server words it: never "20.0 MB" for a file one byte over a 20 MB limit. */
+  function mbOver(bytes) { return (Math.ceil(bytes / 104857.6) / 10).toFixed(1); }
   function say(message, isError) { status.hidden = false; text.textContent = message; text.className = isError ? "ap-upload-text error" : "ap-upload-text"; }
   form.addEventListener("submit", function (event) {
     var input = form.querySelector('input[type="file"]');
@@ -30,7 +32,7 @@
     if (max && file.size > max) {
       bar.hidden = true;
       say(interpolate(gettext("文件过大：%(size)s MB，单个文件不能超过 %(max)s MB。"),
-        { size: mb(file.size), max: status.getAttribute("data-max-mb") }, true), true);
+        { size: mbOver(file.size), max: status.getAttribute("data-max-mb") }, true), true);
       return;
     }
     bar.hidden = false; bar.value = 0; button.disabled = true;

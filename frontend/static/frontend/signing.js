@@ -47,6 +47,8 @@
       strokes.push(current);
       inked = true;
       canvas.parentNode.classList.remove("invalid");
+      var padMessage = document.getElementById("pad-error");
+      if (padMessage) { padMessage.hidden = true; }
       paint();
     });
     canvas.addEventListener("pointermove", function (event) {
@@ -76,6 +78,7 @@
   }
 
   var status = document.getElementById("send-status");
+  var padError = document.getElementById("pad-error") || status;
   var send = document.getElementById("send-code");
   var sendLabel = send.textContent;
   function countdown(seconds) {
@@ -118,7 +121,8 @@
     if (canvas && !inked && !sealing()) {
       event.preventDefault();
       canvas.parentNode.classList.add("invalid");
-      status.textContent = gettext("请在签名框内手写签名。"); status.classList.add("error");
+      /* Said under the pad, not in the code's status line (which may say the code was sent). */
+      padError.textContent = gettext("请在签名框内手写签名。"); padError.hidden = false;
       canvas.scrollIntoView({ behavior: "smooth", block: "center" });
     }
   });

@@ -63,7 +63,8 @@ from mediation.services.service import service_address_change
 
 DEMO_PASSWORD = "yizhan-demo-2026"  # noqa: S105 - printed for the demo world only
 DEMO_CASE_TITLE = "张三诉北京某科技有限公司劳动报酬纠纷"
-QUEUE_CASE_TITLE = "王五诉赵六民间借贷纠纷"
+QUEUE_CASE_TITLE = "王五诉赵七民间借贷纠纷"
+OLD_QUEUE_CASE_TITLES = ("王五诉赵六民间借贷纠纷",)  # demo databases seeded before the title named its parties
 CONFIRMATION_CASE_TITLE = "孙八与周九买卖合同纠纷（司法确认）"
 
 
@@ -245,7 +246,7 @@ class Command(BaseCommand):
                     stages=list(ServiceStage.values), mobile=mobile, email=email, postal_code="100011",
                 )
 
-        if not Case.objects.filter(title=QUEUE_CASE_TITLE).exists():
+        if not Case.objects.filter(title__in=(QUEUE_CASE_TITLE, *OLD_QUEUE_CASE_TITLES)).exists():
             queued = case_create(
                 actor=applicant, origin=CaseOrigin.DELEGATED, court=court, dispute_type=Sector.CONTRACT,
                 title=QUEUE_CASE_TITLE, claims="归还借款人民币50,000元及利息。", amount="50000.00",

@@ -2,6 +2,7 @@
  * small DOM helpers. Text comes from Django's JavaScript catalogue (the global gettext and interpolate that
  * /jsi18n/ defines; Chinese is the source language). */
 
+import { dateTimeOf as clockDateTime, timeOf as clockTime } from "../clock.js";
 import { SeqLog } from "./events.js";
 import { isAdmitted, spaceOf } from "./spaces.js";
 
@@ -57,9 +58,17 @@ export function roleLabel(m) {
   return m.side ? `${role}（${cfg.sides[m.side] || m.side}）` : role;
 }
 
+/** Beijing time, as on every other page; a phone set to another zone sees its own time beside it. */
+function clockLabels() {
+  return { beijing: gettext("北京时间"), local: gettext("本机时间") };
+}
+
 export function timeOf(at) {
-  const date = at ? new Date(at) : new Date();
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return clockTime(at, clockLabels());
+}
+
+export function dateTimeOf(at) {
+  return clockDateTime(at, clockLabels());
 }
 
 /** Texts shown in more than one place. */

@@ -8,7 +8,7 @@
 
 import { loadAgreement, refreshAgreementSoon } from "./agreement.js";
 import { addChat, chatDelivered, chatFailed, chatSeen } from "./chat.js";
-import { $, ME, TEXT, amAdmitted, cfg, me, state, t } from "./context.js";
+import { $, ME, TEXT, amAdmitted, cfg, dateTimeOf, me, state, t } from "./context.js";
 import { STATE_OF_KIND, chatRef, memberAfter } from "./events.js";
 import { localStream, muteNow, sendMedia, startMedia, stopMedia, switchVideo, toggleCamera, toggleMute } from "./media.js";
 import { closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, socketOpen } from "./reconnect.js";
@@ -201,7 +201,7 @@ function stopAll(reason) {
   if (reason === "ended" && state.room.outcome) {
     text = cfg.outcomes[state.room.outcome] || state.room.outcome;
     if (state.room.end_reason) text += `：${cfg.end_reasons[state.room.end_reason] || state.room.end_reason}`;
-    if (state.room.continue_at) text += ` · ${new Date(state.room.continue_at).toLocaleString()}`;
+    if (state.room.continue_at) text += ` · ${dateTimeOf(state.room.continue_at)}`;
   }
   $("rm-ended-title").textContent = reason === "ended" ? STOP_TEXT.ended : gettext("已断开与调解室的连接");
   $("rm-ended-text").textContent = text;

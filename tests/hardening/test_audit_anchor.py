@@ -1,0 +1,117 @@
+"""Issue 17 item 4: the audit chain is anchored outside the database. Someone with superuser access to the
+database can rewrite a stream whole (disable the trigger, edit, recompute every later hash and the head),
+truncate it and move the head back, or delete a stream with its head; verify_audit_chain still notices,
+through the keyed chain head (HMAC with a key the database does not hold) and the signed checkpoints of
+every head (kept outside the database)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from mediation.audit_chain import event_hash, verify_all
+from mediation.models import AuditEvent, AuditHead
+from mediation.services.audit import audit_append
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def anchor(settings, tmp_path):
+    settings.AUDIT_ANCHOR_KEY = "k" * 64
+    settings.AUDIT_CHECKPOINT_PATH = tmp_path / "audit-checkpoints.jsonl"
+    return settings.AUDIT_CHECKPOINT_PATH
+
+
+def superuser(sql: str, params: list) -> None:
+    """As a database superuser: the append-only trigger switched off, then the statement."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while deferred checks are pending
+        cursor.execute("ALTER TABLE mediation_auditevent DISABLE TRIGGER USER")
+        try:
+            cursor.execute(sql, params)
+        finally:
+            cursor.execute("ALTER TABLE mediation_auditevent ENABLE TRIGGER USER")
+
+
+def rewrite_from(stream: str, seq: int, data: dict) -> None:
+    """Edit event ``seq``'s data and recompute its hash, every later one and the head: a consistent forgery."""
+    events = list(AuditEvent.objects.filter(stream=stream).order_by("seq"))
+    prev = None
+    for event in events:
+        if event.seq < seq:
+            prev = event.hash
+            continue
+        new_data = data if event.seq == seq else event.data
+        digest = event_hash(stream=stream, seq=event.seq, kind=event.kind, case_id=event.case_id,
+                            actor_id=event.actor_id, actor_label=event.actor_label, data=new_data,
+                            created_at=event.created_at, prev_hash=prev or event.prev_hash)
+        superuser("UPDATE mediation_auditevent SET data = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                  [json.dumps(new_data), prev or event.prev_hash, digest, event.pk])
+        prev = digest
+    superuser("UPDATE mediation_audithead SET hash = %s WHERE stream = %s", [prev, stream])
+
+
+@pytest.fixture
+def chained(world):
+    case = world.new_case()
+    for n in range(5):
+        audit_append(kind="note.added", actor=world.clerk, case=case, data={"n": n})
+    audit_append(kind="note.added", actor=world.clerk, stream="roster.test", data={"n": 0})
+    return case
+
+
+def test_an_untouched_trail_with_a_checkpoint_verifies(chained, anchor):
+    call_command("audit_checkpoint")
+    assert anchor.exists()
+    assert verify_all() == []
+    call_command("verify_audit_chain")
+
+
+def test_a_stream_rewritten_and_recomputed_whole_is_detected(chained):
+    call_command("audit_checkpoint")
+    rewrite_from(chained.audit_stream, 2, {"n": "forged"})
+    assert AuditEvent.objects.filter(stream=chained.audit_stream, seq=2).get().data == {"n": "forged"}
+    problems = [str(b) for b in verify_all()]
+    assert any(chained.audit_stream in p for p in problems), problems
+    with pytest.raises(CommandError):
+        call_command("verify_audit_chain")
+
+
+def test_a_rewrite_is_detected_by_the_keyed_head_even_without_a_checkpoint(chained):
+    rewrite_from(chained.audit_stream, 3, {"n": "forged"})
+    problems = [str(b) for b in verify_all()]
+    assert any(chained.audit_stream in p and "key" in p for p in problems), problems
+
+
+def test_a_truncated_stream_with_its_head_moved_back_is_detected(chained):
+    call_command("audit_checkpoint")
+    last = AuditEvent.objects.filter(stream=chained.audit_stream).order_by("-seq").first()
+    before = AuditEvent.objects.get(stream=chained.audit_stream, seq=last.seq - 1)
+    superuser("DELETE FROM mediation_auditevent WHERE id = %s", [last.pk])
+    superuser("UPDATE mediation_audithead SET seq = %s, hash = %s WHERE stream = %s",
+              [before.seq, before.hash, chained.audit_stream])
+    problems = [str(b) for b in verify_all()]
+    assert any(chained.audit_stream in p for p in problems), problems
+
+
+def test_a_stream_deleted_with_its_head_is_missed(chained):
+    call_command("audit_checkpoint")
+    superuser("DELETE FROM mediation_auditevent WHERE stream = %s", ["roster.test"])
+    superuser("DELETE FROM mediation_audithead WHERE stream = %s", ["roster.test"])
+    assert not AuditHead.objects.filter(stream="roster.test").exists()
+    problems = [str(b) for b in verify_all()]
+    assert any("roster.test" in p for p in problems), problems
+
+
+def test_a_forged_checkpoint_is_refused(chained, anchor):
+    call_command("audit_checkpoint")
+    line = json.loads(anchor.read_text().splitlines()[-1])
+    line["heads"].pop("roster.test")
+    anchor.write_text(anchor.read_text() + json.dumps(line) + "\n")
+    problems = [str(b) for b in verify_all()]
+    assert any("checkpoint" in p for p in problems), problems
