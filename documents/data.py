@@ -161,6 +161,9 @@ def agent_data(agent: Agent) -> Data:
         "authority": agent.authority,
         "authority_label": _label(AgentAuthority, agent.authority),
         "special": agent.authority == AgentAuthority.SPECIAL,
+        # Only an agent with an account can sign for the party (documents.services.signing), so only
+        # that agent gets a box.
+        "signs": agent.authority == AgentAuthority.SPECIAL and user is not None,
         "authority_scope": agent.authority_scope,
         "license_number": agent.license_number,
         "firm": agent.firm,
@@ -252,14 +255,15 @@ def _signer(field: str, role: str, label: str, name: str, **ids: int | None) -> 
 
 
 def party_signers(parties: list[Data], *, role_label: str = "") -> list[Data]:
-    """One box per party and one per agent with special authority (CPL 62: only they may sign).
+    """One box per party and one per agent who may sign instead of the party: special authority (CPL 62)
+    and an account to sign with. A box nobody will sign would stay empty on the signed document.
     ``role_label`` names every party alike (the joint application: all are 申请人, CPL 205)."""
     out: list[Data] = []
     for party in parties:
         label = role_label or party["role_label"]
         out.append(_signer(f"party_{party['id']}", SignerRole.PARTY, label, party["name"], party_id=party["id"]))
         for agent in party["agents"]:
-            if agent["special"]:
+            if agent["signs"]:
                 out.append(_signer(f"agent_{agent['id']}", SignerRole.AGENT,
                                    _("%(role)s%(name)s的委托代理人") % {"role": label, "name": party["name"]},
                                    agent["name"], party_id=party["id"]))
