@@ -297,6 +297,10 @@ _EVENT_COUNTERS: dict[str, tuple[str, ...]] = {
     "case.performed": ("performed", "tracking_closed"),
     "case.not_performed": ("defaulted", "tracking_closed"),
 }
+# Kinds this module reads (the audit trail's and the room's own event kinds), named once.
+AGREEMENT_SIGNED = "case.agreement_signed"
+ACCEPTED_FOR_MEDIATION = "case.accept_for_mediation"
+MEMBER_WAITING, MEMBER_ADMITTED, MEMBER_LEFT = "member.waiting", "member.admitted", "member.left"
 _OUTCOME_KINDS = ("case.agreement_signed", "case.terminate", "case.respondent_declined", "case.refused_to_sign",
                   "case.withdraw")
 _PRE_FILING = (CaseOrigin.PARTY_APPLICATION, CaseOrigin.DELEGATED)
@@ -478,7 +482,7 @@ def _audit_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: 
     # Partial agreements: a join on the frozen agreement rather than a subquery per event.
     partial = (
         AuditEvent.objects.filter(scope.case_filter("case__"), _period("created_at", start, end),
-                                  kind="case.agreement_signed", case__agreements__status=AgreementStatus.FROZEN,
+                                  kind=AGREEMENT_SIGNED, case__agreements__status=AgreementStatus.FROZEN,
                                   case__agreements__scope=AgreementScope.PARTIAL)
         .annotate(**_slices(dimensions, case="case", at="created_at"))
         .values(*_names(dimensions)).annotate(n=Count("pk")).order_by()
@@ -493,7 +497,7 @@ def _outcome_durations(scope: StatisticsScope, dimensions: tuple[str, ...], star
     # which the planner does in one hash join instead of a lookup per outcome.
     rows = (
         AuditEvent.objects.filter(scope.case_filter("case__"), _period("created_at", start, end),
-                                  kind__in=_OUTCOME_KINDS, case__audit_events__kind="case.accept_for_mediation")
+                                  kind__in=_OUTCOME_KINDS, case__audit_events__kind=ACCEPTED_FOR_MEDIATION)
         .annotate(**_slices(dimensions, case="case", at="created_at"),
                   took=ExpressionWrapper(F("created_at") - F("case__audit_events__created_at"),
                                          output_field=DurationField()))
@@ -576,12 +580,12 @@ def _room_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: d
     # Each admission's wait: from the member's latest arrival in the waiting room to the admission. Mediators
     # go straight in (no waiting event) and are left out.
     waited_since = Subquery(
-        RoomEvent.objects.filter(room_id=OuterRef("room_id"), seq__lt=OuterRef("seq"), kind="member.waiting",
+        RoomEvent.objects.filter(room_id=OuterRef("room_id"), seq__lt=OuterRef("seq"), kind=MEMBER_WAITING,
                                  payload__member=OuterRef("payload__member"))
         .order_by("-seq").values("created_at")[:1]
     )
     admissions = (
-        RoomEvent.objects.filter(in_scope, kind="member.admitted")
+        RoomEvent.objects.filter(in_scope, kind=MEMBER_ADMITTED)
         .annotate(waited_since=waited_since).filter(waited_since__isnull=False)
         .annotate(**_slices(dimensions, case="room__case", at="room__opened_at"),
                   waited=ExpressionWrapper(F("created_at") - F("waited_since"), output_field=DurationField()))
@@ -602,12 +606,12 @@ def _room_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: d
     # the same room. The time between the two is time lost to the reconnect.
     back_at = Subquery(
         RoomEvent.objects.filter(room_id=OuterRef("room_id"), seq__gt=OuterRef("seq"),
-                                 kind__in=("member.waiting", "member.admitted"),
+                                 kind__in=(MEMBER_WAITING, MEMBER_ADMITTED),
                                  payload__member=OuterRef("payload__member"))
         .order_by("seq").values("created_at")[:1]
     )
     rejoins = (
-        RoomEvent.objects.filter(in_scope, kind="member.left")
+        RoomEvent.objects.filter(in_scope, kind=MEMBER_LEFT)
         .annotate(back_at=back_at).filter(back_at__isnull=False)
         .annotate(**_slices(dimensions, case="room__case", at="room__opened_at"),
                   lost=ExpressionWrapper(F("back_at") - F("created_at"), output_field=DurationField()))
