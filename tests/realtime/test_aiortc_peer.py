@@ -245,12 +245,12 @@ async def _frames_from_any(peer: RoomPeer, count: int) -> int:
 
 def session_cookie(user: User) -> str:
     """A session for ``user``, as the sign-in page would create it."""
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
     store = SessionStore()
-    store[SESSION_KEY], store[BACKEND_SESSION_KEY] = str(user.pk), settings.AUTHENTICATION_BACKENDS[0]
+    # The backend that signs people in (the first one listed is django-axes' lock-out check, which loads no user).
+    store[SESSION_KEY], store[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.save()
     assert store.session_key
