@@ -13,13 +13,13 @@ audit trail, so a later dispute can be taken back to the provider's own record.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+
+from mediation.adapters.http import post_json
 
 HTTP_TIMEOUT_SECONDS = 5
 
@@ -52,28 +52,13 @@ class HttpIdentityProvider:
         if not url:
             raise IdentityProviderError("IDENTITY_PROVIDER_URL is not set.")
         body = json.dumps({"name": name, "id_number": id_number}, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(  # noqa: S310 - the settings only accept http(s) URLs
-            url, data=body, method="POST", headers={
+        answer = post_json(
+            url=url, body=body, timeout=HTTP_TIMEOUT_SECONDS, service="The identity provider",
+            error=IdentityProviderError, headers={
                 "Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
                 "Authorization": f"Bearer {settings.IDENTITY_PROVIDER_TOKEN}",
             },
         )
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                detail = exc.read()[:200].decode("utf-8", "replace")
-            raise IdentityProviderError(f"The identity provider answered HTTP {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise IdentityProviderError(f"The identity provider at {url} cannot be reached: {reason}") from exc
-        if not 200 <= status < 300:
-            raise IdentityProviderError(f"The identity provider answered HTTP {status}.")
-        try:
-            answer = json.loads(raw)
-        except ValueError as exc:
-            raise IdentityProviderError("The identity provider's answer is not JSON.") from exc
         if not isinstance(answer, dict) or not isinstance(answer.get("match"), bool) or not answer.get("reference"):
             raise IdentityProviderError("The identity provider's answer has no match or no reference.")
         return NameIdMatch(matched=answer["match"], reference=str(answer["reference"])[:100], provider="http")

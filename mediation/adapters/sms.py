@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +16,8 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils import timezone
+
+from mediation.adapters.http import post_json
 
 logger = logging.getLogger(__name__)
 
@@ -104,27 +104,10 @@ class HttpSmsBackend:
         if request_id:
             payload["request_id"] = request_id
             headers["Idempotency-Key"] = request_id
-        body = json.dumps(payload, ensure_ascii=False)
-        request = urllib.request.Request(  # noqa: S310 - the settings only accept http(s) URLs
-            url, data=body.encode("utf-8"), method="POST", headers=headers
+        answer = post_json(
+            url=url, body=json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers,
+            timeout=HTTP_TIMEOUT_SECONDS, service="The SMS gateway", error=SmsDeliveryError,
         )
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
-                status = response.status
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                detail = exc.read()[:200].decode("utf-8", "replace")
-            raise SmsDeliveryError(f"The SMS gateway answered HTTP {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise SmsDeliveryError(f"The SMS gateway at {url} cannot be reached: {reason}") from exc
-        if not 200 <= status < 300:
-            raise SmsDeliveryError(f"The SMS gateway answered HTTP {status}.")
-        try:
-            answer = json.loads(raw)
-        except ValueError as exc:
-            raise SmsDeliveryError("The SMS gateway's answer is not JSON.") from exc
         message_id = answer.get("id") if isinstance(answer, dict) else None
         if not message_id:
             raise SmsDeliveryError("The SMS gateway's answer has no message id.")
