@@ -44,7 +44,7 @@ from mediation.models import (
 )
 from mediation.permissions import case_roles
 from mediation.selectors.agreements import ClauseRow
-from mediation.selectors.intake import CaseRow, Clock, _live_timer_q, _page, clock_for
+from mediation.selectors.intake import CaseRow, Clock, case_rows_page, clock_for, live_timer_q
 
 S = CaseStatus
 
@@ -123,7 +123,7 @@ def court_inbox_for_judge(
         at_court.filter(status__in=INBOX_STATUSES).values_list("status").annotate(n=Count("pk")).values_list(
             "status", "n")
     )
-    page, rows = _page(at_court.filter(status__in=statuses), page_number, now=now)
+    page, rows = case_rows_page(at_court.filter(status__in=statuses), page_number, now=now)
     ids = [row.case.pk for row in rows]
     applications = {a.case_id: a for a in ConfirmationApplication.objects.filter(case_id__in=ids)}
     lapsed = set(
@@ -307,7 +307,7 @@ def confirmation_review_for_user(*, user: User, case_id: int, now: dt.datetime |
     parties = sorted(Party.objects.filter(case=case).prefetch_related("agents"), key=lambda p: (p.role, p.pk))
     agreement = _agreement_for_review(case, parties)
     overrides = calendar.load_overrides()
-    timers = Timer.objects.filter(_live_timer_q(), case=case).select_related("case").order_by("due_at", "pk")
+    timers = Timer.objects.filter(live_timer_q(), case=case).select_related("case").order_by("due_at", "pk")
     clocks = [clock_for(t, now=now, overrides=overrides) for t in timers]
     last_day = application_window_last_day(case)
     late = bool(application and last_day and calendar.local_day(application.submitted_at) > last_day)

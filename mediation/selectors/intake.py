@@ -44,7 +44,7 @@ INTAKE_STAFF_ROLES = (Role.CLERK, Role.COURT_PRESIDENT)
 # --- Clocks -----------------------------------------------------------------------------------------------
 
 
-def _live_timer_q(*, timer: str = "", case: str = "case__", paused: bool = True) -> Q:
+def live_timer_q(*, timer: str = "", case: str = "case__", paused: bool = True) -> Q:
     """Timers that still matter for the case as it stands: running or paused ones, and a lapsed one while
     the case is still where that clock lapsed: in the same stay in the status it ran in, or, for a clock
     counted once per case (the court's 3 working days to designate), as long as the case is in its statuses.
@@ -76,7 +76,7 @@ def _by_urgency(cases: QuerySet[Case]) -> QuerySet[Case]:
     The live-clock rule goes into the join condition (a FilteredRelation), so PostgreSQL reads only running
     and lapsed timers through their index, in one hash join for the whole queue, not one lookup per case.
     """
-    live = FilteredRelation("timers", condition=_live_timer_q(timer="timers__", case="", paused=False))
+    live = FilteredRelation("timers", condition=live_timer_q(timer="timers__", case="", paused=False))
     return (
         cases.annotate(live_clock=live)
         .annotate(next_due=Min("live_clock__due_at"))
@@ -164,7 +164,7 @@ class CasePage:
 
 
 def _with_clocks(cases: QuerySet[Case]) -> QuerySet[Case]:
-    live = Timer.objects.filter(_live_timer_q()).order_by("due_at", "pk")
+    live = Timer.objects.filter(live_timer_q()).order_by("due_at", "pk")
     return cases.select_related("court", "mediation_organisation").prefetch_related(
         Prefetch("timers", queryset=live, to_attr="live_timers"),
         Prefetch("parties", queryset=Party.objects.order_by("role", "pk"), to_attr="party_list"),
@@ -206,7 +206,9 @@ class _Paginator(Paginator):
         return self._count_from.count()
 
 
-def _page(cases: QuerySet[Case], page_number: str | int | None, *, now: dt.datetime) -> tuple[Page, list[CaseRow]]:
+def case_rows_page(
+    cases: QuerySet[Case], page_number: str | int | None, *, now: dt.datetime
+) -> tuple[Page, list[CaseRow]]:
     """One page of ``cases``, most urgent first, as rows with their clocks and parties.
 
     Two steps: the page's ids are sorted on a narrow query (``_by_urgency``), then only those cases are
@@ -245,7 +247,7 @@ def intake_queue_for_clerk(
     court_ids = {m.organisation_id for m in memberships}
     courts = sorted({m.organisation.pk: m.organisation for m in memberships}.values(), key=lambda c: c.name)
     cases = Case.objects.filter(court_id__in=court_ids, status__in=CLERK_QUEUE_STATUSES)
-    page, rows = _page(cases, page_number, now=now)
+    page, rows = case_rows_page(cases, page_number, now=now)
     return CasePage(
         page=page, rows=rows, courts=courts,
         clerk_court_ids=frozenset(m.organisation_id for m in memberships if m.role == Role.CLERK),
@@ -263,7 +265,7 @@ def mediator_dashboard(*, user: User, page_number: str | int | None = 1, now: dt
         raise NotFound(_("只有调解员可以查看调解员工作台。"))
     assigned = CaseMediator.objects.filter(mediator=user, is_active=True).values("case_id")
     cases = Case.objects.filter(pk__in=assigned, status__in=MEDIATOR_DASHBOARD_STATUSES)
-    page, rows = _page(cases, page_number, now=now)
+    page, rows = case_rows_page(cases, page_number, now=now)
     return CasePage(page=page, rows=rows)
 
 
@@ -286,7 +288,7 @@ def org_queue_for_admin(*, user: User, page_number: str | int | None = 1, now: d
     cases = Case.objects.filter(mediation_organisation_id__in=org_ids, status=S.AWAITING_SELECTION).exclude(
         Exists(has_active_mediator)
     )
-    page, rows = _page(cases, page_number, now=now)
+    page, rows = case_rows_page(cases, page_number, now=now)
     mediators_by_org: dict[int, list[User]] = {org_id: [] for org_id in org_ids}
     for membership in _assignable_memberships(org_ids=org_ids, today=calendar.local_day(now)):
         mediators_by_org[membership.organisation_id].append(membership.user)
