@@ -35,8 +35,10 @@ from django.utils.translation import gettext as _
 
 from documents.ca import certificate_authority
 from documents.models import Document, DocumentSignature
+from documents.selectors import documents_for_case
+from documents.services.signing import document_latest_revision
 from mediation.choices import SignerRole
-from mediation.models import User
+from mediation.models import Case, User
 from mediation.services.audit import audit_append
 
 logger = logging.getLogger(__name__)
@@ -511,3 +513,29 @@ def verification_audit(*, result: VerificationResult, method: str, actor: Any = 
     else:
         audit_append(kind="document.verified", actor=user, stream="verify", data=data,
                      actor_label="" if user else VISITOR_LABEL)
+
+
+@dataclass(frozen=True)
+class ReviewedDocument:
+    document: Document
+    verification: VerificationResult | None  # None: the file is missing from storage and could not be checked
+
+
+def documents_verified_for_case(*, user: User, case: Case, kinds: tuple[str, ...]) -> list[ReviewedDocument]:
+    """The latest version of each of ``kinds`` on ``case`` that ``user`` may see, in that order, each with what
+    /verify/ would say of the file as it stands (the judge's review page)."""
+    latest: dict[str, Document] = {}
+    for each in documents_for_case(user=user, case=case):
+        latest.setdefault(each.kind, each)
+    found = []
+    for kind in kinds:
+        document = latest.get(kind)
+        if document is None:
+            continue
+        try:
+            data, _digest = document_latest_revision(document)
+            verification: VerificationResult | None = verify_pdf(data=data)
+        except (OSError, ValueError):
+            verification = None
+        found.append(ReviewedDocument(document=document, verification=verification))
+    return found

@@ -4,8 +4,6 @@ parse the form, call a selector or a service, render; a refused act re-renders t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,10 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from documents.models import Document
-from documents.selectors import documents_for_case
-from documents.services.signing import document_latest_revision
-from documents.verification import VerificationResult, verify_pdf
+from documents.verification import documents_verified_for_case
 from frontend.http import case_or_404
 from frontend.http import signed_in_user as _user
 from mediation.choices import DocumentKind
@@ -39,12 +34,6 @@ REVIEW_DOCUMENTS = (
 )
 
 
-@dataclass(frozen=True)
-class ReviewedDocument:
-    document: Document
-    verification: VerificationResult | None
-
-
 @login_required
 @require_GET
 def court_inbox(request: HttpRequest) -> HttpResponse:
@@ -58,25 +47,6 @@ def _review(request: HttpRequest, case_id: int) -> ApplicationReview:
     return confirmation_review_for_user(user=_user(request), case_id=case_id)
 
 
-def _documents(request: HttpRequest, review: ApplicationReview) -> list[ReviewedDocument]:
-    """The latest version of each document the application rests on, with what /verify/ would say of it."""
-    latest: dict[str, Document] = {}
-    for each in documents_for_case(user=_user(request), case=review.case):
-        latest.setdefault(each.kind, each)
-    found = []
-    for kind in REVIEW_DOCUMENTS:
-        document = latest.get(kind)
-        if document is None:
-            continue
-        try:
-            data, _digest = document_latest_revision(document)
-            verification: VerificationResult | None = verify_pdf(data=data)
-        except (OSError, ValueError):
-            verification = None  # the file is missing from storage: the page says it could not be checked
-        found.append(ReviewedDocument(document=document, verification=verification))
-    return found
-
-
 # What the forms show again after a refusal. A plain dict with every key present: a missing key would make the
 # template fall back to the dict's own attribute (``posted.items`` is ``dict.items``).
 POSTED_FIELDS = ("case_number", "items", "days")
@@ -88,7 +58,8 @@ def _posted(request: HttpRequest | None) -> dict[str, str]:
 
 def _render_review(request: HttpRequest, review: ApplicationReview, *, error: str = "", form: str = "",
                    status: int = 200) -> HttpResponse:
-    context = {"review": review, "documents": _documents(request, review), "error": error, "error_form": form,
+    documents = documents_verified_for_case(user=_user(request), case=review.case, kinds=REVIEW_DOCUMENTS)
+    context = {"review": review, "documents": documents, "error": error, "error_form": form,
                "posted": _posted(request) if error else _posted(None)}
     return render(request, "frontend/court/application.html", context, status=status)
 
