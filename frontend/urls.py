@@ -134,6 +134,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("court/<int:case_id>/<slug:action>/", court.court_application_act, name="court_application_act"),
     path("cases/<int:case_id>/confirmation/supplement/", court.confirmation_supplement,
          name="confirmation_supplement"),
+    path("cases/<int:case_id>/confirmation/withdraw/", court.confirmation_withdrawal, name="confirmation_withdrawal"),
+    path("cases/<int:case_id>/confirmation/inquiries/<int:inquiry_id>/", court.confirmation_inquiry_reply,
+         name="confirmation_inquiry_reply"),
 ]
 
 # Statistics dashboards (issue 16): one page per scope the person may see, and the CSV behind each chart.

@@ -471,6 +471,13 @@ class DismissalGround(models.TextChoices):
     EXCLUDED_MATTER = "excluded_matter", _("受理后发现有不予受理情形（民诉法解释第三百五十五条）")
 
 
+class InquiryKind(models.TextChoices):
+    """What a judge reviewing a confirmation application may ask, leaving the status as it is."""
+
+    ORG_VERIFY = "org_verify", _("向调解组织核实")  # legal-rules §B8
+    SHAM_EVIDENCE = "sham_evidence", _("要求当事人提供证据（涉嫌虚假调解）")  # OMR 23; Interp 358(4)
+
+
 class ConfirmationOutcome(models.TextChoices):
     """How a confirmation application ended (the 民事裁定书 variants of legal-rules §C4)."""
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
 from mediation.lifecycle import ALL_ORIGINS, MEDIATING, PRE_FILING
 
@@ -29,6 +31,10 @@ CLERK = "clerk"  # intake staff of the case's court
 JUDGE = "judge"  # a judge of the case's court
 PRESIDENT = "president"  # the president of the case's court: approves extensions (JC-2011 5; CPL 187)
 SYSTEM = "system"  # the platform (timer sweeps), no user
+
+# Services that alone take their rows (``Transition.via``), and where a person does it.
+CONFIRMATION = "confirmation"
+VIA_PLACES = {CONFIRMATION: _("法官的司法确认工作台")}
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,10 @@ class Transition:
     # Taken only when the caller names the action (case_transition(action=...)): for an act that shares a
     # status pair and a role with another row, such as a recusal granted before the mediator accepts.
     explicit: bool = False
+    # The one service that takes this row (its page is that service's workspace, e.g. the judge's for
+    # judicial confirmation): ``case_transition`` refuses the row to any other caller, and the generic status
+    # form (the admin, the case page's bar) never offers it. Empty: any caller with the role.
+    via: str = ""
 
     @property
     def audit_kind(self) -> str:
@@ -65,10 +75,12 @@ def _t(
     rule: str = "",
     releases_mediators: bool = False,
     explicit: bool = False,
+    via: str = "",
 ) -> Transition:
     return Transition(
         action, source, target, frozenset(roles),
         frozenset(reasons) if reasons is not None else None, needs_note, origins, rule, releases_mediators, explicit,
+        via,
     )
 
 
@@ -148,17 +160,27 @@ TRANSITIONS: tuple[Transition, ...] = (
        origins=frozenset({CaseOrigin.ENTRUSTED}), rule="OMR 21(3)"),
     # Judicial confirmation (CPL 205-206; Interp 351-358)
     # Joint (CPL 205; Interp 351): the application service submits once both parties have signed it.
-    _t("apply_for_confirmation", S.CLOSED_SETTLED, S.JC_SUBMITTED, {SYSTEM}, origins=PRE_FILING, rule="CPL 205"),
-    _t("request_supplement", S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, {JUDGE, CLERK}, needs_note=True,
-       rule="Interp 354"),
-    _t("supplement_filed", S.JC_SUPPLEMENT_REQUESTED, S.JC_SUBMITTED, {PARTY_AUTHORISED}, rule="Interp 354"),
-    _t("supplement_lapsed", S.JC_SUPPLEMENT_REQUESTED, S.JC_WITHDRAWN, {JUDGE, SYSTEM}, rule="Interp 357"),
-    _t("not_accept", S.JC_SUBMITTED, S.JC_NOT_ACCEPTED, {JUDGE}, needs_note=True, rule="Interp 355"),
-    _t("accept_confirmation", S.JC_SUBMITTED, S.JC_UNDER_REVIEW, {JUDGE, CLERK}, rule="CPL 205"),
-    _t("withdraw_confirmation", S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, {PARTY_AUTHORISED, JUDGE}, rule="Interp 357"),
-    _t("rule_valid", S.JC_UNDER_REVIEW, S.JC_CONFIRMED, {JUDGE}, rule="CPL 206"),
-    _t("rule_dismissed", S.JC_UNDER_REVIEW, S.JC_DISMISSED, {JUDGE}, needs_note=True, rule="CPL 206; Interp 358"),
-    _t("serve_ruling", S.JC_CONFIRMED, S.OBJECTION_WINDOW, {CLERK, SYSTEM}, rule="Interp 372"),
+    # Every row is taken by ``services/confirmation.py`` alone (``via``): each act there writes the application's
+    # own rows and notices beside the status, so a bare status change (the admin's form) would half-do it.
+    _t("apply_for_confirmation", S.CLOSED_SETTLED, S.JC_SUBMITTED, {SYSTEM}, origins=PRE_FILING, rule="CPL 205",
+       via=CONFIRMATION),
+    _t("request_supplement", S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, {JUDGE}, needs_note=True,
+       rule="Interp 354", via=CONFIRMATION),
+    _t("supplement_filed", S.JC_SUPPLEMENT_REQUESTED, S.JC_SUBMITTED, {PARTY_AUTHORISED}, rule="Interp 354",
+       via=CONFIRMATION),
+    _t("supplement_lapsed", S.JC_SUPPLEMENT_REQUESTED, S.JC_WITHDRAWN, {JUDGE}, rule="Interp 357",
+       via=CONFIRMATION),
+    _t("not_accept", S.JC_SUBMITTED, S.JC_NOT_ACCEPTED, {JUDGE}, needs_note=True, rule="Interp 355",
+       via=CONFIRMATION),
+    _t("accept_confirmation", S.JC_SUBMITTED, S.JC_UNDER_REVIEW, {JUDGE}, rule="CPL 205", via=CONFIRMATION),
+    # The parties ask (``confirmation_withdrawal_request``); the judge allows, before or after acceptance
+    # (Interp 357; JC-2011 5). Explicit: from JC_SUPPLEMENT_REQUESTED it shares its pair with the lapse.
+    *(_t("withdraw_confirmation", source, S.JC_WITHDRAWN, {JUDGE}, rule="Interp 357", via=CONFIRMATION,
+         explicit=True) for source in (S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, S.JC_UNDER_REVIEW)),
+    _t("rule_valid", S.JC_UNDER_REVIEW, S.JC_CONFIRMED, {JUDGE}, rule="CPL 206", via=CONFIRMATION),
+    _t("rule_dismissed", S.JC_UNDER_REVIEW, S.JC_DISMISSED, {JUDGE}, needs_note=True, rule="CPL 206; Interp 358",
+       via=CONFIRMATION),
+    _t("serve_ruling", S.JC_CONFIRMED, S.OBJECTION_WINDOW, {CLERK, SYSTEM}, rule="Interp 372", via=CONFIRMATION),
     _t("objection_window_closed", S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING, {SYSTEM, CLERK}, rule="Interp 372"),
     # Without a confirmation application, tracking starts when the 30-day window closes (the JC-window
     # timer's expiry), so nobody can cut the parties' CPL 205 right short.

@@ -126,7 +126,7 @@ class World:
             reason = sorted(row.reasons)[0] if row.reasons else ""
             case = case_transition(
                 case=case, to=row.target, actor=self.actor_for(case, row), reason=reason,
-                note="测试理由" if row.needs_note else "",
+                note="测试理由" if row.needs_note else "", via=row.via, action=row.action if row.explicit else None,
             )
         return case
 

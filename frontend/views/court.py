@@ -22,10 +22,13 @@ from mediation.services.confirmation import (
     confirmation_allow_withdrawal,
     confirmation_deem_withdrawn,
     confirmation_extension_approve,
+    confirmation_inquiry_answer,
+    confirmation_inquiry_ask,
     confirmation_not_accept,
     confirmation_request_supplement,
     confirmation_rule,
     confirmation_supplement_file,
+    confirmation_withdrawal_request,
 )
 
 # The documents a judge reads beside the agreement, in this order; each with its signatures verified.
@@ -49,7 +52,7 @@ def _review(request: HttpRequest, case_id: int) -> ApplicationReview:
 
 # What the forms show again after a refusal. A plain dict with every key present: a missing key would make the
 # template fall back to the dict's own attribute (``posted.items`` is ``dict.items``).
-POSTED_FIELDS = ("case_number", "items", "days")
+POSTED_FIELDS = ("case_number", "items", "days", "kind", "question")
 
 
 def _posted(request: HttpRequest | None) -> dict[str, str]:
@@ -70,14 +73,15 @@ def court_application(request: HttpRequest, case_id: int) -> HttpResponse:
     return _render_review(request, _review(request, case_id))
 
 
-def _int(value: str | None) -> int:
+def _int(value: str | None, what: str) -> int:
     try:
         return int(value or "")
     except ValueError:
-        raise InvalidInput(_("补正期限须为整数天数。")) from None
+        raise InvalidInput(_("%(what)s须为整数天数。") % {"what": what}) from None
 
 
-ACTIONS = ("accept", "not_accept", "supplement", "deem_withdrawn", "withdraw", "confirm", "dismiss", "extend")
+ACTIONS = ("accept", "not_accept", "supplement", "deem_withdrawn", "withdraw", "confirm", "dismiss", "extend",
+           "inquire")
 
 
 @login_required
@@ -96,7 +100,7 @@ def court_application_act(request: HttpRequest, case_id: int, action: str) -> Ht
             done = _("已裁定不予受理。")
         elif action == "supplement":
             confirmation_request_supplement(case=case, actor=user, items=post.get("items", ""),
-                                            days=_int(post.get("days")))
+                                            days=_int(post.get("days"), _("补正期限")))
             done = _("已通知当事人限期补正材料。")
         elif action == "deem_withdrawn":
             confirmation_deem_withdrawn(case=case, actor=user, note=post.get("note", ""))
@@ -111,6 +115,10 @@ def court_application_act(request: HttpRequest, case_id: int, action: str) -> Ht
             confirmation_rule(case=case, actor=user, confirm=False, ground=post.get("ground", ""),
                               note=post.get("note", ""))
             done = _("已裁定驳回申请。")
+        elif action == "inquire":
+            confirmation_inquiry_ask(case=case, actor=user, kind=post.get("kind", ""),
+                                     question=post.get("question", ""), days=_int(post.get("days"), _("答复期限")))
+            done = _("已发出核实事项，答复后将通知您。")
         else:
             confirmation_extension_approve(case=case, actor=user, reason=post.get("reason", ""))
             done = _("已批准延长审查期限十日。")
@@ -134,4 +142,33 @@ def confirmation_supplement(request: HttpRequest, case_id: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("补正材料已提交法院。"))
+    return redirect("case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def confirmation_withdrawal(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A party asks the court to let the application be withdrawn, from the case page."""
+    case = case_or_404(request, case_id)
+    try:
+        confirmation_withdrawal_request(case=case, actor=_user(request), reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("撤回申请已提交法院，法院准许后本申请终结。"))
+    return redirect("case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def confirmation_inquiry_reply(request: HttpRequest, case_id: int, inquiry_id: int) -> HttpResponse:
+    """The organisation (verification) or a party (evidence) answers what the court asked, from the case page."""
+    case = case_or_404(request, case_id)
+    try:
+        confirmation_inquiry_answer(case=case, actor=_user(request), inquiry_id=inquiry_id,
+                                    answer=request.POST.get("answer", ""), file=request.FILES.get("file"))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("答复已提交法院。"))
     return redirect("case_detail", case_id=case.pk)

@@ -4,7 +4,7 @@ from mediation.models.agreements import Agreement, AgreementClause, ClauseAssent
 from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, RecusalRequest
 from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
-from mediation.models.confirmation import ConfirmationApplication, SupplementRequest
+from mediation.models.confirmation import ConfirmationApplication, ConfirmationInquiry, SupplementRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
@@ -29,6 +29,7 @@ __all__ = [
     "ClauseAssent",
     "Complaint",
     "ConfirmationApplication",
+    "ConfirmationInquiry",
     "Consent",
     "Disclosure",
     "Evidence",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from mediation.choices import ConfirmationOutcome
+from mediation.choices import ConfirmationOutcome, InquiryKind
 
 
 class ConfirmationApplication(models.Model):
@@ -46,6 +46,13 @@ class ConfirmationApplication(models.Model):
         verbose_name=_("作出裁定的法官"),
     )
     ruling_served_at = models.DateTimeField(_("裁定送达时间"), null=True, blank=True)
+    # A party's request to withdraw before the ruling (Interp 357); the judge allows it or not.
+    withdrawal_requested_at = models.DateTimeField(_("申请撤回时间"), null=True, blank=True)
+    withdrawal_requested_by = models.ForeignKey(
+        "mediation.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("申请撤回的当事人"),
+    )
+    withdrawal_reason = models.TextField(_("撤回理由"), blank=True)
 
     class Meta:
         verbose_name = _("司法确认申请")
@@ -87,3 +94,41 @@ class SupplementRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id} · {self.requested_at:%Y-%m-%d}"
+
+
+class ConfirmationInquiry(models.Model):
+    """What the judge asked while reviewing (status unchanged): the mediation organisation to verify how the
+    agreement was reached (JC-2011 6), or the parties to produce evidence where sham mediation is suspected
+    (OMR 23), with the answer when it comes."""
+
+    application = models.ForeignKey(
+        ConfirmationApplication, on_delete=models.CASCADE, related_name="inquiries", verbose_name=_("申请")
+    )
+    kind = models.CharField(_("事项"), max_length=20, choices=InquiryKind.choices)
+    organisation = models.ForeignKey(
+        "mediation.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("被核实的调解组织"),
+    )
+    question = models.TextField(_("核实或要求提供证据的内容"))
+    due_at = models.DateTimeField(_("答复期限"))
+    asked_at = models.DateTimeField(_("提出时间"))
+    asked_by = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("提出的法官"))
+    answer = models.TextField(_("答复"), blank=True)
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        "mediation.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("答复人"),
+    )
+    evidence = models.ForeignKey(
+        "mediation.Evidence", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("随答复提交的材料"),
+    )
+
+    class Meta:
+        verbose_name = _("司法确认核实事项")
+        verbose_name_plural = _("司法确认核实事项")
+        ordering = ["asked_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} · {self.kind}"

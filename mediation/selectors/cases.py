@@ -45,5 +45,6 @@ def case_get_for_user(*, user: User, case_id: int) -> Case:
 def case_actions_available(*, user: User, case: Case) -> list[tr.Transition]:
     """The moves ``user`` may make on ``case`` now, as rows of the transition table in its order: what the
     admin's transition form offers, and what the case page's action bar is built from (each row that has a
-    page of its own becomes a button there)."""
-    return case_transitions_for(user, case)
+    page of its own becomes a button there). Rows a service alone takes (``Transition.via``) are done in that
+    service's workspace, never offered here."""
+    return [row for row in case_transitions_for(user, case) if not row.via]

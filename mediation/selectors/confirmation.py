@@ -20,9 +20,11 @@ from mediation.choices import (
     CaseOrigin,
     CaseStatus,
     DismissalGround,
+    InquiryKind,
     NotAcceptGround,
     OrganisationKind,
     Role,
+    TimerKind,
 )
 from mediation.exceptions import NotFound
 from mediation.lifecycle import CONFIRMATION_WINDOW_DAYS
@@ -32,6 +34,7 @@ from mediation.models import (
     Case,
     ClauseAssent,
     ConfirmationApplication,
+    ConfirmationInquiry,
     Evidence,
     Membership,
     Party,
@@ -53,6 +56,11 @@ PENDING_STATUSES = (S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, S.JC_UNDER_REVIEW
 # Decided, shown on request (a confirmed ruling still to be served, the objection window).
 DECIDED_STATUSES = (S.JC_CONFIRMED, S.OBJECTION_WINDOW, S.JC_DISMISSED, S.JC_NOT_ACCEPTED, S.JC_WITHDRAWN)
 INBOX_STATUSES = PENDING_STATUSES + DECIDED_STATUSES
+# Before the ruling the parties may ask to withdraw and the judge may allow it (Interp 357; JC-2011 5).
+WITHDRAWABLE_STATUSES = PENDING_STATUSES
+# Interp 372: an interested third party may object within six months of knowing (or when they should have
+# known) of the harm (T14). The platform cannot know that day, so it states the rule and runs no clock.
+THIRD_PARTY_OBJECTION_MONTHS = 6
 
 
 def application_window_last_day(case: Case) -> dt.date | None:
@@ -204,12 +212,14 @@ class ApplicationReview:
     jurisdiction: list[CheckItem]
     records: list[JointRecord]
     supplements: list[SupplementRequest]
+    inquiries: list[ConfirmationInquiry]
     window_last_day: dt.date | None
     late: bool
     lapsed: bool
     is_judge: bool
     is_president: bool
     not_accept_grounds: list[tuple[str, str]] = field(default_factory=list)
+    inquiry_kinds: list[tuple[str, str]] = field(default_factory=list)
     dismissal_grounds: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -219,6 +229,10 @@ class ApplicationReview:
     @property
     def can_rule(self) -> bool:
         return self.is_judge and self.case.status == S.JC_UNDER_REVIEW
+
+    @property
+    def can_allow_withdrawal(self) -> bool:
+        return self.is_judge and self.case.status in WITHDRAWABLE_STATUSES
 
     @property
     def can_extend(self) -> bool:
@@ -317,10 +331,13 @@ def confirmation_review_for_user(*, user: User, case_id: int, now: dt.datetime |
         jurisdiction=_jurisdiction(case), records=_records(case),
         supplements=list(SupplementRequest.objects.filter(application__case=case).select_related(
             "requested_by", "filed_by")),
+        inquiries=list(ConfirmationInquiry.objects.filter(application__case=case).select_related(
+            "asked_by", "answered_by", "organisation", "evidence")),
         window_last_day=last_day, late=late, lapsed=supplement_lapsed(case, now=now),
         is_judge=True, is_president=tr.PRESIDENT in roles,
         not_accept_grounds=[(c.value, str(c.label)) for c in NotAcceptGround],
         dismissal_grounds=[(c.value, str(c.label)) for c in DismissalGround],
+        inquiry_kinds=[(c.value, str(c.label)) for c in InquiryKind],
     )
 
 
@@ -329,26 +346,57 @@ def confirmation_review_for_user(*, user: User, case_id: int, now: dt.datetime |
 
 @dataclass(frozen=True)
 class PartyApplicationView:
+    """What the case page shows a party (or the presiding organisation's administrator, who sees only what
+    the court asks of the organisation) about the application."""
+
     status_label: str
     case_number: str
     open_request: SupplementRequest | None
     may_file: bool
+    inquiries: list[ConfirmationInquiry] = field(default_factory=list)  # addressed to this reader
+    may_answer: bool = False
+    withdrawal_requested_at: dt.datetime | None = None
+    may_request_withdrawal: bool = False
+    objection_due: dt.date | None = None  # T13, once the confirmation ruling was served
+    is_party: bool = True
     window_days: int = CONFIRMATION_WINDOW_DAYS
+    third_party_months: int = THIRD_PARTY_OBJECTION_MONTHS
 
 
 def confirmation_for_party(*, user: User, case: Case) -> PartyApplicationView | None:
-    """A party's own application: where it stands and what the court asks of them. None for anyone who is
-    not a party to ``case`` or where nothing was applied for."""
+    """A party's own application: where it stands, what the court asks of them, the withdrawal request and
+    the objection window. For the presiding organisation's administrator: the court's verification requests.
+    None for anyone else, or where nothing was applied for."""
     roles = case_roles(user, case)
-    if tr.PARTY not in roles:
+    is_party, is_org_admin = tr.PARTY in roles, tr.ORG_ADMIN in roles
+    if not (is_party or is_org_admin):
         return None
     application = ConfirmationApplication.objects.filter(case=case).first()
     if application is None:
         return None
+    kinds = ([InquiryKind.SHAM_EVIDENCE] if is_party else []) + ([InquiryKind.ORG_VERIFY] if is_org_admin else [])
+    inquiries = list(application.inquiries.filter(kind__in=kinds).select_related("evidence"))
+    may_answer = case.status == S.JC_UNDER_REVIEW and (
+        (is_party and tr.PARTY_AUTHORISED in roles) or is_org_admin
+    )
+    if not is_party:
+        return PartyApplicationView(
+            status_label=str(CaseStatus(case.status).label), case_number=application.case_number,
+            open_request=None, may_file=False, inquiries=inquiries, may_answer=may_answer, is_party=False,
+        )
     open_request = None
     if case.status == S.JC_SUPPLEMENT_REQUESTED:
         open_request = application.supplements.filter(filed_at__isnull=True).order_by("-requested_at").first()
+    objection = None
+    if case.status == S.OBJECTION_WINDOW:
+        timer = Timer.objects.filter(live_timer_q(), case=case, kind=TimerKind.JC_OBJECTION).first()
+        objection = calendar.last_day(timer.due_at) if timer is not None and timer.due_at is not None else None
     return PartyApplicationView(
         status_label=str(CaseStatus(case.status).label), case_number=application.case_number,
         open_request=open_request, may_file=open_request is not None and tr.PARTY_AUTHORISED in roles,
+        inquiries=inquiries, may_answer=may_answer,
+        withdrawal_requested_at=application.withdrawal_requested_at,
+        may_request_withdrawal=(case.status in WITHDRAWABLE_STATUSES and tr.PARTY_AUTHORISED in roles
+                                and application.withdrawal_requested_at is None),
+        objection_due=objection,
     )

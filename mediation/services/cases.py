@@ -94,6 +94,7 @@ def case_transition(
     note: str = "",
     data: dict[str, Any] | None = None,
     action: str | None = None,
+    via: str = "",
 ) -> Case:
     """Move ``case`` to status ``to``: the only writer of ``Case.status``.
 
@@ -103,7 +104,8 @@ def case_transition(
     it announces ``signals.case_status_changed`` (realtime broadcasts, documents render).
     ``actor=None`` is the platform itself (timer sweeps). ``reason`` is a reason code where the row has
     a fixed list (OMR 25, OMR 9); ``note`` is the written reason where the row needs one. ``action`` names
-    the row when the caller means an explicit one (see ``Transition.explicit``).
+    the row when the caller means an explicit one (see ``Transition.explicit``); ``via`` names the service that
+    calls, for the rows only that service takes (``Transition.via``).
     """
     expected = case.status
     rows = tr.find_transitions(source=expected, target=to, origin=case.origin, action=action)
@@ -115,6 +117,10 @@ def case_transition(
     row = next((r for r in rows if can_take_transition(actor, case, r)), None)
     if row is None:
         raise PermissionDenied(_("您无权对本案执行此操作。"))
+    if row.via and row.via != via:
+        raise TransitionNotAllowed(
+            _("“%(to)s”须在%(place)s办理，不能直接变更案件状态。") % {"to": _label(to), "place": tr.VIA_PLACES[row.via]}
+        )
     if row.reasons is not None and reason not in row.reasons:
         allowed = pgettext("list separator", "、").join(_reason_label(code) for code in sorted(row.reasons))
         raise InvalidInput(_("请选择事由：%(allowed)s。") % {"allowed": allowed})

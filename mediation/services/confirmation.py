@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,19 +25,30 @@ from mediation.choices import (
     CaseStatus,
     ConfirmationOutcome,
     DismissalGround,
+    InquiryKind,
     MessageChannel,
     NotAcceptGround,
     Role,
     TimerKind,
     TimerStatus,
 )
-from mediation.exceptions import InvalidInput, PermissionDenied, TransitionNotAllowed
+from mediation.exceptions import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from mediation.lifecycle import CONFIRMATION_EXTENSION_DAYS
-from mediation.models import Case, ConfirmationApplication, Membership, Party, SupplementRequest, Timer, User
+from mediation.models import (
+    Case,
+    ConfirmationApplication,
+    ConfirmationInquiry,
+    Membership,
+    Party,
+    SupplementRequest,
+    Timer,
+    User,
+)
 from mediation.permissions import case_roles
-from mediation.selectors.confirmation import application_window_last_day, supplement_lapsed
+from mediation.selectors.confirmation import WITHDRAWABLE_STATUSES, application_window_last_day, supplement_lapsed
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.services.evidence import evidence_upload
 from mediation.services.outbox import outbox_enqueue
 from mediation.services.timers import timer_lengthen_approved, timer_start_ordered
 
@@ -92,6 +105,11 @@ def _with_label(label: str, extra: str) -> str:
 # --- Who may act ----------------------------------------------------------------------------------------------
 
 
+def _transition(**kwargs: Any) -> Case:
+    """``case_transition`` for the rows this module alone takes (``Transition.via``)."""
+    return case_transition(via=tr.CONFIRMATION, **kwargs)
+
+
 def _require_judge(actor: User | None, case: Case) -> User:
     if actor is None or tr.JUDGE not in case_roles(actor, case):
         raise PermissionDenied(_("只有受理本案的人民法院的法官可以办理司法确认。"))
@@ -136,7 +154,7 @@ def confirmation_application_receive(
             % {"last": last_day.isoformat()}
         )
     with transaction.atomic():
-        case = case_transition(
+        case = _transition(
             case=case, to=S.JC_SUBMITTED, actor=None, data={"document": document_id, "title": title, "sha256": sha256}
         )
         application = ConfirmationApplication.objects.create(
@@ -199,7 +217,7 @@ def confirmation_accept(*, case: Case, actor: User | None, case_number: str) -> 
             )
         if ConfirmationApplication.objects.filter(case_number=number).exclude(pk=application.pk).exists():
             raise InvalidInput(_("案号“%(number)s”已用于另一件申请，请核对。") % {"number": number})
-        case = case_transition(case=case, to=S.JC_UNDER_REVIEW, actor=judge, data={"case_number": number})
+        case = _transition(case=case, to=S.JC_UNDER_REVIEW, actor=judge, data={"case_number": number})
         application.case_number = number
         application.accepted_at = now
         application.accepted_by = judge
@@ -222,7 +240,7 @@ def confirmation_not_accept(
         case, application = _locked(case)
         _require_status(case, S.JC_SUBMITTED, _("只有已提交、尚未受理的申请可以裁定不予受理。"))
         label = str(NotAcceptGround(ground).label)
-        case = case_transition(case=case, to=S.JC_NOT_ACCEPTED, actor=judge, note=_with_label(label, extra),
+        case = _transition(case=case, to=S.JC_NOT_ACCEPTED, actor=judge, note=_with_label(label, extra),
                                data={"ground": ground})
         _decide(application, outcome=ConfirmationOutcome.NOT_ACCEPTED, ground=ground, note=extra, judge=judge)
     return application
@@ -255,7 +273,7 @@ def confirmation_request_supplement(
     with transaction.atomic():
         case, application = _locked(case)
         _require_status(case, S.JC_SUBMITTED, _("只有待审查受理的申请可以要求补正材料。"))
-        case = case_transition(case=case, to=S.JC_SUPPLEMENT_REQUESTED, actor=judge, note=items,
+        case = _transition(case=case, to=S.JC_SUPPLEMENT_REQUESTED, actor=judge, note=items,
                                data={"days": days})
         timer = timer_start_ordered(case=case, kind=TimerKind.JC_SUPPLEMENT, length=days, actor=judge, at=now)
         request = SupplementRequest.objects.create(
@@ -281,7 +299,7 @@ def confirmation_supplement_file(*, case: Case, actor: User | None, note: str) -
         request = application.supplements.filter(filed_at__isnull=True).order_by("-requested_at", "-pk").first()
         if request is None:
             raise TransitionNotAllowed(_("法院目前没有要求补正材料。"))
-        case = case_transition(case=case, to=S.JC_SUBMITTED, actor=actor, data={"supplement": request.pk})
+        case = _transition(case=case, to=S.JC_SUBMITTED, actor=actor, data={"supplement": request.pk})
         request.filed_at = timezone.now()
         request.filed_by = actor
         request.filed_note = note
@@ -301,25 +319,158 @@ def confirmation_deem_withdrawn(*, case: Case, actor: User | None, note: str = "
         _require_status(case, S.JC_SUPPLEMENT_REQUESTED, _("只有逾期未补正材料的申请可以按撤回处理。"))
         if not supplement_lapsed(case):
             raise InvalidInput(_("补正期限尚未届满，不能按撤回申请处理。"))
-        case = case_transition(case=case, to=S.JC_WITHDRAWN, actor=judge,
+        case = _transition(case=case, to=S.JC_WITHDRAWN, actor=judge,
                                note=_with_label(_("逾期未补正材料"), extra))
         _decide(application, outcome=ConfirmationOutcome.DEEMED_WITHDRAWN, ground="", note=extra, judge=judge)
     return application
 
 
+def confirmation_withdrawal_request(*, case: Case, actor: User | None, reason: str) -> ConfirmationApplication:
+    """A party (in person, or an agent with special authority) asks to withdraw the application before the
+    ruling (Interp 357; JC-2011 5). Nothing ends here: the judge is told and allows it (or rules)."""
+    if actor is None or tr.PARTY_AUTHORISED not in case_roles(actor, case):
+        raise PermissionDenied(_("只有本案当事人本人或有特别授权的代理人可以申请撤回司法确认申请。"))
+    reason = _note(reason)
+    if not reason:
+        raise InvalidInput(_("请写明撤回申请的理由。"))
+    with transaction.atomic():
+        case, application = _locked(case)
+        if case.status not in WITHDRAWABLE_STATUSES:
+            raise TransitionNotAllowed(
+                _("法院已经作出裁定或处理决定，不能再申请撤回。（案件当前状态：“%(status)s”。）")
+                % {"status": CaseStatus(case.status).label}
+            )
+        if application.withdrawal_requested_at is not None:
+            raise InvalidInput(_("已于%(at)s申请撤回，请等待法院处理。")
+                               % {"at": calendar.local_day(application.withdrawal_requested_at).isoformat()})
+        application.withdrawal_requested_at = timezone.now()
+        application.withdrawal_requested_by = actor
+        application.withdrawal_reason = reason
+        application.save(update_fields=["withdrawal_requested_at", "withdrawal_requested_by", "withdrawal_reason"])
+        audit_append(kind="confirmation.withdrawal_requested", actor=actor, case=case,
+                     data={"reason": reason, "rule": "Interp 357; JC-2011 5"})
+        _notify_judges(case=case, key=f"confirmation:{application.pk}:withdrawal", subject=_(
+            "当事人申请撤回司法确认申请：案件%(ref)s") % {"ref": case.reference}, text=_(
+            "案件%(ref)s的当事人申请撤回司法确认申请，请审查是否准许。") % {"ref": case.reference})
+    return application
+
+
 def confirmation_allow_withdrawal(*, case: Case, actor: User | None, note: str) -> ConfirmationApplication:
-    """Allow the parties' withdrawal before the ruling (Interp 357; JC-2011 5)."""
+    """Allow the parties' withdrawal before the ruling (Interp 357; JC-2011 5), before or after acceptance."""
     judge = _require_judge(actor, case)
     extra = _note(note)
     if not extra:
         raise InvalidInput(_("请写明当事人申请撤回的情况。"))
     with transaction.atomic():
         case, application = _locked(case)
-        _require_status(case, S.JC_UNDER_REVIEW, _("只有已受理、尚未裁定的申请可以准许撤回。"))
-        case = case_transition(case=case, to=S.JC_WITHDRAWN, actor=judge, action="withdraw_confirmation",
-                               note=extra)
+        if case.status not in WITHDRAWABLE_STATUSES:
+            _require_status(case, S.JC_UNDER_REVIEW, _("只有尚未裁定的申请可以准许撤回。"))
+        case = _transition(case=case, to=S.JC_WITHDRAWN, actor=judge, action="withdraw_confirmation",
+                           note=extra)
         _decide(application, outcome=ConfirmationOutcome.WITHDRAWN, ground="", note=extra, judge=judge)
     return application
+
+
+# --- Verification with the organisation (§B8) and sham mediation (OMR 23) -------------------------------
+
+INQUIRY_MAX_DAYS = 15
+
+
+def confirmation_inquiry_ask(
+    *, case: Case, actor: User | None, kind: str, question: str, days: int
+) -> ConfirmationInquiry:
+    """While reviewing, ask the mediation organisation to verify how the agreement was reached, or demand
+    evidence from the parties where sham mediation is suspected (OMR 23). The status stays; those asked are
+    told (in-app and SMS) and answer on the case page by the deadline."""
+    judge = _require_judge(actor, case)
+    if kind not in InquiryKind.values:
+        raise InvalidInput(_("请选择核实事项。"))
+    question = _note(question)
+    if not question:
+        raise InvalidInput(_("请写明需要核实的内容或要求提供的证据。"))
+    if not isinstance(days, int) or not 1 <= days <= INQUIRY_MAX_DAYS:
+        raise InvalidInput(_("答复期限须为1至%(max)d日。") % {"max": INQUIRY_MAX_DAYS})
+    organisation = case.mediation_organisation
+    if kind == InquiryKind.ORG_VERIFY and organisation is None:
+        raise InvalidInput(_("本案没有主持调解的调解组织，无法向调解组织核实。"))
+    now = timezone.now()
+    with transaction.atomic():
+        case, application = _locked(case)
+        _require_status(case, S.JC_UNDER_REVIEW, _("只有已受理、尚未裁定的申请可以核实或要求提供证据。"))
+        inquiry = ConfirmationInquiry.objects.create(
+            application=application, kind=kind, question=question, asked_at=now, asked_by=judge,
+            due_at=calendar.day_end(calendar.calendar_period_end(calendar.local_day(now), days)),
+            organisation=organisation if kind == InquiryKind.ORG_VERIFY else None,
+        )
+        audit_append(kind="confirmation.inquiry_asked", actor=judge, case=case,
+                     data={"inquiry": inquiry.pk, "kind": kind, "question": question, "days": days,
+                           "due_at": inquiry.due_at.isoformat(),
+                           "rule": "OMR 23" if kind == InquiryKind.SHAM_EVIDENCE else "legal-rules §B8"})
+        subject = _("人民法院核实事项：案件%(ref)s") % {"ref": case.reference}
+        text = _("人民法院在审查案件%(ref)s的司法确认申请时要求：%(question)s 请在%(due)s前在案件页面答复。") % {
+            "ref": case.reference, "question": question, "due": calendar.last_day(inquiry.due_at).isoformat()}
+        key = f"confirmation:inquiry:{inquiry.pk}"
+        if kind == InquiryKind.ORG_VERIFY:
+            _notify_org_admins(case=case, key=key, subject=subject, text=text)
+        else:
+            _notify_parties(case=case, key=key, subject=subject, text=text)
+    return inquiry
+
+
+def _notify_org_admins(*, case: Case, key: str, subject: str, text: str) -> None:
+    admins = Membership.objects.filter(
+        organisation=case.mediation_organisation, role=Role.ORG_ADMIN, is_active=True, user__is_active=True,
+    ).select_related("user").order_by("user_id")
+    context = {"subject": subject, "text": text, "link": nt.site_url("case_detail", args=(case.pk,))}
+    for membership in admins:
+        admin = membership.user
+        outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=admin, case=case,
+                       context=context, idempotency_key=f"{key}:{admin.pk}:inapp")
+        if admin.phone:
+            outbox_enqueue(channel=MessageChannel.SMS, address=admin.phone, template=nt.GENERIC, recipient=admin,
+                           case=case, context=context, idempotency_key=f"{key}:{admin.pk}:sms")
+
+
+def confirmation_inquiry_answer(
+    *, case: Case, actor: User | None, inquiry_id: int, answer: str, file: File[Any] | None = None
+) -> ConfirmationInquiry:
+    """The organisation's administrator answers a verification request; a party (in person, or an agent with
+    special authority) answers a demand for evidence, with an uploaded file if there is one (stored as the
+    case's evidence in the same transaction: a refused answer keeps no file row). Once."""
+    answer = _note(answer)
+    with transaction.atomic():
+        case, application = _locked(case)
+        inquiry = ConfirmationInquiry.objects.select_for_update().filter(pk=inquiry_id, application=application).first()
+        if inquiry is None:
+            raise NotFound(_("核实事项不存在。"))
+        roles = case_roles(actor, case) if actor is not None else set()
+        if inquiry.kind == InquiryKind.ORG_VERIFY and tr.ORG_ADMIN not in roles:
+            raise PermissionDenied(_("只有主持调解的调解组织的管理员可以答复法院的核实。"))
+        if inquiry.kind == InquiryKind.SHAM_EVIDENCE and tr.PARTY_AUTHORISED not in roles:
+            raise PermissionDenied(_("只有本案当事人本人或有特别授权的代理人可以向法院提供证据。"))
+        if inquiry.answered_at is not None:
+            answered = calendar.local_day(inquiry.answered_at).isoformat()
+            raise InvalidInput(_("该事项已于%(at)s答复。") % {"at": answered})
+        if case.status != S.JC_UNDER_REVIEW:
+            raise TransitionNotAllowed(_("法院已经作出处理，不再接受答复。"))
+        if not answer:
+            raise InvalidInput(_("请填写答复内容。"))
+        evidence = None
+        if file is not None:
+            assert actor is not None  # a role was found above
+            evidence = evidence_upload(actor=actor, file=file, title=_("对法院核实事项的答复材料"), case=case)
+        inquiry.answer = answer
+        inquiry.answered_at = timezone.now()
+        inquiry.answered_by = actor
+        inquiry.evidence = evidence
+        inquiry.save(update_fields=["answer", "answered_at", "answered_by", "evidence"])
+        audit_append(kind="confirmation.inquiry_answered", actor=actor, case=case,
+                     data={"inquiry": inquiry.pk, "kind": inquiry.kind, "answer": answer,
+                           "evidence": evidence.pk if evidence is not None else None})
+        _notify_judges(case=case, key=f"confirmation:inquiry:{inquiry.pk}:answered", subject=_(
+            "核实事项已答复：案件%(ref)s") % {"ref": case.reference}, text=_(
+            "案件%(ref)s的核实事项已有答复，请登录查看。") % {"ref": case.reference})
+    return inquiry
 
 
 # --- The ruling (CPL 206; Interp 358) and the president's extension (JC-2011 5) ----------------------------
@@ -340,11 +491,11 @@ def confirmation_rule(
         case, application = _locked(case)
         _require_status(case, S.JC_UNDER_REVIEW, _("只有已受理、尚未裁定的申请可以作出裁定。"))
         if confirm:
-            case = case_transition(case=case, to=S.JC_CONFIRMED, actor=judge, note=extra)
+            case = _transition(case=case, to=S.JC_CONFIRMED, actor=judge, note=extra)
             _decide(application, outcome=ConfirmationOutcome.CONFIRMED, ground="", note=extra, judge=judge)
         else:
             label = str(DismissalGround(ground).label)
-            case = case_transition(case=case, to=S.JC_DISMISSED, actor=judge, note=_with_label(label, extra),
+            case = _transition(case=case, to=S.JC_DISMISSED, actor=judge, note=_with_label(label, extra),
                                    data={"ground": ground})
             _decide(application, outcome=ConfirmationOutcome.DISMISSED, ground=ground, note=extra, judge=judge)
     return application
@@ -396,7 +547,7 @@ def confirmation_ruling_served(*, case: Case, actor: User | None) -> Confirmatio
     with transaction.atomic():
         case, application = _locked(case)
         _require_status(case, S.JC_CONFIRMED, _("只有已裁定确认有效的申请需要登记裁定送达。"))
-        case = case_transition(case=case, to=S.OBJECTION_WINDOW, actor=actor)
+        case = _transition(case=case, to=S.OBJECTION_WINDOW, actor=actor)
         application.ruling_served_at = timezone.now()
         application.save(update_fields=["ruling_served_at"])
     return application

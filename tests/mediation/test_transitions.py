@@ -85,15 +85,21 @@ def test_every_pair_from_a_status_is_allowed_exactly_as_the_table_says(world, or
 
 
 def _everyone_without_a_listed_role_is_refused(world, case, rows, target) -> None:
-    """The roles column is the law of who may act: anyone holding none of them is refused."""
-    allowed = frozenset().union(*(row.roles for row in rows if not row.explicit))
-    for name, actor in world.everyone().items():
-        held = {tr.SYSTEM} if actor is None else case_roles(actor, case)
-        if held & allowed:
-            continue
-        with pytest.raises(PermissionDenied):
-            case_transition(case=Case.objects.get(pk=case.pk), to=target, actor=actor, reason="", note="x")
-        assert Case.objects.get(pk=case.pk).status == case.status, name
+    """The roles column is the law of who may act: anyone holding none of them is refused (an explicit row is
+    asked for by name, as its service does)."""
+    checks = [(frozenset().union(*(row.roles for row in rows if not row.explicit)), None, "")]
+    checks += [(row.roles, row.action, row.via) for row in rows if row.explicit]
+    for allowed, action, via in checks:
+        if action is None and not allowed:
+            continue  # only explicit rows lead here
+        for name, actor in world.everyone().items():
+            held = {tr.SYSTEM} if actor is None else case_roles(actor, case)
+            if held & allowed:
+                continue
+            with pytest.raises(PermissionDenied):
+                case_transition(case=Case.objects.get(pk=case.pk), to=target, actor=actor, reason="", note="x",
+                                action=action, via=via)
+            assert Case.objects.get(pk=case.pk).status == case.status, name
 
 
 def _try_row(world, case, row, source, target) -> None:
@@ -105,7 +111,7 @@ def _try_row(world, case, row, source, target) -> None:
             reason = sorted(row.reasons)[0] if row.reasons else ""
             moved = case_transition(
                 case=fresh, to=target, actor=world.actor_for(fresh, row), reason=reason,
-                note="理由" if row.needs_note else "", action=row.action if row.explicit else None,
+                note="理由" if row.needs_note else "", action=row.action if row.explicit else None, via=row.via,
             )
             assert moved.status == target
             assert Case.objects.get(pk=case.pk).status == target
