@@ -255,18 +255,16 @@ def _signer(field: str, role: str, label: str, name: str, **ids: int | None) -> 
 
 
 def party_signers(parties: list[Data], *, role_label: str = "") -> list[Data]:
-    """One box per party and one per agent who may sign instead of the party: special authority (CPL 62)
-    and an account to sign with. A box nobody will sign would stay empty on the signed document.
+    """One box per party side (``party_<id>``): the party signs it in person, or an agent who may sign
+    instead (special authority, CPL 62, and an account to sign with), named under the box, signs the same
+    box. Only one of them signs a side, so a second box would stay empty on the signed document.
     ``role_label`` names every party alike (the joint application: all are 申请人, CPL 205)."""
     out: list[Data] = []
     for party in parties:
         label = role_label or party["role_label"]
-        out.append(_signer(f"party_{party['id']}", SignerRole.PARTY, label, party["name"], party_id=party["id"]))
-        for agent in party["agents"]:
-            if agent["signs"]:
-                out.append(_signer(f"agent_{agent['id']}", SignerRole.AGENT,
-                                   _("%(role)s%(name)s的委托代理人") % {"role": label, "name": party["name"]},
-                                   agent["name"], party_id=party["id"]))
+        signer = _signer(f"party_{party['id']}", SignerRole.PARTY, label, party["name"], party_id=party["id"])
+        signer["agents"] = [agent["name"] for agent in party["agents"] if agent["signs"]]
+        out.append(signer)
     return out
 
 

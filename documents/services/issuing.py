@@ -9,7 +9,7 @@ WeasyPrint and stored in ``Document.data["layout"]["signature_boxes"]`` as
 ``{field: {"page": <index from 0>, "rect": [x1, y1, x2, y2]}}`` in PDF points, origin at the bottom left of
 the page (pyHanko's ``SigFieldSpec(box=..., on_page=...)`` takes exactly that). ``signature_boxes(document)``
 returns it as ``{field: (page, (x1, y1, x2, y2))}``. The field names are
-``party_<Party.pk>``, ``agent_<Agent.pk>`` (agents with special authority and an account only, CPL 62),
+``party_<Party.pk>`` (one per party side: the party or an agent with special authority signs it, CPL 62),
 ``mediator_<User.pk>`` and ``org_<Organisation.pk>`` (the organisation's e-seal, a round box);
 ``Document.data["signers"]`` lists them in signing order with role, label, name and ids.
 """

@@ -471,7 +471,8 @@ def _identity(case: Case, actor: User, option: SignOption,
         assert party is not None
         agent = Agent.objects.get(party=party, user=actor)
         caption = _("%(party)s的委托代理人") % {"party": party.name}
-        return (f"agent_{agent.pk}", agent.name or person, caption, agent.name or person,
+        # The party's own box: one box per party side, signed by the party or by this agent.
+        return (f"party_{party.pk}", agent.name or person, caption, agent.name or person,
                 id_number_hint(actor.id_number), None, PURPOSE_SIGNATURE)
     if option.role == SignerRole.MEDIATOR:
         return (f"mediator_{actor.pk}", person, str(_("调解员")), person, id_number_hint(actor.id_number),

@@ -127,7 +127,8 @@ def test_the_confirmation_application_carries_every_c3_field_and_the_30_day_dead
         "附", "调解协议书（编号", "调解组织主持调解的证明", "身份证明", "授权委托书", "劳动合同",
         f"{int(deadline[:4])}年{int(deadline[5:7])}月{int(deadline[8:10])}日", "三十日内",
     ])
-    assert document.data["signers"] and {s["role"] for s in document.data["signers"]} == {"party", "agent"}
+    assert document.data["signers"] and {s["role"] for s in document.data["signers"]} == {"party"}
+    assert [s["agents"] for s in document.data["signers"]] == [[], [fx.agent.name]]  # one box per party side
 
 
 def test_the_presiding_proof_carries_every_c3a_field(world, tmp_path):
@@ -224,8 +225,8 @@ def test_each_signer_has_a_box_on_a_page_of_the_document(world):
     document = document_issue(case=fx.case, kind=DocumentKind.AGREEMENT, actor=None)
     boxes = signature_boxes(document)
     fields = [s["field"] for s in document.data["signers"]]
-    assert fields == [f"party_{fx.applicant.pk}", f"party_{fx.respondent.pk}", f"agent_{fx.agent.pk}",
-                      f"mediator_{world.mediator.pk}", f"org_{world.partner.pk}"]
+    assert fields == [f"party_{fx.applicant.pk}", f"party_{fx.respondent.pk}", f"mediator_{world.mediator.pk}",
+                      f"org_{world.partner.pk}"]
     assert set(boxes) == set(fields)
     for page, (x1, y1, x2, y2) in boxes.values():
         assert 0 <= page < document.pages
@@ -389,8 +390,8 @@ def test_every_party_signs_the_joint_application_as_an_applicant(world, tmp_path
     document = document_issue(case=fx.case, kind=DocumentKind.JC_APPLICATION, actor=None)
     text = _text(document, tmp_path)
     assert all(s["label"].startswith("申请人") for s in document.data["signers"])
-    assert squash(f"申请人：{fx.respondent.name}（电子签名）") in text
-    assert squash(f"被申请人：{fx.respondent.name}（电子签名）") not in text
+    assert squash(f"申请人：{fx.respondent.name}（本人或委托代理人{fx.agent.name}电子签名）") in text
+    assert squash(f"被申请人：{fx.respondent.name}（") not in text
 
 
 def test_no_document_cites_a_rule_by_an_english_abbreviation(world, tmp_path):

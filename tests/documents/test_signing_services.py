@@ -92,6 +92,8 @@ def test_an_agent_with_special_authority_signs_for_the_party(world):
     signature = sign(document, world.lawyer, SignerRole.AGENT, party=respondent)
     assert signature.party == respondent and signature.signer == world.lawyer
     assert f"party_{respondent.pk}" not in [slot.key for slot in document_pending_slots(document)]
+    # Into the party's own box (one per party side, issue 17 item 9), in the agent's name.
+    assert signature.field_name == f"party_{respondent.pk}" and signature.signer_name == world.lawyer.real_name
 
 
 # --- refusals ----------------------------------------------------------------------------------------------

@@ -39,10 +39,22 @@ def test_an_agent_who_never_signs_gets_no_box(world, tmp_path, change):
     Agent.objects.filter(pk=fx.agent.pk).update(**change)
     document = document_issue(case=fx.case, kind=DocumentKind.AGREEMENT, actor=None)
     fields = [s["field"] for s in document.data["signers"]]
-    assert f"agent_{fx.agent.pk}" not in fields and f"party_{fx.respondent.pk}" in fields
+    assert f"party_{fx.respondent.pk}" in fields
     assert set(signature_boxes(document)) == set(fields)
-    assert "委托代理人：" + fx.agent.name in _issued_text(document, tmp_path)  # still named as an agent
-    assert "的委托代理人：" not in _issued_text(document, tmp_path)  # but has no signature line
+    text = _issued_text(document, tmp_path)
+    assert "委托代理人：" + fx.agent.name in text  # still named as an agent
+    assert "本人或委托代理人" not in text  # but not as one who may sign the party's box
+
+
+def test_a_signing_agent_shares_the_party_s_box_so_none_stays_empty(world, tmp_path):
+    """Issue 17 item 9: an agent with special authority used to get a box of their own, left empty when the
+    party signed in person. Now one box per party side names both; whoever signs fills it."""
+    fx = make_case(world, to=CaseStatus.SIGNING)
+    document = document_issue(case=fx.case, kind=DocumentKind.AGREEMENT, actor=None)
+    fields = [s["field"] for s in document.data["signers"]]
+    assert fields.count(f"party_{fx.respondent.pk}") == 1 and not any(f.startswith("agent_") for f in fields)
+    text = "".join(_issued_text(document, tmp_path).split())
+    assert f"本人或委托代理人{fx.agent.name}电子签名" in text
 
 
 def _page_texts(pdf: bytes, tmp_path: Path) -> list[str]:
@@ -57,7 +69,7 @@ def _body_left(page: str, data: dict, code: str) -> str:
     """What a page holds besides the signature labels, the closing note and the running header/footer."""
     for signer in data["signers"]:
         page = page.replace(f"{signer['label']}：{signer['name']}".replace(" ", ""), "")
-    page = re.sub(r"（电子(签名|印章)）", "", page)
+    page = re.sub(r"（(本人或委托代理人.*?)?电子(签名|印章)）", "", page)
     page = re.sub(r"本文书由.*?为准。", "", page)
     page = re.sub(r"第\d+页共\d+页", "", page)
     return page.replace(f"核验码{code}", "").replace("".join(str(data["number"]).split()), "")
