@@ -105,6 +105,9 @@ _WITH_TITLE = {
     "service.acknowledged": _("受送达人确认收到"),
     "service.paper_copy_requested": _("申请纸质文书"),
     "confirmation.extension_approved": _("院长批准延长司法确认审查期限"),
+    "confirmation.withdrawal_requested": _("当事人申请撤回司法确认申请"),
+    "confirmation.inquiry_asked": _("法官提出核实事项"),
+    "confirmation.inquiry_answered": _("答复法官的核实事项"),
 }
 _TIMER = {
     "timer.started": _("期限开始计算"),
