@@ -353,6 +353,15 @@ VERIFY_MAX_BYTES = env_int("VERIFY_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 AUDIT_ANCHOR_KEY = env_str("AUDIT_ANCHOR_KEY") or hashlib.sha256(f"audit-anchor:{SECRET_KEY}".encode()).hexdigest()
 if len(AUDIT_ANCHOR_KEY) < 32:
     raise ImproperlyConfigured("AUDIT_ANCHOR_KEY must be at least 32 characters.")
+# Retired anchor keys, kept only to verify the checkpoints they signed (rotation: mediation/audit_anchor.py).
+AUDIT_ANCHOR_OLD_KEYS = [key for key in (env_str("AUDIT_ANCHOR_OLD_KEYS") or "").split(",") if key.strip()]
+# An RFC 3161 time-stamping authority for the checkpoints (mediation/adapters/tsa.py): its URL, and the PEM file
+# of the TSA certificates (or their root) a token must chain to. No URL: checkpoints are signed locally only.
+AUDIT_TSA_URL = env_str("AUDIT_TSA_URL") or ""
+AUDIT_TSA_TRUST = env_str("AUDIT_TSA_TRUST") or ""
+AUDIT_TSA_TIMEOUT = env_int("AUDIT_TSA_TIMEOUT", 10, minimum=1)
+if AUDIT_TSA_URL and not AUDIT_TSA_TRUST:
+    raise ImproperlyConfigured("AUDIT_TSA_URL needs AUDIT_TSA_TRUST (the PEM of the TSA's certificates).")
 # Signed checkpoints of every chain head, one JSON line each, outside the database (a WORM or backed-up path).
 AUDIT_CHECKPOINT_PATH = Path(env_str("AUDIT_CHECKPOINT_PATH", str(BASE_DIR / "var" / "audit-checkpoints.jsonl")) or "")
 

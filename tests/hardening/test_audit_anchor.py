@@ -115,3 +115,110 @@ def test_a_forged_checkpoint_is_refused(chained, anchor):
     anchor.write_text(anchor.read_text() + json.dumps(line) + "\n")
     problems = [str(b) for b in verify_all()]
     assert any("checkpoint" in p for p in problems), problems
+
+
+# --- RFC 3161 time-stamps from a configured TSA, and key rotation -------------------------------------------
+
+
+@pytest.fixture
+def tsa(settings, tmp_path):
+    from tests.hardening.tsa_server import local_tsa
+
+    with local_tsa(tmp_path) as server:
+        settings.AUDIT_TSA_URL = server.url
+        settings.AUDIT_TSA_TRUST = str(server.root_pem)
+        settings.AUDIT_TSA_TIMEOUT = 5
+        yield server
+
+
+def _lines(anchor) -> list[dict]:
+    return [json.loads(line) for line in anchor.read_text().splitlines()]
+
+
+def test_a_checkpoint_carries_a_tsa_token_over_its_digest_and_verifies(chained, anchor, tsa):
+    from mediation.adapters.tsa import time_stamp_authority
+
+    call_command("audit_checkpoint")
+    line = _lines(anchor)[-1]
+    assert tsa.requests == 1 and line["tst"] and "tst_error" not in line
+    import base64
+    when = time_stamp_authority().verify(base64.b64decode(line["tst"]), bytes.fromhex(line["digest"]))
+    assert abs((when - line_time(line)).total_seconds()) < 60
+    assert verify_all() == []
+
+
+def line_time(line: dict):
+    import datetime as dt
+    return dt.datetime.fromisoformat(line["at"])
+
+
+def test_a_token_moved_from_another_checkpoint_or_stripped_is_refused(chained, anchor, tsa):
+    call_command("audit_checkpoint")
+    audit_append(kind="note.added", actor=None, stream="roster.test", data={"n": 1})
+    call_command("audit_checkpoint")
+    first, second = _lines(anchor)
+    moved = {**second, "tst": first["tst"]}
+    anchor.write_text(json.dumps(first) + "\n" + json.dumps(moved) + "\n")
+    assert any("checkpoint" in str(b) for b in verify_all())
+    stripped = {key: value for key, value in second.items() if key != "tst"}
+    anchor.write_text(json.dumps(first) + "\n" + json.dumps(stripped) + "\n")
+    assert any("checkpoint" in str(b) for b in verify_all())
+
+
+def test_a_token_from_a_tsa_nobody_trusts_is_refused(chained, anchor, tsa, settings, tmp_path):
+    from tests.hardening.tsa_server import local_tsa
+
+    call_command("audit_checkpoint")
+    other = tmp_path / "other"
+    other.mkdir()
+    with local_tsa(other, cn="Stranger") as stranger:
+        settings.AUDIT_TSA_TRUST = str(stranger.root_pem)
+        problems = [str(b) for b in verify_all()]
+    assert any("time-stamp" in p for p in problems), problems
+
+
+def test_a_tsa_that_fails_leaves_a_locally_signed_checkpoint_that_says_so(chained, anchor, tsa, caplog):
+    tsa.fail_next = 1
+    call_command("audit_checkpoint")
+    line = _lines(anchor)[-1]
+    assert "tst" not in line and "500" in line["tst_error"]
+    assert "without an RFC 3161 time-stamp" in caplog.text
+    assert verify_all() == []
+
+
+def test_rotating_the_anchor_key_rekeys_the_heads_and_keeps_old_checkpoints_verifiable(chained, anchor, settings):
+    call_command("audit_checkpoint")
+    settings.AUDIT_ANCHOR_KEY = "n" * 64
+    # With the new key alone, every head and the old checkpoint fail: nothing verifies under a key it never saw.
+    problems = [str(b) for b in verify_all()]
+    assert any("key" in p for p in problems) and any("checkpoint" in p for p in problems)
+    settings.AUDIT_ANCHOR_OLD_KEYS = ["k" * 64]
+    call_command("audit_anchor_rotate")
+    assert verify_all() == []
+    first, second = _lines(anchor)
+    assert first["kid"] != second["kid"]
+    audit_append(kind="note.added", actor=None, stream="roster.test", data={"n": 2})
+    assert verify_all() == []
+
+
+def test_rotation_never_rekeys_a_forged_head(chained, settings):
+    rewrite_from(chained.audit_stream, 2, {"n": "forged"})
+    settings.AUDIT_ANCHOR_KEY = "n" * 64
+    settings.AUDIT_ANCHOR_OLD_KEYS = ["k" * 64]
+    with pytest.raises(CommandError, match="fit no configured key"):
+        call_command("audit_anchor_rotate")
+    assert any(chained.audit_stream in str(b) for b in verify_all())
+
+
+def test_a_checkpoint_line_from_before_key_ids_still_verifies(chained, anchor):
+    import hashlib
+    import hmac as hmac_
+
+    from mediation.audit_anchor import _digest
+
+    heads = {h.stream: [h.seq, h.hash] for h in AuditHead.objects.exclude(seq=0)}
+    record = {"at": "2026-11-30T00:00:00.000000+00:00", "heads": heads, "prev": ""}
+    record["digest"] = _digest(record)
+    record["mac"] = hmac_.new(b"k" * 64, f"checkpoint\n{record['digest']}".encode(), hashlib.sha256).hexdigest()
+    anchor.write_text(json.dumps(record) + "\n")
+    assert verify_all() == []
