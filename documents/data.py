@@ -741,8 +741,8 @@ def ruling_data(case: Case, *, now: dt.datetime) -> Data:
     )
     data["decision_note"] = application.decision_note
     data["supplements"] = [
-        {"items": s.items, "days": s.days, "requested_at": _iso(s.requested_at), "due": _iso(calendar.last_day(s.due_at)),
-         "filed_at": _iso(s.filed_at), "filed_note": s.filed_note}
+        {"items": s.items, "days": s.days, "requested_at": _iso(s.requested_at),
+         "due": _iso(calendar.last_day(s.due_at)), "filed_at": _iso(s.filed_at), "filed_note": s.filed_note}
         for s in application.supplements.all().order_by("requested_at", "pk")
     ]
     # Interp 356: whether the parties appeared together for verification. The joint verification session is a

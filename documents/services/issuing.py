@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 ISSUER_ROLES = frozenset({tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK})
 # The court's ruling is the deciding judge's document (legal-rules §C4): only a judge of the case's court issues
 # or corrects it, and the platform issues it when the decision's status commits.
-KIND_ISSUER_ROLES = {DocumentKind.RULING: frozenset({tr.JUDGE})}
+KIND_ISSUER_ROLES: dict[str, frozenset[str]] = {DocumentKind.RULING: frozenset({tr.JUDGE})}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
 NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF})

@@ -16,7 +16,8 @@ from django.urls import reverse
 from documents.ca import CertificateAuthorityUnavailable, LocalCertificateAuthority
 from documents.models import Document, DocumentSignature
 from documents.selectors import document_get_for_user
-from documents.services.signing import document_latest_revision, document_sign_code_send
+from documents.services.issuing import document_issue, documents_for_transition
+from documents.services.signing import document_latest_revision, document_sign, document_sign_code_send
 from documents.verification import Verdict, verify_code, verify_pdf
 from mediation.choices import CaseStatus, ServiceStage, SignerRole, TimerKind, TimerStatus
 from mediation.exceptions import InvalidInput, NotFound, PermissionDenied
@@ -113,18 +114,10 @@ def test_each_variant_carries_every_c4_field_and_embeds_its_cjk_font(world, vari
 def test_a_ruling_is_issued_once_per_decision_and_only_by_a_judge_of_the_court(world):
     case = decided(world, "confirmed")
     document = issued_ruling(world, case)
-    assert documents_again(world, case) == []
-    from documents.services.issuing import document_issue
-
+    assert documents_for_transition(case_id=case.pk, status=case.status, actor_id=world.judge.pk) == []
     for someone in (world.clerk, world.mediator, world.other_judge):
         with pytest.raises(PermissionDenied):
             document_issue(case=case, kind=document.kind, actor=someone)
-
-
-def documents_again(world, case: Case) -> list[int]:
-    from documents.services.issuing import documents_for_transition
-
-    return documents_for_transition(case_id=case.pk, status=case.status, actor_id=world.judge.pk)
 
 
 # --- Approval and seal ---------------------------------------------------------------------------------------
@@ -171,8 +164,6 @@ def test_only_the_deciding_judge_of_the_court_may_approve(world, who):
     with pytest.raises((PermissionDenied, NotFound)):
         document_sign_code_send(document=document, actor=user, role=SignerRole.JUDGE)
     with pytest.raises((PermissionDenied, NotFound)):
-        from documents.services.signing import document_sign
-
         document_sign(document=document, actor=user, role=SignerRole.JUDGE, code="000000",
                       handwriting_png=handwriting_png())
     assert _counts(case) == before
@@ -186,8 +177,6 @@ def test_a_wrong_code_saves_nothing(world):
     document_sign_code_send(document=document, actor=world.judge, role=SignerRole.JUDGE)
     right = last_code(world.judge.phone)
     before = _counts(case)
-    from documents.services.signing import document_sign
-
     with pytest.raises(InvalidInput):
         document_sign(document=document, actor=world.judge, role=SignerRole.JUDGE,
                       code="000000" if right != "000000" else "111111", handwriting_png=handwriting_png())
@@ -238,7 +227,7 @@ def test_a_sealed_confirmation_ruling_is_served_on_each_party_and_opens_the_obje
         "role", "pk")]
     assert {(r.served_by, r.serving_body, r.document_title, r.document_number) for r in records} == {
         (world.judge, case.court, "民事裁定书", NUMBER)}
-    data, digest = document_latest_revision(document)
+    _data, digest = document_latest_revision(document)
     assert {r.document_sha256 for r in records} == {digest}
     assert all(r.effective_at is not None for r in records)  # platform accounts: effective at once (OLR 31)
     case.refresh_from_db()
