@@ -101,8 +101,10 @@ def test_each_variant_carries_every_c4_field_and_embeds_its_cjk_font(world, vari
     # Only what happened: no clerk is assigned on the platform, no joint verification was recorded, and a case
     # never accepted has no court number printed (the platform's number is the document's).
     assert "书记员" not in text and "到场" not in text and "核实" not in text
-    if not accepted:
-        assert "民特" not in text and "立案" not in text
+    if not accepted:  # never filed: no court number, no special-procedure review to speak of
+        assert "民特" not in text and "立案" not in text and "一审终审" not in text
+    else:
+        assert "实行一审终审" in text
     if variant != "confirmed":
         assert "十五日内向本院提出" not in text and "申请执行" not in text
     fonts = subprocess.run([shutil.which("pdffonts") or "pdffonts", str(path)], capture_output=True, text=True,
