@@ -125,7 +125,7 @@ def test_a_ruling_is_issued_once_per_decision_and_only_by_a_judge_of_the_court(w
 # --- Approval and seal ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", ["confirmed", "dismissed"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_the_judge_approves_and_the_courts_seal_follows_both_passing_pdfsig(world, variant, tmp_path):
     case = decided(world, variant)
     consent_to_e_service(case)
@@ -238,7 +238,7 @@ def test_a_sealed_confirmation_ruling_is_served_on_each_party_and_opens_the_obje
     assert ConfirmationApplication.objects.get(case=case).ruling_served_at is not None
 
 
-@pytest.mark.parametrize("variant", ["dismissed", "not_accepted", "withdrawn"])
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "confirmed"])
 def test_other_rulings_are_served_but_start_no_objection_window(world, variant):
     case = decided(world, variant)
     consent_to_e_service(case)
