@@ -45,7 +45,17 @@ _FILES = (ROOT_KEY, ROOT_CERT, ISSUING_KEY, ISSUING_CERT)
 # Certificate purposes: the OU of the event certificate, so a reader sees in what capacity the key signed.
 PURPOSE_SIGNATURE = "signature"  # a person's signature (a party, an agent, a mediator)
 PURPOSE_SEAL = "seal"  # an organisation's electronic seal
-_PURPOSE_LABELS = {PURPOSE_SIGNATURE: "电子签名", PURPOSE_SEAL: "电子印章"}
+PURPOSE_COURT_SEAL = "court_seal"  # a people's court's electronic seal on its rulings (legal-rules §C4)
+_PURPOSE_LABELS = {PURPOSE_SIGNATURE: "电子签名", PURPOSE_SEAL: "电子印章", PURPOSE_COURT_SEAL: "人民法院电子印章"}
+
+
+def court_seal_subject(*, court_name: str, court_code: str) -> tuple[str, str, str]:
+    """(subject name, serial/ID hint, organisation) of a court's seal certificate: the court names itself. Its
+    代字 (public, unlike a person's ID number) goes in the serialNumber only when it is plain ASCII, the only
+    text that attribute (a PrintableString) may hold; 京0101 does not, and the court's name identifies it."""
+    code = (court_code or "").strip()
+    printable = code.isascii() and code.replace("-", "").isalnum()
+    return court_name.strip(), f"COURT-{code}" if code and printable else "", court_name.strip()
 
 PrivateKey = ec.EllipticCurvePrivateKey
 
@@ -68,6 +78,12 @@ class CertificateAuthority(Protocol):
         self, *, subject_name: str, id_hint: str, organisation: str | None = None, purpose: str
     ) -> tuple[PrivateKey, x509.Certificate, list[x509.Certificate]]:
         """A fresh key pair and a certificate for one signing, with the chain up to the root."""
+        ...
+
+    def issue_court_seal_certificate(
+        self, *, court_name: str, court_code: str
+    ) -> tuple[PrivateKey, x509.Certificate, list[x509.Certificate]]:
+        """A fresh key pair and a certificate for one application of a court's electronic seal."""
         ...
 
     def trust_roots(self) -> list[x509.Certificate]:
@@ -227,6 +243,14 @@ class LocalCertificateAuthority:
             .sign(self._issuing_key, hashes.SHA256())
         )
         return key, cert, [self.issuing, self.root]
+
+    def issue_court_seal_certificate(
+        self, *, court_name: str, court_code: str
+    ) -> tuple[PrivateKey, x509.Certificate, list[x509.Certificate]]:
+        """An event certificate for one application of the court's seal (OU 人民法院电子印章, O and CN the court)."""
+        name, hint, organisation = court_seal_subject(court_name=court_name, court_code=court_code)
+        return self.issue_event_certificate(subject_name=name, id_hint=hint, organisation=organisation,
+                                            purpose=PURPOSE_COURT_SEAL)
 
 
 def certificate_authority() -> CertificateAuthority:

@@ -8,7 +8,10 @@ The wire protocol is deliberately small, so a thin gateway can put any vendor's 
     Authorization: Bearer {SIGNING_CA_TOKEN}
     X-Request-Id: <uuid>                       (idempotency key; also in the CA's logs)
     Content-Type: application/json
-    {"csr": "<PKCS#10 PEM>", "purpose": "signature" | "seal", "profile": "event"}
+    {"csr": "<PKCS#10 PEM>", "purpose": "signature" | "seal" | "court_seal", "profile": "event"}
+
+(``court_seal``: a people's court's electronic seal on its rulings; the CSR's subject names the court, with its
+代字 as ``COURT-<code>`` in the serial number; the CA's court-seal profile decides what it issues on it.)
 
     200/201  {"certificate": "<PEM>", "chain": ["<issuing CA PEM>", ..., "<root PEM>"]}
     4xx/5xx  {"error": "..."}                  (logged; the signer sees a Chinese message)
@@ -39,14 +42,21 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from documents.ca import PURPOSE_SEAL, PURPOSE_SIGNATURE, CertificateAuthorityUnavailable, PrivateKey
+from documents.ca import (
+    PURPOSE_COURT_SEAL,
+    PURPOSE_SEAL,
+    PURPOSE_SIGNATURE,
+    CertificateAuthorityUnavailable,
+    PrivateKey,
+    court_seal_subject,
+)
 
 logger = logging.getLogger(__name__)
 
 ENDPOINT = "/v1/event-certificates"
 MAX_RESPONSE_BYTES = 1024 * 1024  # a certificate chain is a few KB; refuse to buffer anything huge
 # The OU of the requested subject, as the local CA writes it, so certificates read the same either way.
-PURPOSE_UNITS = {PURPOSE_SIGNATURE: "电子签名", PURPOSE_SEAL: "电子印章"}
+PURPOSE_UNITS = {PURPOSE_SIGNATURE: "电子签名", PURPOSE_SEAL: "电子印章", PURPOSE_COURT_SEAL: "人民法院电子印章"}
 
 
 class RemoteCertificateAuthority:
@@ -94,6 +104,14 @@ class RemoteCertificateAuthority:
         cert, chain = self._parse(answer)
         self._check(cert=cert, chain=chain, key=key)
         return key, cert, chain
+
+    def issue_court_seal_certificate(
+        self, *, court_name: str, court_code: str
+    ) -> tuple[PrivateKey, x509.Certificate, list[x509.Certificate]]:
+        """The court's seal for one ruling: a CSR naming the court, purpose ``court_seal``, checked like any."""
+        name, hint, organisation = court_seal_subject(court_name=court_name, court_code=court_code)
+        return self.issue_event_certificate(subject_name=name, id_hint=hint, organisation=organisation,
+                                            purpose=PURPOSE_COURT_SEAL)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         request_id = str(uuid.uuid4())

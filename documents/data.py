@@ -1,4 +1,4 @@
-"""Builders of the frozen data each document is rendered from (legal-rules §C1-C3a, §C8).
+"""Builders of the frozen data each document is rendered from (legal-rules §C1-C4, §C8).
 
 Each ``*_data`` function reads the case as it stands and returns a JSON-safe dict (dates and times as ISO
 strings, amounts as strings) that is stored on the ``Document`` row and is the only input of its template,
@@ -29,11 +29,14 @@ from mediation.choices import (
     AgreementScope,
     AgreementVariant,
     CaseOrigin,
+    ConfirmationOutcome,
     ConsentKind,
+    DismissalGround,
     DocumentKind,
     EndReason,
     EvidenceKind,
     IdType,
+    NotAcceptGround,
     OrganisationKind,
     PartyKind,
     PartyRole,
@@ -46,6 +49,7 @@ from mediation.choices import (
     TimerKind,
     TimerStatus,
 )
+from mediation.exceptions import InvalidInput
 from mediation.lifecycle import CONFIRMATION_WINDOW_DAYS
 from mediation.models import (
     Agent,
@@ -53,6 +57,7 @@ from mediation.models import (
     AuditEvent,
     Case,
     CaseMediator,
+    ConfirmationApplication,
     Consent,
     Disclosure,
     Evidence,
@@ -654,4 +659,100 @@ def failure_report_data(case: Case, *, now: dt.datetime, notes: dict[str, str] |
         for e in _court_materials(case)
     ]
     data["signers"] = [*mediator_signers(data["mediators"]), *seal_signer(data["organisation"])]
+    return data
+
+
+# --- The court's ruling (民事裁定书, legal-rules §C4) ---------------------------------------------------------
+
+CPL = "《中华人民共和国民事诉讼法》"
+INTERP = "《最高人民法院关于适用〈中华人民共和国民事诉讼法〉的解释》"
+# Interp 358 (1)-(6) and Interp 355 (1)-(5): the item each ground is, as the ruling cites it.
+_DISMISSAL_ITEMS = {
+    DismissalGround.MANDATORY_LAW: "第三百五十八条第一项", DismissalGround.HARMS_OTHERS: "第三百五十八条第二项",
+    DismissalGround.PUBLIC_ORDER: "第三百五十八条第三项", DismissalGround.NOT_VOLUNTARY: "第三百五十八条第四项",
+    DismissalGround.UNCLEAR: "第三百五十八条第五项", DismissalGround.OTHER: "第三百五十八条第六项",
+    DismissalGround.EXCLUDED_MATTER: "第三百五十五条第二款",
+}
+_NOT_ACCEPT_ITEMS = {
+    NotAcceptGround.NOT_COURT_MATTER: "第三百五十五条第一款第一项",
+    NotAcceptGround.NO_JURISDICTION: "第三百五十五条第一款第二项",
+    NotAcceptGround.PERSONAL_STATUS: "第三百五十五条第一款第三项",
+    NotAcceptGround.SPECIAL_PROCEDURE: "第三百五十五条第一款第四项",
+    NotAcceptGround.OWNERSHIP: "第三百五十五条第一款第五项",
+}
+RULING_VARIANTS = frozenset(ConfirmationOutcome.values)
+
+
+def _person_name(user: Any) -> str:
+    return ((user.real_name or user.display_name) if user is not None else "").strip()
+
+
+def _legal_basis(outcome: str, ground: str) -> list[str]:
+    """The articles the ruling rests on (legal-rules §C4 "Legal basis"), as cited in its 依照 sentence."""
+    if outcome == ConfirmationOutcome.CONFIRMED:
+        return [f"{CPL}第二百零五条、第二百零六条"]
+    if outcome == ConfirmationOutcome.DISMISSED:
+        return [f"{CPL}第二百零六条", f"{INTERP}{_DISMISSAL_ITEMS.get(DismissalGround(ground), '第三百五十八条')}"]
+    if outcome == ConfirmationOutcome.NOT_ACCEPTED:
+        if ground == NotAcceptGround.LATE:
+            return [f"{CPL}第二百零五条"]
+        return [f"{CPL}第二百零五条", f"{INTERP}{_NOT_ACCEPT_ITEMS.get(NotAcceptGround(ground), '第三百五十五条')}"]
+    return [f"{INTERP}第三百五十七条"]
+
+
+def ruling_data(case: Case, *, now: dt.datetime) -> Data:
+    """§C4: the court's 民事裁定书 on a confirmation application, in the variant of the decision on record
+    (``ConfirmationApplication.outcome``): confirmed (CPL 206), dismissed (Interp 358, or 355 found after
+    acceptance), not accepted (Interp 355, or late under CPL 205), withdrawal allowed or deemed withdrawn
+    (Interp 357). It states only what the records show: the dates of application, acceptance and decision,
+    supplements asked and filed, the deciding judge. No clerk is assigned to a case on the platform, so none is
+    named; the joint verification of Interp 356 is not recorded here yet (see ``verification`` below)."""
+    application = (
+        ConfirmationApplication.objects.filter(case=case)
+        .select_related("accepted_by", "decided_by").first()
+    )
+    if application is None or application.outcome not in RULING_VARIANTS or application.decided_by is None:
+        raise InvalidInput(_("本案没有法官作出的司法确认处理结果，不能生成民事裁定书。"))
+    data = _common(case, DocumentKind.RULING, now=now)
+    outcome, ground = application.outcome, application.ground
+    court = case.court
+    agreement = latest_agreement(case)
+    judge = application.decided_by
+    data["title"] = _("民事裁定书")
+    data["variant"] = outcome
+    data["variant_label"] = _label(ConfirmationOutcome, outcome)
+    data["court"] = {"id": court.pk, "name": court.name, "code": court.court_code}
+    # The court's own number (民特 / 诉前调确), entered at acceptance; an application never accepted has none
+    # on the platform, so the document's number is then the platform's and no court number is printed.
+    data["case_number"] = application.case_number
+    data["number"] = application.case_number or f"{case.reference}-CD"
+    data["agreement"] = agreement_data(agreement) if agreement is not None else None
+    data["agreement_effective_at"] = _iso(case.agreement_effective_at)
+    data["submitted_at"] = _iso(application.submitted_at)
+    data["accepted_at"] = _iso(application.accepted_at)
+    data["decided_at"] = _iso(application.decided_at)
+    data["date"] = _iso(calendar.local_day(application.decided_at)) if application.decided_at else data["date"]
+    data["ground"] = ground
+    data["ground_label"] = (
+        _label(DismissalGround, ground) if outcome == ConfirmationOutcome.DISMISSED
+        else _label(NotAcceptGround, ground) if outcome == ConfirmationOutcome.NOT_ACCEPTED else ""
+    )
+    data["decision_note"] = application.decision_note
+    data["supplements"] = [
+        {"items": s.items, "days": s.days, "requested_at": _iso(s.requested_at),
+         "due": _iso(calendar.last_day(s.due_at)), "filed_at": _iso(s.filed_at), "filed_note": s.filed_note}
+        for s in application.supplements.all().order_by("requested_at", "pk")
+    ]
+    # Interp 356: whether the parties appeared together for verification. The joint verification session is a
+    # separate module (not yet merged): when its records exist, read them here and the template says so. Until
+    # then the ruling says nothing about a verification it cannot show was held.
+    data["verification"] = None
+    data["extension_days"] = application.extension_days
+    data["legal_basis"] = _legal_basis(outcome, ground)
+    data["judge"] = {"id": judge.pk, "name": _person_name(judge)}
+    data["clerk"] = None
+    data["signers"] = [
+        _signer(f"judge_{judge.pk}", SignerRole.JUDGE, _("审判员"), data["judge"]["name"], user_id=judge.pk),
+        _signer(f"court_{court.pk}", SignerRole.COURT, _("人民法院（印章）"), court.name, organisation_id=court.pk),
+    ]
     return data

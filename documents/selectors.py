@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from documents.models import Document
 from mediation import transitions as tr
+from mediation.choices import DocumentKind
 from mediation.exceptions import NotFound
 from mediation.models import Case, User
 from mediation.permissions import case_roles
@@ -14,6 +15,16 @@ from mediation.permissions import case_roles
 # The parties and their agents, the case's mediators, the court's clerks and judges, and the presiding
 # organisation's administrator (who applies its seal). Nobody else, however senior elsewhere.
 DOCUMENT_READERS = frozenset({tr.PARTY, tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN})
+# The court's ruling is the court's until the judge approved and sealed it: before that only the court sees it.
+COURT_ROLES = frozenset({tr.CLERK, tr.JUDGE})
+
+
+def document_released_to(user: User | None, document: Document) -> bool:
+    """Whether ``user`` (already a reader of the case) may see ``document`` yet: a ruling not yet approved
+    and sealed is a draft of the court, not shown to the parties, the mediator or the organisation."""
+    if document.kind != DocumentKind.RULING:
+        return True
+    return bool(case_roles(user, document.case) & COURT_ROLES) or document.signatures.exists()
 
 
 def can_view_documents(user: User | None, case: Case) -> bool:
@@ -24,14 +35,17 @@ def documents_for_case(*, user: User, case: Case) -> QuerySet[Document]:
     """Every version of every document of ``case``, newest version first within each kind."""
     if not can_view_documents(user, case):
         raise NotFound(_("案件不存在或您无权查看。"))
-    return Document.objects.filter(case=case).select_related("supersedes").order_by("kind", "-version")
+    documents = Document.objects.filter(case=case).select_related("supersedes").order_by("kind", "-version")
+    if not case_roles(user, case) & COURT_ROLES:
+        documents = documents.exclude(kind=DocumentKind.RULING, signatures__isnull=True)
+    return documents
 
 
 def document_get_for_user(*, user: User, pk: int) -> Document:
     document = Document.objects.select_related("case", "case__court", "case__mediation_organisation").filter(
         pk=pk
     ).first()
-    if document is None or not can_view_documents(user, document.case):
+    if document is None or not can_view_documents(user, document.case) or not document_released_to(user, document):
         # The same answer for "absent" and "not yours": an outsider learns nothing from the id.
         raise NotFound(_("文书不存在或您无权查看。"))
     return document

@@ -200,7 +200,7 @@ def _role_label(signature: DocumentSignature) -> str:
 
 def _signer_line(signature: DocumentSignature) -> SignerLine:
     name = signature.signer_name
-    if signature.role == SignerRole.ORGANISATION and signature.organisation is not None:
+    if signature.role in (SignerRole.ORGANISATION, SignerRole.COURT) and signature.organisation is not None:
         name = signature.organisation.name
     return SignerLine(sequence=signature.sequence, name=name, role=_role_label(signature),
                       signed_at=signature.signed_at)

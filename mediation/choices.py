@@ -438,6 +438,7 @@ class DocumentKind(models.TextChoices):
     JC_APPLICATION = "jc_application", _("司法确认申请书")
     PRESIDING_PROOF = "presiding_proof", _("调解组织主持调解的证明")
     FAILURE_REPORT = "failure_report", _("调解终结报告")
+    RULING = "ruling", _("民事裁定书")  # judicial confirmation's rulings (legal-rules §C4)
 
 
 class SignerRole(models.TextChoices):
@@ -445,6 +446,8 @@ class SignerRole(models.TextChoices):
     AGENT = "agent", _("委托代理人（特别授权）")
     MEDIATOR = "mediator", _("调解员")
     ORGANISATION = "organisation", _("调解组织电子印章")
+    JUDGE = "judge", _("审判员")
+    COURT = "court", _("人民法院电子印章")
 
 
 class NotAcceptGround(models.TextChoices):

@@ -82,11 +82,18 @@ def cancels_sessions(status: str) -> bool:
 # --- Documents a status produces (rendered after commit by the documents app) ------------------------------
 
 # SIGNING → the agreement and the record of the sessions; AGREEMENT_EFFECTIVE → the joint confirmation
-# application and the organisation's proof of presiding; TERMINATED → the failure report (OMR 21).
+# application and the organisation's proof of presiding; TERMINATED → the failure report (OMR 21); each decision
+# on a confirmation application → the court's ruling.
 STATUS_DOCUMENTS: Mapping[str, tuple[str, ...]] = {
     S.SIGNING: (DocumentKind.AGREEMENT, DocumentKind.TRANSCRIPT),
     S.AGREEMENT_EFFECTIVE: (DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF),
     S.TERMINATED: (DocumentKind.FAILURE_REPORT,),
+    # The court's 民事裁定书 (legal-rules §C4), in the variant of the decision: issued with the deciding judge
+    # as its issuer, approved and sealed by the judge, then served (documents.services.signing).
+    S.JC_CONFIRMED: (DocumentKind.RULING,),
+    S.JC_DISMISSED: (DocumentKind.RULING,),
+    S.JC_NOT_ACCEPTED: (DocumentKind.RULING,),
+    S.JC_WITHDRAWN: (DocumentKind.RULING,),
 }
 DOCUMENT_STATUSES: frozenset[str] = frozenset(STATUS_DOCUMENTS)
 

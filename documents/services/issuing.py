@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 # Who may issue or correct a document by hand: the case's mediator, the organisation's administrator and
 # the court's clerk. The platform (actor None) issues what a status calls for.
 ISSUER_ROLES = frozenset({tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK})
+# The court's ruling is the deciding judge's document (legal-rules §C4): only a judge of the case's court issues
+# or corrects it, and the platform issues it when the decision's status commits.
+KIND_ISSUER_ROLES: dict[str, frozenset[str]] = {DocumentKind.RULING: frozenset({tr.JUDGE})}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
 NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF})
@@ -82,6 +85,8 @@ def build_data(
         return builders.presiding_proof_data(case, agreement, now=now)
     if kind == DocumentKind.FAILURE_REPORT:
         return builders.failure_report_data(case, now=now, notes=notes)
+    if kind == DocumentKind.RULING:
+        return builders.ruling_data(case, now=now)
     raise InvalidInput(_("未知的文书种类：%(kind)s。") % {"kind": kind})
 
 
@@ -92,8 +97,14 @@ def render_document(*, data: dict[str, Any], code: str, version: int) -> tuple[b
     return result.pdf, result.pages, result.signature_boxes
 
 
-def _check_issuer(actor: User | None, case: Case) -> None:
-    if actor is not None and not case_roles(actor, case) & ISSUER_ROLES:
+def _check_issuer(actor: User | None, case: Case, kind: str) -> None:
+    if actor is None:
+        return
+    if kind in KIND_ISSUER_ROLES:
+        if not case_roles(actor, case) & KIND_ISSUER_ROLES[kind]:
+            raise PermissionDenied(_("民事裁定书只能由受理本案的人民法院的法官生成。"))
+        return
+    if not case_roles(actor, case) & ISSUER_ROLES:
         raise PermissionDenied(_("只有本案的调解员、调解组织管理员或法院立案人员可以生成文书。"))
 
 
@@ -115,7 +126,7 @@ def document_issue(
     new document is the next version and supersedes the current one. ``actor`` None is the platform.
     ``notes`` feed the failure report's narrative fields (``narrative``, ``failure_reasons``,
     ``cost_conduct``, ``court_matters``)."""
-    _check_issuer(actor, case)
+    _check_issuer(actor, case, kind)
     data = build_data(case=case, kind=kind, agreement=agreement, notes=notes)
     previous = _current(case, kind)
     version = previous.version + 1 if previous is not None else 1
@@ -198,7 +209,8 @@ def documents_for_transition(*, case_id: int, status: str, actor_id: int | None)
         if existing.exists():
             continue
         try:
-            # Only mediators and the platform move a case into these statuses, so the actor may issue.
+            # Mediators and the platform move a case into these statuses, and the court's judge into the decided
+            # ones (whose ruling is the judge's), so the actor may issue.
             document = document_issue(case=case, kind=kind, actor=actor, agreement=agreement)
         except StaleState:
             continue  # a concurrent run issued it first

@@ -17,7 +17,12 @@ Who signs what:
   the case closes as settled;
 * the joint 司法确认申请书 (CPL 205): every party (agents with special authority). With the last party
   signature the application is submitted (JC_SUBMITTED), but not after the 30-day window closed (T9);
-* the 调解组织主持调解的证明 (an attachment of the application, Interp 354): the organisation's e-seal.
+* the 调解组织主持调解的证明 (an attachment of the application, Interp 354): the organisation's e-seal;
+* the court's 民事裁定书 (legal-rules §C4): the judge who decided approves it by signing as 审判员 (the same
+  one-time code and handwriting), and in the same transaction the court's electronic seal is applied with a
+  court-seal certificate from the CA (``issue_court_seal_certificate``). The sealed ruling is then served on
+  every party through ``document_serve`` on the judge's behalf; a confirmation ruling served on every party
+  opens the objection window (``confirmation_ruling_served``, Interp 372, T13).
 
 A one-time code is bound to the document it was sent for: a code sent to sign one document does not sign
 another. Before a signature is added, the stored revision it extends is checked against its recorded hash.
@@ -37,7 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from documents.ca import PURPOSE_SEAL, PURPOSE_SIGNATURE, certificate_authority, id_number_hint
+from documents.ca import PURPOSE_COURT_SEAL, PURPOSE_SEAL, PURPOSE_SIGNATURE, certificate_authority, id_number_hint
 from documents.models import Document, DocumentSignature
 from documents.selectors import can_view_documents
 from documents.services.issuing import signature_boxes
@@ -48,6 +53,7 @@ from mediation.choices import (
     AgentAuthority,
     AgreementVariant,
     CaseStatus,
+    ConfirmationOutcome,
     DocumentKind,
     EndReason,
     MessageChannel,
@@ -69,7 +75,7 @@ from mediation.permissions import case_roles
 from mediation.services.agreements import agreement_is_fully_assented
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
-from mediation.services.confirmation import confirmation_application_receive
+from mediation.services.confirmation import confirmation_application_receive, confirmation_ruling_served
 from mediation.services.identity import otp_send, otp_verify
 from mediation.services.outbox import outbox_enqueue
 from mediation.services.service import document_serve
@@ -77,7 +83,11 @@ from mediation.validators import mask_phone
 
 logger = logging.getLogger(__name__)
 
-SIGNABLE_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF})
+SIGNABLE_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF,
+                            DocumentKind.RULING})
+# The decided statuses a ruling is approved in (the case stays there until the ruling is served).
+RULING_STATUSES = frozenset({CaseStatus.JC_CONFIRMED, CaseStatus.JC_DISMISSED, CaseStatus.JC_NOT_ACCEPTED,
+                             CaseStatus.JC_WITHDRAWN})
 # Kinds the presiding organisation seals: the agreement (OMR 19) and its own proof of presiding (§C3a).
 SEALED_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.PRESIDING_PROOF})
 # Handwriting: a PNG from the signing page's canvas. Bounds that a real signature never reaches.
@@ -95,7 +105,8 @@ _FALLBACK_WIDTH, _FALLBACK_HEIGHT = 160, 72
 
 @dataclass(frozen=True)
 class Slot:
-    """One signature a document takes. ``key`` names it: ``party_<pk>``, ``mediator`` or ``organisation``."""
+    """One signature a document takes. ``key`` names it: ``party_<pk>``, ``mediator``, ``organisation``, or on
+    a ruling ``judge`` and ``court``."""
 
     key: str
     label: str
@@ -119,6 +130,9 @@ class SignOption:
 def document_slots(document: Document) -> list[Slot]:
     """Every signature ``document`` needs, in signing-block order."""
     case = document.case
+    if document.kind == DocumentKind.RULING:
+        return [Slot(key="judge", label=str(_("审判员")), for_effect=False),
+                Slot(key="court", label=str(_("人民法院电子印章")), for_effect=False)]
     if document.kind == DocumentKind.PRESIDING_PROOF:
         return [Slot(key="organisation", label=str(_("调解组织电子印章")), for_effect=False)] \
             if _seals_electronically(case) else []
@@ -148,6 +162,8 @@ def _variant(document: Document) -> str:
 def _slot_key(signature: DocumentSignature) -> str:
     if signature.role in (SignerRole.PARTY, SignerRole.AGENT):
         return f"party_{signature.party_id}"
+    if signature.role in (SignerRole.JUDGE, SignerRole.COURT):
+        return str(signature.role)
     return "mediator" if signature.role == SignerRole.MEDIATOR else "organisation"
 
 
@@ -172,6 +188,9 @@ def _slot_open(document: Document, case: Case, slot_key: str) -> bool:
                                                                  CaseStatus.CLOSED_SETTLED)
     if document.kind == DocumentKind.PRESIDING_PROOF:
         return slot_key == "organisation"
+    if document.kind == DocumentKind.RULING:
+        # The seal follows the judge's signature by itself; nobody applies it alone.
+        return slot_key == "judge" and case.status in RULING_STATUSES
     return False
 
 
@@ -188,6 +207,10 @@ def _options_for(user: User | None, document: Document) -> list[SignOption]:
         return []
     case = document.case
     options: list[SignOption] = []
+    if document.kind == DocumentKind.RULING:
+        if tr.JUDGE in case_roles(user, case) and user.pk == _ruling_judge_id(document):
+            options.append(SignOption(SignerRole.JUDGE, None, str(_("审判员（批准并加盖本院电子印章）"))))
+        return options
     if document.kind == DocumentKind.PRESIDING_PROOF:
         if _seals_electronically(case) and tr.ORG_ADMIN in case_roles(user, case):
             options.append(SignOption(SignerRole.ORGANISATION, None, _("加盖%(org)s电子印章")
@@ -223,9 +246,16 @@ def document_sign_options(*, document: Document, user: User | None) -> list[Sign
     return result
 
 
+def _ruling_judge_id(document: Document) -> int | None:
+    """The judge who decided, named on the ruling as 审判员: the one who approves and signs it."""
+    return ((document.data or {}).get("judge") or {}).get("id")
+
+
 def _option_slot(option: SignOption) -> str:
     if option.party is not None:
         return f"party_{option.party.pk}"
+    if option.role in (SignerRole.JUDGE, SignerRole.COURT):
+        return str(option.role)
     return "mediator" if option.role == SignerRole.MEDIATOR else "organisation"
 
 
@@ -256,6 +286,8 @@ def _check_may_sign(*, document: Document, case: Case, actor: User, role: str, p
             raise PermissionDenied(_("您不能代表该当事人签署：只有当事人本人或其特别授权的代理人可以签署。"))
         if role == SignerRole.MEDIATOR:
             raise PermissionDenied(_("只有本案的主持调解员可以以调解员身份签署。"))
+        if document.kind == DocumentKind.RULING:
+            raise PermissionDenied(_("只有作出本裁定的审判员（受理本案的人民法院的法官）可以批准签发民事裁定书。"))
         raise PermissionDenied(_("只有主持调解的调解组织的管理员可以加盖该组织的电子印章。"))
     if len(matching) > 1:
         raise InvalidInput(_("您在本案中代表多位当事人，请选择为哪一位当事人签署。"))
@@ -404,7 +436,12 @@ def document_sign(
         option = _check_may_sign(document=document, case=case, actor=actor, role=role, party=party)
         signature = _apply_signature(document=document, case=case, actor=actor, option=option,
                                      handwriting=handwriting, ip_address=ip_address)
-        _after_signature(document=document, case=case)
+        if option.role == SignerRole.JUDGE:
+            # Approval and seal are one act of the judge (legal-rules §C4): the court's e-seal follows at once.
+            seal = SignOption(SignerRole.COURT, None, str(_("人民法院电子印章")))
+            _apply_signature(document=document, case=case, actor=actor, option=seal, handwriting=None,
+                             ip_address=ip_address)
+        _after_signature(document=document, case=case, actor=actor)
     return signature
 
 
@@ -416,9 +453,13 @@ def _apply_signature(*, document: Document, case: Case, actor: User, option: Sig
     field_name, signer_name, caption, subject, id_hint, organisation, purpose = _identity(
         case, actor, option, document.kind)
     page, box = _placement(document, field_name, sequence)
-    key, cert, chain = certificate_authority().issue_event_certificate(
-        subject_name=subject, id_hint=id_hint, organisation=organisation, purpose=purpose
-    )
+    if purpose == PURPOSE_COURT_SEAL:
+        key, cert, chain = certificate_authority().issue_court_seal_certificate(
+            court_name=case.court.name, court_code=case.court.court_code)
+    else:
+        key, cert, chain = certificate_authority().issue_event_certificate(
+            subject_name=subject, id_hint=id_hint, organisation=organisation, purpose=purpose
+        )
     signed_at = timezone.now()
     reason = _("签署《%(title)s》") % {"title": document.title}
     signed = pdf_sign(
@@ -432,7 +473,8 @@ def _apply_signature(*, document: Document, case: Case, actor: User, option: Sig
 
     signature = DocumentSignature(
         document=document, sequence=sequence, role=option.role, signer=actor, party=option.party,
-        organisation=case.mediation_organisation if option.role == SignerRole.ORGANISATION else None,
+        organisation=(case.mediation_organisation if option.role == SignerRole.ORGANISATION
+                      else case.court if option.role == SignerRole.COURT else None),
         signer_name=signer_name, field_name=field_name, certificate_serial=f"{cert.serial_number:x}",
         certificate_subject=cert.subject.rfc4514_string()[:300],
         certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(), sha256=digest, signed_at=signed_at,
@@ -477,6 +519,12 @@ def _identity(case: Case, actor: User, option: SignOption,
     if option.role == SignerRole.MEDIATOR:
         return (f"mediator_{actor.pk}", person, str(_("调解员")), person, id_number_hint(actor.id_number),
                 organisation_name, PURPOSE_SIGNATURE)
+    if option.role == SignerRole.JUDGE:
+        return (f"judge_{actor.pk}", person, str(_("审判员")), person, id_number_hint(actor.id_number),
+                case.court.name, PURPOSE_SIGNATURE)
+    if option.role == SignerRole.COURT:
+        court = case.court
+        return (f"court_{court.pk}", court.name, "", court.name, "", court.name, PURPOSE_COURT_SEAL)
     organisation = case.mediation_organisation
     assert organisation is not None
     registration = organisation.registration_number.strip()  # public, unlike a person's ID number
@@ -515,8 +563,12 @@ def document_download(*, document: Document, actor: User, ip_address: str | None
 # --- What the signatures set off -------------------------------------------------------------------------------
 
 
-def _after_signature(*, document: Document, case: Case) -> None:
-    if document.kind == DocumentKind.AGREEMENT:
+def _after_signature(*, document: Document, case: Case, actor: User) -> None:
+    if document.kind == DocumentKind.RULING:
+        signed = document_signed_slots(document)
+        if all(slot.key in signed for slot in document_slots(document)):
+            _ruling_sealed(document=document, case=case, judge=actor)
+    elif document.kind == DocumentKind.AGREEMENT:
         signed = document_signed_slots(document)
         slots = document_slots(document)
         effect_slots = [s for s in slots if s.for_effect]
@@ -598,6 +650,37 @@ def _serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
                 data={"document": document.pk, "title": document.title, "party": party.pk,
                       "party_name": party.name, "reason": str(exc)},
             )
+
+
+def _ruling_sealed(*, document: Document, case: Case, judge: User) -> None:
+    """The ruling is approved and sealed: serve it on every party by e-service on the judge's behalf (OLR 31;
+    Interp 135), one record and certificate each. A party who has not consented to e-service at the
+    confirmation stage is not served here (recorded, for the court to serve another way). A confirmation ruling
+    served on every party opens the 15-day objection window (Interp 372; T13): the platform records the service
+    (``confirmation_ruling_served``, the ``system`` row); otherwise the clerk records it once served."""
+    data, digest = _latest_bytes(document)
+    served = pending = 0
+    for party in Party.objects.filter(case=case).order_by("role", "pk"):
+        try:
+            with transaction.atomic():
+                document_serve(case=case, recipient=party, document_title=document.title, actor=judge,
+                               document_bytes=data, document_number=document.number)
+            served += 1
+        except DomainError as exc:
+            pending += 1
+            audit_append(
+                kind="document.service_pending", actor=None, case=case,
+                data={"document": document.pk, "title": document.title, "party": party.pk,
+                      "party_name": party.name, "reason": str(exc)},
+            )
+    audit_append(
+        kind="ruling.sealed", actor=judge, case=case,
+        data={"document": document.pk, "number": document.number, "variant": (document.data or {}).get("variant"),
+              "sha256": digest, "served": served, "service_pending": pending},
+    )
+    variant = (document.data or {}).get("variant")
+    if variant == ConfirmationOutcome.CONFIRMED and pending == 0 and case.status == CaseStatus.JC_CONFIRMED:
+        confirmation_ruling_served(case=case, actor=None)
 
 
 def _file_with_court(*, document: Document, case: Case, sha256: str, purpose: str) -> None:

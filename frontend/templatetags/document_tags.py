@@ -10,7 +10,7 @@ from django import template
 from django.utils import timezone
 
 from documents.models import Document
-from documents.selectors import can_view_documents
+from documents.selectors import can_view_documents, document_released_to
 from documents.services.issuing import kinds_for
 from documents.services.signing import document_sign_options, document_signed_slots, document_slots
 from mediation.choices import DocumentKind
@@ -32,8 +32,10 @@ def case_documents(context: dict[str, Any], case: Case) -> dict[str, Any]:
         "case", "agreement"
     ).order_by("kind", "-version")
     rows = []
-    signable = (DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION)
+    signable = (DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.RULING)
     for document in current:
+        if not document_released_to(user, document):
+            continue
         slots = document_slots(document) if document.kind in signable else []
         rows.append({
             "document": document, "total": len(slots), "signed": len(document_signed_slots(document)) if slots else 0,

@@ -11,12 +11,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from documents.services.signing import document_pending_slots, document_sign_options
 from documents.verification import documents_verified_for_case
 from frontend.http import case_or_404
 from frontend.http import signed_in_user as _user
 from mediation.choices import DocumentKind
 from mediation.exceptions import DomainError, InvalidInput
 from mediation.selectors.confirmation import ApplicationReview, confirmation_review_for_user, court_inbox_for_judge
+from mediation.selectors.service import service_records_for_case
 from mediation.services.confirmation import (
     confirmation_accept,
     confirmation_allow_withdrawal,
@@ -61,10 +63,27 @@ def _posted(request: HttpRequest | None) -> dict[str, str]:
 
 def _render_review(request: HttpRequest, review: ApplicationReview, *, error: str = "", form: str = "",
                    status: int = 200) -> HttpResponse:
-    documents = documents_verified_for_case(user=_user(request), case=review.case, kinds=REVIEW_DOCUMENTS)
+    user = _user(request)
+    documents = documents_verified_for_case(user=user, case=review.case, kinds=REVIEW_DOCUMENTS)
     context = {"review": review, "documents": documents, "error": error, "error_form": form,
-               "posted": _posted(request) if error else _posted(None)}
+               "posted": _posted(request) if error else _posted(None), **_ruling(request, review)}
     return render(request, "frontend/court/application.html", context, status=status)
+
+
+def _ruling(request: HttpRequest, review: ApplicationReview) -> dict[str, object]:
+    """The court's ruling on this application (legal-rules §C4): the issued document with its signatures
+    verified, whether this judge may approve and seal it now, and, once sealed, its service on each party."""
+    user = _user(request)
+    rulings = documents_verified_for_case(user=user, case=review.case, kinds=(DocumentKind.RULING,))
+    ruling = rulings[0] if rulings else None
+    if ruling is None:
+        return {"ruling": None}
+    document = ruling.document
+    records = [r for r in service_records_for_case(user=user, case=review.case)
+               if r.document_number == document.number and r.document_title == document.title]
+    return {"ruling": ruling, "ruling_pending": document_pending_slots(document),
+            "ruling_may_approve": bool(document_sign_options(document=document, user=user)),
+            "ruling_records": records}
 
 
 @login_required

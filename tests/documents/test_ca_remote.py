@@ -9,7 +9,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from documents.ca import PURPOSE_SEAL, PURPOSE_SIGNATURE, CertificateAuthorityUnavailable, certificate_authority
+from documents.ca import (
+    PURPOSE_COURT_SEAL,
+    PURPOSE_SEAL,
+    PURPOSE_SIGNATURE,
+    CertificateAuthorityUnavailable,
+    certificate_authority,
+)
 from documents.ca_remote import RemoteCertificateAuthority
 from documents.verification import verify_pdf
 from tests.documents.ca_support import ThrowawayCA, sign_pdf
@@ -148,3 +154,22 @@ def test_a_pdf_signed_with_a_remote_certificate_is_trusted_by_verification(remot
     result = verify_pdf(data=data)  # the roots come from the configured CA
     assert [(c.intact, c.valid, c.trusted) for c in result.embedded] == [(True, True, True)]
     assert isinstance(chain[0], x509.Certificate)
+
+
+def test_the_courts_seal_is_asked_for_with_its_own_purpose_and_names_the_court(remote):
+    key, cert, chain = certificate_authority().issue_court_seal_certificate(
+        court_name="北京市东城区人民法院", court_code="京0101")
+    assert remote.received[-1]["purpose"] == PURPOSE_COURT_SEAL
+    csr = x509.load_pem_x509_csr(remote.received[-1]["csr"].encode())
+    for name in (csr.subject, cert.subject):
+        assert name.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "人民法院电子印章"
+        assert name.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "北京市东城区人民法院"
+        assert name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "北京市东城区人民法院"
+    assert cert.public_key().public_bytes(*SPKI) == key.public_key().public_bytes(*SPKI)
+    assert chain[-1].subject == x509.load_pem_x509_certificate(remote.ca.root_pem).subject
+
+
+def test_a_court_seal_from_the_remote_ca_is_checked_like_any_certificate(remote):
+    remote.mode = "wrong_key"
+    with pytest.raises(CertificateAuthorityUnavailable):
+        certificate_authority().issue_court_seal_certificate(court_name="北京市东城区人民法院", court_code="")

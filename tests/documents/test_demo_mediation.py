@@ -1,5 +1,6 @@
-"""manage.py demo_mediation: the demo case played through the services to a signed agreement and a submitted
-confirmation application; every PDF written out passes poppler's pdfsig and the verification check."""
+"""manage.py demo_mediation: the demo case played through the services to a signed agreement, a submitted
+confirmation application and the court's sealed and served ruling, and the demo world's second application
+dismissed; every PDF written out passes poppler's pdfsig and the verification check."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from django.test.utils import override_settings
 from documents.ca import ROOT_CERT
 from documents.verification import Verdict, VerificationResult, verify_pdf
 from mediation.choices import CaseStatus
-from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
-from mediation.models import Case
+from mediation.management.commands.seed_demo import CONFIRMATION_CASE_TITLE, DEMO_CASE_TITLE
+from mediation.models import Case, ServiceRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,6 +34,8 @@ class Demo:
     out: Path
     text: str
     status: str
+    second_status: str
+    served: dict[str, int]
     verdicts: dict[str, VerificationResult]
     ca_root: bytes
 
@@ -55,6 +58,9 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Demo]
             finals = [*sorted(out.glob("*-signed.pdf")), out / "transcript-v1-original.pdf"]
             yield Demo(
                 out=out, text=stdout.getvalue(), status=Case.objects.get(title=DEMO_CASE_TITLE).status,
+                second_status=Case.objects.get(title=CONFIRMATION_CASE_TITLE).status,
+                served={title: ServiceRecord.objects.filter(case__title=title, document_title="民事裁定书").count()
+                        for title in (DEMO_CASE_TITLE, CONFIRMATION_CASE_TITLE)},
                 verdicts={path.name: verify_pdf(data=path.read_bytes()) for path in finals},
                 ca_root=(base / "dev-ca" / ROOT_CERT).read_bytes(),
             )
@@ -62,8 +68,21 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Demo]
             call_command("flush", interactive=False, verbosity=0)
 
 
-def test_the_demo_ends_with_the_confirmation_application_submitted(demo):
-    assert demo.status == CaseStatus.JC_SUBMITTED
+def test_the_demo_ends_with_the_confirmation_ruling_served_and_the_objection_window_open(demo):
+    assert demo.status == CaseStatus.OBJECTION_WINDOW
+    assert demo.served[DEMO_CASE_TITLE] == 2
+
+
+def test_the_second_application_is_dismissed_and_its_ruling_served(demo):
+    assert demo.second_status == CaseStatus.JC_DISMISSED
+    assert demo.served[CONFIRMATION_CASE_TITLE] == 2
+
+
+@pytest.mark.parametrize("name", ["ruling-confirm-signed.pdf", "ruling-dismiss-signed.pdf"])
+def test_both_rulings_carry_the_judges_signature_and_the_courts_seal(demo, name):
+    report = _pdfsig(demo.out / name)
+    assert report.count("Signature is Valid.") == 2
+    assert "李法官" in report and "北京市东城区人民法院" in report
 
 
 def test_every_signature_on_the_agreement_passes_pdfsig(demo):
@@ -82,7 +101,7 @@ def test_the_proof_of_presiding_carries_the_organisation_s_seal(demo):
 
 def test_every_written_pdf_is_confirmed_by_verification(demo):
     results = demo.verdicts
-    assert len(results) == 4
+    assert len(results) == 6  # agreement, application, proof, two rulings, transcript
     assert {name: r.verdict for name, r in results.items()} == dict.fromkeys(results, Verdict.LATEST)
     signed = [r for r in results.values() if r.embedded]
     assert signed and all(c.ok for r in signed for c in r.embedded)

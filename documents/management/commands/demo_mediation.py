@@ -1,6 +1,9 @@
 """Play the demo world's case from scheduling to a signed agreement and a submitted, signed confirmation
-application, through the services only (no browser), and write every generated PDF and the development CA
-certificate to a directory so anyone can inspect and verify them.
+application, then at the court: the judge accepts it under a 民特 number, rules the agreement valid, approves
+the 民事裁定书 by signing it (the court's e-seal follows) and the ruling is served on both parties, which opens
+the objection window. The demo world's second application (孙八与周九) is dismissed the same way. Through the
+services only (no browser); every generated PDF and the development CA certificate are written to a directory
+so anyone can inspect and verify them (the two rulings as ruling-confirm-signed.pdf and ruling-dismiss-signed.pdf).
 
     python manage.py seed_demo            # the demo world (run automatically when missing)
     python manage.py demo_mediation --out var/demo
@@ -38,18 +41,30 @@ from mediation.adapters.sms import outbox as sms_outbox
 from mediation.choices import (
     CaseStatus,
     ClauseKind,
+    DismissalGround,
     DocumentKind,
     PartyRole,
     RecordTag,
     Role,
     RoomOutcome,
+    ServiceStage,
     SessionKind,
     SessionStatus,
     SignerRole,
 )
-from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
-from mediation.models import Agent, Case, CaseMediator, MediationSession, Party, User
+from mediation.management.commands.seed_demo import CONFIRMATION_CASE_TITLE, DEMO_CASE_TITLE
+from mediation.models import (
+    Agent,
+    Case,
+    CaseMediator,
+    ConfirmationApplication,
+    MediationSession,
+    Party,
+    ServiceRecord,
+    User,
+)
 from mediation.selectors import rooms as room_selectors
+from mediation.selectors.service import service_address_current
 from mediation.services import room_controls, room_entry, room_record
 from mediation.services.agreements import (
     agreement_clause_add,
@@ -58,10 +73,16 @@ from mediation.services.agreements import (
     agreement_start,
     agreement_update,
 )
+from mediation.services.confirmation import confirmation_accept, confirmation_rule
 from mediation.services.scheduling import session_schedule
+from mediation.services.service import service_address_change
 
 PLAYABLE_FROM = CaseStatus.SCHEDULING
-DONE_STATUSES = frozenset({CaseStatus.JC_SUBMITTED})
+AT_COURT = CaseStatus.JC_SUBMITTED
+DONE_STATUSES = frozenset({CaseStatus.OBJECTION_WINDOW})
+# The file each ruling variant is written to (legal-rules §C4).
+RULING_FILES = {"confirmed": "confirm", "dismissed": "dismiss", "not_accepted": "not-accepted",
+                "withdrawn": "withdrawn", "deemed_withdrawn": "deemed-withdrawn"}
 
 
 def _handwriting(seed: str) -> bytes:
@@ -83,7 +104,8 @@ def _account(party: Party) -> User:
 
 
 class Command(BaseCommand):
-    help = "Play the demo case to a signed agreement and a signed confirmation application; write the PDFs to --out."
+    help = ("Play the demo case to a signed agreement, a signed confirmation application and the court's sealed, "
+            "served ruling (and dismiss the demo world's second application); write the PDFs to --out.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, help="Directory for the PDFs and the CA certificate.")
@@ -94,6 +116,7 @@ class Command(BaseCommand):
                                "SMS backend); it refuses to run with DEBUG off.")
         out = Path(options["out"]).resolve()
         out.mkdir(parents=True, exist_ok=True)
+        self._written = 0
         self._ensure_dev_ca()
         case = self._demo_case()
 
@@ -112,6 +135,8 @@ class Command(BaseCommand):
             stack.callback(lambda: setattr(celery_app.conf, "task_always_eager", eager))
             if case.status == PLAYABLE_FROM:
                 case = self._play(case)
+            if case.status == AT_COURT:
+                case = self._court(case, confirm=True, step=8)
             elif case.status in DONE_STATUSES:
                 self._say(f"演示案件已完成（{case.get_status_display()}），直接导出文书。")
             else:
@@ -120,7 +145,13 @@ class Command(BaseCommand):
                     f"ready to play ({PLAYABLE_FROM}) nor finished. Start from a fresh database: remove db.sqlite3 "
                     "(or drop the database), run migrate and seed_demo, then demo_mediation again."
                 )
+            second = Case.objects.filter(title=CONFIRMATION_CASE_TITLE).order_by("pk").first()
+            if second is not None and second.status == AT_COURT:
+                second = self._court(second, confirm=False, step=12)
         self._export(case, out)
+        if second is not None:
+            self._export(second, out, kinds=(DocumentKind.RULING,))
+        self._export_end(out)
 
     # --- setup ---------------------------------------------------------------------------------------------
 
@@ -273,6 +304,49 @@ class Command(BaseCommand):
         self._say(f"7. 司法确认申请书由双方签署并提交；案件状态：{case.get_status_display()}")
         return case
 
+    def _court(self, case: Case, *, confirm: bool, step: int) -> Case:
+        """At the court (issue 11): accept under a 民特 number, rule, approve and seal the ruling, serve it."""
+        judge = (User.objects.filter(memberships__organisation=case.court, memberships__role=Role.JUDGE,
+                                     memberships__is_active=True).order_by("pk").first())
+        if judge is None:
+            raise CommandError(f"{case.court.name} has no judge in the demo world.")
+        sequence = ConfirmationApplication.objects.exclude(case_number="").count() + 1
+        number = f"（{timezone.localdate().year}）{case.court.court_code}民特{sequence}号"
+        self._say(f"案件 {case.reference}《{case.title}》：{case.get_status_display()}")
+        confirmation_accept(case=case, actor=judge, case_number=number)
+        self._say(f"{step}. 法官{judge.real_name}受理司法确认申请，案号 {number}")
+        # Interp 356: the joint verification session (both parties before the judge, by video) belongs here, once
+        # the colleague's verification module is merged: schedule it, hold it, and its record then appears in the
+        # ruling's procedural paragraph. Not played here: the demo does not claim a verification that was not held.
+        case = Case.objects.get(pk=case.pk)
+        if confirm:
+            confirmation_rule(case=case, actor=judge, confirm=True)
+        else:
+            confirmation_rule(case=case, actor=judge, confirm=False, ground=DismissalGround.UNCLEAR,
+                              note="调解协议未约定货款的支付期限起算日，履行内容不明确")
+        case = Case.objects.get(pk=case.pk)
+        self._say(f"{step + 1}. 裁定：{case.get_status_display()}；民事裁定书已生成")
+        # Service needs each party's consent to e-service at the confirmation stage (OLR 29-30): a party without
+        # it confirms the service address now, as they would on their case page.
+        for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
+            address = service_address_current(party=party)
+            if party.user is not None and (address is None or not address.e_service_consent
+                                           or ServiceStage.CONFIRMATION not in (address.stages or [])):
+                service_address_change(
+                    case=case, party=party, actor=party.user, recipient_name=party.name,
+                    postal_address=party.service_address or party.address or "北京市东城区",
+                    postal_recipient=party.name, postal_phone=party.phone or party.user.phone,
+                    e_service_consent=True, stages=list(ServiceStage.values), mobile=party.phone or party.user.phone,
+                )
+                self._say(f"   · {party.name}确认送达地址，同意司法确认阶段电子送达")
+        ruling = self._document(case, DocumentKind.RULING)
+        self._sign(ruling, judge, SignerRole.JUDGE)
+        case = Case.objects.get(pk=case.pk)
+        served = ServiceRecord.objects.filter(case=case, document_title=ruling.title).count()
+        self._say(f"{step + 2}. 审判员签署批准，本院电子印章加盖；向 {served} 位当事人电子送达；"
+                  f"案件状态：{case.get_status_display()}")
+        return case
+
     def _code(self, phone: str) -> str:
         messages = [m for m in sms_outbox if m.phone == phone]
         match = re.search(r"\d{6}", messages[-1].text) if messages else None
@@ -300,12 +374,17 @@ class Command(BaseCommand):
 
     # --- output --------------------------------------------------------------------------------------------
 
-    def _export(self, case: Case, out: Path) -> None:
+    def _export(self, case: Case, out: Path, *, kinds: tuple[str, ...] | None = None) -> None:
         written: list[Path] = []
         self._say("")
-        self._say(f"文书（写入 {out}）：")
-        for document in Document.objects.filter(case=case).order_by("issued_at", "pk"):
+        self._say(f"《{case.title}》的文书（写入 {out}）：")
+        documents = Document.objects.filter(case=case).order_by("issued_at", "pk")
+        if kinds is not None:
+            documents = documents.filter(kind__in=kinds)
+        for document in documents:
             stem = f"{document.kind}-v{document.version}"
+            if document.kind == DocumentKind.RULING:
+                stem = f"ruling-{RULING_FILES.get((document.data or {}).get('variant', ''), 'other')}"
             with document.pdf.open("rb") as handle:
                 original = handle.read()
             written.append(self._write(out / f"{stem}-original.pdf", original))
@@ -324,10 +403,14 @@ class Command(BaseCommand):
             self._say(f"    {final.name if signatures else stem + '-original.pdf'}  核验码 {document.code}  "
                       f"核验：{verdict.message}")
             self._say(f"    {code_url}")
-        written += self._write_ca(out)
+        self._written += len(written)
+
+    def _export_end(self, out: Path) -> None:
+        written = self._written + len(self._write_ca(out))
         self._say("")
-        self._say(f"共写出 {len(written)} 个文件。用 poppler 独立检查签章（不校验证书链）：")
+        self._say(f"共写出 {written} 个文件。用 poppler 独立检查签章（不校验证书链）：")
         self._say(f"  pdfsig -nocert {out}/agreement-v1-signed.pdf")
+        self._say(f"  pdfsig -nocert {out}/ruling-confirm-signed.pdf")
         self._say("  要让 pdfsig 也信任证书链：用 libnss3-tools 的 certutil 建 NSS 库并导入 dev-ca-root.pem，")
         self._say("  然后 pdfsig -nssdir sql:<目录> <文件>。也可在网页 /verify/ 上传任一文件核验。")
 
