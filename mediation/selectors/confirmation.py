@@ -20,9 +20,11 @@ from mediation.choices import (
     CaseOrigin,
     CaseStatus,
     DismissalGround,
+    GuidanceStatus,
     NotAcceptGround,
     OrganisationKind,
     Role,
+    SessionPurpose,
 )
 from mediation.exceptions import NotFound
 from mediation.lifecycle import CONFIRMATION_WINDOW_DAYS
@@ -33,6 +35,8 @@ from mediation.models import (
     ClauseAssent,
     ConfirmationApplication,
     Evidence,
+    GuidanceRequest,
+    MediationSession,
     Membership,
     Party,
     RecordConfirmation,
@@ -158,6 +162,11 @@ class JointRecord:
     entries: list[RecordEntry]
     confirmations: list[RecordConfirmation]
 
+    @property
+    def verification(self) -> bool:
+        """The court's joint verification session (Interp 356), not a mediation session."""
+        return self.room.session.purpose == SessionPurpose.VERIFICATION
+
 
 @dataclass(frozen=True)
 class AgreementForReview:
@@ -209,6 +218,7 @@ class ApplicationReview:
     lapsed: bool
     is_judge: bool
     is_president: bool
+    verifications: list[MediationSession] = field(default_factory=list)  # Interp 356 sessions, newest first
     not_accept_grounds: list[tuple[str, str]] = field(default_factory=list)
     dismissal_grounds: list[tuple[str, str]] = field(default_factory=list)
 
@@ -280,7 +290,7 @@ def _jurisdiction(case: Case) -> list[CheckItem]:
 def _records(case: Case) -> list[JointRecord]:
     """The joint record of each session and the parties' confirmations of it; caucus entries not released
     by their side stay out (they were never part of the shared record)."""
-    rooms = list(Room.objects.filter(case=case).order_by("pk"))
+    rooms = list(Room.objects.filter(case=case).select_related("session").order_by("pk"))
     entries = list(RecordEntry.objects.filter(case=case).order_by("pk"))
     replaced = {e.supersedes_id for e in entries if e.supersedes_id is not None}
     confirmations = list(RecordConfirmation.objects.filter(room__case=case).select_related("party").order_by("pk"))
@@ -319,6 +329,8 @@ def confirmation_review_for_user(*, user: User, case_id: int, now: dt.datetime |
             "requested_by", "filed_by")),
         window_last_day=last_day, late=late, lapsed=supplement_lapsed(case, now=now),
         is_judge=True, is_president=tr.PRESIDENT in roles,
+        verifications=list(MediationSession.objects.filter(case=case, purpose=SessionPurpose.VERIFICATION)
+                           .select_related("created_by").order_by("-starts_at", "-pk")),
         not_accept_grounds=[(c.value, str(c.label)) for c in NotAcceptGround],
         dismissal_grounds=[(c.value, str(c.label)) for c in DismissalGround],
     )
@@ -352,3 +364,25 @@ def confirmation_for_party(*, user: User, case: Case) -> PartyApplicationView | 
         status_label=str(CaseStatus(case.status).label), case_number=application.case_number,
         open_request=open_request, may_file=open_request is not None and tr.PARTY_AUTHORISED in roles,
     )
+
+
+@dataclass(frozen=True)
+class GuidanceRow:
+    """A mediator's open request for the court's live guidance, as a judge of that court sees it."""
+
+    request: GuidanceRequest
+    case: Case
+    session_id: int
+
+
+def guidance_requests_for_judge(*, user: User) -> list[GuidanceRow]:
+    """The open requests for live guidance from mediation sessions of cases at the user's court(s), oldest
+    first; empty for anyone who is not a judge. Two queries."""
+    court_ids = _judge_court_ids(user)
+    if not court_ids:
+        return []
+    rows = (
+        GuidanceRequest.objects.filter(case__court_id__in=court_ids, status=GuidanceStatus.OPEN)
+        .select_related("case", "room", "requested_by").order_by("created_at", "pk")
+    )
+    return [GuidanceRow(request=r, case=r.case, session_id=r.room.session_id) for r in rows]
