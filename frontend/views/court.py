@@ -25,7 +25,7 @@ from mediation.selectors.confirmation import (
     court_inbox_for_judge,
     guidance_requests_for_judge,
 )
-from mediation.selectors.scheduling import user_time_zone
+from mediation.selectors.scheduling import session_get_for_case, user_time_zone
 from mediation.services.confirmation import (
     confirmation_accept,
     confirmation_allow_withdrawal,
@@ -37,7 +37,7 @@ from mediation.services.confirmation import (
     confirmation_supplement_file,
 )
 from mediation.services.room_guidance import guidance_request_get_for_user, room_guidance_close
-from mediation.services.scheduling import verification_session_schedule
+from mediation.services.scheduling import verification_session_cancel, verification_session_schedule
 
 # The documents a judge reads beside the agreement, in this order; each with its signatures verified.
 REVIEW_DOCUMENTS = (
@@ -82,11 +82,11 @@ def court_application(request: HttpRequest, case_id: int) -> HttpResponse:
     return _render_review(request, _review(request, case_id))
 
 
-def _int(value: str | None) -> int:
+def _int(value: str | None, message: str = "") -> int:
     try:
         return int(value or "")
     except ValueError:
-        raise InvalidInput(_("补正期限须为整数天数。")) from None
+        raise InvalidInput(message or _("补正期限须为整数天数。")) from None
 
 
 def _span(request: HttpRequest) -> tuple[dt.datetime, dt.datetime]:
@@ -102,7 +102,7 @@ def _span(request: HttpRequest) -> tuple[dt.datetime, dt.datetime]:
 
 
 ACTIONS = ("accept", "not_accept", "supplement", "deem_withdrawn", "withdraw", "confirm", "dismiss", "extend",
-           "verification")
+           "verification", "cancel_verification")
 
 
 @login_required
@@ -134,6 +134,10 @@ def court_application_act(request: HttpRequest, case_id: int, action: str) -> Ht
             verification_session_schedule(case=case, actor=user, starts_at=starts_at, ends_at=ends_at,
                                           note=post.get("note", ""))
             done = _("已安排司法确认询问，双方当事人已收到通知。")
+        elif action == "cancel_verification":
+            session = session_get_for_case(case=case, session_id=_int(post.get("session"), _("请选择要取消的询问。")))
+            verification_session_cancel(session=session, reason=post.get("reason", ""), actor=user)
+            done = _("已取消司法确认询问，双方当事人已收到通知。")
         elif action == "confirm":
             confirmation_rule(case=case, actor=user, confirm=True, note=post.get("note", ""))
             done = _("已裁定调解协议有效。")

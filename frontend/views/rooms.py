@@ -240,7 +240,9 @@ def room_join_notices(request: HttpRequest, member: RoomMember) -> HttpResponse:
     if member.identity_checked_at is None:
         return redirect("room_join_identity", room_id=room.pk)
     notices = list(room_notices_required())
-    asks_caucus = member.role in (ParticipantRole.PARTY, ParticipantRole.AGENT)
+    # No caucus in the court's verification session (Interp 356): the question is not asked there.
+    asks_caucus = member.role in (ParticipantRole.PARTY, ParticipantRole.AGENT) and (
+        room.session.purpose != SessionPurpose.VERIFICATION)
     error = ""
     checked: set[str] = set()
     caucus_answer = ""
@@ -298,7 +300,7 @@ def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
         "ws_path": f"/ws/room/{room.pk}/",
         "files_url": reverse("room_files", args=[room.pk]),
         "join_url": reverse("room_join", args=[room.pk]),
-        "agreement_url": _agreement_url(room.case_id),
+        "agreement_url": "" if verification else _agreement_url(room.case_id),
         "case_url": reverse("case_detail", args=[room.case_id]),
         "audio_only": member.audio_only, "mediator": mediator, "verification": verification,
         "guide": member.role == ParticipantRole.JUDGE_GUIDE,

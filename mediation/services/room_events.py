@@ -66,7 +66,7 @@ def room_turn(room_id: int, *, member: RoomMember | None = None, actor: User | N
 
 
 # The case role a presiding member must still hold: the mediator of the case, or a judge of its court.
-PRESIDING_CASE_ROLE = {ParticipantRole.MEDIATOR: tr.MEDIATOR, ParticipantRole.JUDGE: tr.JUDGE}
+PRESIDING_CASE_ROLE: dict[str, str] = {ParticipantRole.MEDIATOR: tr.MEDIATOR, ParticipantRole.JUDGE: tr.JUDGE}
 
 
 def room_is_verification(room: Room) -> bool:

@@ -472,6 +472,17 @@ def verification_session_schedule(
     return session
 
 
+def verification_session_cancel(*, session: MediationSession, reason: str, actor: User) -> MediationSession:
+    """A judge of the case's court cancels a verification session not yet held, with a reason: the pending
+    reminders are withdrawn and everyone invited is told (the same notices as any cancelled session)."""
+    case = session.case
+    if session.purpose != SessionPurpose.VERIFICATION:
+        raise InvalidInput(_("这不是司法确认询问；调解活动由调解员取消。"))
+    if tr.JUDGE not in case_roles(actor, case):
+        raise PermissionDenied(_("只有受理法院的法官可以取消司法确认询问。"), case=case)
+    return _cancel(session=session, reason=reason, actor=actor)
+
+
 def session_reschedule(
     *, session: MediationSession, starts_at: dt.datetime, ends_at: dt.datetime, reason: str, actor: User
 ) -> MediationSession:
@@ -533,9 +544,13 @@ def session_reschedule(
 
 def session_cancel(*, session: MediationSession, reason: str, actor: User) -> MediationSession:
     """Cancel a scheduled session with a reason: its pending reminders are withdrawn and everyone told."""
-    case = session.case
-    _require_mediator(actor, case)
+    _require_mediator(actor, session.case)
     _refuse_verification(session)
+    return _cancel(session=session, reason=reason, actor=actor)
+
+
+def _cancel(*, session: MediationSession, reason: str, actor: User) -> MediationSession:
+    case = session.case
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("取消须写明理由。"))

@@ -25,7 +25,7 @@ def _counts() -> tuple[int, ...]:
 
 @pytest.mark.django_db
 def test_mediator_asks_the_court_and_its_judges_are_told(world):
-    case, room, m = joint_room(world)
+    case, room, _m = joint_room(world)
     request = room_guidance_request(room=room, actor=world.mediator, reason="当事人对违约金计算有争议")
     assert request.status == GuidanceStatus.OPEN
     notice = OutboxMessage.objects.get(recipient=world.judge, channel=MessageChannel.IN_APP)
@@ -44,7 +44,7 @@ def test_mediator_asks_the_court_and_its_judges_are_told(world):
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["applicant", "lawyer", "judge", "outsider"])
 def test_only_the_presiding_mediator_can_ask(world, name):
-    case, room, m = joint_room(world)
+    _case, room, _m = joint_room(world)
     before = _counts()
     with pytest.raises((PermissionDenied, NotFound)):
         room_guidance_request(room=room, actor=getattr(world, name), reason="请求")
@@ -53,7 +53,7 @@ def test_only_the_presiding_mediator_can_ask(world, name):
 
 @pytest.mark.django_db
 def test_empty_or_long_reason_is_refused(world):
-    case, room, m = joint_room(world)
+    _case, room, _m = joint_room(world)
     before = _counts()
     for reason in ("", "  ", "长" * 501):
         with pytest.raises(InvalidInput):
@@ -63,7 +63,7 @@ def test_empty_or_long_reason_is_refused(world):
 
 @pytest.mark.django_db
 def test_a_judge_cannot_join_without_a_request_nor_a_judge_of_another_court(world):
-    case, room, m = joint_room(world)
+    _case, room, _m = joint_room(world)
     session = MediationSession.objects.get(pk=room.session_id)
     with pytest.raises(NotFound):
         access_session_place(session=session, user=world.judge)
@@ -116,7 +116,7 @@ def test_the_guide_joins_is_seen_by_all_speaks_but_controls_and_signs_nothing(wo
 
 @pytest.mark.django_db
 def test_closing_the_request_ends_the_guides_place(world):
-    case, room, m = joint_room(world)
+    case, room, _m = joint_room(world)
     request = room_guidance_request(room=room, actor=world.mediator, reason="请求指导")
     guide = ready_member(room, world.judge, admit_by=world.mediator)
     # Another court's judge and a party cannot see or close it.
@@ -141,7 +141,7 @@ def test_closing_the_request_ends_the_guides_place(world):
 
 @pytest.mark.django_db
 def test_court_inbox_shows_the_request_and_closes_it(world, client):
-    case, room, m = joint_room(world)
+    _case, room, _m = joint_room(world)
     request = room_guidance_request(room=room, actor=world.mediator, reason="请求指导：违约金")
     client.force_login(world.judge)
     page = client.get(reverse("court_inbox")).content.decode()

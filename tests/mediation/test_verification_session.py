@@ -35,7 +35,7 @@ from mediation.selectors import rooms as room_selectors
 from mediation.selectors.confirmation import confirmation_review_for_user
 from mediation.selectors.scheduling import sessions_for_case
 from mediation.services import room_controls, room_entry, room_record
-from mediation.services.scheduling import session_cancel, verification_session_schedule
+from mediation.services.scheduling import session_cancel, verification_session_cancel, verification_session_schedule
 from tests.mediation.test_confirmation import accepted
 from tests.room_support import ready_member
 
@@ -118,7 +118,7 @@ def test_not_before_the_application_is_accepted_and_not_in_the_past(world):
 
 @pytest.mark.django_db
 def test_the_mediator_cannot_cancel_or_move_it(world):
-    case, session = scheduled(world)
+    _case, session = scheduled(world)
     with pytest.raises(PermissionDenied, match="法院安排"):
         session_cancel(session=session, reason="冲突", actor=world.mediator)
     assert MediationSession.objects.get(pk=session.pk).status == SessionStatus.SCHEDULED
@@ -126,7 +126,7 @@ def test_the_mediator_cannot_cancel_or_move_it(world):
 
 @pytest.mark.django_db
 def test_who_has_a_place_the_judge_presides_the_mediator_is_not_there(world):
-    case, session = scheduled(world)
+    _case, session = scheduled(world)
     assert access_session_place(session=session, user=world.judge).role == ParticipantRole.JUDGE
     assert access_session_place(session=session, user=world.applicant).role == ParticipantRole.PARTY
     for name in ("mediator", "other_judge", "clerk", "outsider"):
@@ -188,7 +188,7 @@ def test_judge_admits_records_parties_confirm_and_the_end_keeps_it(world):
 
 @pytest.mark.django_db
 def test_no_caucus_in_a_verification_session(world):
-    case, session, room, m = opened(world)
+    _case, _session, room, _m = opened(world)
     before = AuditEvent.objects.count()
     with pytest.raises(InvalidInput, match="第三百五十六条"):
         room_controls.room_caucus_start(room=room, actor=world.judge, side="applicant")
@@ -198,7 +198,7 @@ def test_no_caucus_in_a_verification_session(world):
 
 @pytest.mark.django_db
 def test_a_party_cannot_preside(world):
-    case, session, room, m = opened(world)
+    _case, _session, room, m = opened(world)
     for act in (
         lambda: room_controls.room_admit(room=room, actor=world.applicant, member=m["respondent"]),
         lambda: room_controls.room_lock(room=room, actor=world.respondent, locked=True),
@@ -211,7 +211,7 @@ def test_a_party_cannot_preside(world):
 
 @pytest.mark.django_db
 def test_a_judge_who_left_the_court_presides_no_more(world):
-    case, session, room, m = opened(world)
+    _case, _session, _room, m = opened(world)
     world.judge.memberships.update(is_active=False)
     with pytest.raises(PermissionDenied):
         room_record.room_record_add(member=m["judge"], text="……")
@@ -235,3 +235,20 @@ def test_review_page_schedules_it_and_refuses_bad_input(world, client):
     client.force_login(world.clerk)
     assert client.post(url, {"date": day, "start": "14:00", "end": "15:00"}).status_code == 404
     assert MediationSession.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_judge_cancels_it_with_a_reason_and_the_parties_are_told(world, client):
+    case, session = scheduled(world)
+    for name in ("other_judge", "clerk", "mediator", "applicant"):
+        with pytest.raises(PermissionDenied):
+            verification_session_cancel(session=session, reason="改期", actor=getattr(world, name))
+    with pytest.raises(InvalidInput):
+        verification_session_cancel(session=session, reason=" ", actor=world.judge)
+    assert MediationSession.objects.get(pk=session.pk).status == SessionStatus.SCHEDULED
+    client.force_login(world.judge)
+    response = client.post(reverse("court_application_act", args=[case.pk, "cancel_verification"]),
+                           {"session": session.pk, "reason": "当事人申请延期"})
+    assert response.status_code == 302
+    assert MediationSession.objects.get(pk=session.pk).status == SessionStatus.CANCELLED
+    assert OutboxMessage.objects.filter(recipient=world.applicant, template="session.cancelled").exists()
