@@ -117,6 +117,8 @@ def session_reminders_enqueue(
             if due <= now:
                 continue
             template = "session.reminder_24h" if label == "remind24" else "session.reminder_1h"
+            if session.purpose == SessionPurpose.VERIFICATION:
+                template = "session.verification_reminder"
             context = _context(session, p, reminder=True)
             for channel, address in _channels(contact, email=False):
                 outbox_enqueue(

@@ -80,6 +80,8 @@ def test_judge_schedules_a_verification_session_and_both_parties_are_told(world)
         sms = OutboxMessage.objects.get(recipient=user, channel=MessageChannel.SMS,
                                         template="session.verification_invitation")
         assert "司法确认" in sms.body and "共同到场" in sms.body
+    reminders = OutboxMessage.objects.filter(recipient=world.applicant, template="session.verification_reminder")
+    assert reminders.exists() and all("司法确认询问提醒" in r.subject for r in reminders)
     event = AuditEvent.objects.filter(kind="session.verification_scheduled", case=case).get()
     assert event.data["purpose"] == "verification"
     # It appears on each party's case page, named for what it is.
@@ -252,3 +254,15 @@ def test_the_judge_cancels_it_with_a_reason_and_the_parties_are_told(world, clie
     assert response.status_code == 302
     assert MediationSession.objects.get(pk=session.pk).status == SessionStatus.CANCELLED
     assert OutboxMessage.objects.filter(recipient=world.applicant, template="session.cancelled").exists()
+
+
+@pytest.mark.django_db
+def test_it_appears_on_each_partys_case_page_with_the_way_in(world, client):
+    case, session = scheduled(world)
+    for user in (world.applicant, world.respondent):
+        client.force_login(user)
+        page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+        assert "司法确认询问" in page and reverse("session_room", args=[session.pk]) in page
+    client.force_login(world.mediator)  # listed for the case's staff, but no way in: not a participant
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert reverse("session_room", args=[session.pk]) not in page
