@@ -130,6 +130,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Judicial confirmation at the court: the judge's inbox, an application's review and its acts; a party's
     # filing of supplements from the case page.
     path("court/", court.court_inbox, name="court_inbox"),
+    path("court/guidance/<int:request_id>/close/", court.court_guidance_close, name="court_guidance_close"),
     path("court/<int:case_id>/", court.court_application, name="court_application"),
     path("court/<int:case_id>/<slug:action>/", court.court_application_act, name="court_application_act"),
     path("cases/<int:case_id>/confirmation/supplement/", court.confirmation_supplement,

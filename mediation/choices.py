@@ -312,6 +312,14 @@ class SessionKind(models.TextChoices):
     IN_PERSON = "in_person", _("现场调解")
 
 
+class SessionPurpose(models.TextChoices):
+    """What a session is for: mediation, or the court's joint verification of a confirmation application
+    (Interp 356: the judge hears both parties together, online allowed by OLR 3(3))."""
+
+    MEDIATION = "mediation", _("调解")
+    VERIFICATION = "verification", _("司法确认询问")
+
+
 class SessionStatus(models.TextChoices):
     SCHEDULED = "scheduled", _("已安排")
     CANCELLED = "cancelled", _("已取消")
@@ -330,6 +338,8 @@ class ParticipantRole(models.TextChoices):
     AGENT = "agent", _("委托代理人")
     INTERPRETER = "interpreter", _("翻译人员")
     HELPER = "helper", _("协助调解人员")
+    JUDGE = "judge", _("法官")  # presides a verification session (Interp 356)
+    JUDGE_GUIDE = "judge_guide", _("法官（指导）")  # joins a mediation at the mediator's request, guides only
 
 
 class MessageChannel(models.TextChoices):
@@ -391,6 +401,14 @@ class RoomOutcome(models.TextChoices):
     CONTINUE = "continue", _("另行确定时间继续调解")
     AGREEMENT = "agreement", _("达成调解协议")
     TERMINATE = "terminate", _("终结调解")
+    QUESTIONED = "questioned", _("询问结束")  # a verification session (Interp 356): nothing more is decided here
+
+
+class GuidanceStatus(models.TextChoices):
+    """A mediator's request for the referring court's live guidance."""
+
+    OPEN = "open", _("待法院响应")
+    CLOSED = "closed", _("已结束")
 
 
 class RecordTag(models.TextChoices):

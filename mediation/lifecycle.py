@@ -61,6 +61,9 @@ SCHEDULABLE_STATUSES = frozenset({S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUS
 # Sessions already scheduled stay valid in these (no new ones while SUSPENDED or drafting/signing, but a
 # meeting already set may still be needed), and a room may be opened in them.
 SESSIONS_SURVIVE = SCHEDULABLE_STATUSES | {S.SUSPENDED, S.AGREEMENT_DRAFT, S.SIGNING}
+# The judge may schedule and hold the joint verification session (Interp 356) while reviewing an accepted
+# application; any move out of review (a ruling, a supplement request, a withdrawal) cancels one still scheduled.
+VERIFICATION_STATUSES = frozenset({S.JC_UNDER_REVIEW})
 # Signing has been opened (OMR 19), or the case has gone on from it along the agreement's path: a room session may
 # end with "agreement reached" only here (a confirmation refused or withdrawn is not on that path).
 SIGNING_OPENED_STATUSES = frozenset(

@@ -26,6 +26,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 SESSION_INVITATION = "session.invitation"
+SESSION_VERIFICATION_INVITATION = "session.verification_invitation"
+SESSION_VERIFICATION_REMINDER = "session.verification_reminder"
 SESSION_RESCHEDULED = "session.rescheduled"
 SESSION_CANCELLED = "session.cancelled"
 SESSION_REMINDER_24H = "session.reminder_24h"
@@ -60,6 +62,22 @@ TEMPLATES: dict[str, Template] = {
             gettext_noop("请准时参加，详情及入口： %(link)s"),
         ),
         required=frozenset({"reference", "start", "kind"}),
+    ),
+    SESSION_VERIFICATION_INVITATION: Template(
+        subject=gettext_noop("司法确认询问通知：案件%(reference)s"),
+        lines=(
+            gettext_noop("案件%(reference)s（%(title)s）的司法确认申请正在审查，法院定于%(start)s以视频方式询问双方当事人。"),
+            gettext_noop("请双方共同到场（民诉法解释第三百五十六条），准时通过以下入口参加，届时须核验身份： %(link)s"),
+        ),
+        required=frozenset({"reference", "start"}),
+    ),
+    SESSION_VERIFICATION_REMINDER: Template(
+        subject=gettext_noop("司法确认询问提醒：案件%(reference)s"),
+        lines=(
+            gettext_noop("提醒：法院将于%(start)s以视频方式共同询问案件%(reference)s的双方当事人。"),
+            gettext_noop("请提前准备好身份证件和网络环境，入口： %(link)s"),
+        ),
+        required=frozenset({"reference", "start"}),
     ),
     SESSION_RESCHEDULED: Template(
         subject=gettext_noop("调解会议改期：案件%(reference)s"),

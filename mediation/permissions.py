@@ -13,9 +13,19 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from mediation import transitions as tr
-from mediation.choices import AgentAuthority, ParticipantRole, PartyRole, Role
+from mediation.choices import AgentAuthority, GuidanceStatus, ParticipantRole, PartyRole, Role, SessionPurpose
 from mediation.exceptions import NotFound
-from mediation.models import Agent, Case, CaseMediator, MediationSession, Membership, Party, SessionParticipant, User
+from mediation.models import (
+    Agent,
+    Case,
+    CaseMediator,
+    GuidanceRequest,
+    MediationSession,
+    Membership,
+    Party,
+    SessionParticipant,
+    User,
+)
 
 # People a session invites besides the case's own: they need every party's consent (PML 20).
 INVITED_ROLES = frozenset({ParticipantRole.INTERPRETER, ParticipantRole.HELPER})
@@ -101,11 +111,17 @@ class Place:
 
 def session_place(*, session: MediationSession, user: User | None) -> Place | None:
     """The place ``user`` holds in ``session``: an active mediator of the case, a party, an agent, or an
-    interpreter/helper invited to this very session. None for everyone else."""
+    interpreter/helper invited to this very session. In a verification session (Interp 356) a judge of the
+    case's court presides and the mediator has no place. In a mediation session a judge of the case's court
+    has a place as 法官（指导） only while the mediator's request for guidance is open. None for everyone else."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     case_id = session.case_id
-    if CaseMediator.objects.filter(case_id=case_id, mediator=user, is_active=True).exists():
+    verification = session.purpose == SessionPurpose.VERIFICATION
+    if verification:
+        if _is_court_judge(user, session.case_id):
+            return Place(ParticipantRole.JUDGE, "", None, user.display_name)
+    elif CaseMediator.objects.filter(case_id=case_id, mediator=user, is_active=True).exists():
         return Place(ParticipantRole.MEDIATOR, "", None, user.display_name)
     party = Party.objects.filter(case_id=case_id, user=user).order_by("pk").first()
     if party is not None:
@@ -120,7 +136,21 @@ def session_place(*, session: MediationSession, user: User | None) -> Place | No
     if invited is not None:
         side = invited.party.role if invited.party is not None else ""
         return Place(invited.role, side, invited.party, user.display_name)
+    if (
+        not verification
+        and GuidanceRequest.objects.filter(room__session=session, status=GuidanceStatus.OPEN).exists()
+        and _is_court_judge(user, case_id)
+    ):
+        return Place(ParticipantRole.JUDGE_GUIDE, "", None, user.display_name)
     return None
+
+
+def _is_court_judge(user: User, case_id: int) -> bool:
+    """A judge (or the president) of the case's court: the JUDGE role of ``case_roles``, read for one case."""
+    court_id = Case.objects.filter(pk=case_id).values_list("court_id", flat=True).first()
+    return court_id is not None and Membership.objects.filter(
+        user=user, is_active=True, organisation_id=court_id, role__in=(Role.JUDGE, Role.COURT_PRESIDENT)
+    ).exists()
 
 
 def access_session_place(*, session: MediationSession | None, user: User | None) -> Place:

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 MEDIATOR = "mediator"
+JUDGE = "judge"
+# Who presides a room: the mediator of a mediation session, the judge of a verification session (Interp 356).
+# "mediators" below means the presiding members; a judge who joins to guide (``judge_guide``) is not one.
+PRESIDING = frozenset({MEDIATOR, JUDGE})
 ADMITTED = "admitted"
 
 JOINT = "joint"
@@ -21,7 +25,7 @@ LOBBY = "lobby"
 # Audiences of stored events. Several may be joined with "|" (any part admits).
 EVERYONE = "everyone"  # every member of the room, admitted or not (room.space, room.ended)
 ALL = "all"  # every admitted member
-MEDIATORS = "mediators"  # the admitted mediators
+MEDIATORS = "mediators"  # the admitted presiding members (mediator, or the judge of a verification session)
 
 
 class MemberLike(Protocol):
@@ -83,7 +87,7 @@ def space_of(*, caucus_side: str, member: MemberLike) -> str:
         return LOBBY
     if not caucus_side:
         return JOINT
-    if member.role == MEDIATOR or member.side == caucus_side:
+    if member.role in PRESIDING or member.side == caucus_side:
         return CAUCUS
     if member.side:
         return f"waiting:{member.side}"
@@ -117,13 +121,13 @@ def _admits(part: str, member: MemberLike) -> bool:
     if part == ALL:
         return True
     if part == MEDIATORS:
-        return member.role == MEDIATOR
+        return member.role in PRESIDING
     if part.startswith("caucus:"):
         side = part.removeprefix("caucus:")
-        return bool(side) and (member.role == MEDIATOR or member.side == side)
+        return bool(side) and (member.role in PRESIDING or member.side == side)
     if part.startswith("side:"):
         side = part.removeprefix("side:")
-        return member.role != MEDIATOR and bool(side) and member.side == side
+        return member.role not in PRESIDING and bool(side) and member.side == side
     return False
 
 

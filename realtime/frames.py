@@ -130,7 +130,7 @@ class Joint(_Frame):
 
 class End(_Frame):
     type: Literal["end"]
-    outcome: Literal["continue", "agreement", "terminate"]
+    outcome: Literal["continue", "agreement", "terminate", "questioned"]
     end_reason: Annotated[StrictStr, StringConstraints(max_length=20)] = ""
     continue_at: AwareDatetime | None = None
     note: Annotated[StrictStr, StringConstraints(max_length=2000)] = ""
@@ -142,18 +142,25 @@ class Leave(_Frame):
     type: Literal["leave"]
 
 
+class GuidanceRequest(_Frame):
+    type: Literal["guidance.request"]
+    reason: Annotated[StrictStr, StringConstraints(max_length=500)]
+
+
 ClientFrame = Annotated[
     Ping | Signal | Media | Chat | RecordAdd | RecordConfirm | RecordRelease | Admit | Refuse | Remove
-    | MuteRequest | Lock | Caucus | Joint | End | Leave,
+    | MuteRequest | Lock | Caucus | Joint | End | Leave | GuidanceRequest,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 FRAME_TYPES = frozenset(
     {"ping", "signal", "media", "chat", "record.add", "record.confirm", "record.release", "admit", "refuse",
-     "remove", "mute_request", "lock", "caucus", "joint", "end", "leave"}
+     "remove", "mute_request", "lock", "caucus", "joint", "end", "leave", "guidance.request"}
 )
+# Frames only the presiding member sends: the mediator, or the judge of a verification session. The services
+# check again (``room_turn``); the guidance request is the mediator's alone (``room_guidance``).
 MEDIATOR_ONLY = frozenset({"record.add", "admit", "refuse", "remove", "mute_request", "lock", "caucus", "joint",
-                           "end"})
+                           "end", "guidance.request"})
 
 
 @dataclass(frozen=True)

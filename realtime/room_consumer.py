@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 from mediation import spaces
 from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
 from mediation.selectors.rooms import room_member_get, room_snapshot, room_space_infos
-from mediation.services import room_controls, room_entry, room_record
+from mediation.services import room_controls, room_entry, room_guidance, room_record
 from realtime import frames as f
 from realtime.broadcast import room_group, room_member_group
 from realtime.ice import ice_servers
@@ -246,8 +246,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if kind == "signal":
             await self._relay(frame, me)
             return
-        if kind in f.MEDIATOR_ONLY and (me is None or me.role != spaces.MEDIATOR):
-            await self._error("forbidden", _("只有调解员可以这样做。"), frame.ref)
+        if kind in f.MEDIATOR_ONLY and (me is None or me.role not in spaces.PRESIDING):
+            await self._error("forbidden", _("只有主持人（调解员或主持询问的法官）可以这样做。"), frame.ref)
             return
         # Everything else is one database call: queued, so this socket keeps answering pings meanwhile.
         if not self.writes.take():
@@ -370,6 +370,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self._send(await self._welcome(0))
             elif me.state == "removed":
                 await self._close(CLOSE_REMOVED)
+            elif me.state == "left" and event["kind"] == "member.left" and event.get("actor") != self.member_id:
+                # Someone else ended my place (the court's guidance request closed): this socket goes too.
+                await self._close(1000)
         if state.get("status") == "ended":
             await self._close(CLOSE_ENDED)
 
@@ -459,6 +462,9 @@ def _command_sync(member_id: int, frame: Any) -> int | None:
         return None
     if kind == "leave":
         room_entry.room_leave(member=member)
+        return None
+    if kind == "guidance.request":
+        room_guidance.room_guidance_request(room=room, actor=actor, reason=frame.reason)
         return None
     raise DomainError(_("不支持的消息类型。"))  # pragma: no cover - parse_frame admits only the kinds above
 

@@ -4,6 +4,8 @@ parse the form, call a selector or a service, render; a refused act re-renders t
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +19,14 @@ from frontend.http import case_or_404
 from frontend.http import signed_in_user as _user
 from mediation.choices import DocumentKind
 from mediation.exceptions import DomainError, InvalidInput
-from mediation.selectors.confirmation import ApplicationReview, confirmation_review_for_user, court_inbox_for_judge
+from mediation.scheduling_slots import zone
+from mediation.selectors.confirmation import (
+    ApplicationReview,
+    confirmation_review_for_user,
+    court_inbox_for_judge,
+    guidance_requests_for_judge,
+)
+from mediation.selectors.scheduling import session_get_for_case, user_time_zone
 from mediation.selectors.service import service_records_for_case
 from mediation.services.confirmation import (
     confirmation_accept,
@@ -32,6 +41,8 @@ from mediation.services.confirmation import (
     confirmation_supplement_file,
     confirmation_withdrawal_request,
 )
+from mediation.services.room_guidance import guidance_request_get_for_user, room_guidance_close
+from mediation.services.scheduling import verification_session_cancel, verification_session_schedule
 
 # The documents a judge reads beside the agreement, in this order; each with its signatures verified.
 REVIEW_DOCUMENTS = (
@@ -45,7 +56,8 @@ def court_inbox(request: HttpRequest) -> HttpResponse:
     inbox = court_inbox_for_judge(
         user=_user(request), status=request.GET.get("status", ""), page_number=request.GET.get("page")
     )
-    return render(request, "frontend/court/inbox.html", {"inbox": inbox})
+    guidance = guidance_requests_for_judge(user=_user(request))
+    return render(request, "frontend/court/inbox.html", {"inbox": inbox, "guidance": guidance})
 
 
 def _review(request: HttpRequest, case_id: int) -> ApplicationReview:
@@ -54,7 +66,7 @@ def _review(request: HttpRequest, case_id: int) -> ApplicationReview:
 
 # What the forms show again after a refusal. A plain dict with every key present: a missing key would make the
 # template fall back to the dict's own attribute (``posted.items`` is ``dict.items``).
-POSTED_FIELDS = ("case_number", "items", "days", "kind", "question")
+POSTED_FIELDS = ("case_number", "items", "days", "kind", "question", "date", "start", "end")
 
 
 def _posted(request: HttpRequest | None) -> dict[str, str]:
@@ -92,15 +104,27 @@ def court_application(request: HttpRequest, case_id: int) -> HttpResponse:
     return _render_review(request, _review(request, case_id))
 
 
-def _int(value: str | None, what: str) -> int:
+def _int(value: str | None, message: str = "") -> int:
     try:
         return int(value or "")
     except ValueError:
-        raise InvalidInput(_("%(what)s须为整数天数。") % {"what": what}) from None
+        raise InvalidInput(message or _("补正期限须为整数天数。")) from None
+
+
+def _span(request: HttpRequest) -> tuple[dt.datetime, dt.datetime]:
+    """The verification session's date and times, in the judge's own time zone."""
+    try:
+        day = dt.date.fromisoformat(request.POST.get("date", ""))
+        start = dt.time.fromisoformat(request.POST.get("start", ""))
+        end = dt.time.fromisoformat(request.POST.get("end", ""))
+    except ValueError:
+        raise InvalidInput(_("请填写询问的日期、开始时间和结束时间。")) from None
+    tz = zone(user_time_zone(_user(request)))
+    return dt.datetime.combine(day, start, tzinfo=tz), dt.datetime.combine(day, end, tzinfo=tz)
 
 
 ACTIONS = ("accept", "not_accept", "supplement", "deem_withdrawn", "withdraw", "confirm", "dismiss", "extend",
-           "inquire")
+           "inquire", "verification", "cancel_verification")
 
 
 @login_required
@@ -119,7 +143,7 @@ def court_application_act(request: HttpRequest, case_id: int, action: str) -> Ht
             done = _("已裁定不予受理。")
         elif action == "supplement":
             confirmation_request_supplement(case=case, actor=user, items=post.get("items", ""),
-                                            days=_int(post.get("days"), _("补正期限")))
+                                            days=_int(post.get("days"), _("补正期限须为整数天数。")))
             done = _("已通知当事人限期补正材料。")
         elif action == "deem_withdrawn":
             confirmation_deem_withdrawn(case=case, actor=user, note=post.get("note", ""))
@@ -127,6 +151,15 @@ def court_application_act(request: HttpRequest, case_id: int, action: str) -> Ht
         elif action == "withdraw":
             confirmation_allow_withdrawal(case=case, actor=user, note=post.get("note", ""))
             done = _("已准许撤回申请。")
+        elif action == "verification":
+            starts_at, ends_at = _span(request)
+            verification_session_schedule(case=case, actor=user, starts_at=starts_at, ends_at=ends_at,
+                                          note=post.get("note", ""))
+            done = _("已安排司法确认询问，双方当事人已收到通知。")
+        elif action == "cancel_verification":
+            session = session_get_for_case(case=case, session_id=_int(post.get("session"), _("请选择要取消的询问。")))
+            verification_session_cancel(session=session, reason=post.get("reason", ""), actor=user)
+            done = _("已取消司法确认询问，双方当事人已收到通知。")
         elif action == "confirm":
             confirmation_rule(case=case, actor=user, confirm=True, note=post.get("note", ""))
             done = _("已裁定调解协议有效。")
@@ -135,8 +168,9 @@ def court_application_act(request: HttpRequest, case_id: int, action: str) -> Ht
                               note=post.get("note", ""))
             done = _("已裁定驳回申请。")
         elif action == "inquire":
+            days = _int(post.get("days"), _("答复期限须为整数天数。"))
             confirmation_inquiry_ask(case=case, actor=user, kind=post.get("kind", ""),
-                                     question=post.get("question", ""), days=_int(post.get("days"), _("答复期限")))
+                                     question=post.get("question", ""), days=days)
             done = _("已发出核实事项，答复后将通知您。")
         else:
             confirmation_extension_approve(case=case, actor=user, reason=post.get("reason", ""))
@@ -191,3 +225,18 @@ def confirmation_inquiry_reply(request: HttpRequest, case_id: int, inquiry_id: i
     else:
         messages.success(request, _("答复已提交法院。"))
     return redirect("case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def court_guidance_close(request: HttpRequest, request_id: int) -> HttpResponse:
+    """A judge of the case's court answers and closes a mediator's request for live guidance."""
+    user = _user(request)
+    guidance = guidance_request_get_for_user(user=user, request_id=request_id)
+    try:
+        room_guidance_close(request=guidance, actor=user, answer=request.POST.get("answer", ""))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("指导请求已结束。"))
+    return redirect("court_inbox")

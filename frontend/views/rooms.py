@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_permissions_policy.decorators import permissions_policy_override
 
 from frontend.http import client_ip, json_errors, signed_in_user
+from mediation import spaces
 from mediation.choices import (
     EndReason,
     OtpPurpose,
@@ -36,6 +37,7 @@ from mediation.choices import (
     RoomMemberState,
     RoomOutcome,
     RoomStatus,
+    SessionPurpose,
 )
 from mediation.exceptions import (
     DomainError,
@@ -122,7 +124,8 @@ def _steps(current: str) -> list[dict[str, Any]]:
 
 
 def _is_mediator(member: RoomMember) -> bool:
-    return member.role == ParticipantRole.MEDIATOR
+    """Whether ``member`` presides the room: the mediator, or the judge of a verification session."""
+    return member.role in spaces.PRESIDING
 
 
 # --- entering from a session ---------------------------------------------------------------------------------
@@ -153,7 +156,8 @@ def session_room_enter(request: HttpRequest, session_id: int) -> HttpResponse:
             return redirect(_next_step(request, member), room_id=room.pk)
     return render(request, "frontend/rooms/enter.html", {
         "session": session, "case": session.case, "error": error,
-        "mediator": place.role == ParticipantRole.MEDIATOR,
+        "mediator": place.role in spaces.PRESIDING,
+        "verification": session.purpose == SessionPurpose.VERIFICATION,
         "when": span_text(session.starts_at, session.ends_at, user_time_zone(user)),
     })
 
@@ -236,7 +240,9 @@ def room_join_notices(request: HttpRequest, member: RoomMember) -> HttpResponse:
     if member.identity_checked_at is None:
         return redirect("room_join_identity", room_id=room.pk)
     notices = list(room_notices_required())
-    asks_caucus = member.role in (ParticipantRole.PARTY, ParticipantRole.AGENT)
+    # No caucus in the court's verification session (Interp 356): the question is not asked there.
+    asks_caucus = member.role in (ParticipantRole.PARTY, ParticipantRole.AGENT) and (
+        room.session.purpose != SessionPurpose.VERIFICATION)
     error = ""
     checked: set[str] = set()
     caucus_answer = ""
@@ -287,14 +293,17 @@ def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
     if step != "room_page":
         return redirect(step, room_id=room.pk)
     mediator = _is_mediator(member)
+    verification = room.session.purpose == SessionPurpose.VERIFICATION
+    outcomes = [(v, label) for v, label in RoomOutcome.choices if (v == RoomOutcome.QUESTIONED) == verification]
     config = {
         "room": room.pk, "member": member.pk, "role": member.role, "side": member.side,
         "ws_path": f"/ws/room/{room.pk}/",
         "files_url": reverse("room_files", args=[room.pk]),
         "join_url": reverse("room_join", args=[room.pk]),
-        "agreement_url": _agreement_url(room.case_id),
+        "agreement_url": "" if verification else _agreement_url(room.case_id),
         "case_url": reverse("case_detail", args=[room.case_id]),
-        "audio_only": member.audio_only, "mediator": mediator,
+        "audio_only": member.audio_only, "mediator": mediator, "verification": verification,
+        "guide": member.role == ParticipantRole.JUDGE_GUIDE,
         "roles": dict(ParticipantRole.choices),
         "tags": dict(RecordTag.choices),
         "sides": {s: str(label) for s, label in PartyRole.choices},
@@ -305,7 +314,7 @@ def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
         "room": room, "case": room.case, "member": member, "mediator": mediator,
         "config": json.loads(json.dumps(config, default=str)), "ended": room.status == RoomStatus.ENDED,
         "agreement_url": config["agreement_url"],
-        "tags": RecordTag.choices, "outcomes": RoomOutcome.choices,
+        "tags": RecordTag.choices, "outcomes": outcomes, "verification": verification,
         "end_reasons": [(v, label) for v, label in EndReason.choices if v != EndReason.AGREEMENT_REACHED],
         "sides": PartyRole.choices,
     })

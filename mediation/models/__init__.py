@@ -9,7 +9,15 @@ from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
-from mediation.models.rooms import RecordConfirmation, RecordEntry, Room, RoomEvent, RoomJoinToken, RoomMember
+from mediation.models.rooms import (
+    GuidanceRequest,
+    RecordConfirmation,
+    RecordEntry,
+    Room,
+    RoomEvent,
+    RoomJoinToken,
+    RoomMember,
+)
 from mediation.models.roster import MediatorProfile, RosterEntry
 from mediation.models.scheduling import CalendarFeedToken, MediationSession, SessionParticipant, Venue, WorkingHours
 from mediation.models.service import ServiceDelivery, ServiceRecord
@@ -33,6 +41,7 @@ __all__ = [
     "Consent",
     "Disclosure",
     "Evidence",
+    "GuidanceRequest",
     "HolidayOverride",
     "IdentityVerification",
     "MediationSession",

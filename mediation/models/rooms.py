@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mediation.choices import (
     EndReason,
+    GuidanceStatus,
     ParticipantRole,
     PartyRole,
     RecordTag,
@@ -175,3 +176,31 @@ class RecordConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id} {self.party_id} {self.version_sha256[:8]}"
+
+
+class GuidanceRequest(models.Model):
+    """The mediator asks the referring court for live guidance during a session (SIM 15-16: the court guides
+    invited mediation). While it is open, a judge of the case's court may join the room as 法官（指导）:
+    sees and hears the joint space and may speak, controls nothing and signs nothing."""
+
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="guidance_requests")
+    case = models.ForeignKey("mediation.Case", on_delete=models.PROTECT, related_name="guidance_requests")
+    requested_by = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("请求指导的事项"))
+    status = models.CharField(_("状态"), max_length=8, choices=GuidanceStatus.choices, default=GuidanceStatus.OPEN)
+    created_at = models.DateTimeField(_("请求时间"), auto_now_add=True)
+    closed_by = models.ForeignKey("mediation.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    answer = models.TextField(_("法院答复"), blank=True)
+
+    class Meta:
+        verbose_name = _("法院指导请求")
+        verbose_name_plural = _("法院指导请求")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["room"], condition=models.Q(status="open"),
+                                    name="one_open_guidance_request_per_room"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room_id} {self.get_status_display()}"

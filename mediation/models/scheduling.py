@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionStatus
+from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionPurpose, SessionStatus
 
 
 class Venue(models.Model):
@@ -28,6 +28,10 @@ class Venue(models.Model):
 class MediationSession(models.Model):
     case = models.ForeignKey("mediation.Case", on_delete=models.PROTECT, related_name="sessions")
     kind = models.CharField(_("方式"), max_length=16, choices=SessionKind.choices)
+    purpose = models.CharField(
+        _("用途"), max_length=16, choices=SessionPurpose.choices, default=SessionPurpose.MEDIATION,
+        help_text=_("调解，或法院司法确认审查中的共同询问（民诉法解释第三百五十六条），由法官主持。"),
+    )
     starts_at = models.DateTimeField(_("开始时间"), db_index=True)
     ends_at = models.DateTimeField(_("结束时间"))
     venue = models.ForeignKey(Venue, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions")

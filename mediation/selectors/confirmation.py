@@ -20,10 +20,12 @@ from mediation.choices import (
     CaseOrigin,
     CaseStatus,
     DismissalGround,
+    GuidanceStatus,
     InquiryKind,
     NotAcceptGround,
     OrganisationKind,
     Role,
+    SessionPurpose,
     TimerKind,
 )
 from mediation.exceptions import NotFound
@@ -36,6 +38,8 @@ from mediation.models import (
     ConfirmationApplication,
     ConfirmationInquiry,
     Evidence,
+    GuidanceRequest,
+    MediationSession,
     Membership,
     Party,
     RecordConfirmation,
@@ -166,6 +170,11 @@ class JointRecord:
     entries: list[RecordEntry]
     confirmations: list[RecordConfirmation]
 
+    @property
+    def verification(self) -> bool:
+        """The court's joint verification session (Interp 356), not a mediation session."""
+        return self.room.session.purpose == SessionPurpose.VERIFICATION
+
 
 @dataclass(frozen=True)
 class AgreementForReview:
@@ -218,6 +227,7 @@ class ApplicationReview:
     lapsed: bool
     is_judge: bool
     is_president: bool
+    verifications: list[MediationSession] = field(default_factory=list)  # Interp 356 sessions, newest first
     not_accept_grounds: list[tuple[str, str]] = field(default_factory=list)
     inquiry_kinds: list[tuple[str, str]] = field(default_factory=list)
     dismissal_grounds: list[tuple[str, str]] = field(default_factory=list)
@@ -294,7 +304,7 @@ def _jurisdiction(case: Case) -> list[CheckItem]:
 def _records(case: Case) -> list[JointRecord]:
     """The joint record of each session and the parties' confirmations of it; caucus entries not released
     by their side stay out (they were never part of the shared record)."""
-    rooms = list(Room.objects.filter(case=case).order_by("pk"))
+    rooms = list(Room.objects.filter(case=case).select_related("session").order_by("pk"))
     entries = list(RecordEntry.objects.filter(case=case).order_by("pk"))
     replaced = {e.supersedes_id for e in entries if e.supersedes_id is not None}
     confirmations = list(RecordConfirmation.objects.filter(room__case=case).select_related("party").order_by("pk"))
@@ -335,6 +345,8 @@ def confirmation_review_for_user(*, user: User, case_id: int, now: dt.datetime |
             "asked_by", "answered_by", "organisation", "evidence")),
         window_last_day=last_day, late=late, lapsed=supplement_lapsed(case, now=now),
         is_judge=True, is_president=tr.PRESIDENT in roles,
+        verifications=list(MediationSession.objects.filter(case=case, purpose=SessionPurpose.VERIFICATION)
+                           .select_related("created_by").order_by("-starts_at", "-pk")),
         not_accept_grounds=[(c.value, str(c.label)) for c in NotAcceptGround],
         dismissal_grounds=[(c.value, str(c.label)) for c in DismissalGround],
         inquiry_kinds=[(c.value, str(c.label)) for c in InquiryKind],
@@ -400,3 +412,25 @@ def confirmation_for_party(*, user: User, case: Case) -> PartyApplicationView | 
                                 and application.withdrawal_requested_at is None),
         objection_due=objection,
     )
+
+
+@dataclass(frozen=True)
+class GuidanceRow:
+    """A mediator's open request for the court's live guidance, as a judge of that court sees it."""
+
+    request: GuidanceRequest
+    case: Case
+    session_id: int
+
+
+def guidance_requests_for_judge(*, user: User) -> list[GuidanceRow]:
+    """The open requests for live guidance from mediation sessions of cases at the user's court(s), oldest
+    first; empty for anyone who is not a judge. Two queries."""
+    court_ids = _judge_court_ids(user)
+    if not court_ids:
+        return []
+    rows = (
+        GuidanceRequest.objects.filter(case__court_id__in=court_ids, status=GuidanceStatus.OPEN)
+        .select_related("case", "room", "requested_by").order_by("created_at", "pk")
+    )
+    return [GuidanceRow(request=r, case=r.case, session_id=r.room.session_id) for r in rows]

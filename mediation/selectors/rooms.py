@@ -133,7 +133,7 @@ def record_entry_payload(entry: RecordEntry) -> dict[str, Any]:
 def room_snapshot(*, member: RoomMember, since: int = 0) -> dict[str, Any]:
     """The ``welcome`` body without ``ice_servers`` and ``resume_token``: the room as ``member`` may see it,
     with every visible event after ``since``."""
-    room = Room.objects.select_related("case").get(pk=member.room_id)
+    room = Room.objects.select_related("case", "session").get(pk=member.room_id)
     member = RoomMember.objects.get(pk=member.pk)
     members = list(RoomMember.objects.filter(room=room).order_by("pk"))
     by_user = {m.user_id: m.pk for m in members}
@@ -146,6 +146,7 @@ def room_snapshot(*, member: RoomMember, since: int = 0) -> dict[str, Any]:
         "you": {"member": member.pk, "role": member.role, "side": member.side, "state": member.state,
                 "name": member.display_name},
         "room": {"id": room.pk, "case": room.case.reference, "status": room.status, "locked": room.locked,
+                 "purpose": room.session.purpose,
                  "caucus_side": room.caucus_side, "outcome": room.outcome, "end_reason": room.end_reason,
                  "continue_at": room.continue_at.isoformat() if room.continue_at else None},
         "members": [

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from mediation import scheduling_slots as slots
 from mediation import transitions as tr
-from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionStatus
+from mediation.choices import AttendanceMode, ParticipantRole, SessionKind, SessionPurpose, SessionStatus
 from mediation.exceptions import NotFound
 from mediation.models import Agent, Case, MediationSession, Party, SessionParticipant, User, WorkingHours
 from mediation.permissions import case_roles
@@ -111,6 +111,8 @@ class SessionRow:
 
     @property
     def kind_label(self) -> str:
+        if self.session.purpose == SessionPurpose.VERIFICATION:
+            return _("%(purpose)s（视频，法官主持）") % {"purpose": SessionPurpose(self.session.purpose).label}
         return str(SessionKind(self.session.kind).label)
 
 

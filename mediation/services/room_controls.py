@@ -27,11 +27,19 @@ from mediation.choices import (
 )
 from mediation.exceptions import InvalidInput
 from mediation.lifecycle import SIGNING_OPENED_STATUSES
-from mediation.models import Case, Consent, MediationSession, Room, RoomEvent, RoomMember, User
+from mediation.models import Case, Consent, MediationSession, RecordConfirmation, Room, RoomEvent, RoomMember, User
 from mediation.permissions import INVITED_ROLES
+from mediation.selectors.rooms import record_version, shared_record
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_all_parties_granted
-from mediation.services.room_events import member_payload, member_state, room_audit, room_turn, store_event
+from mediation.services.room_events import (
+    member_payload,
+    member_state,
+    room_audit,
+    room_is_verification,
+    room_turn,
+    store_event,
+)
 from mediation.services.scheduling import session_schedule
 
 S = CaseStatus
@@ -147,6 +155,10 @@ def room_caucus_start(*, room: Room, actor: User, side: str) -> RoomEvent:
         raise InvalidInput(_("请选择申请人一方或被申请人一方。"))
     with transaction.atomic():
         room, mediator = room_turn(room.pk, actor=actor)
+        if room_is_verification(room):
+            raise InvalidInput(
+                _("司法确认询问须由双方当事人共同到场接受询问（民诉法解释第三百五十六条），不能与一方单独沟通。")
+            )
         if room.caucus_side == side:
             raise InvalidInput(_("已在与该方背对背沟通。"))
         missing = _consent_missing(room.case, ConsentKind.SEPARATE_SESSIONS)
@@ -195,12 +207,17 @@ def room_end(
     (signing must already be open), or ``terminate`` with an OMR 25 reason, which ends the mediation through
     the state machine. For a termination ``note`` is why mediation failed, and ``cost_conduct`` and
     ``court_matters`` are OMR 21's other two entries; the failure report is made from them. The session is
-    marked held."""
+    marked held. A verification session (Interp 356) ends only with ``questioned``: see ``_verification_end``."""
     note = (note or "").strip()
     cost_conduct = (cost_conduct or "").strip()
     court_matters = (court_matters or "").strip()
     if outcome not in RoomOutcome.values:
         raise InvalidInput(_("请选择本次调解的结果。"))
+    verification = room_is_verification(room)
+    if verification:
+        return _verification_end(room=room, actor=actor, outcome=outcome, note=note)
+    if outcome == RoomOutcome.QUESTIONED:
+        raise InvalidInput(_("“询问结束”只用于法院的司法确认询问；请选择本次调解的结果。"))
     if outcome == RoomOutcome.CONTINUE:
         if continue_at is None or timezone.is_naive(continue_at) or continue_at <= timezone.now():
             raise InvalidInput(_("请填写继续调解的时间（须晚于现在）。"))
@@ -247,4 +264,34 @@ def room_end(
                     actor_member=mediator, state={"status": RoomStatus.ENDED})
         room_audit("room.ended", actor=actor, room=room,
                    data={**payload, "note": note, "session_held": bool(held)})
+    return Room.objects.select_related("case").get(pk=room.pk)
+
+
+def _verification_end(*, room: Room, actor: User, outcome: str, note: str) -> Room:
+    """The judge ends the joint verification session (Interp 356). Nothing is decided here: the record of the
+    questioning (its entries) and each party's confirmation of its latest version stay with the room, and
+    the end's audit entry names them; the ruling is a separate act of the review (``confirmation_rule``)."""
+    if outcome != RoomOutcome.QUESTIONED:
+        raise InvalidInput(_("司法确认询问结束时只记录“询问结束”；是否确认调解协议由审查程序另行裁定。"))
+    with transaction.atomic():
+        room, judge = room_turn(room.pk, actor=actor)
+        now = timezone.now()
+        held = MediationSession.objects.filter(pk=room.session_id, status=SessionStatus.SCHEDULED).update(
+            status=SessionStatus.HELD
+        )
+        Room.objects.filter(pk=room.pk).update(status=RoomStatus.ENDED, outcome=outcome, ended_at=now, caucus_side="")
+        RoomMember.objects.filter(room=room).update(online_channel="")
+        entries = shared_record(room)
+        version = record_version(entries)
+        confirmed = list(
+            RecordConfirmation.objects.filter(room=room, version_sha256=version).order_by("pk")
+            .values_list("party_id", flat=True)
+        ) if entries else []
+        payload = {"outcome": outcome, "end_reason": "", "continue_at": None, "next_session": None}
+        store_event(room, name="room.ended", audience=spaces.EVERYONE, actor=actor, payload=payload,
+                    actor_member=judge, state={"status": RoomStatus.ENDED})
+        room_audit("room.ended", actor=actor, room=room,
+                   data={**payload, "note": note, "session_held": bool(held), "verification": True,
+                         "record_entries": [e.pk for e in entries], "record_version": version if entries else "",
+                         "confirmed_by_parties": confirmed})
     return Room.objects.select_related("case").get(pk=room.pk)

@@ -25,10 +25,12 @@ from mediation import spaces
 from mediation.choices import (
     CaseStatus,
     ConsentKind,
+    GuidanceStatus,
     OtpPurpose,
     ParticipantRole,
     RoomMemberState,
     RoomStatus,
+    SessionPurpose,
     SessionStatus,
 )
 from mediation.exceptions import (
@@ -44,8 +46,8 @@ from mediation.exceptions import (
     TokenInvalid,
     TokenSpent,
 )
-from mediation.lifecycle import SESSIONS_SURVIVE
-from mediation.models import MediationSession, NoticeText, Room, RoomJoinToken, RoomMember, User
+from mediation.lifecycle import SESSIONS_SURVIVE, VERIFICATION_STATUSES
+from mediation.models import GuidanceRequest, MediationSession, NoticeText, Room, RoomJoinToken, RoomMember, User
 from mediation.notices import (
     CAUCUS_CONSENT,
     INVITED_PARTICIPANT_CONSENT,
@@ -82,7 +84,8 @@ REQUIRED_NOTICES: tuple[StandardText, ...] = (SESSION_NOTICE, SHAM_MEDIATION_WAR
 
 def room_for_session(*, session: MediationSession, actor: User) -> Room:
     """The room of ``session``, opened on first use. The actor must have a place in the session. When the
-    mediator comes in and the case is still being scheduled, mediation starts (OMR 16-17)."""
+    mediator comes in and the case is still being scheduled, mediation starts (OMR 16-17). The room of a
+    verification session is opened by its presiding judge only, while the application is under review."""
     session = MediationSession.objects.select_related("case").get(pk=session.pk)
     place = access_session_place(session=session, user=actor)
     room = Room.objects.filter(session=session).select_related("case").first()
@@ -91,7 +94,15 @@ def room_for_session(*, session: MediationSession, actor: User) -> Room:
             raise InvalidInput(_("该调解活动已取消或改期，请使用新的邀请链接。"))
         if session.status == SessionStatus.HELD:
             raise RoomEnded(_("该调解活动已经结束。"), case=session.case)
-        if session.case.status not in SESSIONS_SURVIVE:
+        verification = session.purpose == SessionPurpose.VERIFICATION
+        if verification and place.role != ParticipantRole.JUDGE:
+            raise InvalidInput(_("询问尚未开始：请等候主持的法官开始后再进入。"))
+        if verification and session.case.status not in VERIFICATION_STATUSES:
+            raise InvalidInput(
+                _("案件当前状态为“%(status)s”，不能进行司法确认询问。")
+                % {"status": CaseStatus(session.case.status).label}
+            )
+        if not verification and session.case.status not in SESSIONS_SURVIVE:
             raise InvalidInput(
                 _("案件当前状态为“%(status)s”，不能进行调解。") % {"status": CaseStatus(session.case.status).label}
             )
@@ -123,7 +134,7 @@ def _place_changed(room: Room, member: RoomMember, place: Place) -> RoomMember:
     non-mediator goes back to the waiting room. Everyone admitted is told, so their browsers stop sending
     media to this person at once. The room is locked by the caller."""
     before = {"role": member.role, "side": member.side, "party": member.party_id}
-    is_mediator = place.role == ParticipantRole.MEDIATOR
+    is_mediator = place.role in spaces.PRESIDING
     member.role, member.side, member.party = place.role, place.side, place.party
     member.display_name = place.name[:120]
     member.state = M.ADMITTED if is_mediator else M.WAITING
@@ -151,7 +162,7 @@ def room_member_get_or_create(*, room: Room, user: User) -> RoomMember:
             if member.state == M.REMOVED or _place_of(member) == place_key(place):
                 return member
             return _place_changed(room, member, place)
-        is_mediator = place.role == ParticipantRole.MEDIATOR
+        is_mediator = place.role in spaces.PRESIDING
         if room.locked and not is_mediator:
             raise RoomLocked(_("调解室已锁定，暂不接受新的入会请求。请联系调解员。"), room=room)
         now = timezone.now()
@@ -173,7 +184,14 @@ def room_member_get_or_create(*, room: Room, user: User) -> RoomMember:
                     actor=user, payload=member_payload(member), actor_member=member, state=member_state(member))
         room_audit("room.member_entered", actor=user, room=room,
                    data={"member": member.pk, "role": member.role, "side": member.side, "state": member.state})
+        if member.role == ParticipantRole.JUDGE_GUIDE:
+            room_audit("room.guidance_joined", actor=user, room=room,
+                       data={"member": member.pk, "request": _open_guidance_id(room)})
     return member
+
+
+def _open_guidance_id(room: Room) -> int | None:
+    return GuidanceRequest.objects.filter(room=room, status=GuidanceStatus.OPEN).values_list("pk", flat=True).first()
 
 
 def room_identity_code_send(*, member: RoomMember, ip_address: str | None = None) -> str:
@@ -377,4 +395,7 @@ def room_leave(*, member: RoomMember) -> RoomMember:
                         actor=fresh.user, payload=member_payload(fresh), actor_member=fresh,
                         state=member_state(fresh))
         room_audit("room.member_left", actor=fresh.user, room=room, data={"member": fresh.pk})
+        if fresh.role == ParticipantRole.JUDGE_GUIDE:
+            room_audit("room.guidance_left", actor=fresh.user, room=room,
+                       data={"member": fresh.pk, "request": _open_guidance_id(room)})
     return fresh

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from mediation import signals, spaces
 from mediation import transitions as tr
-from mediation.choices import ParticipantRole, RoomMemberState, RoomStatus
+from mediation.choices import ParticipantRole, RoomMemberState, RoomStatus, SessionPurpose
 from mediation.exceptions import InvalidInput, NotAdmitted, PermissionDenied, RoomEnded
-from mediation.models import Case, Room, RoomEvent, RoomMember, User
+from mediation.models import Case, MediationSession, Room, RoomEvent, RoomMember, User
 from mediation.permissions import case_roles
 from mediation.selectors.rooms import event_frame
 from mediation.services.audit import audit_append
@@ -43,9 +43,10 @@ def lock_open_room(room_id: int) -> Room:
 def room_turn(room_id: int, *, member: RoomMember | None = None, actor: User | None = None) -> tuple[Room, RoomMember]:
     """The opening of every change someone makes in an open room, inside the caller's transaction: lock the
     room, refuse once it has ended, and check who acts, re-read under the lock. ``member`` must be admitted
-    (only admitted members may post); ``actor`` must be the room's mediator, admitted and still the case's
-    mediator. Pass both when a member's act is the mediator's alone (the live record). Returns the locked
-    room and the acting member."""
+    (only admitted members may post); ``actor`` must preside the room, admitted and still holding the case
+    role that lets them: the case's mediator, or in a verification session a judge of the case's court. Pass
+    both when a member's act is the presiding member's alone (the live record). Returns the locked room and
+    the acting member."""
     assert member is not None or actor is not None, "room_turn needs the member or the actor who acts"
     room = lock_open_room(room_id)
     if member is not None:
@@ -55,11 +56,22 @@ def room_turn(room_id: int, *, member: RoomMember | None = None, actor: User | N
         if actor is None:
             return room, member
     assert actor is not None
-    mediator = RoomMember.objects.filter(room=room, user=actor, role=ParticipantRole.MEDIATOR,
-                                         state=M.ADMITTED).first()
-    if mediator is None or tr.MEDIATOR not in case_roles(actor, room.case):
+    presiding = RoomMember.objects.filter(room=room, user=actor, role__in=spaces.PRESIDING,
+                                          state=M.ADMITTED).first()
+    if presiding is None or PRESIDING_CASE_ROLE[presiding.role] not in case_roles(actor, room.case):
+        if presiding is None and room_is_verification(room):
+            raise PermissionDenied(_("只有主持本次询问的法官可以这样做。"), case=room.case)
         raise PermissionDenied(_("只有主持本次调解的调解员可以这样做。"), case=room.case)
-    return room, member if member is not None else mediator
+    return room, member if member is not None else presiding
+
+
+# The case role a presiding member must still hold: the mediator of the case, or a judge of its court.
+PRESIDING_CASE_ROLE: dict[str, str] = {ParticipantRole.MEDIATOR: tr.MEDIATOR, ParticipantRole.JUDGE: tr.JUDGE}
+
+
+def room_is_verification(room: Room) -> bool:
+    """Whether ``room`` is the court's joint verification session (Interp 356) rather than a mediation."""
+    return MediationSession.objects.filter(pk=room.session_id, purpose=SessionPurpose.VERIFICATION).exists()
 
 
 def store_event(

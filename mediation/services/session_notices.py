@@ -19,7 +19,14 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from mediation.choices import AttendanceMode, MessageChannel, ParticipantRole, SessionKind, SessionStatus
+from mediation.choices import (
+    AttendanceMode,
+    MessageChannel,
+    ParticipantRole,
+    SessionKind,
+    SessionPurpose,
+    SessionStatus,
+)
 from mediation.models import Agent, Case, MediationSession, SessionParticipant, User
 from mediation.selectors.scheduling import span_text
 from mediation.services.audit import audit_append
@@ -78,7 +85,8 @@ def _context(session: MediationSession, p: SessionParticipant, *, reminder: bool
             slot = span_text(p.slot_starts_at, p.slot_ends_at, p.time_zone)
     return {
         "reference": case.reference, "title": case.title, "start": start, "time_zone": p.time_zone,
-        "kind": SessionKind(session.kind).label, "venue": venue, "slot": slot, "link": session_url(session),
+        "kind": SessionPurpose(session.purpose).label if session.purpose != SessionPurpose.MEDIATION
+        else SessionKind(session.kind).label, "venue": venue, "slot": slot, "link": session_url(session),
     }
 
 
@@ -109,6 +117,8 @@ def session_reminders_enqueue(
             if due <= now:
                 continue
             template = "session.reminder_24h" if label == "remind24" else "session.reminder_1h"
+            if session.purpose == SessionPurpose.VERIFICATION:
+                template = "session.verification_reminder"
             context = _context(session, p, reminder=True)
             for channel, address in _channels(contact, email=False):
                 outbox_enqueue(

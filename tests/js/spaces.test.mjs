@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  caucusOnly, chatScope, mayRelease, meshChanges, sameSpace, spaceKind, spaceOf, visibleMembers, waitReason,
+  caucusOnly, chatScope, mayRelease, meshChanges, presides, sameSpace, spaceKind, spaceOf, visibleMembers, waitReason,
 } from "../../frontend/static/frontend/room/spaces.js";
 
 const mediator = { member: 1, role: "mediator", side: "", state: "admitted", online: true };
@@ -89,4 +89,14 @@ test("a caucus record entry is the caucus side's until a party of that side rele
   assert.ok(!mayRelease(entry, { side: "applicant", role: "agent" }));
   assert.ok(!mayRelease(entry, { side: "respondent", role: "party" }));
   assert.ok(!mayRelease({ ...entry, released: true }, { side: "applicant", role: "party" }));
+});
+
+test("a presiding judge is placed like the mediator; a guiding judge is not", () => {
+  const judge = { member: 7, role: "judge", side: "", state: "admitted", online: true };
+  const guide = { member: 8, role: "judge_guide", side: "", state: "admitted", online: true };
+  assert.ok(presides(judge) && presides(mediator));
+  assert.ok(!presides(guide) && !presides(applicant));
+  assert.equal(spaceOf(judge, "applicant"), "caucus");
+  assert.equal(spaceOf(guide, ""), "joint");
+  assert.equal(spaceOf(guide, "applicant"), "waiting:member8");
 });

@@ -132,6 +132,10 @@ function applyEvent(event, { quiet = false } = {}) {
     case "record.confirmed":
       state.confirmations.push(p);
       break;
+    case "guidance.requested":
+    case "guidance.closed":
+      guidanceStatus(event.kind, p);
+      break;
     default:
       if (quiet) break; // the welcome's snapshot already holds the room's and the members' current state
       applyStateEvent(event.kind, p);
@@ -203,7 +207,8 @@ function stopAll(reason) {
     if (state.room.end_reason) text += `：${cfg.end_reasons[state.room.end_reason] || state.room.end_reason}`;
     if (state.room.continue_at) text += ` · ${dateTimeOf(state.room.continue_at)}`;
   }
-  $("rm-ended-title").textContent = reason === "ended" ? STOP_TEXT.ended : gettext("已断开与调解室的连接");
+  const endedTitle = cfg.verification ? gettext("本次询问已结束。") : STOP_TEXT.ended;
+  $("rm-ended-title").textContent = reason === "ended" ? endedTitle : gettext("已断开与调解室的连接");
   $("rm-ended-text").textContent = text;
   $("rm-ended").hidden = false;
   render();
@@ -323,6 +328,26 @@ document.addEventListener("click", (event) => {
     sendControl({ type: "lock", locked: !state.room.locked });
   }
 });
+
+/* Calling the court in: the mediator's request for live guidance (a judge of the court may then come in as
+ * 法官（指导）, shown to everyone by that role). */
+function guidanceStatus(kind, p) {
+  const status = $("rm-guidance-status");
+  if (!status) return;
+  status.textContent = kind === "guidance.requested"
+    ? gettext("已请求法院指导，等候本案法院的法官进入。")
+    : (p.answer ? t(gettext("法院指导请求已结束：%(answer)s"), { answer: p.answer }) : gettext("法院指导请求已结束。"));
+}
+
+const guidanceForm = $("rm-guidance-form");
+if (guidanceForm) {
+  guidanceForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = $("rm-guidance-reason").value.trim();
+    if (!reason) return;
+    sendControl({ type: "guidance.request", reason }, () => { $("rm-guidance-reason").value = ""; });
+  });
+}
 
 const endDialog = $("rm-end-dialog");
 if (endDialog) {

@@ -1,12 +1,16 @@
 /* Who is where in the room, and so who sees and hears whom: the same rule as mediation/spaces.py.
  * Pure: no DOM, no socket, so tests/js can check it with Node's test runner. */
 
+/** Who presides a room: the mediator, or the judge of a verification session (mediation/spaces.py PRESIDING). */
+export const PRESIDING = Object.freeze(["mediator", "judge"]);
+export const presides = (member) => Boolean(member) && PRESIDING.includes(member.role);
+
 /** The space a member is in: "lobby" (not admitted), "joint", "caucus", or "waiting:<side>" while the
  * mediator talks with the other side (a member without a side waits alone). */
 export function spaceOf(member, caucusSide) {
   if (!member || member.state !== "admitted") return "lobby";
   if (!caucusSide) return "joint";
-  if (member.role === "mediator" || member.side === caucusSide) return "caucus";
+  if (presides(member) || member.side === caucusSide) return "caucus";
   return member.side ? `waiting:${member.side}` : `waiting:member${member.member}`;
 }
 

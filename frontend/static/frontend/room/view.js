@@ -7,12 +7,12 @@ import { overall, quality } from "./quality.js";
 import { hasSocket, socketOpen } from "./reconnect.js";
 import { renderRecord } from "./record.js";
 import { peers } from "./signaling.js";
-import { chatScope, spaceKind, spaceOf, visibleMembers, waitReason } from "./spaces.js";
+import { chatScope, presides, spaceKind, spaceOf, visibleMembers, waitReason } from "./spaces.js";
 
 export function spaceLabel(space) {
   switch (spaceKind(space)) {
     case "joint":
-      return gettext("共同调解");
+      return cfg.verification ? gettext("共同询问") : gettext("共同调解");
     case "caucus":
       return `${gettext("背对背调解")} · ${sideName(state.room.caucus_side)}`;
     case "lobby":
@@ -78,7 +78,7 @@ function renderPeople() {
   const waiting = $("rm-waiting");
   const all = [...state.members.values()].sort((a, b) => a.member - b.member);
   const admitted = all.filter((m) => m.state === "admitted");
-  list.replaceChildren(...admitted.map((m) => personRow(m, cfg.mediator && m.member !== ME && m.role !== "mediator"
+  list.replaceChildren(...admitted.map((m) => personRow(m, cfg.mediator && m.member !== ME && !presides(m)
     ? [[gettext("请其静音"), "mute_request", ""], [gettext("移出"), "remove", " danger"]] : [])));
   if (waiting) {
     const queue = all.filter((m) => m.state === "waiting");
