@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 ISSUER_ROLES = frozenset({tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK})
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
-NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF})
+NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF,
+                             DocumentKind.ENFORCEMENT_APPLICATION})
 
 Box = tuple[int, tuple[float, float, float, float]]
 
@@ -80,6 +81,9 @@ def build_data(
         if case.mediation_organisation_id is None:
             raise InvalidInput(_("本案没有调解组织主持调解，不出具主持调解的证明。"))
         return builders.presiding_proof_data(case, agreement, now=now)
+    if kind == DocumentKind.ENFORCEMENT_APPLICATION:
+        assert agreement is not None
+        return builders.enforcement_application_data(case, agreement, now=now)
     if kind == DocumentKind.FAILURE_REPORT:
         return builders.failure_report_data(case, now=now, notes=notes)
     raise InvalidInput(_("未知的文书种类：%(kind)s。") % {"kind": kind})

@@ -10,6 +10,7 @@ from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerifica
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
 from mediation.models.rooms import RecordConfirmation, RecordEntry, Room, RoomEvent, RoomJoinToken, RoomMember
+from mediation.models.performance import Obligation, PaymentProof
 from mediation.models.roster import MediatorProfile, RosterEntry
 from mediation.models.scheduling import CalendarFeedToken, MediationSession, SessionParticipant, Venue, WorkingHours
 from mediation.models.service import ServiceDelivery, ServiceRecord
@@ -40,10 +41,12 @@ __all__ = [
     "Membership",
     "NoticeAcknowledgement",
     "NoticeText",
+    "Obligation",
     "OneTimeCode",
     "Organisation",
     "OutboxMessage",
     "Party",
+    "PaymentProof",
     "RecordConfirmation",
     "RecordEntry",
     "RecusalRequest",

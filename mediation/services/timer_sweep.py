@@ -20,6 +20,7 @@ from mediation.lifecycle import TIMER_RULES
 from mediation.models import Case, Timer
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.services.performance import obligations_remind
 from mediation.services.reminders import timers_remind
 from mediation.services.timers import event_data
 
@@ -36,6 +37,10 @@ def sweep_due_timers() -> int:
     except Exception:
         # The sweep has committed; a reminder run that breaks must not make the task look failed and retried.
         logger.exception("Sending timer reminders failed")
+    try:
+        obligations_remind()  # the agreement's due dates (PML 31): 3 days ahead and on the day
+    except Exception:
+        logger.exception("Sending performance reminders failed")
     return len(fired)
 
 
