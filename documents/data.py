@@ -691,8 +691,10 @@ def enforcement_application_data(case: Case, agreement: Agreement, *, now: dt.da
     data["title"] = _("强制执行申请书")
     data["number"] = f"{case.reference}-ZX"
     data["agreement"] = agreement_data(agreement)
-    data["applicants"] = [by_id[i] for i in applicant_ids if i in by_id]
-    data["respondents"] = [by_id[i] for i in respondent_ids if i in by_id]
+    # Without the agents of the mediation: their powers of attorney covered mediation and confirmation, not
+    # enforcement, which needs its own (CPL 62).
+    data["applicants"] = [{**by_id[i], "agents": []} for i in applicant_ids if i in by_id]
+    data["respondents"] = [{**by_id[i], "agents": []} for i in respondent_ids if i in by_id]
     data["enforceable_title"] = {
         "kind": title.kind, "label": title.label, "number": title.number, "court": title.court,
         "decided_on": _iso(title.decided_on), "effective_on": _iso(title.effective_on), "rule": title.rule,

@@ -1,5 +1,6 @@
 """manage.py demo_mediation: the demo case played through the services to a signed agreement and a submitted
-confirmation application; every PDF written out passes poppler's pdfsig and the verification check."""
+confirmation application; every PDF written out passes poppler's pdfsig and the verification check. Then the
+court confirms it, one instalment is paid and one defaults, and the 强制执行申请书 is written out."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from django.test.utils import override_settings
 
 from documents.ca import ROOT_CERT
 from documents.verification import Verdict, VerificationResult, verify_pdf
-from mediation.choices import CaseStatus
+from mediation.choices import CaseStatus, ObligationStatus
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
-from mediation.models import Case
+from mediation.models import Case, Obligation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,8 +63,23 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Demo]
             call_command("flush", interactive=False, verbosity=0)
 
 
-def test_the_demo_ends_with_the_confirmation_application_submitted(demo):
-    assert demo.status == CaseStatus.JC_SUBMITTED
+def test_the_demo_ends_with_the_confirmed_agreement_in_default_and_eligible_for_enforcement(demo):
+    assert demo.status == CaseStatus.ENFORCEMENT_ELIGIBLE
+    case = Case.objects.get(title=DEMO_CASE_TITLE)
+    states = list(Obligation.objects.filter(case=case).order_by("number").values_list("status", flat=True))
+    assert states == [ObligationStatus.PERFORMED, ObligationStatus.DEFAULTED]
+    assert "申请人确认收到" in demo.text and "报告未履行" in demo.text
+
+
+def test_the_enforcement_application_is_written_with_its_facts_and_cjk_font(demo):
+    path = demo.out / "enforcement-application.pdf"
+    text = "".join(subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    for field in ["强制执行申请书", "申请执行人：张三", "被执行人：北京某科技有限公司", "民特", "调解协议第2条",
+                  "6000.00", "调解协议第1条约定的义务已履行", "第二百五十条"]:
+        assert field in text, field
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert any("CJK" in line and line.split()[-5:-2] == ["yes", "yes", "yes"] for line in fonts.splitlines()), fonts
 
 
 def test_every_signature_on_the_agreement_passes_pdfsig(demo):
