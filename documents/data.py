@@ -47,6 +47,7 @@ from mediation.choices import (
     TimerKind,
     TimerStatus,
 )
+from mediation.exceptions import InvalidInput
 from mediation.lifecycle import CONFIRMATION_WINDOW_DAYS
 from mediation.models import (
     Agent,
@@ -67,7 +68,6 @@ from mediation.models import (
     ServiceAddress,
     Timer,
 )
-from mediation.exceptions import InvalidInput
 from mediation.selectors.performance import enforceable_title, enforcement_limit
 from mediation.selectors.rooms import room_files_shared_privately
 

@@ -105,6 +105,17 @@ _WITH_TITLE = {
     "service.acknowledged": _("受送达人确认收到"),
     "service.paper_copy_requested": _("申请纸质文书"),
     "confirmation.extension_approved": _("院长批准延长司法确认审查期限"),
+    "performance.scheduled": _("调解协议生效，生成履行事项"),
+    "performance.reminded": _("发送履行期限提醒"),
+    "performance.proof_uploaded": _("义务人上传履行凭证"),
+    "performance.confirmed": _("权利人确认收到履行"),
+}
+# What a reported default led to (services.performance.obligation_report_default).
+_DEFAULT_OUTCOMES = {
+    "contract_only": _("权利人报告未履行（调解协议未经司法确认，可就履行提起诉讼）"),
+    "limit_lapsed": _("权利人报告未履行（申请执行期间已届满）"),
+    "enforcement_eligible": _("权利人报告未履行，可申请强制执行"),
+    "recorded": _("权利人报告未履行"),
 }
 _TIMER = {
     "timer.started": _("期限开始计算"),
@@ -136,6 +147,8 @@ def audit_event_label(event: AuditEvent) -> str:
     if event.kind == "recusal.decided":
         granted = data.get("decision") == RecusalDecision.GRANTED
         return str(_("准予回避") if granted else _("驳回回避申请"))
+    if event.kind == "performance.default_reported":
+        return str(_DEFAULT_OUTCOMES.get(data.get("outcome", ""), _DEFAULT_OUTCOMES["recorded"]))
     if event.kind in _TIMER:
         detail = _choice_label(TimerKind, data.get("kind"))
         return _("%(event)s：%(detail)s") % {"event": _TIMER[event.kind], "detail": detail}

@@ -8,6 +8,8 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from documents.models import Document
+from mediation.choices import DocumentKind
 from mediation.models import Case, User
 from mediation.selectors.performance import case_performance as performance_for
 from mediation.services.evidence import ACCEPT_ATTRIBUTE
@@ -21,5 +23,11 @@ def case_performance(context: template.Context, case: Case) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not isinstance(user, User):
         return {"p": None}
-    return {"p": performance_for(user=user, case=case), "case": case, "accept": ACCEPT_ATTRIBUTE,
+    performance = performance_for(user=user, case=case)
+    enforcement = None
+    if performance is not None and performance.title is not None:
+        # The paper exists only once it was rendered: the page links it then, and says so otherwise.
+        enforcement = (Document.objects.filter(case=case, kind=DocumentKind.ENFORCEMENT_APPLICATION,
+                                               superseded_by__isnull=True).order_by("-version").first())
+    return {"p": performance, "case": case, "accept": ACCEPT_ATTRIBUTE, "enforcement": enforcement,
             "today": timezone.localdate(), "csrf_token": context.get("csrf_token")}

@@ -54,7 +54,7 @@ def obligation_default(request: HttpRequest, case_id: int, obligation_id: int) -
     else:
         obligation.case.refresh_from_db()
         if obligation.case.status == CaseStatus.ENFORCEMENT_ELIGIBLE:
-            messages.success(request, _("已记录未履行。本案可以申请强制执行，强制执行申请书已生成。"))
+            messages.success(request, _("已记录未履行。本案可以申请强制执行，强制执行申请书见“履行情况”。"))
         else:
             messages.success(request, _("已记录未履行。"))
     return _back(case_id)

@@ -9,8 +9,8 @@ from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
-from mediation.models.rooms import RecordConfirmation, RecordEntry, Room, RoomEvent, RoomJoinToken, RoomMember
 from mediation.models.performance import Obligation, PaymentProof
+from mediation.models.rooms import RecordConfirmation, RecordEntry, Room, RoomEvent, RoomJoinToken, RoomMember
 from mediation.models.roster import MediatorProfile, RosterEntry
 from mediation.models.scheduling import CalendarFeedToken, MediationSession, SessionParticipant, Venue, WorkingHours
 from mediation.models.service import ServiceDelivery, ServiceRecord

@@ -155,20 +155,21 @@ def case_performance(*, user: User, case: Case) -> CasePerformance | None:
     for obligation in obligations:
         overdue = obligation_is_overdue(obligation, today)
         open_ = obligation.status in (ObligationStatus.OPEN, ObligationStatus.PROOF_SUBMITTED)
+        label: str
         if obligation.status == ObligationStatus.PERFORMED:
-            label, css = ObligationStatus.PERFORMED.label, "performed"
+            label, css = str(ObligationStatus.PERFORMED.label), "performed"
         elif obligation.status == ObligationStatus.DEFAULTED:
-            label, css = ObligationStatus.DEFAULTED.label, "defaulted"
+            label, css = str(ObligationStatus.DEFAULTED.label), "defaulted"
         elif overdue:
             label, css = _("已逾期，尚未确认履行"), "overdue"
         elif obligation.status == ObligationStatus.PROOF_SUBMITTED:
-            label, css = ObligationStatus.PROOF_SUBMITTED.label, "proof"
+            label, css = str(ObligationStatus.PROOF_SUBMITTED.label), "proof"
         elif obligation.due_date is not None and obligation.due_date == today:
             label, css = _("今日到期"), "due"
         else:
-            label, css = ObligationStatus.OPEN.label, "open"
+            label, css = str(ObligationStatus.OPEN.label), "open"
         rows.append(ObligationRow(
-            obligation=obligation, overdue=overdue, state_label=str(label), state_class=css,
+            obligation=obligation, overdue=overdue, state_label=label, state_class=css,
             proofs=proofs.get(obligation.pk, []),
             may_confirm=open_ and obligation.obligee_id in authorised,
             may_report_default=open_ and obligation.obligee_id in authorised

@@ -151,7 +151,8 @@ def obligation_report_default(*, obligation: Obligation, actor: User, note: str 
                   "rule": "CPL 250; PML 32-33"},
         )
         if outcome == "enforcement_eligible":
-            assert title is not None and limit.last_day is not None
+            assert title is not None
+            assert limit.last_day is not None
             case_transition(case=case, to=CaseStatus.ENFORCEMENT_ELIGIBLE, actor=None,
                             data={"obligation": obligation.pk, "title": title.number,
                                   "limit_last_day": limit.last_day.isoformat()})
@@ -224,7 +225,8 @@ def _remind(*, obligation_id: int, which: str, now: dt.datetime) -> bool:
         if claimed != 1:
             return False
         obligation = Obligation.objects.select_related("case", "obligor", "obligor__user").get(pk=obligation_id)
-        assert obligation.due_date is not None and obligation.obligor is not None
+        assert obligation.due_date is not None
+        assert obligation.obligor is not None
         case, party = obligation.case, obligation.obligor
         due = obligation.due_date
         when = (_("为今日（%(y)d年%(m)d月%(d)d日）") if which == ON_DAY else _("至%(y)d年%(m)d月%(d)d日届满")) % {

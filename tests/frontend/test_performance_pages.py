@@ -35,7 +35,7 @@ def test_the_obligee_reports_a_default_on_an_unconfirmed_agreement_and_reads_why
         client.force_login(world.applicant)
         page = client.get(reverse("case_detail", args=(case.pk,))).content.decode()
         assert "履行情况" in page and "人民调解法第三十一条" in page and "已逾期" in page
-        assert 'action="%s"' % _url("obligation_default", first) in page
+        assert f'action="{_url("obligation_default", first)}"' in page
         assert _url("obligation_proof", first) not in page  # the obligee uploads no proof
         response = client.post(_url("obligation_default", first), {"note": "未收到"})
         assert response.status_code == 302 and response["Location"].endswith("#performance")

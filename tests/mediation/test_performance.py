@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mediation import calendar
 from mediation import transitions as tr
+from mediation.audit_labels import audit_event_label
 from mediation.choices import MessageChannel, ObligationStatus
 from mediation.exceptions import InvalidInput, NotFound, PermissionDenied, StaleState
 from mediation.models import AuditEvent, Case, Evidence, Obligation, OutboxMessage, PaymentProof
@@ -242,6 +243,7 @@ def test_a_default_on_an_unconfirmed_agreement_is_recorded_as_a_contract_matter(
         assert case.status == S.PERFORMANCE_TRACKING  # not enforcement: a contract is sued on (PML 32-33)
         event = AuditEvent.objects.get(case=case, kind="performance.default_reported")
         assert (event.data["outcome"], event.data["enforceable"]) == ("contract_only", False)
+        assert "提起诉讼" in audit_event_label(event)
         view = case_performance(user=world.applicant, case=case)
         assert view is not None and view.title is None and view.any_default
         assert [r.state_class for r in view.rows] == ["defaulted", "open", "open"]

@@ -42,13 +42,13 @@ from mediation.choices import (
     CaseStatus,
     ClauseKind,
     DocumentKind,
+    ObligationStatus,
     PartyRole,
     RecordTag,
     Role,
     RoomOutcome,
     SessionKind,
     SessionStatus,
-    ObligationStatus,
     SignerRole,
 )
 from mediation.management.commands.seed_demo import DEMO_CASE_TITLE
@@ -355,8 +355,8 @@ class Command(BaseCommand):
             if unpaid.status != ObligationStatus.DEFAULTED:
                 obligation_report_default(obligation=unpaid, actor=payee, note="履行期限届满，申请人未收到该笔款项。")
             case.refresh_from_db()
-            self._say(f"13. （演示时钟拨至 {after}）第{unpaid.number}条（{unpaid.amount} 元）期满未付，申请人报告未履行；"
-                      f"案件状态：{case.get_status_display()}")
+            self._say(f"13. （演示时钟拨至 {after}）第{unpaid.number}条（{unpaid.amount} 元）期满未付，"
+                      f"申请人报告未履行；案件状态：{case.get_status_display()}")
         return case
 
     def _two_instalments(self, case: Case) -> tuple[Obligation, Obligation]:
