@@ -115,6 +115,7 @@ _DEFAULT_OUTCOMES = {
     "contract_only": _("权利人报告未履行（调解协议未经司法确认，可就履行提起诉讼）"),
     "limit_lapsed": _("权利人报告未履行（申请执行期间已届满）"),
     "enforcement_eligible": _("权利人报告未履行，可申请强制执行"),
+    "enforcement_added": _("权利人报告未履行，强制执行申请书重新生成"),
     "recorded": _("权利人报告未履行"),
 }
 _TIMER = {

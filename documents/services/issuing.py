@@ -211,3 +211,18 @@ def documents_for_transition(*, case_id: int, status: str, actor_id: int | None)
             continue
         issued.append(document.pk)
     return issued
+
+
+@shared_task(name="documents.tasks.enforcement_application_refresh")
+def enforcement_application_refresh(*, case_id: int) -> int | None:
+    """Issue the 强制执行申请书 again after a further default (``signals.enforcement_default_added``): the new
+    version supersedes the old and asks for every defaulted obligation. Returns the new document's id, or None
+    when it could not be issued (logged)."""
+    case = Case.objects.select_related("court", "mediation_organisation").get(pk=case_id)
+    try:
+        document = document_issue(case=case, kind=DocumentKind.ENFORCEMENT_APPLICATION, actor=None,
+                                  reason="further default reported")
+    except DomainError:
+        logger.exception("enforcement application for case %s could not be issued again", case_id)
+        return None
+    return document.pk

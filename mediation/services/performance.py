@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mediation import lifecycle
+from mediation import lifecycle, signals
 from mediation import notification_templates as nt
 from mediation.choices import CaseStatus, EvidenceKind, MessageChannel, ObligationStatus
 from mediation.exceptions import InvalidInput, NotFound, PermissionDenied, StaleState
@@ -40,6 +40,7 @@ from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.evidence import evidence_upload
 from mediation.services.outbox import outbox_enqueue
+from mediation.signals import send_on_commit
 from mediation.validators import clean_single_line, mask_phone
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ def obligation_report_default(*, obligation: Obligation, actor: User, note: str 
             outcome = "limit_lapsed"
         elif case.status == CaseStatus.PERFORMANCE_TRACKING:
             outcome = "enforcement_eligible"
+        elif case.status == CaseStatus.ENFORCEMENT_ELIGIBLE:
+            outcome = "enforcement_added"  # the application is issued again with this obligation too
         else:
             outcome = "recorded"
         audit_append(
@@ -150,6 +153,8 @@ def obligation_report_default(*, obligation: Obligation, actor: User, note: str 
                   "limit_last_day": limit.last_day.isoformat() if limit.last_day else None,
                   "rule": "CPL 250; PML 32-33"},
         )
+        if outcome == "enforcement_added":
+            send_on_commit(signals.enforcement_default_added, case_id=case.pk, obligation_id=obligation.pk)
         if outcome == "enforcement_eligible":
             assert title is not None
             assert limit.last_day is not None

@@ -79,3 +79,20 @@ def test_a_default_on_an_unconfirmed_agreement_renders_no_enforcement_applicatio
             document_issue(case=case, kind=DocumentKind.ENFORCEMENT_APPLICATION, actor=world.clerk)
         assert documents_for_transition(case_id=case.pk, status=CaseStatus.ENFORCEMENT_ELIGIBLE, actor_id=None) == []
         assert not Document.objects.filter(case=case, kind=DocumentKind.ENFORCEMENT_APPLICATION).exists()
+
+
+def test_a_further_default_issues_the_application_again_with_both_clauses(world, tmp_path,
+                                                                           django_capture_on_commit_callbacks):
+    with time_machine.travel(local(*START), tick=False) as traveller:
+        case = confirmed(world, traveller)
+        _first, certificate, second = obligations(case)
+        traveller.move_to(local(2026, 5, 4, 9))
+        with django_capture_on_commit_callbacks(execute=True):
+            obligation_report_default(obligation=second, actor=world.applicant)
+        with django_capture_on_commit_callbacks(execute=True):
+            obligation_report_default(obligation=certificate, actor=world.applicant, note="离职证明未出具")
+    documents = list(Document.objects.filter(case=case, kind=DocumentKind.ENFORCEMENT_APPLICATION).order_by("version"))
+    assert [d.version for d in documents] == [1, 2]
+    assert documents[1].supersedes == documents[0]
+    text = pdf_text(_path(documents[1], tmp_path))
+    assert "调解协议第3条" in text and "调解协议第4条" in text and "协议未约定履行期限" in text
