@@ -188,6 +188,36 @@ def obligation_proof_upload(*, obligation: Obligation, actor: User, file: File[A
     return proof
 
 
+def defaults_escalate(*, now: dt.datetime | None = None) -> int:
+    """Move to ENFORCEMENT_ELIGIBLE each case in performance tracking that holds a reported default, an
+    enforceable title and time left under CPL 250: a default reported before tracking began (during the
+    parties' objection window, Interp 372) is acted on once it begins. Runs with the timer sweep; returns how
+    many cases moved. A case that fails is logged and left for the next sweep."""
+    today = timezone.localtime(now or timezone.now(), timezone.get_default_timezone()).date()
+    case_ids = list(
+        Case.objects.filter(status=CaseStatus.PERFORMANCE_TRACKING, obligations__status=ObligationStatus.DEFAULTED)
+        .values_list("pk", flat=True).distinct()
+    )
+    moved = 0
+    for case_id in case_ids:
+        try:
+            with transaction.atomic():
+                case = Case.objects.select_for_update().get(pk=case_id)
+                if case.status != CaseStatus.PERFORMANCE_TRACKING:
+                    continue
+                title = enforceable_title(case)
+                limit = enforcement_limit(case, title)
+                if title is None or limit.last_day is None or limit.lapsed(today):
+                    continue
+                case_transition(case=case, to=CaseStatus.ENFORCEMENT_ELIGIBLE, actor=None,
+                                data={"title": title.number, "limit_last_day": limit.last_day.isoformat(),
+                                      "basis": "default reported before performance tracking began"})
+                moved += 1
+        except Exception:
+            logger.exception("Escalating the default of case %s failed", case_id)
+    return moved
+
+
 # --- Reminders before each due date ----------------------------------------------------------------------------
 
 AHEAD = "ahead"

@@ -20,13 +20,21 @@ from mediation.exceptions import InvalidInput, NotFound, PermissionDenied, Stale
 from mediation.models import AuditEvent, Case, Evidence, Obligation, OutboxMessage, PaymentProof
 from mediation.selectors.performance import case_performance, enforceable_title, enforcement_limit
 from mediation.services.cases import case_transition
+from mediation.services.confirmation import (
+    confirmation_accept,
+    confirmation_application_receive,
+    confirmation_rule,
+    confirmation_ruling_served,
+)
 from mediation.services.performance import (
+    defaults_escalate,
     obligation_confirm_receipt,
     obligation_get_for_user,
     obligation_proof_upload,
     obligation_report_default,
     obligations_remind,
 )
+from mediation.services.timer_sweep import timers_sweep
 from tests.performance_support import (
     FIRST_DUE,
     RULING_NUMBER,
@@ -300,3 +308,33 @@ def test_every_obligation_confirmed_closes_the_case_as_performed(world):
         for obligation in obligations(case):
             obligation_confirm_receipt(obligation=obligation, actor=world.applicant)
         assert Case.objects.get(pk=case.pk).status == S.CLOSED_PERFORMED
+
+
+def test_a_default_reported_in_the_objection_window_is_acted_on_once_tracking_begins(world):
+    with time_machine.travel(local(*START), tick=False) as traveller:
+        case = world.drive(effective(world), S.CLOSED_SETTLED)
+        confirmation_application_receive(case=case, document_id=None, title="司法确认申请书", sha256="0" * 64)
+        confirmation_accept(case=Case.objects.get(pk=case.pk), actor=world.judge, case_number=RULING_NUMBER)
+        confirmation_rule(case=Case.objects.get(pk=case.pk), actor=world.judge, confirm=True)
+        confirmation_ruling_served(case=Case.objects.get(pk=case.pk), actor=world.clerk)
+        traveller.move_to(local(2026, 3, 10, 9))
+        certificate = obligations(case)[1]  # no due date: reportable at once
+        obligation_report_default(obligation=certificate, actor=world.applicant)
+        assert Case.objects.get(pk=case.pk).status == S.OBJECTION_WINDOW
+        assert AuditEvent.objects.get(case=case, kind="performance.default_reported").data["outcome"] == "recorded"
+        assert defaults_escalate() == 0  # not while the window runs
+        traveller.move_to(local(2026, 3, 20, 9))
+        timers_sweep()
+        assert Case.objects.get(pk=case.pk).status == S.PERFORMANCE_TRACKING
+        assert defaults_escalate() == 1
+        assert Case.objects.get(pk=case.pk).status == S.ENFORCEMENT_ELIGIBLE
+        assert defaults_escalate() == 0
+
+
+def test_the_sweep_leaves_an_unconfirmed_default_where_it_is(world):
+    with time_machine.travel(local(*START), tick=False) as traveller:
+        case = unconfirmed(world, traveller)
+        traveller.move_to(local(2026, 4, 6, 9))
+        obligation_report_default(obligation=obligations(case)[0], actor=world.applicant)
+        assert defaults_escalate() == 0
+        assert Case.objects.get(pk=case.pk).status == S.PERFORMANCE_TRACKING
