@@ -37,6 +37,7 @@ from mediation.choices import (
     EvidenceKind,
     IdType,
     NotAcceptGround,
+    ObligationStatus,
     OrganisationKind,
     PartyKind,
     PartyRole,
@@ -61,6 +62,7 @@ from mediation.models import (
     Consent,
     Disclosure,
     Evidence,
+    Obligation,
     Party,
     RecordConfirmation,
     RecordEntry,
@@ -69,6 +71,7 @@ from mediation.models import (
     ServiceAddress,
     Timer,
 )
+from mediation.selectors.performance import enforceable_title, enforcement_limit
 from mediation.selectors.rooms import room_files_shared_privately
 
 SCHEMA = 1
@@ -755,4 +758,67 @@ def ruling_data(case: Case, *, now: dt.datetime) -> Data:
         _signer(f"judge_{judge.pk}", SignerRole.JUDGE, _("审判员"), data["judge"]["name"], user_id=judge.pk),
         _signer(f"court_{court.pk}", SignerRole.COURT, _("人民法院（印章）"), court.name, organisation_id=court.pk),
     ]
+    return data
+
+
+# --- After the agreement: enforcement (CPL 250; Interp 460) -------------------------------------------------
+
+
+def enforcement_application_data(case: Case, agreement: Agreement, *, now: dt.datetime) -> Data:
+    """The 强制执行申请书 on a default reported against an enforceable title: only what is on record. The
+    applicants are the obligees of the defaulted obligations, the respondents their obligors; the title is the
+    court's (``selectors.performance.enforceable_title``); the limit is CPL 250's two years (T15). Refused, not
+    rendered, when there is no title or no reported default: an agreement nobody confirmed is sued on, not
+    enforced (PML 32-33)."""
+    title = enforceable_title(case)
+    if title is None:
+        raise InvalidInput(_("本案的调解协议未经司法确认，也没有人民法院的调解书，不能申请强制执行；"
+                             "调解协议具有合同效力，当事人可以就履行问题向人民法院提起诉讼（人民调解法第三十二、三十三条）。"))
+    obligations = list(Obligation.objects.filter(case=case).select_related("obligor", "obligee", "confirmed_by")
+                       .order_by("number"))
+    defaulted = [o for o in obligations if o.status == ObligationStatus.DEFAULTED]
+    if not defaulted:
+        raise InvalidInput(_("本案没有权利人报告未履行的义务，不生成强制执行申请书。"))
+    data = _common(case, DocumentKind.ENFORCEMENT_APPLICATION, now=now)
+    by_id = {p["id"]: p for p in data["parties"]}
+    applicant_ids = list(dict.fromkeys(o.obligee_id for o in defaulted if o.obligee_id))
+    respondent_ids = list(dict.fromkeys(o.obligor_id for o in defaulted if o.obligor_id))
+    limit = enforcement_limit(case, title)
+    confirmation = ConfirmationApplication.objects.filter(case=case).first()
+    data["title"] = _("强制执行申请书")
+    data["number"] = f"{case.reference}-ZX"
+    data["agreement"] = agreement_data(agreement)
+    # Without the agents of the mediation: their powers of attorney covered mediation and confirmation, not
+    # enforcement, which needs its own (CPL 62).
+    data["applicants"] = [{**by_id[i], "agents": []} for i in applicant_ids if i in by_id]
+    data["respondents"] = [{**by_id[i], "agents": []} for i in respondent_ids if i in by_id]
+    data["enforceable_title"] = {
+        "kind": title.kind, "label": title.label, "number": title.number, "court": title.court,
+        "decided_on": _iso(title.decided_on), "effective_on": _iso(title.effective_on), "rule": title.rule,
+        "applied_on": _iso(confirmation.submitted_at) if confirmation is not None else "",
+    }
+
+    def row(o: Obligation) -> Data:
+        return {"number": o.number, "subject": o.subject, "amount": _money(o.amount), "due_date": _iso(o.due_date),
+                "instalments": o.instalments, "obligor": o.obligor.name if o.obligor else "",
+                "obligee": o.obligee.name if o.obligee else "", "defaulted_at": _iso(o.defaulted_at),
+                "confirmed_at": _iso(o.confirmed_at), "note": o.default_note,
+                "text": clause_text(o.clause)}
+
+    data["defaulted"] = [row(o) for o in defaulted]
+    data["performed"] = [row(o) for o in obligations if o.status == ObligationStatus.PERFORMED]
+    amounts = [o.amount for o in defaulted if o.amount is not None]
+    data["unpaid_total"] = _money(sum(amounts, Decimal("0"))) if amounts else ""
+    data["limit"] = {"start": _iso(limit.start), "last_day": _iso(limit.last_day), "basis": limit.basis}
+    # Interp 460: the court that issued the ruling, or a same-level court where the property is, enforces.
+    data["addressee"] = title.court
+    items = [_("%(label)s（%(number)s）") % {"label": title.label, "number": title.number or _("案号未录入")},
+             _("调解协议书（编号：%(n)s）") % {"n": data["agreement"]["number"]}]
+    for party in data["applicants"]:
+        if party["natural"]:
+            items.append(_("%(n)s的身份证明（%(t)s）") % {"n": party["name"], "t": party["id_type"] or _("身份证件")})
+        else:
+            items.append(_("%(n)s的营业执照或登记证书、法定代表人（负责人）身份证明") % {"n": party["name"]})
+    data["attachments"] = items
+    data["signers"] = party_signers(data["applicants"], role_label=_("申请执行人"))
     return data

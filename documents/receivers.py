@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from documents.services.issuing import documents_for_transition
+from documents.services.issuing import documents_for_transition, enforcement_application_refresh
 from mediation import lifecycle, signals
 
 
@@ -14,5 +14,10 @@ def on_case_status_changed(*, case_id: int, new: str, actor_id: int | None, **_:
         documents_for_transition.delay(case_id=case_id, status=new, actor_id=actor_id)
 
 
+def on_enforcement_default_added(*, case_id: int, **_: Any) -> None:
+    enforcement_application_refresh.delay(case_id=case_id)
+
+
 def connect() -> None:
     signals.case_status_changed.connect(on_case_status_changed, dispatch_uid="documents.for_status")
+    signals.enforcement_default_added.connect(on_enforcement_default_added, dispatch_uid="documents.enforcement")

@@ -13,6 +13,7 @@ from frontend.views import (
     identity,
     inbox,
     intake,
+    performance,
     rooms,
     roster,
     scheduling,
@@ -28,6 +29,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/", cases.case_list, name="case_list"),
     path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
     path("parties/<int:party_id>/claim/", cases.party_claim_view, name="party_claim"),
+    # Performance after the agreement (PML 31-33): the obligee confirms or reports a default, the obligor uploads proof.
+    path("cases/<int:case_id>/obligations/<int:obligation_id>/confirm/", performance.obligation_confirm,
+         name="obligation_confirm"),
+    path("cases/<int:case_id>/obligations/<int:obligation_id>/default/", performance.obligation_default,
+         name="obligation_default"),
+    path("cases/<int:case_id>/obligations/<int:obligation_id>/proof/", performance.obligation_proof,
+         name="obligation_proof"),
     # Applying (a party's own application, step by step).
     path("apply/", apply.apply_start, name="apply_start"),
     path("apply/submit/", apply.apply_submit, name="apply_submit"),

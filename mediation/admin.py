@@ -39,6 +39,7 @@ from mediation.models import (
     MediatorProfile,
     Membership,
     NoticeText,
+    Obligation,
     OneTimeCode,
     Organisation,
     OutboxMessage,
@@ -147,6 +148,15 @@ class TimerInline(ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = ["kind", "status", "started_at", "due_at", "extra_days", "fired_at"]
 
 
+class ObligationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The schedule of obligations (PML 31): written only by services.obligations and services.performance."""
+
+    model = Obligation
+    extra = 0
+    fields = readonly_fields = ("number", "obligor", "obligee", "amount", "due_date", "status", "confirmed_at",
+                                "defaulted_at")
+
+
 class TransitionForm(forms.Form):
     target = forms.ChoiceField(label=_("变更为"))
     reason = forms.ChoiceField(label=_("事由"), required=False)
@@ -179,7 +189,7 @@ class CaseAdmin(admin.ModelAdmin):
     list_filter = ["status", "origin", "dispute_type", "court"]
     search_fields = ["reference", "title", "court_case_number", "parties__name"]
     list_select_related = ["court"]
-    inlines = [PartyInline, CaseMediatorInline, TimerInline]
+    inlines = [PartyInline, CaseMediatorInline, TimerInline, ObligationInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The transition page is for people with a role on the case (it answers 404 to anyone else, the

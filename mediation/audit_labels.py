@@ -108,6 +108,18 @@ _WITH_TITLE = {
     "confirmation.withdrawal_requested": _("当事人申请撤回司法确认申请"),
     "confirmation.inquiry_asked": _("法官提出核实事项"),
     "confirmation.inquiry_answered": _("答复法官的核实事项"),
+    "performance.scheduled": _("调解协议生效，生成履行事项"),
+    "performance.reminded": _("发送履行期限提醒"),
+    "performance.proof_uploaded": _("义务人上传履行凭证"),
+    "performance.confirmed": _("权利人确认收到履行"),
+}
+# What a reported default led to (services.performance.obligation_report_default).
+_DEFAULT_OUTCOMES = {
+    "contract_only": _("权利人报告未履行（调解协议未经司法确认，可就履行提起诉讼）"),
+    "limit_lapsed": _("权利人报告未履行（申请执行期间已届满）"),
+    "enforcement_eligible": _("权利人报告未履行，可申请强制执行"),
+    "enforcement_added": _("权利人报告未履行，强制执行申请书重新生成"),
+    "recorded": _("权利人报告未履行"),
 }
 _TIMER = {
     "timer.started": _("期限开始计算"),
@@ -139,6 +151,8 @@ def audit_event_label(event: AuditEvent) -> str:
     if event.kind == "recusal.decided":
         granted = data.get("decision") == RecusalDecision.GRANTED
         return str(_("准予回避") if granted else _("驳回回避申请"))
+    if event.kind == "performance.default_reported":
+        return str(_DEFAULT_OUTCOMES.get(data.get("outcome", ""), _DEFAULT_OUTCOMES["recorded"]))
     if event.kind in _TIMER:
         detail = _choice_label(TimerKind, data.get("kind"))
         return _("%(event)s：%(detail)s") % {"event": _TIMER[event.kind], "detail": detail}

@@ -106,6 +106,23 @@ def calendar_period_end(start: dt.date, n: int, *, overrides: Overrides | None =
     return last
 
 
+def years_period_end(start: dt.date, years: int, *, overrides: Overrides | None = None) -> dt.date:
+    """The last day of a period of ``years`` years that starts on ``start`` (CPL 85): the day with the same
+    month and day number ``years`` later (28 February for a start on 29 February in a year that has none),
+    rolled forward past a rest day or holiday as ``calendar_period_end`` does."""
+    if years < 0:
+        raise ValueError("years must not be negative")
+    try:
+        last = start.replace(year=start.year + years)
+    except ValueError:  # 29 February, and the target year is not a leap year
+        last = start.replace(year=start.year + years, day=28)
+    if overrides is None:
+        overrides = load_overrides(since=last)
+    while not is_working_day(last, overrides=overrides):
+        last += ONE_DAY
+    return last
+
+
 def local_day(moment: dt.datetime) -> dt.date:
     """The court's calendar date of ``moment`` (the default time zone, whatever zone a request activated)."""
     return timezone.localtime(moment, timezone.get_default_timezone()).date()

@@ -264,6 +264,7 @@ class EvidenceKind(models.TextChoices):
     IDENTITY = "identity", _("身份证明")
     AUTHORITY = "authority", _("授权委托书")
     OTHER = "other", _("其他材料")
+    PAYMENT_PROOF = "payment", _("履行凭证")
 
 
 class ServiceStage(models.TextChoices):
@@ -457,6 +458,7 @@ class DocumentKind(models.TextChoices):
     PRESIDING_PROOF = "presiding_proof", _("调解组织主持调解的证明")
     FAILURE_REPORT = "failure_report", _("调解终结报告")
     RULING = "ruling", _("民事裁定书")  # judicial confirmation's rulings (legal-rules §C4)
+    ENFORCEMENT_APPLICATION = "enforcement", _("强制执行申请书")
 
 
 class SignerRole(models.TextChoices):
@@ -507,3 +509,13 @@ class ConfirmationOutcome(models.TextChoices):
     NOT_ACCEPTED = "not_accepted", _("裁定不予受理")
     WITHDRAWN = "withdrawn", _("准许撤回申请")
     DEEMED_WITHDRAWN = "deemed_withdrawn", _("按撤回申请处理")
+
+
+class ObligationStatus(models.TextChoices):
+    """Where one obligation of an effective agreement stands (PML 31). "Overdue" is not stored: it is an open
+    obligation whose due date has passed, read against today's date."""
+
+    OPEN = "open", _("待履行")
+    PROOF_SUBMITTED = "proof_submitted", _("义务人已上传履行凭证，待权利人确认")
+    PERFORMED = "performed", _("权利人已确认履行")
+    DEFAULTED = "defaulted", _("权利人报告未履行")

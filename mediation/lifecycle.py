@@ -38,6 +38,10 @@ SETTLED_STATUSES = frozenset(
      S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, S.JC_CONFIRMED, S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING,
      S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE}
 )
+# An agreement in force whose performance may still be recorded against its schedule of obligations (PML 31):
+# from effectiveness until every obligation is performed. Payments and defaults do not wait for the
+# confirmation procedure, and a case eligible for enforcement may still receive a late payment.
+PERFORMANCE_STATUSES = SETTLED_STATUSES - {S.CLOSED_PERFORMED}
 # Finished without one (OMR 21, 25). A withdrawal after the parties settled themselves (OMR 25(2)) is
 # neither: it says little about the mediator.
 UNSETTLED_STATUSES = frozenset(
@@ -86,7 +90,7 @@ def cancels_sessions(status: str) -> bool:
 
 # SIGNING → the agreement and the record of the sessions; AGREEMENT_EFFECTIVE → the joint confirmation
 # application and the organisation's proof of presiding; TERMINATED → the failure report (OMR 21); each decision
-# on a confirmation application → the court's ruling.
+# on a confirmation application → the court's ruling; ENFORCEMENT_ELIGIBLE → the 强制执行申请书 (CPL 250).
 STATUS_DOCUMENTS: Mapping[str, tuple[str, ...]] = {
     S.SIGNING: (DocumentKind.AGREEMENT, DocumentKind.TRANSCRIPT),
     S.AGREEMENT_EFFECTIVE: (DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF),
@@ -97,6 +101,8 @@ STATUS_DOCUMENTS: Mapping[str, tuple[str, ...]] = {
     S.JC_DISMISSED: (DocumentKind.RULING,),
     S.JC_NOT_ACCEPTED: (DocumentKind.RULING,),
     S.JC_WITHDRAWN: (DocumentKind.RULING,),
+    # Entered only on a default reported against an enforceable title (services.performance; CPL 250).
+    S.ENFORCEMENT_ELIGIBLE: (DocumentKind.ENFORCEMENT_APPLICATION,),
 }
 DOCUMENT_STATUSES: frozenset[str] = frozenset(STATUS_DOCUMENTS)
 

@@ -33,6 +33,7 @@ SESSION_CANCELLED = "session.cancelled"
 SESSION_REMINDER_24H = "session.reminder_24h"
 SESSION_REMINDER_1H = "session.reminder_1h"
 TIMER_REMINDER = "timer.reminder"
+OBLIGATION_REMINDER = "obligation.reminder"
 SERVICE_NOTICE = "service.notice"
 GENERIC = "generic"
 
@@ -126,6 +127,15 @@ TEMPLATES: dict[str, Template] = {
             gettext_noop("详情： %(link)s"),
         ),
         required=frozenset({"reference", "what", "when"}),
+    ),
+    # No amount or content of the clause: an SMS leaves our hands, and the agreement is confidential.
+    OBLIGATION_REMINDER: Template(
+        subject=gettext_noop("履行提醒：案件%(reference)s"),
+        lines=(
+            gettext_noop("案件%(reference)s：调解协议第%(number)s条约定的履行期限%(when)s。"),
+            gettext_noop("履行后可在案件页面上传履行凭证： %(link)s"),
+        ),
+        required=frozenset({"reference", "number", "when"}),
     ),
     SERVICE_NOTICE: Template(
         subject=gettext_noop("送达通知：案件%(reference)s"),

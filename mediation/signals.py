@@ -25,6 +25,9 @@ room_event = Signal()
 # Sent at once (not on commit) at the end of every outbox drain: ``sent``. The electronic service records
 # receive it (``services.service.on_outbox_drained``): the outbox is below the areas that write to it.
 outbox_drained = Signal()
+# A further default was reported on a case already eligible for enforcement: ``case_id``, ``obligation_id``. The
+# documents app issues the 强制执行申请书 again, so it asks for every defaulted obligation.
+enforcement_default_added = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:

@@ -185,8 +185,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Without a confirmation application, tracking starts when the 30-day window closes (the JC-window
     # timer's expiry), so nobody can cut the parties' CPL 205 right short.
     _t("track_performance", S.CLOSED_SETTLED, S.PERFORMANCE_TRACKING, {SYSTEM}, origins=PRE_FILING, rule="PML 31"),
-    _t("performed", S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, {MEDIATOR, PARTY_AUTHORISED, CLERK}, rule="PML 31"),
-    _t("not_performed", S.PERFORMANCE_TRACKING, S.ENFORCEMENT_ELIGIBLE, {PARTY_AUTHORISED, CLERK}, rule="CPL 250"),
+    # The platform closes the case itself once the obligee has confirmed every obligation
+    # (services.performance); the people on the case may still record it by hand.
+    _t("performed", S.PERFORMANCE_TRACKING, S.CLOSED_PERFORMED, {MEDIATOR, PARTY_AUTHORISED, CLERK, SYSTEM},
+       rule="PML 31"),
+    # Only the performance service, after the obligee reported a default AND the case holds an enforceable
+    # title (a confirmation ruling, CPL 206; a court 调解书) within CPL 250's two years: an agreement nobody
+    # confirmed binds as a contract and is sued on, not enforced (PML 32-33). See
+    # selectors.performance.enforceable_title.
+    _t("not_performed", S.PERFORMANCE_TRACKING, S.ENFORCEMENT_ELIGIBLE, {SYSTEM}, rule="CPL 250; PML 33"),
 )
 
 def find_transitions(*, source: str, target: str, origin: str, action: str | None = None) -> list[Transition]:

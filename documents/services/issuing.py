@@ -50,7 +50,8 @@ ISSUER_ROLES = frozenset({tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK})
 KIND_ISSUER_ROLES: dict[str, frozenset[str]] = {DocumentKind.RULING: frozenset({tr.JUDGE})}
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
-NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF})
+NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF,
+                             DocumentKind.ENFORCEMENT_APPLICATION})
 
 Box = tuple[int, tuple[float, float, float, float]]
 
@@ -83,6 +84,9 @@ def build_data(
         if case.mediation_organisation_id is None:
             raise InvalidInput(_("本案没有调解组织主持调解，不出具主持调解的证明。"))
         return builders.presiding_proof_data(case, agreement, now=now)
+    if kind == DocumentKind.ENFORCEMENT_APPLICATION:
+        assert agreement is not None
+        return builders.enforcement_application_data(case, agreement, now=now)
     if kind == DocumentKind.FAILURE_REPORT:
         return builders.failure_report_data(case, now=now, notes=notes)
     if kind == DocumentKind.RULING:
@@ -219,3 +223,18 @@ def documents_for_transition(*, case_id: int, status: str, actor_id: int | None)
             continue
         issued.append(document.pk)
     return issued
+
+
+@shared_task(name="documents.tasks.enforcement_application_refresh")
+def enforcement_application_refresh(*, case_id: int) -> int | None:
+    """Issue the 强制执行申请书 again after a further default (``signals.enforcement_default_added``): the new
+    version supersedes the old and asks for every defaulted obligation. Returns the new document's id, or None
+    when it could not be issued (logged)."""
+    case = Case.objects.select_related("court", "mediation_organisation").get(pk=case_id)
+    try:
+        document = document_issue(case=case, kind=DocumentKind.ENFORCEMENT_APPLICATION, actor=None,
+                                  reason="further default reported")
+    except DomainError:
+        logger.exception("enforcement application for case %s could not be issued again", case_id)
+        return None
+    return document.pk

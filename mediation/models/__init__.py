@@ -9,6 +9,7 @@ from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
+from mediation.models.performance import Obligation, PaymentProof
 from mediation.models.rooms import (
     GuidanceRequest,
     RecordConfirmation,
@@ -50,10 +51,12 @@ __all__ = [
     "Membership",
     "NoticeAcknowledgement",
     "NoticeText",
+    "Obligation",
     "OneTimeCode",
     "Organisation",
     "OutboxMessage",
     "Party",
+    "PaymentProof",
     "RecordConfirmation",
     "RecordEntry",
     "RecusalRequest",

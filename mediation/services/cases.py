@@ -19,6 +19,7 @@ from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, Tra
 from mediation.models import Case, CaseMediator, Organisation, User
 from mediation.permissions import can_take_transition
 from mediation.services.audit import audit_append
+from mediation.services.obligations import obligations_schedule
 from mediation.services.session_notices import sessions_cancel_for_case
 from mediation.services.timers import timers_sync_for_status
 from mediation.signals import send_on_commit
@@ -152,6 +153,9 @@ def case_transition(
             CaseMediator.objects.filter(case=case, is_active=True).update(is_active=False, ended_at=now)
         # What the status means in this transaction (mediation.lifecycle): its clocks, and what it cancels.
         timers_sync_for_status(case=case, old_status=expected, new_status=to, at=now, actor=actor)
+        if to == CaseStatus.AGREEMENT_EFFECTIVE:
+            # The agreement's clauses become the schedule of obligations it is performed against (PML 31).
+            obligations_schedule(case=case, actor=actor)
         if lifecycle.cancels_sessions(to):
             reason_text = _("案件已变更为“%(s)s”") % {"s": _label(to)}
             sessions_cancel_for_case(case=case, reason=reason_text, actor=actor)

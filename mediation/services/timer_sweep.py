@@ -20,6 +20,7 @@ from mediation.lifecycle import TIMER_RULES
 from mediation.models import Case, Timer
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.services.performance import defaults_escalate, obligations_remind
 from mediation.services.reminders import timers_remind
 from mediation.services.timers import event_data
 
@@ -36,6 +37,11 @@ def sweep_due_timers() -> int:
     except Exception:
         # The sweep has committed; a reminder run that breaks must not make the task look failed and retried.
         logger.exception("Sending timer reminders failed")
+    try:
+        defaults_escalate()  # a default reported during the objection window, once tracking began (CPL 250)
+        obligations_remind()  # the agreement's due dates (PML 31): 3 days ahead and on the day
+    except Exception:
+        logger.exception("Performance escalation or reminders failed")
     return len(fired)
 
 

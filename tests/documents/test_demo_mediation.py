@@ -1,6 +1,7 @@
 """manage.py demo_mediation: the demo case played through the services to a signed agreement, a submitted
-confirmation application and the court's sealed and served ruling, and the demo world's second application
-dismissed; every PDF written out passes poppler's pdfsig and the verification check."""
+confirmation application and the court's sealed and served ruling, then one instalment paid and one in default
+with the 强制执行申请书 written out; the demo world's second application dismissed; every PDF written out passes
+poppler's pdfsig and the verification check."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from django.test.utils import override_settings
 
 from documents.ca import ROOT_CERT
 from documents.verification import Verdict, VerificationResult, verify_pdf
-from mediation.choices import CaseStatus
+from mediation.choices import CaseStatus, ObligationStatus
 from mediation.management.commands.seed_demo import CONFIRMATION_CASE_TITLE, DEMO_CASE_TITLE
-from mediation.models import Case, ServiceRecord
+from mediation.models import Case, Obligation, ServiceRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,8 +69,7 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Demo]
             call_command("flush", interactive=False, verbosity=0)
 
 
-def test_the_demo_ends_with_the_confirmation_ruling_served_and_the_objection_window_open(demo):
-    assert demo.status == CaseStatus.OBJECTION_WINDOW
+def test_the_confirmation_ruling_was_served_on_both_parties(demo):
     assert demo.served[DEMO_CASE_TITLE] == 2
 
 
@@ -83,6 +83,25 @@ def test_both_rulings_carry_the_judges_signature_and_the_courts_seal(demo, name)
     report = _pdfsig(demo.out / name)
     assert report.count("Signature is Valid.") == 2
     assert "李法官" in report and "北京市东城区人民法院" in report
+
+
+def test_the_demo_ends_with_the_confirmed_agreement_in_default_and_eligible_for_enforcement(demo):
+    assert demo.status == CaseStatus.ENFORCEMENT_ELIGIBLE
+    case = Case.objects.get(title=DEMO_CASE_TITLE)
+    states = list(Obligation.objects.filter(case=case).order_by("number").values_list("status", flat=True))
+    assert states == [ObligationStatus.PERFORMED, ObligationStatus.DEFAULTED]
+    assert "申请人确认收到" in demo.text and "报告未履行" in demo.text
+
+
+def test_the_enforcement_application_is_written_with_its_facts_and_cjk_font(demo):
+    path = demo.out / "enforcement-application.pdf"
+    text = "".join(subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    for field in ["强制执行申请书", "申请执行人：张三", "被执行人：北京某科技有限公司", "民特", "调解协议第2条",
+                  "6000.00", "调解协议第1条约定的义务已履行", "第二百五十条"]:
+        assert field in text, field
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    assert any("CJK" in line and line.split()[-5:-2] == ["yes", "yes", "yes"] for line in fonts.splitlines()), fonts
 
 
 def test_every_signature_on_the_agreement_passes_pdfsig(demo):

@@ -9,7 +9,8 @@ from mediation import transitions as tr
 from mediation.audit_labels import _FIXED, _TIMER, _WITH_TITLE
 
 ROOT = Path(__file__).resolve().parents[2] / "mediation"
-HANDLED_SPECIALLY = {"mediator.chosen", "recusal.decided", "consent.granted", "consent.refused"}
+HANDLED_SPECIALLY = {"mediator.chosen", "recusal.decided", "consent.granted", "consent.refused",
+                     "performance.default_reported"}
 
 
 def test_every_literal_audit_kind_in_the_code_has_a_label():

@@ -4,6 +4,8 @@ the 民事裁定书 by signing it (the court's e-seal follows) and the ruling is
 the objection window. The demo world's second application (孙八与周九) is dismissed the same way. Through the
 services only (no browser); every generated PDF and the development CA certificate are written to a directory
 so anyone can inspect and verify them (the two rulings as ruling-confirm-signed.pdf and ruling-dismiss-signed.pdf).
+Then the parties perform: the first instalment is paid and confirmed, the second falls into default and the
+强制执行申请书 is written out as ``enforcement-application.pdf`` (with a simulated clock for the days in between).
 
     python manage.py seed_demo            # the demo world (run automatically when missing)
     python manage.py demo_mediation --out var/demo
@@ -25,6 +27,7 @@ from typing import Any
 from celery import current_app as celery_app
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
@@ -43,6 +46,7 @@ from mediation.choices import (
     ClauseKind,
     DismissalGround,
     DocumentKind,
+    ObligationStatus,
     PartyRole,
     RecordTag,
     Role,
@@ -59,6 +63,7 @@ from mediation.models import (
     CaseMediator,
     ConfirmationApplication,
     MediationSession,
+    Obligation,
     Party,
     ServiceRecord,
     User,
@@ -73,13 +78,24 @@ from mediation.services.agreements import (
     agreement_start,
     agreement_update,
 )
-from mediation.services.confirmation import confirmation_accept, confirmation_rule
+from mediation.services.confirmation import confirmation_accept, confirmation_rule, confirmation_ruling_served
+from mediation.services.performance import (
+    obligation_confirm_receipt,
+    obligation_proof_upload,
+    obligation_report_default,
+    obligations_remind,
+)
 from mediation.services.scheduling import session_schedule
 from mediation.services.service import service_address_change
+from mediation.services.timer_sweep import timers_sweep
 
 PLAYABLE_FROM = CaseStatus.SCHEDULING
 AT_COURT = CaseStatus.JC_SUBMITTED
-DONE_STATUSES = frozenset({CaseStatus.OBJECTION_WINDOW})
+# After the court (``_court``) the case is in the objection window; the performance part (``_perform``) takes it
+# on from any status of the confirmation path to a default on the confirmed agreement.
+PERFORMABLE_FROM = frozenset({CaseStatus.JC_SUBMITTED, CaseStatus.JC_UNDER_REVIEW, CaseStatus.JC_CONFIRMED,
+                              CaseStatus.OBJECTION_WINDOW, CaseStatus.PERFORMANCE_TRACKING})
+DONE_STATUSES = frozenset({CaseStatus.ENFORCEMENT_ELIGIBLE})
 # The file each ruling variant is written to (legal-rules §C4).
 RULING_FILES = {"confirmed": "confirm", "dismissed": "dismiss", "not_accepted": "not-accepted",
                 "withdrawn": "withdrawn", "deemed_withdrawn": "deemed-withdrawn"}
@@ -104,8 +120,9 @@ def _account(party: Party) -> User:
 
 
 class Command(BaseCommand):
-    help = ("Play the demo case to a signed agreement, a signed confirmation application and the court's sealed, "
-            "served ruling (and dismiss the demo world's second application); write the PDFs to --out.")
+    help = ("Play the demo case to a signed agreement, a signed confirmation application, the court's sealed, served "
+            "ruling and a default on the second instalment (and dismiss the demo world's second application); write "
+            "the PDFs (with the rulings and enforcement-application.pdf) to --out.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, help="Directory for the PDFs and the CA certificate.")
@@ -137,6 +154,8 @@ class Command(BaseCommand):
                 case = self._play(case)
             if case.status == AT_COURT:
                 case = self._court(case, confirm=True, step=8)
+            if case.status in PERFORMABLE_FROM:
+                case = self._perform(case)
             elif case.status in DONE_STATUSES:
                 self._say(f"演示案件已完成（{case.get_status_display()}），直接导出文书。")
             else:
@@ -147,10 +166,11 @@ class Command(BaseCommand):
                 )
             second = Case.objects.filter(title=CONFIRMATION_CASE_TITLE).order_by("pk").first()
             if second is not None and second.status == AT_COURT:
-                second = self._court(second, confirm=False, step=12)
+                second = self._court(second, confirm=False, step=14)
         self._export(case, out)
         if second is not None:
             self._export(second, out, kinds=(DocumentKind.RULING,))
+        self._export_enforcement(case, out)
         self._export_end(out)
 
     # --- setup ---------------------------------------------------------------------------------------------
@@ -346,6 +366,85 @@ class Command(BaseCommand):
         self._say(f"{step + 2}. 审判员签署批准，本院电子印章加盖；向 {served} 位当事人电子送达；"
                   f"案件状态：{case.get_status_display()}")
         return case
+
+    # --- after the agreement: performance and enforcement (issue 12 item 4, issue 11 item 4) -----------------
+
+    def _perform(self, case: Case) -> Case:
+        """The court confirms the agreement (through the confirmation services), the first payment is made and
+        confirmed, the second is not: the obligee reports the default and the 强制执行申请书 is rendered.
+
+        The second payment falls due 45 days after the agreement: the demo moves the clock forward with
+        time-machine (a development dependency, imported here only) to three days before it (the reminder)
+        and to the day after it (the default). Everything recorded from then on carries those dates.
+        """
+        import time_machine  # development only: the demo's simulated clock
+
+        court = case.court
+        judge = User.objects.filter(memberships__organisation=court, memberships__role=Role.JUDGE,
+                                    memberships__is_active=True).order_by("pk").first()
+        clerk = User.objects.filter(memberships__organisation=court, memberships__role=Role.CLERK,
+                                    memberships__is_active=True).order_by("pk").first()
+        if judge is None or clerk is None:
+            raise CommandError(f"{court.name} needs a judge and a clerk for the confirmation; run seed_demo.")
+        if case.status == CaseStatus.JC_SUBMITTED:
+            number = f"（{timezone.localdate().year}）{court.court_code}民特{100 + case.pk}号"
+            confirmation_accept(case=case, actor=judge, case_number=number)
+            case.refresh_from_db()
+            self._say(f"8. {judge.real_name}受理司法确认申请，案号 {number}")
+        if case.status == CaseStatus.JC_UNDER_REVIEW:
+            confirmation_rule(case=case, actor=judge, confirm=True)
+            case.refresh_from_db()
+            self._say("9. 法官裁定调解协议有效（民事诉讼法第二百零六条）")
+        if case.status == CaseStatus.JC_CONFIRMED:
+            confirmation_ruling_served(case=case, actor=clerk)
+            case.refresh_from_db()
+            self._say(f"10. 书记员登记裁定已送达；案件状态：{case.get_status_display()}")
+
+        applicant = Party.objects.get(case=case, role=PartyRole.APPLICANT)
+        respondent = Party.objects.get(case=case, role=PartyRole.RESPONDENT)
+        agent = Agent.objects.filter(party=respondent, user__isnull=False).select_related("user").first()
+        payer = agent.user if agent is not None and agent.user is not None else _account(respondent)
+        payee = _account(applicant)
+        paid, unpaid = self._two_instalments(case)
+        if paid.status != ObligationStatus.PERFORMED:
+            slip = ContentFile(_handwriting("转账凭证"), name="转账凭证.png")
+            obligation_proof_upload(obligation=paid, actor=payer, file=slip)
+            obligation_confirm_receipt(obligation=paid, actor=payee)
+            self._say(f"11. 第{paid.number}条（{paid.amount} 元）：被申请人上传履行凭证，申请人确认收到")
+        assert unpaid.due_date is not None
+        reminder_day = unpaid.due_date - dt.timedelta(days=3)
+        tz = timezone.get_default_timezone()
+        with time_machine.travel(dt.datetime.combine(reminder_day, dt.time(9), tzinfo=tz), tick=True):
+            timers_sweep()  # the 15-day objection window closed meanwhile: performance tracking
+            reminded = obligations_remind()
+            self._say(f"12. （演示时钟拨至 {reminder_day}）第{unpaid.number}条到期前三日提醒义务人：{reminded} 条")
+        after = unpaid.due_date + dt.timedelta(days=1)
+        with time_machine.travel(dt.datetime.combine(after, dt.time(9), tzinfo=tz), tick=True):
+            timers_sweep()
+            unpaid.refresh_from_db()
+            if unpaid.status != ObligationStatus.DEFAULTED:
+                obligation_report_default(obligation=unpaid, actor=payee, note="履行期限届满，申请人未收到该笔款项。")
+            case.refresh_from_db()
+            self._say(f"13. （演示时钟拨至 {after}）第{unpaid.number}条（{unpaid.amount} 元）期满未付，"
+                      f"申请人报告未履行；案件状态：{case.get_status_display()}")
+        return case
+
+    def _two_instalments(self, case: Case) -> tuple[Obligation, Obligation]:
+        payments = list(Obligation.objects.filter(case=case, due_date__isnull=False).order_by("due_date", "number"))
+        if len(payments) < 2:
+            raise CommandError(f"The demo agreement of {case.reference} should have two dated payments; it has "
+                               f"{len(payments)}.")
+        return payments[0], payments[-1]
+
+    def _export_enforcement(self, case: Case, out: Path) -> None:
+        document = (Document.objects.filter(case=case, kind=DocumentKind.ENFORCEMENT_APPLICATION,
+                                            superseded_by__isnull=True).order_by("-version").first())
+        if document is None:
+            self._say("（未生成强制执行申请书。）")
+            return
+        with document.pdf.open("rb") as handle:
+            path = self._write(out / "enforcement-application.pdf", handle.read())
+        self._say(f"强制执行申请书：{path}")
 
     def _code(self, phone: str) -> str:
         messages = [m for m in sms_outbox if m.phone == phone]

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from mediation.services.performance import defaults_escalate, obligations_remind
 from mediation.services.reminders import timers_remind
 from mediation.services.timer_sweep import timers_sweep
 
@@ -30,7 +31,10 @@ class Command(BaseCommand):
             while True:
                 fired = timers_sweep()
                 self.stdout.write(f"{len(fired)} timer(s) fired")
-                reminded = timers_remind()
+                escalated = defaults_escalate()
+                if escalated:
+                    self.stdout.write(f"{escalated} case(s) now eligible for enforcement")
+                reminded = timers_remind() + obligations_remind()
                 if reminded:
                     self.stdout.write(f"{reminded} reminder(s) sent")
                 if interval is None:
