@@ -55,6 +55,7 @@ _FIXED = {
     "session.scheduled": _("安排调解活动"),
     "session.rescheduled": _("调解活动改期"),
     "session.cancelled": _("取消调解活动"),
+    "session.verification_scheduled": _("安排司法确认询问"),
     "calendar.feed_created": _("创建日历订阅地址"),
     "calendar.feed_rotated": _("重新生成日历订阅地址"),
     "room.opened": _("开启调解室"),

@@ -37,6 +37,7 @@ class Demo:
     status: str
     second_status: str
     served: dict[str, int]
+    obligations: list[str]
     verdicts: dict[str, VerificationResult]
     ca_root: bytes
 
@@ -62,6 +63,8 @@ def demo(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[Demo]
                 second_status=Case.objects.get(title=CONFIRMATION_CASE_TITLE).status,
                 served={title: ServiceRecord.objects.filter(case__title=title, document_title="民事裁定书").count()
                         for title in (DEMO_CASE_TITLE, CONFIRMATION_CASE_TITLE)},
+                obligations=list(Obligation.objects.filter(case__title=DEMO_CASE_TITLE).order_by("number")
+                                 .values_list("status", flat=True)),
                 verdicts={path.name: verify_pdf(data=path.read_bytes()) for path in finals},
                 ca_root=(base / "dev-ca" / ROOT_CERT).read_bytes(),
             )
@@ -87,9 +90,7 @@ def test_both_rulings_carry_the_judges_signature_and_the_courts_seal(demo, name)
 
 def test_the_demo_ends_with_the_confirmed_agreement_in_default_and_eligible_for_enforcement(demo):
     assert demo.status == CaseStatus.ENFORCEMENT_ELIGIBLE
-    case = Case.objects.get(title=DEMO_CASE_TITLE)
-    states = list(Obligation.objects.filter(case=case).order_by("number").values_list("status", flat=True))
-    assert states == [ObligationStatus.PERFORMED, ObligationStatus.DEFAULTED]
+    assert demo.obligations == [ObligationStatus.PERFORMED, ObligationStatus.DEFAULTED]
     assert "申请人确认收到" in demo.text and "报告未履行" in demo.text
 
 
