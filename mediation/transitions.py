@@ -122,6 +122,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("revise_agreement", S.SIGNING, S.AGREEMENT_DRAFT, {MEDIATOR}, rule="OMR 19"),
     _t("refused_to_sign", S.SIGNING, S.TERMINATED, {MEDIATOR}, reasons={EndReason.REFUSED_TO_SIGN},
        rule="OMR 25(7)"),
+    # OMR 25(6): the period runs through signing (OMR 24); if it ends before the agreement took effect (the case
+    # would have left SIGNING), mediation terminates. Only the platform's sweep takes this row.
+    _t("period_expired_in_signing", S.SIGNING, S.TERMINATED, {SYSTEM}, reasons={EndReason.PERIOD_EXPIRED},
+       rule="OMR 25(6)"),
     # Only the signing service, once every required signature is on the document.
     _t("agreement_signed", S.SIGNING, S.AGREEMENT_EFFECTIVE, {SYSTEM}, rule="OMR 19; PML 29"),
     _t("close_settled", S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, {MEDIATOR, SYSTEM},
