@@ -10,6 +10,7 @@ from frontend.views import (
     cases,
     court,
     documents,
+    filing,
     identity,
     inbox,
     intake,
@@ -43,6 +44,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
          name="intake_refer_to_organisation"),
     path("intake/referrals/new/", intake.intake_referral_create, name="intake_referral_create"),
     path("intake/org/", intake.intake_org_queue, name="intake_org_queue"),
+    # After a failed mediation (OMR 21): the court's filing queue and the case's failure page.
+    path("intake/filings/", filing.filing_queue_page, name="filing_queue"),
+    path("intake/filings/<int:filing_id>/", filing.filing_file, name="filing_file"),
+    path("cases/<int:case_id>/failure/", filing.case_failure, name="case_failure"),
     path("intake/org/<int:case_id>/distribute/", intake.intake_org_distribute, name="intake_org_distribute"),
     path("intake/mine/", intake.intake_mine, name="intake_mine"),
     # The roster, complaints, adoption and the recommendation.

@@ -141,14 +141,18 @@ TRANSITIONS: tuple[Transition, ...] = (
            rule="OMR 25(2)")
         for source in MEDIATING
     ),
-    # After failure: routed by origin (OMR 21)
-    _t("refer_to_filing", S.TERMINATED, S.REFER_TO_FILING, {MEDIATOR, CLERK},
+    # After failure: routed by origin (OMR 21), each through ``services/filing.py`` (the rows name who may):
+    # a party who chooses online filing has the materials handed to the court's filing queue (OMR 21(1));
+    # otherwise the mediator or the court closes the party's application as unresolved.
+    _t("refer_to_filing", S.TERMINATED, S.REFER_TO_FILING, {PARTY},
        origins=frozenset({CaseOrigin.PARTY_APPLICATION}), rule="OMR 21(1)"),
     _t("close_unresolved", S.TERMINATED, S.CLOSED_UNRESOLVED, {MEDIATOR, CLERK},
        origins=frozenset({CaseOrigin.PARTY_APPLICATION}), rule="OMR 21(1)"),
-    _t("court_must_file", S.TERMINATED, S.COURT_MUST_FILE, {MEDIATOR, CLERK},
-       origins=frozenset({CaseOrigin.DELEGATED}), rule="OMR 21(2)"),
-    _t("resume_trial", S.TERMINATED, S.RESUME_TRIAL, {MEDIATOR, CLERK, JUDGE},
+    # 委派: the court must file; the platform hands the materials to its filing queue once mediation ends.
+    _t("court_must_file", S.TERMINATED, S.COURT_MUST_FILE, {SYSTEM},
+       origins=frozenset({CaseOrigin.DELEGATED}), rule="OMR 21(2); SIM 21"),
+    # 委托: the court resumes the trial (its clerk or judge, on the case's failure page).
+    _t("resume_trial", S.TERMINATED, S.RESUME_TRIAL, {CLERK, JUDGE},
        origins=frozenset({CaseOrigin.ENTRUSTED}), rule="OMR 21(3)"),
     # Judicial confirmation (CPL 205-206; Interp 351-358)
     # Joint (CPL 205; Interp 351): the application service submits once both parties have signed it.

@@ -564,7 +564,7 @@ def _agreement_complete(*, document: Document, case: Case) -> None:
     """Every signature and the seal are on: serve it on every party, file a copy with the court (SIM 19),
     close the case as settled, and submit a confirmation application that is already fully signed."""
     data, digest = _latest_bytes(document)
-    _serve_on_parties(document=document, case=case, data=data)
+    serve_on_parties(document=document, case=case, data=data)
     _file_with_court(document=document, case=case, sha256=digest, purpose="agreement")
     if tr.find_transitions(source=case.status, target=CaseStatus.CLOSED_SETTLED, origin=case.origin):
         case = case_transition(case=case, to=CaseStatus.CLOSED_SETTLED, actor=None,
@@ -579,10 +579,11 @@ def _presiding_mediator(case: Case) -> User | None:
     return row.mediator if row is not None else None
 
 
-def _serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
-    """Serve the signed agreement on every party through the e-service module (OMR 19; OLR 31), on behalf of
-    the presiding mediator. A party who has not consented to e-service is not served (recorded, so the
-    mediator arranges service another way); the agreement's effect does not depend on it."""
+def serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
+    """Serve ``document`` (the signed agreement, the failure report) on every party through the e-service
+    module (OMR 19; OLR 31; PML 26), on behalf of the presiding mediator. A party who has not consented to
+    e-service is not served (recorded, so the mediator arranges service another way); the document's effect does
+    not depend on it."""
     mediator = _presiding_mediator(case)
     for party in Party.objects.filter(case=case).order_by("role", "pk"):
         try:

@@ -131,6 +131,9 @@ ACTION_PAGES: dict[str, _ActionPage] = {
     "respondent_declined": _ActionPage("case_respondent", gettext_lazy("征询被申请人意愿"), only_role=tr.MEDIATOR,
                                        only_when=lambda case: case.one_sided),
     "respondent_consented": _ActionPage("case_respond", gettext_lazy("表明是否愿意调解"), only_role=tr.RESPONDENT),
+    # OMR 21: a party chooses online filing; the court resumes a 委托 case's trial.
+    "refer_to_filing": _ActionPage("case_failure", gettext_lazy("在线申请立案")),
+    "resume_trial": _ActionPage("case_failure", gettext_lazy("恢复审理")),
 }
 
 

@@ -6,6 +6,7 @@ from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
 from mediation.models.confirmation import ConfirmationApplication, SupplementRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
+from mediation.models.filing import CourtFiling
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
@@ -30,6 +31,7 @@ __all__ = [
     "Complaint",
     "ConfirmationApplication",
     "Consent",
+    "CourtFiling",
     "Disclosure",
     "Evidence",
     "HolidayOverride",
