@@ -468,6 +468,30 @@ def test_terminating_ends_the_mediation_with_the_omr25_reason(world):
     assert room.session.status == SessionStatus.HELD
 
 
+def test_the_end_form_records_a_withdrawal_after_the_parties_settled(world):
+    """OMR 25(2) is on the end form's list; the state machine takes it as a withdrawal, not a refused move."""
+    case, room, _m = joint_room(world)
+
+    room_controls.room_end(room=room, actor=world.mediator, outcome="terminate",
+                           end_reason=EndReason.SETTLED_AND_WITHDRAWN, note="双方已自行和解")
+
+    case.refresh_from_db()
+    assert (case.status, case.end_reason) == (CaseStatus.WITHDRAWN, EndReason.SETTLED_AND_WITHDRAWN)
+    assert case.audit_events.filter(kind="case.withdraw").count() == 1
+    room.refresh_from_db()
+    assert (room.status, room.end_reason) == (RoomStatus.ENDED, EndReason.SETTLED_AND_WITHDRAWN)
+
+
+def test_only_the_mediator_ends_a_session_with_a_withdrawal(world):
+    case, room, _m = joint_room(world)
+    for user in (world.applicant, world.outsider, world.clerk):
+        with pytest.raises((PermissionDenied, exceptions.NotFound)):
+            room_controls.room_end(room=room, actor=user, outcome="terminate",
+                                   end_reason=EndReason.SETTLED_AND_WITHDRAWN)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_MEDIATION
+
+
 def test_agreement_outcome_needs_signing_to_be_open(world):
     _case, room, _m = joint_room(world)
 
