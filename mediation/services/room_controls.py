@@ -193,9 +193,9 @@ def room_end(
     """End the session with an outcome: ``continue`` on a later date (the next session is scheduled for
     everyone, through the scheduling rules, so a clash refuses the end with its reason), ``agreement``
     (signing must already be open), or ``terminate`` with an OMR 25 reason, which ends the mediation through
-    the state machine (OMR 25(2), the parties' own settlement and withdrawal, through its withdraw row). For a termination ``note`` is why mediation failed, and ``cost_conduct`` and
-    ``court_matters`` are OMR 21's other two entries; the failure report is made from them. The session is
-    marked held."""
+    the state machine (OMR 25(2), the parties' own settlement and withdrawal, through its withdraw row). For
+    a termination ``note`` is why mediation failed, and ``cost_conduct`` and ``court_matters`` are OMR 21's
+    other two entries; the failure report is made from them. The session is marked held."""
     note = (note or "").strip()
     cost_conduct = (cost_conduct or "").strip()
     court_matters = (court_matters or "").strip()

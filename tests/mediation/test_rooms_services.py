@@ -178,6 +178,31 @@ def test_session_notice_says_that_no_recording_is_made(world):
     assert "司法确认" in texts[SESSION_NOTICE.code].body
 
 
+def test_the_session_notice_states_the_agreements_effect_for_the_cases_variant(world):
+    """PML 29: a people's mediation committee's agreement takes effect with the parties' signatures, the
+    mediator's and the committee's seal, not at the parties' signatures alone (OMR 19); a 委托 agreement goes to
+    the court for a 调解书 (OMR 20) and has no judicial confirmation."""
+    from mediation.choices import CaseOrigin, OrganisationKind
+    from mediation.models import Case, Organisation
+
+    committee = Organisation.objects.create(name="东城区和平里人民调解委员会",
+                                            kind=OrganisationKind.PEOPLES_MEDIATION_COMMITTEE)
+    peoples = world.new_case()
+    Case.objects.filter(pk=peoples.pk).update(mediation_organisation=committee)
+    peoples.refresh_from_db()
+    body = next(t.body for t in room_entry.room_notices_required(peoples) if t.code.startswith("sim14.session"))
+    assert "加盖人民调解委员会印章之日起生效" in body and "人民调解法》第二十九条" in body
+    assert "自各方当事人均完成电子签章之时起发生法律效力" not in body
+
+    entrusted = world.new_case(origin=CaseOrigin.ENTRUSTED)
+    body = next(t.body for t in room_entry.room_notices_required(entrusted) if t.code.startswith("sim14.session"))
+    assert "调解书" in body and "司法确认" not in body
+
+    delegated = world.new_case(origin=CaseOrigin.DELEGATED)
+    body = next(t.body for t in room_entry.room_notices_required(delegated) if t.code.startswith("sim14.session"))
+    assert "自各方当事人均完成电子签章之时起发生法律效力" in body
+
+
 def test_no_join_token_before_both_checks(world):
     _case, _session, room = open_room(world)
     member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
