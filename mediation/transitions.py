@@ -111,6 +111,27 @@ TRANSITIONS: tuple[Transition, ...] = (
            rule="OMR 13-14; SIM 15", releases_mediators=True)
         for source in (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
     ),
+    # OMR 13: a party does not consent to the mediator continuing after a disclosure. The mediator or the
+    # organisation then changes the mediator or ends mediation (``assignment.disclosure_objection_resolve``).
+    *(
+        _t("disclosure_objection_change", source, S.AWAITING_SELECTION, {MEDIATOR, ORG_ADMIN, CLERK},
+           needs_note=True, rule="OMR 13", releases_mediators=True, explicit=True)
+        for source in (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
+    ),
+    *(
+        _t("disclosure_objection_terminate", source, S.TERMINATED, {MEDIATOR, ORG_ADMIN},
+           reasons={EndReason.OTHER}, needs_note=True, rule="OMR 13, 25(8)", explicit=True)
+        for source in (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
+    ),
+    # OMR 14: a party who still objects after the mediator was changed, and will not choose, is deemed to refuse
+    # mediation; the court or the organisation records it (``assignment.mediator_change_refused``), which checks
+    # that a change happened: so the row is taken only by name.
+    *(
+        _t("deemed_refusal", source, S.TERMINATED, {CLERK, ORG_ADMIN}, reasons={EndReason.REFUSED_TO_CONTINUE},
+           needs_note=True, rule="OMR 14, 25(4)", explicit=True)
+        for source in (S.AWAITING_SELECTION, S.ASSIGNED, S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING,
+                       S.IN_MEDIATION)
+    ),
     # Before acceptance the pair ASSIGNED → AWAITING_SELECTION already means a decline or a lapse; a granted
     # recusal is its own event, so it is taken only by name.
     _t("recuse_mediator", S.ASSIGNED, S.AWAITING_SELECTION, {CLERK, ORG_ADMIN}, needs_note=True,
