@@ -131,6 +131,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("documents/<int:pk>/pdf", documents.document_pdf, name="document_pdf"),
     path("documents/<int:pk>/pages/<int:page>.png", documents.document_page, name="document_page"),
     path("documents/<int:pk>/sign/", documents.document_sign_view, name="document_sign"),
+    path("documents/<int:pk>/sealed-scan/", documents.document_sealed_scan_view, name="document_sealed_scan"),
     path("verify/", verify.verify, name="verify"),
     # Judicial confirmation at the court: the judge's inbox, an application's review and its acts; a party's
     # filing of supplements from the case page.
