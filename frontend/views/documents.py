@@ -57,14 +57,15 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     newer = Document.objects.filter(case=document.case, kind=document.kind, version__gt=document.version).order_by(
         "-version").first()
+    pending = document_pending_slots(document) if newer is None else []
     context = {
         "document": document, "case": document.case,
         "signatures": document.signatures.select_related("party").order_by("sequence"),
-        "pending": document_pending_slots(document) if newer is None else [],
+        "pending": pending,
         "options": document_sign_options(document=document, user=user),
         "pages": range(1, document.pages + 1), "newer": newer,
     }
-    context["may_upload_scan"] = any(slot.key == SCAN_SLOT for slot in context["pending"]) and \
+    context["may_upload_scan"] = any(slot.key == SCAN_SLOT for slot in pending) and \
         tr.ORG_ADMIN in case_roles(user, document.case)
     return render(request, "frontend/documents/detail.html", context)
 
@@ -79,7 +80,7 @@ def document_sealed_scan_view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             document_sealed_scan_upload(
                 document=document, actor=signed_in_user(request), data=upload.read() if upload else None,
-                original_name=upload.name if upload else "", ip_address=client_ip(request),
+                original_name=(upload.name or "") if upload else "", ip_address=client_ip(request),
             )
         except InvalidInput as exc:
             error = str(exc)
