@@ -698,6 +698,11 @@ def failure_report_data(case: Case, *, now: dt.datetime, notes: dict[str, str] |
     data["court_matters"] = given.get("court_matters", "")
     data["undisputed_facts"] = undisputed_facts(case)
     data["next_steps"] = failure_next_steps(case)
+    # A party's own application hands nothing over unless a party chose online filing (OMR 21(1)).
+    handed = case.origin != CaseOrigin.PARTY_APPLICATION or CourtFiling.objects.filter(case=case).exists()
+    data["materials_heading"] = (
+        _("九、移送材料清单") if handed else _("九、本案电子材料清单（当事人选择在线立案的，随案提交人民法院）")
+    )
     data["remedies_notice"] = _(REMEDIES_NOTICE)
     data["materials"] = [
         {"title": e.title, "kind_label": e.get_kind_display(), "sha256": e.sha256[:16]}

@@ -40,7 +40,7 @@ def test_not_handed_over_the_report_offers_filing_and_claims_no_hand_over(world,
     failure_report_for_status(case_id=case.pk, status=CaseStatus.TERMINATED, actor_id=None)
     text = _report_text(case, tmp_path)
     assert squash("本报告出具时，尚无当事人选择在线立案") in text
-    assert "已提交" not in text and "已移送" not in text
+    assert "已提交" not in text and "已移送" not in text and "移送材料清单" not in text
     assert squash("第二十六条") in text and squash("仲裁、行政、司法") in text
     assert "已告知" not in text
     # Served on every party, with receipts (PML 26).
@@ -63,6 +63,7 @@ def test_a_party_choosing_online_filing_hands_the_case_to_the_court_and_the_repo
     text = _report_text(case, tmp_path)
     assert squash(f"选择在线申请立案，本案电子材料已于当日提交{case.court.name}立案队列") in text
     assert "尚无当事人选择在线立案" not in text
+    assert "移送材料清单" in text
     assert Document.objects.filter(case=case, kind=DocumentKind.FAILURE_REPORT).count() == 2
     # The clerk files it with the court's number; the platform makes none up.
     filing_record(filing=filing, actor=world.clerk, court_case_number="(2026)京0101民初 345号")
