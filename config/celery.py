@@ -14,5 +14,6 @@ app.conf.imports = (
     "mediation.services.outbox",  # mediation.tasks.deliver_outbox
     "mediation.services.timer_sweep",  # mediation.tasks.sweep_due_timers
     "documents.services.issuing",  # documents.tasks.documents_for_transition
+    "documents.services.failure",  # documents.tasks.failure_report_for_status
     "mediation.audit_anchor",  # mediation.tasks.audit_checkpoint
 )

@@ -35,6 +35,7 @@ from mediation.choices import (
     DocumentKind,
     EndReason,
     EvidenceKind,
+    FilingRoute,
     IdType,
     NotAcceptGround,
     ObligationStatus,
@@ -60,6 +61,7 @@ from mediation.models import (
     CaseMediator,
     ConfirmationApplication,
     Consent,
+    CourtFiling,
     Disclosure,
     Evidence,
     Obligation,
@@ -620,15 +622,61 @@ def presiding_proof_data(case: Case, agreement: Agreement, *, now: dt.datetime) 
     return data
 
 
-NEXT_STEP = {
-    CaseOrigin.PARTY_APPLICATION: "调解不成。调解员已建议申请人通过平台在线申请立案；申请人选择立案的，"
-                                  "平台将电子材料推送至人民法院，由人民法院依法登记立案"
-                                  "（《人民法院在线调解规则》第二十一条第一项）。",
-    CaseOrigin.DELEGATED: "本案系人民法院立案前委派调解，调解不成，人民法院应当依法登记立案"
-                          "（《人民法院在线调解规则》第二十一条第二项）。",
-    CaseOrigin.ENTRUSTED: "本案系人民法院立案后委托调解，调解不成，应当依法恢复审理"
-                          "（《人民法院在线调解规则》第二十一条第三项）。",
-}
+def _cn_date(value: dt.datetime) -> str:
+    day = timezone.localtime(value).date()
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def failure_next_steps(case: Case) -> list[str]:
+    """§C8's next step, each sentence rendered from what the records show (OMR 21; SIM 21): a hand-over to the
+    court's filing queue is stated only when a ``CourtFiling`` row records it, with its date and court, and a
+    filing only once the clerk recorded the court's case number."""
+    court = case.court.name
+    filing = CourtFiling.objects.filter(case=case).select_related("court", "chosen_by_party").first()
+    lines: list[str] = []
+    if case.origin == CaseOrigin.ENTRUSTED:
+        number = case.court_case_number
+        lines.append(
+            _("本案系人民法院立案后委托调解%(number)s，调解不成，依照《人民法院在线调解规则》第二十一条第三项，"
+              "由%(court)s恢复审理。") % {"number": f"（{number}）" if number else "", "court": court}
+        )
+        return lines
+    if filing is not None:
+        handed = _cn_date(filing.handed_at)
+        if filing.route == FilingRoute.ONLINE_FILING:
+            who = filing.chosen_by_party.name if filing.chosen_by_party is not None else _("当事人")
+            lines.append(
+                _("%(date)s，%(party)s选择在线申请立案，本案电子材料已于当日提交%(court)s立案队列，由人民法院依法登记立案"
+                  "（《人民法院在线调解规则》第二十一条第一项）。")
+                % {"date": handed, "party": who, "court": filing.court.name}
+            )
+        else:
+            lines.append(
+                _("本案系人民法院立案前委派调解，调解不成。%(date)s，本案电子材料已移送%(court)s立案队列，"
+                  "由人民法院依法登记立案（《人民法院在线调解规则》第二十一条第二项）。")
+                % {"date": handed, "court": filing.court.name}
+            )
+        if filing.filed_at is not None:
+            lines.append(_("%(court)s已于%(date)s登记立案，案号%(number)s。") % {
+                "court": filing.court.name, "date": _cn_date(filing.filed_at), "number": filing.court_case_number})
+        return lines
+    if case.origin == CaseOrigin.DELEGATED:
+        lines.append(
+            _("本案系人民法院立案前委派调解，调解不成，依照《人民法院在线调解规则》第二十一条第二项，"
+              "%(court)s应当依法登记立案。") % {"court": court}
+        )
+        return lines
+    lines.append(
+        _("调解不成。当事人可以在平台本案页面选择在线申请立案；选择的，平台将本案电子材料提交%(court)s立案队列，"
+          "由人民法院依法登记立案（《人民法院在线调解规则》第二十一条第一项）。本报告出具时，尚无当事人选择在线立案。")
+        % {"court": court}
+    )
+    return lines
+
+
+# PML 26: the report itself tells every party of the remedies that remain; it is served on each of them.
+REMEDIES_NOTICE = ("告知：调解不成的，当事人可以依法通过仲裁、行政、司法等途径维护自己的权利"
+                   "（《中华人民共和国人民调解法》第二十六条）。")
 
 
 def failure_report_data(case: Case, *, now: dt.datetime, notes: dict[str, str] | None = None) -> Data:
@@ -655,8 +703,13 @@ def failure_report_data(case: Case, *, now: dt.datetime, notes: dict[str, str] |
     data["cost_conduct"] = given.get("cost_conduct", "")
     data["court_matters"] = given.get("court_matters", "")
     data["undisputed_facts"] = undisputed_facts(case)
-    data["next_step"] = _(NEXT_STEP[CaseOrigin(case.origin)])
-    data["remedies_notice"] = _("已告知当事人可以通过仲裁、行政、司法等途径维护自己的权利。")
+    data["next_steps"] = failure_next_steps(case)
+    # A party's own application hands nothing over unless a party chose online filing (OMR 21(1)).
+    handed = case.origin != CaseOrigin.PARTY_APPLICATION or CourtFiling.objects.filter(case=case).exists()
+    data["materials_heading"] = (
+        _("九、移送材料清单") if handed else _("九、本案电子材料清单（当事人选择在线立案的，随案提交人民法院）")
+    )
+    data["remedies_notice"] = _(REMEDIES_NOTICE)
     data["materials"] = [
         {"title": e.title, "kind_label": e.get_kind_display(), "sha256": e.sha256[:16]}
         for e in _court_materials(case)

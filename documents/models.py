@@ -125,3 +125,37 @@ def _refuse_changes(instance: models.Model, row: dict[str, Any], fields: tuple[s
             current = current.name or ""
         if row[name] != current:
             raise DocumentImmutable(f"{what} field {name} cannot change; issue a new version")
+
+
+class SealedScan(models.Model):
+    """The scan of the sealed paper agreement an organisation without an e-seal uploads (OMR 19). Written once;
+    its SHA-256 is recorded beside it and in the audit trail. For a people's mediation committee the agreement
+    takes effect only with it (PML 29)."""
+
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="sealed_scan",
+                                    verbose_name=_("调解协议书"))
+    organisation = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("调解组织"))
+    uploaded_by = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("上传人"))
+    uploaded_at = models.DateTimeField(_("上传时间"))
+    file = models.FileField(upload_to="documents/sealed/", max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    pages = models.PositiveIntegerField(_("页数"))
+    sha256 = models.CharField(_("文件哈希"), max_length=64)
+
+    class Meta:
+        verbose_name = _("盖章协议扫描件")
+        verbose_name_plural = _("盖章协议扫描件")
+
+    def __str__(self) -> str:
+        return f"{self.document_id} {self.sha256[:12]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and SealedScan.objects.filter(pk=self.pk).exists():
+            raise DocumentImmutable("a sealed scan is written once")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise DocumentImmutable("sealed scans are never deleted")

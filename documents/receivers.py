@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from documents.services.failure import failure_report_for_status
 from documents.services.issuing import documents_for_transition, enforcement_application_refresh
 from mediation import lifecycle, signals
+from mediation.choices import CaseStatus
+
+# The failure report's statuses: a hand-over to the court first where the court must file, then the report, then
+# its service on every party (``documents.services.failure``).
+FAILURE_STATUSES = frozenset({CaseStatus.TERMINATED, CaseStatus.REFER_TO_FILING})
 
 
 def on_case_status_changed(*, case_id: int, new: str, actor_id: int | None, **_: Any) -> None:
-    if new in lifecycle.DOCUMENT_STATUSES:
+    if new in FAILURE_STATUSES:
+        failure_report_for_status.delay(case_id=case_id, status=new, actor_id=actor_id)
+    elif new in lifecycle.DOCUMENT_STATUSES:
         documents_for_transition.delay(case_id=case_id, status=new, actor_id=actor_id)
 
 

@@ -10,6 +10,7 @@ from frontend.views import (
     cases,
     court,
     documents,
+    filing,
     identity,
     inbox,
     intake,
@@ -51,6 +52,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
          name="intake_refer_to_organisation"),
     path("intake/referrals/new/", intake.intake_referral_create, name="intake_referral_create"),
     path("intake/org/", intake.intake_org_queue, name="intake_org_queue"),
+    # After a failed mediation (OMR 21): the court's filing queue and the case's failure page.
+    path("intake/filings/", filing.filing_queue_page, name="filing_queue"),
+    path("intake/filings/<int:filing_id>/", filing.filing_file, name="filing_file"),
+    path("cases/<int:case_id>/failure/", filing.case_failure, name="case_failure"),
     path("intake/org/<int:case_id>/distribute/", intake.intake_org_distribute, name="intake_org_distribute"),
     path("intake/mine/", intake.intake_mine, name="intake_mine"),
     # The roster, complaints, adoption and the recommendation.
@@ -134,6 +139,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("documents/<int:pk>/pdf", documents.document_pdf, name="document_pdf"),
     path("documents/<int:pk>/pages/<int:page>.png", documents.document_page, name="document_page"),
     path("documents/<int:pk>/sign/", documents.document_sign_view, name="document_sign"),
+    path("documents/<int:pk>/sealed-scan/", documents.document_sealed_scan_view, name="document_sealed_scan"),
     path("verify/", verify.verify, name="verify"),
     # Judicial confirmation at the court: the judge's inbox, an application's review and its acts; a party's
     # filing of supplements from the case page.

@@ -154,6 +154,13 @@ class EndReason(models.TextChoices):
     OTHER = "other", _("其他导致调解无法进行的情形")  # (8)
 
 
+class FilingRoute(models.TextChoices):
+    """How a failed pre-filing mediation reaches the court's filing (OMR 21(1)-(2))."""
+
+    ONLINE_FILING = "online_filing", _("当事人选择在线立案")  # OMR 21(1): a party's own application
+    COURT_MUST_FILE = "court_must_file", _("委派调解不成，人民法院依法立案")  # OMR 21(2)
+
+
 class ReturnReason(models.TextChoices):
     """Grounds on which a court returns a pre-filing application (OMR 9), each with its guidance."""
 

@@ -76,24 +76,64 @@ SERVICE_ADDRESS_NOTICE = StandardText(
     ),
 )
 
-# Shown before each session (SIM 14; OMR 17-18; OLR 7, 27): every participant acknowledges it per room.
+# Shown before each session (SIM 14; OMR 17-18; OLR 7, 27): every participant acknowledges it per room. The
+# agreement's effect and what may follow it differ by who mediates and the court's referral (legal-rules §A11 item
+# 2), so the notice has one version for each agreement variant (``session_notice_for``).
+_SESSION_HEAD = (
+    "一、权利：您有权自愿参加调解，有权申请调解员回避，有权自主表达意愿、提出调解方案，有权随时要求终止调解；"
+    "调解员可以在必要时与各方分别沟通（背对背），背对背沟通的内容未经您同意不向对方公开。\n"
+    "二、义务：您应当如实陈述，遵守调解秩序，尊重对方当事人和调解员；不得录制、截屏或传播调解过程的音视频。\n"
+    "三、规则和程序：调解员核验身份并作告知后开始调解；调解过程形成电子调解笔录，笔录经各方在线核对确认，"
+    "与纸质笔录具有同等效力；为达成调解协议所作妥协而认可的事实，除共同确认的无争议事实外，"
+    "不得在其后的诉讼中作为对您不利的根据。\n"
+)
+_SESSION_TAIL = (
+    "六、录音录像：本次调解不进行录音录像，平台不保存音视频。\n"
+    "（依据：《最高人民法院关于人民法院特邀调解的规定》第十四条，《人民法院在线调解规则》第十七条、第十八条、"
+    "第二十二条，《人民法院在线诉讼规则》第七条、第二十七条%(extra)s）"
+)
+_CONFIRMATION = (
+    "五、申请司法确认：调解协议生效之日起三十日内，双方当事人可以共同向人民法院申请司法确认；"
+    "经确认有效的，一方拒绝履行时，对方可以向人民法院申请强制执行。\n"
+)
+
+# 特邀调解 before filing (委派, or a party's own application): effective when every party has e-signed (OMR 19).
 SESSION_NOTICE = StandardText(
     code="sim14.session",
     title="调解活动告知书",
     body=(
-        "一、权利：您有权自愿参加调解，有权申请调解员回避，有权自主表达意愿、提出调解方案，有权随时要求终止调解；"
-        "调解员可以在必要时与各方分别沟通（背对背），背对背沟通的内容未经您同意不向对方公开。\n"
-        "二、义务：您应当如实陈述，遵守调解秩序，尊重对方当事人和调解员；不得录制、截屏或传播调解过程的音视频。\n"
-        "三、规则和程序：调解员核验身份并作告知后开始调解；调解过程形成电子调解笔录，笔录经各方在线核对确认，"
-        "与纸质笔录具有同等效力；为达成调解协议所作妥协而认可的事实，除共同确认的无争议事实外，"
-        "不得在其后的诉讼中作为对您不利的根据。\n"
-        "四、调解协议的效力：达成调解协议的，调解协议自各方当事人均完成电子签章之时起发生法律效力，"
+        _SESSION_HEAD
+        + "四、调解协议的效力：达成调解协议的，调解协议自各方当事人均完成电子签章之时起发生法律效力，"
         "当事人应当按照约定自觉履行。\n"
-        "五、申请司法确认：调解协议生效之日起三十日内，双方当事人可以共同向人民法院申请司法确认；"
-        "经确认有效的，一方拒绝履行时，对方可以向人民法院申请强制执行。\n"
-        "六、录音录像：本次调解不进行录音录像，平台不保存音视频。\n"
-        "（依据：《最高人民法院关于人民法院特邀调解的规定》第十四条，《人民法院在线调解规则》第十七条、第十八条、"
-        "第二十二条，《人民法院在线诉讼规则》第七条、第二十七条）"
+        + _CONFIRMATION
+        + _SESSION_TAIL % {"extra": ""}
+    ),
+)
+
+# A people's mediation committee (PML 29): the parties' signatures, the mediator's and the committee's seal.
+SESSION_NOTICE_PEOPLES = StandardText(
+    code="sim14.session.peoples",
+    title="调解活动告知书（人民调解）",
+    body=(
+        _SESSION_HEAD
+        + "四、调解协议的效力：达成调解协议的，调解协议自各方当事人签名、盖章或者按指印，人民调解员签名"
+        "并加盖人民调解委员会印章之日起生效，具有法律约束力，当事人应当按照约定履行。\n"
+        + _CONFIRMATION
+        + _SESSION_TAIL % {"extra": "，《中华人民共和国人民调解法》第二十九条、第三十一条、第三十三条"}
+    ),
+)
+
+# 委托 after filing (OMR 20 para 2; SIM 20): the agreement goes to the court, which reviews it and issues a 调解书
+# (effective when the parties sign for it) or rules on a withdrawal; no judicial confirmation.
+SESSION_NOTICE_ENTRUSTED = StandardText(
+    code="sim14.session.entrusted",
+    title="调解活动告知书（委托调解）",
+    body=(
+        _SESSION_HEAD
+        + "四、调解协议的效力：本案系人民法院立案后委托调解。达成调解协议的，调解员将调解协议提交人民法院，"
+        "由人民法院依法审查后制作调解书，调解书经双方当事人签收后即具有法律效力；当事人也可以申请撤诉。\n"
+        "五、调解不成的，人民法院依法恢复审理。\n"
+        + _SESSION_TAIL % {"extra": "，《最高人民法院关于人民法院特邀调解的规定》第二十条"}
     ),
 )
 
@@ -125,6 +165,8 @@ STANDARD_TEXTS = (
     SHAM_MEDIATION_WARNING,
     SERVICE_ADDRESS_NOTICE,
     SESSION_NOTICE,
+    SESSION_NOTICE_PEOPLES,
+    SESSION_NOTICE_ENTRUSTED,
     CAUCUS_CONSENT,
     INVITED_PARTICIPANT_CONSENT,
 )

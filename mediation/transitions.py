@@ -123,6 +123,27 @@ TRANSITIONS: tuple[Transition, ...] = (
            rule="OMR 13-14; SIM 15", releases_mediators=True)
         for source in (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
     ),
+    # OMR 13: a party does not consent to the mediator continuing after a disclosure. The mediator or the
+    # organisation then changes the mediator or ends mediation (``assignment.disclosure_objection_resolve``).
+    *(
+        _t("disclosure_objection_change", source, S.AWAITING_SELECTION, {MEDIATOR, ORG_ADMIN, CLERK},
+           needs_note=True, rule="OMR 13", releases_mediators=True, explicit=True)
+        for source in (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
+    ),
+    *(
+        _t("disclosure_objection_terminate", source, S.TERMINATED, {MEDIATOR, ORG_ADMIN},
+           reasons={EndReason.OTHER}, needs_note=True, rule="OMR 13, 25(8)", explicit=True)
+        for source in (S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING, S.IN_MEDIATION)
+    ),
+    # OMR 14: a party who still objects after the mediator was changed, and will not choose, is deemed to refuse
+    # mediation; the court or the organisation records it (``assignment.mediator_change_refused``), which checks
+    # that a change happened: so the row is taken only by name.
+    *(
+        _t("deemed_refusal", source, S.TERMINATED, {CLERK, ORG_ADMIN}, reasons={EndReason.REFUSED_TO_CONTINUE},
+           needs_note=True, rule="OMR 14, 25(4)", explicit=True)
+        for source in (S.AWAITING_SELECTION, S.ASSIGNED, S.ACCEPTED, S.RESPONDENT_PENDING, S.SCHEDULING,
+                       S.IN_MEDIATION)
+    ),
     # Before acceptance the pair ASSIGNED → AWAITING_SELECTION already means a decline or a lapse; a granted
     # recusal is its own event, so it is taken only by name.
     _t("recuse_mediator", S.ASSIGNED, S.AWAITING_SELECTION, {CLERK, ORG_ADMIN}, needs_note=True,
@@ -134,6 +155,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("revise_agreement", S.SIGNING, S.AGREEMENT_DRAFT, {MEDIATOR}, rule="OMR 19"),
     _t("refused_to_sign", S.SIGNING, S.TERMINATED, {MEDIATOR}, reasons={EndReason.REFUSED_TO_SIGN},
        rule="OMR 25(7)"),
+    # OMR 25(6): the period runs through signing (OMR 24); if it ends before the agreement took effect (the case
+    # would have left SIGNING), mediation terminates. Only the platform's sweep takes this row.
+    _t("period_expired_in_signing", S.SIGNING, S.TERMINATED, {SYSTEM}, reasons={EndReason.PERIOD_EXPIRED},
+       rule="OMR 25(6)"),
     # Only the signing service, once every required signature is on the document.
     _t("agreement_signed", S.SIGNING, S.AGREEMENT_EFFECTIVE, {SYSTEM}, rule="OMR 19; PML 29"),
     _t("close_settled", S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, {MEDIATOR, SYSTEM},
@@ -149,14 +174,18 @@ TRANSITIONS: tuple[Transition, ...] = (
            rule="OMR 25(2)")
         for source in MEDIATING
     ),
-    # After failure: routed by origin (OMR 21)
-    _t("refer_to_filing", S.TERMINATED, S.REFER_TO_FILING, {MEDIATOR, CLERK},
+    # After failure: routed by origin (OMR 21), each through ``services/filing.py`` (the rows name who may):
+    # a party who chooses online filing has the materials handed to the court's filing queue (OMR 21(1));
+    # otherwise the mediator or the court closes the party's application as unresolved.
+    _t("refer_to_filing", S.TERMINATED, S.REFER_TO_FILING, {PARTY},
        origins=frozenset({CaseOrigin.PARTY_APPLICATION}), rule="OMR 21(1)"),
     _t("close_unresolved", S.TERMINATED, S.CLOSED_UNRESOLVED, {MEDIATOR, CLERK},
        origins=frozenset({CaseOrigin.PARTY_APPLICATION}), rule="OMR 21(1)"),
-    _t("court_must_file", S.TERMINATED, S.COURT_MUST_FILE, {MEDIATOR, CLERK},
-       origins=frozenset({CaseOrigin.DELEGATED}), rule="OMR 21(2)"),
-    _t("resume_trial", S.TERMINATED, S.RESUME_TRIAL, {MEDIATOR, CLERK, JUDGE},
+    # 委派: the court must file; the platform hands the materials to its filing queue once mediation ends.
+    _t("court_must_file", S.TERMINATED, S.COURT_MUST_FILE, {SYSTEM},
+       origins=frozenset({CaseOrigin.DELEGATED}), rule="OMR 21(2); SIM 21"),
+    # 委托: the court resumes the trial (its clerk or judge, on the case's failure page).
+    _t("resume_trial", S.TERMINATED, S.RESUME_TRIAL, {CLERK, JUDGE},
        origins=frozenset({CaseOrigin.ENTRUSTED}), rule="OMR 21(3)"),
     # Judicial confirmation (CPL 205-206; Interp 351-358)
     # Joint (CPL 205; Interp 351): the application service submits once both parties have signed it.

@@ -139,6 +139,8 @@ def shortest_path(source: str, target: str, origin: str) -> list[tr.Transition]:
         if state == target:
             return path
         for row in tr.transitions_from(source=state, origin=origin):
+            if row.explicit:
+                continue  # taken only by name (a service's own step), never on the way somewhere else
             if row.target not in seen:
                 seen.add(row.target)
                 frontier.append((row.target, [*path, row]))

@@ -43,7 +43,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from documents.ca import PURPOSE_COURT_SEAL, PURPOSE_SEAL, PURPOSE_SIGNATURE, certificate_authority, id_number_hint
-from documents.models import Document, DocumentSignature
+from documents.models import Document, DocumentSignature, SealedScan
 from documents.selectors import can_view_documents
 from documents.services.issuing import signature_boxes
 from documents.signing import pdf_sign
@@ -78,7 +78,7 @@ from mediation.services.cases import case_transition
 from mediation.services.confirmation import confirmation_application_receive, confirmation_ruling_served
 from mediation.services.identity import otp_send, otp_verify
 from mediation.services.outbox import outbox_enqueue
-from mediation.services.service import document_serve
+from mediation.services.service import count_pdf_pages, document_serve
 from mediation.validators import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,9 @@ RULING_STATUSES = frozenset({CaseStatus.JC_CONFIRMED, CaseStatus.JC_DISMISSED, C
                              CaseStatus.JC_WITHDRAWN})
 # Kinds the presiding organisation seals: the agreement (OMR 19) and its own proof of presiding (§C3a).
 SEALED_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.PRESIDING_PROOF})
+# The slot an organisation without an e-seal fills by uploading the scan of the sealed paper agreement (OMR 19).
+SCAN_SLOT = "sealed_scan"
+SCAN_MAX_BYTES = 20 * 1024 * 1024
 # Handwriting: a PNG from the signing page's canvas. Bounds that a real signature never reaches.
 HANDWRITING_MAX_BYTES = 512 * 1024
 HANDWRITING_MIN_SIDE, HANDWRITING_MAX_SIDE = 60, 4000
@@ -143,12 +146,16 @@ def document_slots(document: Document) -> list[Slot]:
         slots.append(Slot(key="mediator", label=str(_("调解员")), for_effect=peoples))
         if _seals_electronically(case):
             slots.append(Slot(key="organisation", label=str(_("调解组织电子印章")), for_effect=peoples))
+        elif case.mediation_organisation is not None:
+            # No e-seal: the organisation seals the printed agreement and uploads the scan (OMR 19); a people's
+            # mediation committee's agreement takes effect only once sealed (PML 29).
+            slots.append(Slot(key=SCAN_SLOT, label=str(_("调解组织盖章协议扫描件")), for_effect=peoples))
     return slots
 
 
 def _seals_electronically(case: Case) -> bool:
     """Whether the presiding organisation applies an e-seal here. One without (``has_e_seal`` off) seals a
-    printed copy and uploads the scan instead (OMR 19), which is outside this module."""
+    printed copy and uploads the scan instead (OMR 19; ``document_sealed_scan_upload``)."""
     organisation = case.mediation_organisation
     return organisation is not None and organisation.has_e_seal
 
@@ -171,9 +178,19 @@ def document_signed_slots(document: Document) -> dict[str, DocumentSignature]:
     return {_slot_key(s): s for s in document.signatures.select_related("party").order_by("sequence")}
 
 
+def document_filled_slots(document: Document) -> dict[str, dt.datetime]:
+    """When each filled slot was filled: the signatures and, for an organisation without an e-seal, the upload
+    of the sealed scan."""
+    filled = {key: signature.signed_at for key, signature in document_signed_slots(document).items()}
+    scan = SealedScan.objects.filter(document=document).first()
+    if scan is not None:
+        filled[SCAN_SLOT] = scan.uploaded_at
+    return filled
+
+
 def document_pending_slots(document: Document) -> list[Slot]:
-    signed = document_signed_slots(document)
-    return [slot for slot in document_slots(document) if slot.key not in signed]
+    filled = document_filled_slots(document)
+    return [slot for slot in document_slots(document) if slot.key not in filled]
 
 
 def _slot_open(document: Document, case: Case, slot_key: str) -> bool:
@@ -563,19 +580,20 @@ def document_download(*, document: Document, actor: User, ip_address: str | None
 # --- What the signatures set off -------------------------------------------------------------------------------
 
 
-def _after_signature(*, document: Document, case: Case, actor: User) -> None:
+def _after_signature(*, document: Document, case: Case, actor: User | None = None) -> None:
+    """What a signature (or the sealed scan standing for the organisation's seal) sets off."""
     if document.kind == DocumentKind.RULING:
         signed = document_signed_slots(document)
-        if all(slot.key in signed for slot in document_slots(document)):
+        if actor is not None and all(slot.key in signed for slot in document_slots(document)):
             _ruling_sealed(document=document, case=case, judge=actor)
     elif document.kind == DocumentKind.AGREEMENT:
-        signed = document_signed_slots(document)
+        filled = document_filled_slots(document)
         slots = document_slots(document)
         effect_slots = [s for s in slots if s.for_effect]
-        if case.status == CaseStatus.SIGNING and all(s.key in signed for s in effect_slots):
-            effective_at = max(signed[s.key].signed_at for s in effect_slots)
+        if case.status == CaseStatus.SIGNING and all(s.key in filled for s in effect_slots):
+            effective_at = max(filled[s.key] for s in effect_slots)
             case = _agreement_takes_effect(document=document, case=case, effective_at=effective_at)
-        if case.status == CaseStatus.AGREEMENT_EFFECTIVE and all(s.key in signed for s in slots):
+        if case.status == CaseStatus.AGREEMENT_EFFECTIVE and all(s.key in filled for s in slots):
             _agreement_complete(document=document, case=case)
     elif document.kind == DocumentKind.JC_APPLICATION:
         _maybe_apply_for_confirmation(case)
@@ -617,7 +635,7 @@ def _agreement_complete(*, document: Document, case: Case) -> None:
     """Every signature and the seal are on: serve it on every party, file a copy with the court (SIM 19),
     close the case as settled, and submit a confirmation application that is already fully signed."""
     data, digest = _latest_bytes(document)
-    _serve_on_parties(document=document, case=case, data=data)
+    serve_on_parties(document=document, case=case, data=data)
     _file_with_court(document=document, case=case, sha256=digest, purpose="agreement")
     if tr.find_transitions(source=case.status, target=CaseStatus.CLOSED_SETTLED, origin=case.origin):
         case = case_transition(case=case, to=CaseStatus.CLOSED_SETTLED, actor=None,
@@ -632,10 +650,11 @@ def _presiding_mediator(case: Case) -> User | None:
     return row.mediator if row is not None else None
 
 
-def _serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
-    """Serve the signed agreement on every party through the e-service module (OMR 19; OLR 31), on behalf of
-    the presiding mediator. A party who has not consented to e-service is not served (recorded, so the
-    mediator arranges service another way); the agreement's effect does not depend on it."""
+def serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
+    """Serve ``document`` (the signed agreement, the failure report) on every party through the e-service
+    module (OMR 19; OLR 31; PML 26), on behalf of the presiding mediator. A party who has not consented to
+    e-service is not served (recorded, so the mediator arranges service another way); the document's effect does
+    not depend on it."""
     mediator = _presiding_mediator(case)
     for party in Party.objects.filter(case=case).order_by("role", "pk"):
         try:
@@ -736,3 +755,64 @@ def _maybe_apply_for_confirmation(case: Case) -> None:
         logger.info("confirmation application of case %s already submitted", case.pk)
         return
     _file_with_court(document=application, case=case, sha256=digest, purpose="confirmation")
+
+
+# --- The sealed scan (OMR 19; PML 29) ---------------------------------------------------------------------------
+
+
+def document_sealed_scan_upload(*, document: Document, actor: User, data: bytes | None, original_name: str = "",
+                                ip_address: str | None = None) -> SealedScan:
+    """The administrator of a presiding organisation without an e-seal uploads the scan of the agreement as
+    printed, signed and sealed on paper (OMR 19). A PDF of at most 20 MB, stored once with its SHA-256 and an
+    audit event; it fills the organisation's slot, so for a people's mediation committee the agreement takes
+    effect with it (PML 29). Anything wrong stores nothing."""
+    case = Case.objects.select_related("mediation_organisation", "court").get(pk=document.case_id)
+    roles = case_roles(actor, case)
+    if not roles:
+        raise NotFound(_("文书不存在或您无权查看。"))
+    organisation = case.mediation_organisation
+    if tr.ORG_ADMIN not in roles or organisation is None:
+        raise PermissionDenied(_("只有主持调解的调解组织的管理员可以上传盖章的调解协议扫描件。"))
+    if document.kind != DocumentKind.AGREEMENT:
+        raise InvalidInput(_("只有调解协议书需要上传盖章扫描件。"))
+    if organisation.has_e_seal:
+        raise InvalidInput(_("%(org)s已配置电子印章，请在签署页面加盖电子印章，无需上传扫描件。")
+                           % {"org": organisation.name})
+    if not data:
+        raise InvalidInput(_("请选择盖章后的调解协议扫描件（PDF文件）。"))
+    if len(data) > SCAN_MAX_BYTES:
+        raise InvalidInput(_("扫描件不能超过20MB，请降低扫描分辨率后重新上传。"))
+    pages = count_pdf_pages(data)
+    if pages is None:
+        raise InvalidInput(_("扫描件须为可以打开的PDF文件，请将盖章的调解协议扫描为PDF后上传。"))
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        document = Document.objects.select_for_update(of=("self",)).select_related(
+            "case", "case__mediation_organisation", "agreement").get(pk=document.pk)
+        case = document.case
+        if _superseded(document):
+            raise StaleState(_("该文书已有更新的版本，请为最新版本上传盖章扫描件。"))
+        if SealedScan.objects.filter(document=document).exists():
+            raise InvalidInput(_("该调解协议的盖章扫描件已经上传，扫描件一经上传不能更换。"))
+        if case.status not in (CaseStatus.SIGNING, CaseStatus.AGREEMENT_EFFECTIVE):
+            raise TransitionNotAllowed(_("案件当前为“%(status)s”，现在不能上传盖章扫描件。")
+                                       % {"status": case.get_status_display()})
+        scan = SealedScan(document=document, organisation=organisation, uploaded_by=actor,
+                          uploaded_at=timezone.now(), original_name=(original_name or "")[:200], size=len(data),
+                          pages=pages, sha256=digest)
+        scan.file.save(f"{case.reference}/agreement-v{document.version}-sealed-{digest[:12]}.pdf",
+                       ContentFile(data), save=False)
+        try:
+            scan.save()
+            audit_append(
+                kind="document.sealed_scan_uploaded", actor=actor, case=case,
+                data={"document": document.pk, "title": document.title, "organisation": organisation.pk,
+                      "organisation_name": organisation.name, "sha256": digest, "size": len(data), "pages": pages,
+                      "original_name": scan.original_name, "ip": ip_address, "rule": "OMR 19; PML 29"},
+            )
+            _after_signature(document=document, case=case)
+        except Exception:
+            if scan.file.name:
+                scan.file.storage.delete(scan.file.name)
+            raise
+    return scan

@@ -57,7 +57,10 @@ from mediation.selectors.cases import case_actions_available
 from mediation.services.assignment import (
     disclosure_answer,
     disclosure_notice,
+    disclosure_objection_resolve,
+    disclosure_objections,
     mediator_accept,
+    mediator_change_refused,
     mediator_choice_record,
     mediator_decline,
     mediator_designate,
@@ -131,6 +134,9 @@ ACTION_PAGES: dict[str, _ActionPage] = {
     "respondent_declined": _ActionPage("case_respondent", gettext_lazy("征询被申请人意愿"), only_role=tr.MEDIATOR,
                                        only_when=lambda case: case.one_sided),
     "respondent_consented": _ActionPage("case_respond", gettext_lazy("表明是否愿意调解"), only_role=tr.RESPONDENT),
+    # OMR 21: a party chooses online filing; the court resumes a 委托 case's trial.
+    "refer_to_filing": _ActionPage("case_failure", gettext_lazy("在线申请立案")),
+    "resume_trial": _ActionPage("case_failure", gettext_lazy("恢复审理")),
 }
 
 
@@ -344,8 +350,9 @@ def disclosure_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_or_404(request, case_id)
     user = _user(request)
     roles = case_roles(user, case)
-    if not roles & {tr.PARTY, tr.MEDIATOR}:
+    if not roles & {tr.PARTY, tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK}:
         raise DomainPermissionDenied(_("调解员的披露由本案当事人答复。"), case=case)
+    may_resolve = bool(roles & {tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK})
     my_parties = parties_acting_for(case=case, user=user)
     active = set(CaseMediator.objects.filter(case=case, is_active=True).values_list("mediator_id", flat=True))
     disclosures = list(
@@ -370,6 +377,21 @@ def disclosure_page(request: HttpRequest, case_id: int) -> HttpResponse:
                 messages.success(request, _("已记录：您不同意该调解员继续调解。您可以申请其回避。"))
                 return redirect("case_recusal", case_id=case.pk)
         return redirect("case_disclosure", case_id=case.pk)
+    if request.method == "POST" and request.POST.get("form") == "objection":
+        # OMR 13: a party said no; the mediator or the organisation changes the mediator or ends mediation.
+        disclosure = next((d for d in disclosures if str(d.pk) == request.POST.get("disclosure", "")), None)
+        try:
+            if disclosure is None:
+                raise DomainError(_("该披露已不需要处理，请刷新页面。"))
+            disclosure_objection_resolve(disclosure=disclosure, actor=user, outcome=request.POST.get("outcome", ""),
+                                         note=request.POST.get("note", ""))
+        except DomainPermissionDenied:
+            raise
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return redirect("case_disclosure", case_id=case.pk)
+        messages.success(request, _("已处理当事人对披露的异议。"))
+        return redirect("case_detail", case_id=case.pk)
     if disclose_form.is_bound and disclose_form.is_valid():
         try:
             mediator_disclose(case=case, actor=user, statement=disclose_form.cleaned_data["statement"])
@@ -389,9 +411,11 @@ def disclosure_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "disclosure": disclosure,
             "answers": [(p, answers.get((text.pk, p.pk))) for p in case.parties.order_by("role", "pk")],
             "mine": [(p, answers.get((text.pk, p.pk))) for p in my_parties],
+            "objecting": disclosure_objections(disclosure) if may_resolve else [],
         })
     return render(request, "frontend/case_actions/disclosure.html", {
         "case": case, "rows": rows, "disclose_form": disclose_form, "is_mediator": tr.MEDIATOR in roles,
+        "may_resolve": may_resolve,
     })
 
 
@@ -438,6 +462,20 @@ def recusal_page(request: HttpRequest, case_id: int) -> HttpResponse:
         else:
             messages.success(request, _("回避申请已提交，将由调解组织或人民法院作出决定。"))
             return redirect("case_recusal", case_id=case.pk)
+    if may_decide and posted == "deemed_refusal":
+        # OMR 14: after a change of mediator the party still objects and will not choose.
+        refusing = case.parties.filter(pk=request.POST.get("party") or 0).first()
+        try:
+            if refusing is None:
+                raise DomainError(_("请选择仍有异议的当事人。"))
+            mediator_change_refused(case=case, party=refusing, actor=user, note=request.POST.get("note", ""))
+        except DomainPermissionDenied:
+            raise
+        except DomainError as exc:
+            messages.error(request, str(exc))
+            return redirect("case_recusal", case_id=case.pk)
+        messages.success(request, _("已认定为拒绝调解，调解程序终结。"))
+        return redirect("case_detail", case_id=case.pk)
     if decide_form.is_bound and decide_form.is_valid():
         pending = RecusalRequest.objects.filter(
             case=case, pk=decide_form.cleaned_data["request"], decision=RecusalDecision.PENDING
@@ -462,6 +500,7 @@ def recusal_page(request: HttpRequest, case_id: int) -> HttpResponse:
         "case": case, "ask_form": ask_form, "decide_form": decide_form, "may_request": may_request,
         "may_decide": may_decide, "presiding": presiding, "requests": requests, "my_parties": my_parties,
         "decide_for": decide_form.data.get("request") if decide_form.is_bound else None,
+        "parties": case.parties.order_by("role", "pk") if may_decide else [],
     })
 
 

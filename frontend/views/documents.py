@@ -23,17 +23,21 @@ from django.views.decorators.http import require_GET
 from documents.models import Document
 from documents.selectors import document_get_for_user
 from documents.services.signing import (
+    SCAN_SLOT,
     SignOption,
     document_download,
     document_latest_revision,
     document_pending_slots,
+    document_sealed_scan_upload,
     document_sign,
     document_sign_code_send,
     document_sign_options,
 )
 from frontend.http import client_ip, signed_in_user
+from mediation import transitions as tr
 from mediation.choices import OtpPurpose, SignerRole
 from mediation.exceptions import DomainError, InvalidInput, NotFound
+from mediation.permissions import case_roles
 from mediation.services.identity import OtpThrottled, otp_resend_wait
 from mediation.validators import mask_phone
 
@@ -53,14 +57,38 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = signed_in_user(request)
     newer = Document.objects.filter(case=document.case, kind=document.kind, version__gt=document.version).order_by(
         "-version").first()
+    pending = document_pending_slots(document) if newer is None else []
     context = {
         "document": document, "case": document.case,
         "signatures": document.signatures.select_related("party").order_by("sequence"),
-        "pending": document_pending_slots(document) if newer is None else [],
+        "pending": pending,
         "options": document_sign_options(document=document, user=user),
         "pages": range(1, document.pages + 1), "newer": newer,
     }
+    context["may_upload_scan"] = any(slot.key == SCAN_SLOT for slot in pending) and \
+        tr.ORG_ADMIN in case_roles(user, document.case)
     return render(request, "frontend/documents/detail.html", context)
+
+
+@login_required
+def document_sealed_scan_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """OMR 19: the organisation without an e-seal uploads the scan of the sealed paper agreement (PDF)."""
+    document = _document_or_404(request, pk)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("scan")
+        try:
+            document_sealed_scan_upload(
+                document=document, actor=signed_in_user(request), data=upload.read() if upload else None,
+                original_name=(upload.name or "") if upload else "", ip_address=client_ip(request),
+            )
+        except InvalidInput as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("盖章的调解协议扫描件已上传。"))
+            return redirect("document_detail", pk=document.pk)
+    return render(request, "frontend/documents/sealed_scan.html",
+                  {"document": document, "case": document.case, "error": error}, status=400 if error else 200)
 
 
 @login_required

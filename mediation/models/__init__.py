@@ -6,6 +6,7 @@ from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
 from mediation.models.confirmation import ConfirmationApplication, ConfirmationInquiry, SupplementRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
+from mediation.models.filing import CourtFiling
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
@@ -40,6 +41,7 @@ __all__ = [
     "ConfirmationApplication",
     "ConfirmationInquiry",
     "Consent",
+    "CourtFiling",
     "Disclosure",
     "Evidence",
     "GuidanceRequest",

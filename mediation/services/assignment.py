@@ -17,6 +17,7 @@ from mediation import transitions as tr
 from mediation.choices import (
     CaseStatus,
     ConsentKind,
+    EndReason,
     RecusalDecision,
     Role,
 )
@@ -357,3 +358,86 @@ def recusal_decide(*, request: RecusalRequest, grant: bool, note: str, actor: Us
                   "mediator": request.mediator_id, "mediator_released": grant and still_assigned},
         )
     return request
+
+
+# --- A disclosure objected to (OMR 13), and objection after a change (OMR 14) -------------------------------------
+
+# The audit kinds of a change of mediator: a party's change request, a granted recusal, an objection to a disclosure.
+CHANGE_KINDS = ("case.change_mediator", "case.recuse_mediator", "case.disclosure_objection_change")
+OBJECTION_OUTCOMES = ("change", "terminate")
+
+
+def disclosure_objections(disclosure: Disclosure) -> list[Party]:
+    """The parties whose latest answer to ``disclosure`` is "no" (OMR 13: mediation continues only with consent)."""
+    text = disclosure_notice(disclosure)
+    latest: dict[int, bool] = {}
+    for consent in Consent.objects.filter(case=disclosure.case, kind=ConsentKind.CONTINUE_AFTER_DISCLOSURE,
+                                          text=text).order_by("given_at", "pk"):
+        if consent.party_id is not None:
+            latest[consent.party_id] = consent.granted
+    objecting = [pk for pk, granted in latest.items() if not granted]
+    return list(Party.objects.filter(pk__in=objecting).order_by("role", "pk"))
+
+
+def disclosure_objection_resolve(*, disclosure: Disclosure, actor: User, outcome: str, note: str) -> Case:
+    """A party said no to the mediator continuing after ``disclosure`` (OMR 13): the disclosing mediator or the
+    organisation's administrator (or the court's clerk, for a change) either changes the mediator (back to
+    selection, the mediator released) or ends mediation (OMR 25(8)). Nothing else moves while an objection stands."""
+    case = disclosure.case
+    roles = case_roles(actor, case)
+    allowed = {"change": {tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK}, "terminate": {tr.MEDIATOR, tr.ORG_ADMIN}}
+    if outcome not in OBJECTION_OUTCOMES:
+        raise InvalidInput(_("请选择更换调解员或终结调解。"))
+    if not roles & allowed[outcome]:
+        raise PermissionDenied(_("当事人对披露有异议时，由作出披露的调解员或调解组织管理员决定更换调解员或终结调解。"))
+    if tr.MEDIATOR in roles and not roles & {tr.ORG_ADMIN, tr.CLERK} and actor.pk != disclosure.mediator_id:
+        raise PermissionDenied(_("只有作出该披露的调解员本人可以处理对其披露的异议。"))
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("请写明处理理由。"))
+    with transaction.atomic():
+        case = _lock_case(case)
+        if not CaseMediator.objects.filter(case=case, mediator=disclosure.mediator_id, is_active=True).exists():
+            raise StaleState(_("作出该披露的调解员已不再承办本案。"))
+        objecting = disclosure_objections(disclosure)
+        if not objecting:
+            raise InvalidInput(_("没有当事人对该披露表示不同意，无需处理。"))
+        names = "、".join(p.name for p in objecting)
+        data = {"disclosure": disclosure.pk, "objecting_parties": [p.pk for p in objecting]}
+        if outcome == "change":
+            return case_transition(
+                case=case, to=S.AWAITING_SELECTION, actor=actor, action="disclosure_objection_change",
+                note=_("%(names)s对调解员披露的事项不同意其继续调解，更换调解员：%(note)s")
+                % {"names": names, "note": note},
+                data=data,
+            )
+        return case_transition(
+            case=case, to=S.TERMINATED, actor=actor, action="disclosure_objection_terminate", reason=EndReason.OTHER,
+            note=_("%(names)s对调解员披露的事项不同意其继续调解，调解无法进行：%(note)s")
+            % {"names": names, "note": note},
+            data={**data, "failure_reasons": note},
+        )
+
+
+def mediator_change_refused(*, case: Case, party: Party, actor: User, note: str) -> Case:
+    """OMR 14: ``party`` asked for (or obtained) a change of mediator and, after the change, still objects and
+    will not choose: deemed a refusal of mediation, which ends it (OMR 25(4)). The court's clerk or the
+    organisation's administrator records it; only after a change of mediator on record."""
+    if not case_roles(actor, case) & {tr.CLERK, tr.ORG_ADMIN}:
+        raise PermissionDenied(_("更换调解员后当事人仍有异议的，由管辖法院或调解组织认定为拒绝调解。"))
+    if party.case_id != case.pk:
+        raise InvalidInput(_("当事人不属于本案。"))
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("请写明当事人仍有异议、拒绝选择的情况。"))
+    with transaction.atomic():
+        case = _lock_case(case)
+        if not case.audit_events.filter(kind__in=CHANGE_KINDS).exists():
+            raise TransitionNotAllowed(
+                _("本案尚未更换过调解员：当事人有异议的，应先申请更换调解员或回避（《人民法院在线调解规则》第十四条）。"))
+        return case_transition(
+            case=case, to=S.TERMINATED, actor=actor, action="deemed_refusal", reason=EndReason.REFUSED_TO_CONTINUE,
+            note=_("%(name)s在更换调解员后仍有异议且拒绝选择，视为拒绝调解：%(note)s")
+            % {"name": party.name, "note": note},
+            data={"party": party.pk, "failure_reasons": note, "rule": "OMR 14"},
+        )

@@ -205,9 +205,10 @@ def room_end(
     """End the session with an outcome: ``continue`` on a later date (the next session is scheduled for
     everyone, through the scheduling rules, so a clash refuses the end with its reason), ``agreement``
     (signing must already be open), or ``terminate`` with an OMR 25 reason, which ends the mediation through
-    the state machine. For a termination ``note`` is why mediation failed, and ``cost_conduct`` and
-    ``court_matters`` are OMR 21's other two entries; the failure report is made from them. The session is
-    marked held. A verification session (Interp 356) ends only with ``questioned``: see ``_verification_end``."""
+    the state machine (OMR 25(2), the parties' own settlement and withdrawal, through its withdraw row). For
+    a termination ``note`` is why mediation failed, and ``cost_conduct`` and ``court_matters`` are OMR 21's
+    other two entries; the failure report is made from them. The session is marked held. A verification session
+    (Interp 356) ends only with ``questioned``: see ``_verification_end``."""
     note = (note or "").strip()
     cost_conduct = (cost_conduct or "").strip()
     court_matters = (court_matters or "").strip()
@@ -239,7 +240,11 @@ def room_end(
         held = MediationSession.objects.filter(pk=room.session_id, status=SessionStatus.SCHEDULED).update(
             status=SessionStatus.HELD
         )
-        if outcome == RoomOutcome.TERMINATE:
+        if outcome == RoomOutcome.TERMINATE and end_reason == EndReason.SETTLED_AND_WITHDRAWN:
+            # OMR 25(2): the parties settled themselves and withdraw; the table's withdraw row, not a failure.
+            case_transition(case=case, to=S.WITHDRAWN, actor=actor, reason=end_reason, note=note,
+                            data={"room": room.pk, "session": room.session_id})
+        elif outcome == RoomOutcome.TERMINATE:
             case_transition(case=case, to=S.TERMINATED, actor=actor, reason=end_reason, note=note,
                             data={"room": room.pk, "session": room.session_id, "failure_reasons": note,
                                   "cost_conduct": cost_conduct, "court_matters": court_matters})

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from mediation import spaces
 from mediation.choices import (
+    AgreementVariant,
     CaseStatus,
     ConsentKind,
     GuidanceStatus,
@@ -47,16 +48,28 @@ from mediation.exceptions import (
     TokenSpent,
 )
 from mediation.lifecycle import SESSIONS_SURVIVE, VERIFICATION_STATUSES
-from mediation.models import GuidanceRequest, MediationSession, NoticeText, Room, RoomJoinToken, RoomMember, User
+from mediation.models import (
+    Case,
+    GuidanceRequest,
+    MediationSession,
+    NoticeText,
+    Room,
+    RoomJoinToken,
+    RoomMember,
+    User,
+)
 from mediation.notices import (
     CAUCUS_CONSENT,
     INVITED_PARTICIPANT_CONSENT,
     SESSION_NOTICE,
+    SESSION_NOTICE_ENTRUSTED,
+    SESSION_NOTICE_PEOPLES,
     SHAM_MEDIATION_WARNING,
     StandardText,
 )
 from mediation.permissions import PARTY_ROLES, Place, access_session_place, place_key
 from mediation.selectors.rooms import room_checks_done, room_phone_on_file
+from mediation.services.agreements import agreement_variant_for
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_record, notice_acknowledge
@@ -223,9 +236,23 @@ def _identity_checked(member: RoomMember, *, method: str, data: dict[str, Any]) 
     return member
 
 
-def room_notices_required() -> list[NoticeText]:
-    """The current versions of the notices everyone acknowledges before entering (SIM 14, OMR 17)."""
-    return [_publish(code=t.code, title=t.title, body=t.body, actor=None) for t in REQUIRED_NOTICES]
+def session_notice_for(case: Case | None) -> StandardText:
+    """The session notice whose effect-of-agreement sentence fits ``case`` (legal-rules §A11 item 2): a people's
+    mediation committee's agreement needs the mediator's signature and the committee's seal too (PML 29); a 委托
+    agreement goes to the court for a 调解书 (OMR 20); otherwise every party's e-signature (OMR 19)."""
+    variant = agreement_variant_for(case) if case is not None else AgreementVariant.DELEGATED
+    if variant == AgreementVariant.PEOPLES:
+        return SESSION_NOTICE_PEOPLES
+    if variant == AgreementVariant.ENTRUSTED:
+        return SESSION_NOTICE_ENTRUSTED
+    return SESSION_NOTICE
+
+
+def room_notices_required(case: Case | None = None) -> list[NoticeText]:
+    """The current versions of the notices everyone acknowledges before entering (SIM 14, OMR 17), the session
+    notice in the version for ``case`` (``session_notice_for``)."""
+    texts = [session_notice_for(case) if t is SESSION_NOTICE else t for t in REQUIRED_NOTICES]
+    return [_publish(code=t.code, title=t.title, body=t.body, actor=None) for t in texts]
 
 
 def room_consent_texts() -> dict[str, NoticeText]:
@@ -248,7 +275,7 @@ def room_notices_acknowledge(
     and invited-participant questions when given; then the person may take a join token."""
     member = RoomMember.objects.select_related("user", "party", "room", "room__case").get(pk=member.pk)
     _require_open_member(member)
-    texts = room_notices_required()
+    texts = room_notices_required(member.room.case)
     missing = [t.code for t in texts if t.code not in set(codes)]
     if missing:
         raise NoticesRequired(_("请阅读并确认全部告知事项后再进入调解室。"), required=[t.code for t in texts])
@@ -280,7 +307,7 @@ def room_checks_record_by_command(*, member: RoomMember, command: str) -> RoomMe
     """Development only (``manage.py join_link``, which refuses ``DEBUG=0``): record the identity
     re-check and the notices as done by the command, and say so in the audit trail."""
     member = RoomMember.objects.select_related("user", "room", "room__case").get(pk=member.pk)
-    texts = room_notices_required()
+    texts = room_notices_required(member.room.case)
     _identity_checked(member, method="command", data={"command": command})
     with transaction.atomic():
         room = lock_room(member.room_id)

@@ -282,9 +282,20 @@ def test_a_party_cannot_answer_for_the_other_party(world, client, rostered):
     assert not Consent.objects.filter(case=case, kind=ConsentKind.CONTINUE_AFTER_DISCLOSURE).exists()
 
 
-@pytest.mark.parametrize("who", ["clerk", "judge", "org_admin"])
-def test_staff_do_not_answer_disclosures(world, client, rostered, who):
-    assert page(client, getattr(world, who), "case_disclosure", disclosed(world)).status_code == 403
+def test_a_judge_has_no_disclosure_page(world, client, rostered):
+    assert page(client, world.judge, "case_disclosure", disclosed(world)).status_code == 403
+
+
+@pytest.mark.parametrize("who", ["clerk", "org_admin"])
+def test_staff_see_disclosures_to_resolve_objections_but_do_not_answer_them(world, client, rostered, who):
+    """OMR 13: the organisation (and the court, for a change) resolve a party's "no"; only parties answer."""
+    case = disclosed(world)
+    disclosure = Disclosure.objects.filter(case=case).first()
+    assert page(client, getattr(world, who), "case_disclosure", case).status_code == 200
+    applicant = case.parties.get(role="applicant")
+    page(client, getattr(world, who), "case_disclosure", case,
+         {"form": "answer", "disclosure": disclosure.pk, "party": applicant.pk, "agree": "1"})
+    assert not Consent.objects.filter(case=case, kind=ConsentKind.CONTINUE_AFTER_DISCLOSURE).exists()
 
 
 def test_a_party_requests_recusal_and_the_clerk_decides(world, client, rostered):

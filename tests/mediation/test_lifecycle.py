@@ -139,6 +139,7 @@ def test_only_the_designated_mediator_accepts_an_assigned_case_everywhere(world,
 def test_the_organisation_may_still_decline_with_reasons(world):
     case = world.drive(world.new_case(), CaseStatus.ASSIGNED)
     assert may_take_action(world.org_admin, case, "mediator_decline")
+    # deemed_refusal (OMR 14) is the organisation's too, once a change of mediator is on record (its service checks).
     assert [row.action for row in case_actions_available(user=world.org_admin, case=case)] == [
-        "mediator_decline", "recuse_mediator",
+        "mediator_decline", "deemed_refusal", "recuse_mediator",
     ]

@@ -178,6 +178,31 @@ def test_session_notice_says_that_no_recording_is_made(world):
     assert "司法确认" in texts[SESSION_NOTICE.code].body
 
 
+def test_the_session_notice_states_the_agreements_effect_for_the_cases_variant(world):
+    """PML 29: a people's mediation committee's agreement takes effect with the parties' signatures, the
+    mediator's and the committee's seal, not at the parties' signatures alone (OMR 19); a 委托 agreement goes to
+    the court for a 调解书 (OMR 20) and has no judicial confirmation."""
+    from mediation.choices import CaseOrigin, OrganisationKind
+    from mediation.models import Case, Organisation
+
+    committee = Organisation.objects.create(name="东城区和平里人民调解委员会",
+                                            kind=OrganisationKind.PEOPLES_MEDIATION_COMMITTEE)
+    peoples = world.new_case()
+    Case.objects.filter(pk=peoples.pk).update(mediation_organisation=committee)
+    peoples.refresh_from_db()
+    body = next(t.body for t in room_entry.room_notices_required(peoples) if t.code.startswith("sim14.session"))
+    assert "加盖人民调解委员会印章之日起生效" in body and "人民调解法》第二十九条" in body
+    assert "自各方当事人均完成电子签章之时起发生法律效力" not in body
+
+    entrusted = world.new_case(origin=CaseOrigin.ENTRUSTED)
+    body = next(t.body for t in room_entry.room_notices_required(entrusted) if t.code.startswith("sim14.session"))
+    assert "调解书" in body and "司法确认" not in body
+
+    delegated = world.new_case(origin=CaseOrigin.DELEGATED)
+    body = next(t.body for t in room_entry.room_notices_required(delegated) if t.code.startswith("sim14.session"))
+    assert "自各方当事人均完成电子签章之时起发生法律效力" in body
+
+
 def test_no_join_token_before_both_checks(world):
     _case, _session, room = open_room(world)
     member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
@@ -466,6 +491,30 @@ def test_terminating_ends_the_mediation_with_the_omr25_reason(world):
     assert (case.status, case.end_reason) == (CaseStatus.TERMINATED, EndReason.POSITIONS_TOO_FAR)
     room.session.refresh_from_db()
     assert room.session.status == SessionStatus.HELD
+
+
+def test_the_end_form_records_a_withdrawal_after_the_parties_settled(world):
+    """OMR 25(2) is on the end form's list; the state machine takes it as a withdrawal, not a refused move."""
+    case, room, _m = joint_room(world)
+
+    room_controls.room_end(room=room, actor=world.mediator, outcome="terminate",
+                           end_reason=EndReason.SETTLED_AND_WITHDRAWN, note="双方已自行和解")
+
+    case.refresh_from_db()
+    assert (case.status, case.end_reason) == (CaseStatus.WITHDRAWN, EndReason.SETTLED_AND_WITHDRAWN)
+    assert case.audit_events.filter(kind="case.withdraw").count() == 1
+    room.refresh_from_db()
+    assert (room.status, room.end_reason) == (RoomStatus.ENDED, EndReason.SETTLED_AND_WITHDRAWN)
+
+
+def test_only_the_mediator_ends_a_session_with_a_withdrawal(world):
+    case, room, _m = joint_room(world)
+    for user in (world.applicant, world.outsider, world.clerk):
+        with pytest.raises((PermissionDenied, exceptions.NotFound)):
+            room_controls.room_end(room=room, actor=user, outcome="terminate",
+                                   end_reason=EndReason.SETTLED_AND_WITHDRAWN)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.IN_MEDIATION
 
 
 def test_agreement_outcome_needs_signing_to_be_open(world):

@@ -478,7 +478,9 @@ def test_a_mediator_acceptance_lapse_moves_the_case_back_to_awaiting_selection(w
 
 
 @pytest.mark.django_db
-def test_a_period_expiring_during_signing_is_recorded_the_case_stays_and_the_sweep_goes_on(world):
+def test_a_period_expiring_during_signing_terminates_mediation(world):
+    """OMR 25(6): the period runs through signing (OMR 24); an agreement that has not taken effect when it ends
+    does not keep mediation alive."""
     with time_machine.travel(local(2025, 3, 3, 10), tick=False):
         signing = world.drive(world.new_case(), CaseStatus.SIGNING)
         other = world.drive(world.new_case(), CaseStatus.IN_MEDIATION)
@@ -486,12 +488,12 @@ def test_a_period_expiring_during_signing_is_recorded_the_case_stays_and_the_swe
     fired = timers_sweep(now=local(2025, 4, 3, 0, 1))
 
     assert {t.case_id for t in fired} == {signing.pk, other.pk}
-    # From signing only the mediator's refusal-to-sign row ends mediation (OMR 25(7)); none is the platform's.
-    skipped = signing.audit_events.get(kind="timer.expiry_action_skipped")
-    assert skipped.data["error"] == "permission_denied"
-    assert skipped.data["to"] == CaseStatus.TERMINATED
+    assert not signing.audit_events.filter(kind="timer.expiry_action_skipped").exists()
     signing.refresh_from_db()
-    assert signing.status == CaseStatus.SIGNING
+    assert signing.status == CaseStatus.TERMINATED
+    assert signing.end_reason == EndReason.PERIOD_EXPIRED
+    event = signing.audit_events.get(kind="case.period_expired_in_signing")
+    assert event.actor is None and event.data["rule"] == "OMR 25(6)"
     assert timer_of(signing, TimerKind.MEDIATION_PERIOD).status == TimerStatus.FIRED
     other.refresh_from_db()
     assert other.status == CaseStatus.TERMINATED
