@@ -25,6 +25,13 @@ room_event = Signal()
 # Sent at once (not on commit) at the end of every outbox drain: ``sent``. The electronic service records
 # receive it (``services.service.on_outbox_drained``): the outbox is below the areas that write to it.
 outbox_drained = Signal()
+# A party of a court-filed case expressly asked for a legal document (legal-rules §A12 art. 4): ``case_id``,
+# ``agreement_id`` (the effective agreement), ``actor_id``. The judge drafts, signs and serves the 民事调解书
+# (§C5) from that agreement.
+# TODO(lead): connect the court-sealed judge documents (built in another branch) here: a receiver in the
+# documents app that prepares the 民事调解书 draft for the judge's inbox. Nothing receives it yet; the case
+# waits in MEDIATION_DOCUMENT_REQUESTED on the judge's /court/ inbox.
+mediation_document_requested = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:

@@ -24,6 +24,7 @@ from mediation.choices import (
 )
 from mediation.models import Agent, Case, CaseMediator, Organisation, Party, User
 from mediation.services.cases import case_create, case_transition
+from mediation.lifecycle import POST_FILING
 from tests.factories import CourtFactory, OrganisationFactory, UserFactory, add_member, make_mediator, make_resident_id
 
 
@@ -80,8 +81,8 @@ class World:
             actor=self.applicant, origin=origin, court=self.court, dispute_type=Sector.LABOUR,
             title="劳动报酬纠纷", claims="支付拖欠工资 12,000 元", amount="12000.00",
             mediation_organisation=self.partner, one_sided=one_sided,
-            court_case_number="（2026）京0101民初123号" if origin == CaseOrigin.ENTRUSTED else "",
-            procedure="ordinary" if origin == CaseOrigin.ENTRUSTED else "",
+            court_case_number="（2026）京0101民初123号" if origin in POST_FILING else "",
+            procedure="ordinary" if origin in POST_FILING else "",
         )
         applicant = Party.objects.create(
             case=case, user=self.applicant, role=PartyRole.APPLICANT, name=self.applicant.real_name,
@@ -126,7 +127,7 @@ class World:
             reason = sorted(row.reasons)[0] if row.reasons else ""
             case = case_transition(
                 case=case, to=row.target, actor=self.actor_for(case, row), reason=reason,
-                note="测试理由" if row.needs_note else "",
+                note="测试理由" if row.needs_note else "", action=row.action if row.explicit else None,
             )
         return case
 

@@ -82,6 +82,8 @@ def build_data(
         return builders.presiding_proof_data(case, agreement, now=now)
     if kind == DocumentKind.FAILURE_REPORT:
         return builders.failure_report_data(case, now=now, notes=notes)
+    if kind == DocumentKind.FEE_NOTICE:
+        return builders.fee_notice_data(case, now=now, notes=notes)
     raise InvalidInput(_("未知的文书种类：%(kind)s。") % {"kind": kind})
 
 
