@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -99,7 +100,7 @@ _CIVIL_FIRST_INSTANCE_RE = re.compile(rf"^[（(](\d{{4}})[）)][{_PROVINCES}]\d{
 
 def validate_first_instance_civil_number(value: str) -> None:
     match = _CIVIL_FIRST_INSTANCE_RE.match(value or "")
-    if match is None or not 1990 <= int(match.group(1)) <= dt.date.today().year + 1:
+    if match is None or not 1990 <= int(match.group(1)) <= timezone.localdate().year + 1:
         raise ValidationError(
             _("法院案号“%(value)s”格式有误：请照录法院案件管理系统给出的民事一审案号，例如（2026）京0101民初123号。")
             % {"value": value}

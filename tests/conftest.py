@@ -22,9 +22,9 @@ from mediation.choices import (
     Role,
     Sector,
 )
+from mediation.lifecycle import POST_FILING
 from mediation.models import Agent, Case, CaseMediator, Organisation, Party, User
 from mediation.services.cases import case_create, case_transition
-from mediation.lifecycle import POST_FILING
 from tests.factories import CourtFactory, OrganisationFactory, UserFactory, add_member, make_mediator, make_resident_id
 
 

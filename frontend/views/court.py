@@ -17,6 +17,7 @@ from frontend.http import signed_in_user as _user
 from mediation.choices import DocumentKind
 from mediation.exceptions import DomainError, InvalidInput
 from mediation.selectors.confirmation import ApplicationReview, confirmation_review_for_user, court_inbox_for_judge
+from mediation.selectors.court_filed import court_filed_inbox
 from mediation.services.confirmation import (
     confirmation_accept,
     confirmation_allow_withdrawal,
@@ -40,7 +41,9 @@ def court_inbox(request: HttpRequest) -> HttpResponse:
     inbox = court_inbox_for_judge(
         user=_user(request), status=request.GET.get("status", ""), page_number=request.GET.get("page")
     )
-    return render(request, "frontend/court/inbox.html", {"inbox": inbox})
+    # Court-filed cases waiting for the court (§A12 arts. 4-6): a 调解书 asked for, fee notices, trial.
+    filed = court_filed_inbox(user=_user(request))[:100]
+    return render(request, "frontend/court/inbox.html", {"inbox": inbox, "filed": filed})
 
 
 def _review(request: HttpRequest, case_id: int) -> ApplicationReview:

@@ -106,7 +106,8 @@ def court_filed_materials_receive(*, case: Case, actor: User, note: str = "") ->
         if not consent_all_parties_granted(case=locked, kind=ConsentKind.COURT_ENTRUSTMENT):
             missing = parties_without_consent(case=locked, kind=ConsentKind.COURT_ENTRUSTMENT)
             raise InvalidInput(
-                _("委托调解须经当事人同意（%(rule)s第二条）：尚缺 %(names)s 的同意记录，请其在手机上作出同意后再签收材料。")
+                _("委托调解须经当事人同意（%(rule)s第二条）：尚缺 %(names)s 的同意记录，"
+                  "请其在手机上作出同意后再签收材料。")
                 % {"rule": RULE_2025, "names": _names(missing)}
             )
         consents = list(
