@@ -4,6 +4,7 @@ expiry → failure, the court's outcomes, the fee notice and its deadline."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 
@@ -163,7 +164,7 @@ def test_the_period_runs_from_the_materials_receipt_15_or_7_days_then_ends_in_fa
         case = court_filed_materials_receive(case=case, actor=world.mediator, note="起诉状、证据目录")
     timer = period(case)
     assert (timer.length, timer.started_at, timer.status) == (days, local(2026, 3, 5, 15), TimerStatus.RUNNING)
-    assert timer.due_at == local(*last_day) + __import__("datetime").timedelta(days=1)
+    assert timer.due_at == local(*last_day) + dt.timedelta(days=1)
     assert case.status == CaseStatus.SCHEDULING
     # The day before the end nothing fires; at the end the period expires and mediation fails (§A12 art. 5).
     assert timers_sweep(now=local(*last_day, 23, 59)) == []
@@ -199,7 +200,7 @@ def test_one_30_day_extension_with_both_consents_and_a_second_is_refused(world):
                                              actor=world.respondent, granted=True)
         timer = court_filed_extend(case=case, actor=world.mediator)
     assert timer.extra_days == 30
-    assert timer.due_at == first_due + __import__("datetime").timedelta(days=30)
+    assert timer.due_at == first_due + dt.timedelta(days=30)
     extended = case.audit_events.get(kind="timer.extended")
     assert "不计入审理期限" in extended.data["note"] and len(extended.data["consents"]) == 2
     # A second extension is refused, even with fresh consents from both parties.
@@ -244,7 +245,9 @@ def test_the_court_records_withdrawal_or_immediate_performance_as_closure_by_oth
     assert event.data["reason"] == "performed"
 
 
-def test_a_party_asks_for_a_mediation_document_and_the_case_waits_on_the_judges_inbox(world, django_capture_on_commit_callbacks):
+def test_a_party_asks_for_a_mediation_document_and_the_case_waits_on_the_judges_inbox(
+    world, django_capture_on_commit_callbacks
+):
     case = filed_case(world, to=CaseStatus.AGREEMENT_EFFECTIVE)
     received = []
 
