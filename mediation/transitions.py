@@ -66,7 +66,7 @@ def _t(
     target: CaseStatus,
     roles: set[str],
     *,
-    reasons: set[EndReason] | set[ReturnReason] | set[str] | None = None,
+    reasons: set[EndReason] | set[ReturnReason] | set[OtherMeansClosure] | set[str] | None = None,
     needs_note: bool = False,
     origins: frozenset[str] = ALL_ORIGINS,
     rule: str = "",
