@@ -19,6 +19,7 @@ from frontend.http import signed_in_user as _user
 from mediation.choices import RETURN_GUIDANCE, CaseOrigin, PartyKind, PartyRole, Procedure, ReturnReason, Sector
 from mediation.exceptions import DomainError, NotFound
 from mediation.models import Case, Organisation, User
+from mediation.selectors.court_filed import court_filed_inbox
 from mediation.selectors.intake import (
     court_list_for_clerk,
     intake_case_for_clerk,
@@ -155,7 +156,9 @@ class ReferralForm(_Form):
 @login_required
 def intake_queue(request: HttpRequest) -> HttpResponse:
     queue = intake_queue_for_clerk(user=_user(request), page_number=request.GET.get("page"))
-    return render(request, "frontend/intake/queue.html", {"queue": queue})
+    # Court-filed cases waiting for the court (§A12 arts. 4-6): the clerk serves the fee notices.
+    filed = court_filed_inbox(user=_user(request))[:100]
+    return render(request, "frontend/intake/queue.html", {"queue": queue, "filed": filed})
 
 
 @login_required

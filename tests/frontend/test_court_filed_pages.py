@@ -142,6 +142,9 @@ def test_filed_consented_signed_for_expired_fee_notice_served_and_deemed_withdra
                                                     {"amount": "50", "days": "7"})
         assert refused.status_code == 409 and Case.objects.get(pk=case.pk).status == CaseStatus.TERMINATED
         e_service(case, applicant)
+        # The clerk finds it in the intake queue's court-filed section.
+        queue = as_user(client, world.clerk).get(reverse("intake_queue")).content.decode()
+        assert reverse("court_filed_court", args=[case.pk]) in queue
         bad = as_user(client, world.clerk).post(reverse("court_filed_court_act", args=[case.pk, "fee_notice"]),
                                                 {"amount": "-5", "days": "7"})
         assert bad.status_code == 400 and not ServiceRecord.objects.exists()
