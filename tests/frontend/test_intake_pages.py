@@ -117,8 +117,8 @@ def test_the_clerk_queue_costs_the_same_queries_for_one_case_or_many(world, clie
     with django_assert_num_queries(one):
         client.get(reverse("intake_queue"))
     # session, user, memberships, count, the page's ids, its cases, timers, parties, mediators, holidays,
-    # and the navigation's memberships
-    assert one == 11
+    # the navigation's memberships, and the court-filed section (the user's courts, its cases)
+    assert one == 13
 
 
 def test_the_mediator_dashboard_costs_the_same_queries_for_one_case_or_many(world, client, django_assert_num_queries):
