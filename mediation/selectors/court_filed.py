@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
 from mediation import calendar
 from mediation.choices import CaseOrigin, ConsentKind, OrganisationKind, Role, TimerKind, TimerStatus
-from mediation.lifecycle import COURT_FILED_CONSENT_STATUSES, COURT_FILED_JUDGE_STATUSES, TIMER_RULES
+from mediation.lifecycle import COURT_FILED_CONSENT_STATUSES, COURT_FILED_JUDGE_STATUSES
 from mediation.models import Case, Consent, Membership, Party, Timer, User
 
 OPEN = (TimerStatus.RUNNING, TimerStatus.PAUSED)
@@ -42,17 +43,13 @@ class CourtFiledView:
         return self.period is not None and self.period.status in OPEN
 
     @property
-    def period_last_day(self):  # type: ignore[no-untyped-def]
+    def period_last_day(self) -> dt.date | None:
         return calendar.last_day(self.period.due_at) if self.period is not None else None
 
     @property
     def extended(self) -> bool:
         return self.period is not None and self.period.extra_days > 0
 
-    @property
-    def may_extend(self) -> bool:
-        rule = TIMER_RULES[TimerKind.COURT_FILED_PERIOD]
-        return self.period_open and not self.extended and rule.max_extensions == 1
 
 
 def _latest(case: Case, party: Party, kind: str, since: object = None) -> Consent | None:
