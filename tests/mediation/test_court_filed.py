@@ -362,3 +362,16 @@ def test_existing_delegated_cases_keep_their_rules(world):
     timer = Timer.objects.get(case=case, kind=TimerKind.MEDIATION_PERIOD)
     assert timer.length == 30
     assert not Consent.objects.filter(kind=ConsentKind.COURT_ENTRUSTMENT).exists()
+
+
+def test_party_initiated_mediation_keeps_its_path_to_judicial_confirmation(world):
+    from mediation import transitions as tr
+
+    assert tr.find_transitions(source=CaseStatus.CLOSED_SETTLED, target=CaseStatus.JC_SUBMITTED,
+                               origin=CaseOrigin.PARTY_APPLICATION)
+    assert not tr.find_transitions(source=CaseStatus.AGREEMENT_EFFECTIVE, target=CaseStatus.CLOSED_SETTLED,
+                                   origin=CaseOrigin.COURT_FILED)
+    case = world.drive(world.new_case(), CaseStatus.AGREEMENT_EFFECTIVE)
+    assert Timer.objects.get(case=case, kind=TimerKind.JC_APPLICATION_WINDOW).status == TimerStatus.RUNNING
+    filed = filed_case(world, to=CaseStatus.AGREEMENT_EFFECTIVE)
+    assert not Timer.objects.filter(case=filed, kind=TimerKind.JC_APPLICATION_WINDOW).exists()
