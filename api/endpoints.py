@@ -160,7 +160,9 @@ class PartyIn(Schema):
 
 
 class ReferralIn(Schema):
-    origin: Literal["delegated", "entrusted"]
+    # Since 2025-01-01 only "court_filed" opens a case (legal-rules §A12); the other two are kept so a court
+    # system still sending them gets the refusal citing the rule, not a schema error.
+    origin: Literal["court_filed", "delegated", "entrusted"]
     dispute_type: Literal[tuple(Sector.values)]  # type: ignore[valid-type]
     title: str = Field(min_length=1, max_length=200)
     claims: str = Field(min_length=1, max_length=5000)
@@ -173,7 +175,7 @@ class ReferralIn(Schema):
 
 
 @api.post("/referrals", response={201: CaseOut, **ERRORS}, tags=["referrals"],
-          summary="Refer a dispute to mediation (委派 before filing, 委托 after)")
+          summary="Entrust a filed lawsuit to mediation (立案后委托调解, 2025 rules)")
 def referral_create(request: HttpRequest, payload: ReferralIn) -> Status[CaseOut]:
     client = _client(request, Scope.REFERRALS_WRITE)
     if not client.organisation.is_court:

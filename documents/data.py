@@ -42,6 +42,7 @@ from mediation.choices import (
     OrganisationKind,
     PartyKind,
     PartyRole,
+    Procedure,
     RecordTag,
     RoomMemberState,
     RoomOutcome,
@@ -487,7 +488,9 @@ def jc_deadline(case: Case) -> tuple[str, str]:
 
 
 def mediation_period(case: Case) -> Data:
-    timer = Timer.objects.filter(case=case, kind=TimerKind.MEDIATION_PERIOD).order_by("-started_at").first()
+    # A court-filed case's period is its own clock, from the materials' receipt (legal-rules §A12 art. 3).
+    kind = TimerKind.COURT_FILED_PERIOD if case.origin == CaseOrigin.COURT_FILED else TimerKind.MEDIATION_PERIOD
+    timer = Timer.objects.filter(case=case, kind=kind).order_by("-started_at").first()
     if timer is None:
         return {"start": "", "length": None, "extra_days": 0, "due": "", "end": "", "status_label": ""}
     return {
@@ -534,7 +537,7 @@ def agreement_document_data(case: Case, agreement: Agreement, *, now: dt.datetim
     data["variant"] = agreement.variant
     data["number"] = data["agreement"]["number"]
     data["copies"] = len(data["parties"]) + (1 if data["organisation"] else 0)
-    data["confirmation_possible"] = case.origin != CaseOrigin.ENTRUSTED
+    data["confirmation_possible"] = case.origin not in (CaseOrigin.ENTRUSTED, CaseOrigin.COURT_FILED)
     data["jc_window_days"] = CONFIRMATION_WINDOW_DAYS
     data["signers"] = [*party_signers(data["parties"]), *mediator_signers(data["mediators"]),
                        *seal_signer(data["organisation"])]
@@ -555,7 +558,9 @@ def transcript_data(case: Case, *, now: dt.datetime) -> Data:
          "scope_label": _label(AgreementScope, agreement.scope), "partial": agreement.scope == AgreementScope.PARTIAL}
         if agreement is not None else None
     )
-    data["out_of_court_closing"] = case.origin != CaseOrigin.ENTRUSTED and agreement is not None
+    data["out_of_court_closing"] = (
+        case.origin not in (CaseOrigin.ENTRUSTED, CaseOrigin.COURT_FILED) and agreement is not None
+    )
     # No signature boxes: the parties confirm the record online, each confirmation logged with the version
     # it confirmed (OMR 22: an e-record checked and confirmed online has a paper record's force), and the
     # PDF prints those confirmations. Empty boxes nobody is asked to sign would only invite doubt.
@@ -634,6 +639,14 @@ def failure_next_steps(case: Case) -> list[str]:
     court = case.court.name
     filing = CourtFiling.objects.filter(case=case).select_related("court", "chosen_by_party").first()
     lines: list[str] = []
+    if case.origin == CaseOrigin.COURT_FILED:
+        number = case.court_case_number
+        lines.append(
+            _("本案系人民法院立案后委托调解%(number)s，调解不成，案件转入%(court)s审理程序；转入审理前由人民法院通知交纳"
+              "案件受理费（《最高人民法院关于严格依法规范民事案件立案与调解工作的意见》第五条、第六条）。")
+            % {"number": f"（{number}）" if number else "", "court": court}
+        )
+        return lines
     if case.origin == CaseOrigin.ENTRUSTED:
         number = case.court_case_number
         lines.append(
@@ -874,4 +887,32 @@ def enforcement_application_data(case: Case, agreement: Agreement, *, now: dt.da
             items.append(_("%(n)s的营业执照或登记证书、法定代表人（负责人）身份证明") % {"n": party["name"]})
     data["attachments"] = items
     data["signers"] = party_signers(data["applicants"], role_label=_("申请执行人"))
+    return data
+
+
+def fee_notice_data(case: Case, *, now: dt.datetime, notes: dict[str, str] | None = None) -> Data:
+    """The filing-fee notice served before a court-filed case goes to trial (legal-rules §A12 art. 6): who
+    pays (the plaintiffs), how much, by which day (the FILING_FEE clock the notice starts), and what happens
+    if unpaid. ``notes`` carry ``amount`` (yuan, two decimals) as the clerk entered it. It states only what
+    the court decided; how to pay is the court's own channel and is not invented here."""
+    data = _common(case, DocumentKind.FEE_NOTICE, now=now)
+    given = dict(notes or {})
+    data["title"] = _("交纳案件受理费通知书")
+    data["number"] = f"{case.reference}-JF"
+    data["court"] = case.court.name
+    data["court_case_number"] = case.court_case_number
+    data["procedure_label"] = _label(Procedure, case.procedure)
+    data["payers"] = [p for p in data["parties"] if p["role"] == PartyRole.APPLICANT]
+    data["amount"] = _money(given.get("amount"))
+    data["notes"] = {"amount": str(given.get("amount", ""))}
+    timer = (
+        Timer.objects.filter(case=case, kind=TimerKind.FILING_FEE).order_by("-pk").first()
+    )
+    data["days"] = timer.length if timer is not None else None
+    data["issued_on"] = _iso(timezone.localtime(timer.started_at).date()) if timer is not None else data["date"]
+    data["deadline"] = _iso(calendar.last_day(timer.due_at)) if timer is not None else ""
+    terminated = AuditEvent.objects.filter(case=case, data__to="terminated").order_by("-seq").first()
+    data["terminated_at"] = _iso(terminated.created_at) if terminated is not None else ""
+    data["end_reason_label"] = _label(EndReason, case.end_reason)
+    data["signers"] = []
     return data

@@ -9,6 +9,7 @@ from frontend.views import (
     case_actions,
     cases,
     court,
+    court_filed,
     documents,
     filing,
     identity,
@@ -152,6 +153,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/confirmation/withdraw/", court.confirmation_withdrawal, name="confirmation_withdrawal"),
     path("cases/<int:case_id>/confirmation/inquiries/<int:inquiry_id>/", court.confirmation_inquiry_reply,
          name="confirmation_inquiry_reply"),
+    # Court-filed mediation (2025 rules, legal-rules §A12, §B13): the parties' consents, the mediator's receipt
+    # of the materials and the one extension; the court's page of outcomes.
+    path("cases/<int:case_id>/entrustment/consent/", court_filed.consent_page, name="court_filed_consent"),
+    path("cases/<int:case_id>/entrustment/extension/consent/", court_filed.extension_consent_page,
+         name="court_filed_extension_consent"),
+    path("cases/<int:case_id>/entrustment/materials/", court_filed.materials_page, name="court_filed_materials"),
+    path("cases/<int:case_id>/entrustment/extend/", court_filed.extend_page, name="court_filed_extend"),
+    path("cases/<int:case_id>/entrustment/mediation-document/", court_filed.request_document,
+         name="court_filed_request_document"),
+    path("court/filed/<int:case_id>/", court_filed.court_page, name="court_filed_court"),
+    path("court/filed/<int:case_id>/<slug:action>/", court_filed.court_act, name="court_filed_court_act"),
 ]
 
 # Statistics dashboards (issue 16): one page per scope the person may see, and the CSV behind each chart.

@@ -96,6 +96,9 @@ class CaseOrigin(models.TextChoices):
     PARTY_APPLICATION = "application", _("当事人申请")
     DELEGATED = "delegated", _("诉前委派调解")
     ENTRUSTED = "entrusted", _("诉中委托调解")
+    # Since 2025-01-01 (legal-rules §A12, §B13): the court files the suit (民初 number), then entrusts it with
+    # the parties' consent; the period runs from the mediator's signed receipt of the materials.
+    COURT_FILED = "court_filed", _("立案后委托调解")
 
 
 class Procedure(models.TextChoices):
@@ -139,6 +142,11 @@ class CaseStatus(models.TextChoices):
     PERFORMANCE_TRACKING = "performance", _("履行跟踪")
     CLOSED_PERFORMED = "closed_performed", _("履行完毕")
     ENFORCEMENT_ELIGIBLE = "enforcement", _("可申请强制执行")
+    # Court-filed mediation's own outcomes (legal-rules §A12 arts. 4-6, §B13).
+    CLOSED_OTHER_MEANS = "closed_other_means", _("以其他方式结案（撤诉或即时履行）")
+    MEDIATION_DOCUMENT_REQUESTED = "mdoc_requested", _("已申请出具民事调解书（待法官审查）")
+    FEE_PENDING = "fee_pending", _("转入审理：待交纳案件受理费")
+    DEEMED_WITHDRAWN = "deemed_withdrawn", _("未按期交纳案件受理费，按撤诉处理")
 
 
 class EndReason(models.TextChoices):
@@ -178,6 +186,14 @@ RETURN_GUIDANCE = {
     ),
     ReturnReason.UNSUITABLE_ONLINE: _("本纠纷不适宜在线调解，请携带材料到人民法院诉讼服务大厅现场办理。"),
 }
+
+
+class OtherMeansClosure(models.TextChoices):
+    """How a court-filed case settled without a court document: the court records it and closes the case
+    "by other means" (legal-rules §A12 art. 4)."""
+
+    WITHDRAWAL = "withdrawal", _("原告撤回起诉")
+    PERFORMED = "performed", _("义务已即时履行")
 
 
 class PartyRole(models.TextChoices):
@@ -222,6 +238,7 @@ class ConsentKind(models.TextChoices):
     CONTINUE_AFTER_DISCLOSURE = "continue_after_disclosure", _("知悉披露事项后同意继续调解")  # OMR 13
     BIOMETRIC = "biometric", _("同意处理人脸等生物识别信息")  # PIPL 29
     PUBLIC_MEDIATION = "public_mediation", _("同意公开调解")  # PML 23
+    COURT_ENTRUSTMENT = "court_entrustment", _("同意立案后委托调解")  # legal-rules §A12 art. 2
 
 
 class Channel(models.TextChoices):
@@ -244,6 +261,8 @@ class TimerKind(models.TextChoices):
     JC_DECISION = "jc_decision", _("司法确认审查期限（15日）")  # T12
     JC_CEILING = "jc_ceiling", _("特别程序审结期限（30日）")  # T12 ceiling, CPL 187
     JC_OBJECTION = "jc_objection", _("当事人对确认裁定提出异议期限（15日）")  # T13
+    COURT_FILED_PERIOD = "court_filed_period", _("立案后委托调解期限（普通程序15日/简易程序7日）")  # §A12 art. 3
+    FILING_FEE = "filing_fee", _("交纳案件受理费期限")  # §A12 art. 6
 
 
 class TimerUnit(models.TextChoices):
@@ -466,6 +485,7 @@ class DocumentKind(models.TextChoices):
     FAILURE_REPORT = "failure_report", _("调解终结报告")
     RULING = "ruling", _("民事裁定书")  # judicial confirmation's rulings (legal-rules §C4)
     ENFORCEMENT_APPLICATION = "enforcement", _("强制执行申请书")
+    FEE_NOTICE = "fee_notice", _("交纳案件受理费通知书")
 
 
 class SignerRole(models.TextChoices):

@@ -17,6 +17,11 @@ from mediation.choices import CaseOrigin, CaseStatus, DocumentKind, EndReason, P
 S = CaseStatus
 ALL_ORIGINS = frozenset(CaseOrigin)
 PRE_FILING = frozenset({CaseOrigin.PARTY_APPLICATION, CaseOrigin.DELEGATED})
+# Court-filed mediation under the 2025 rules (legal-rules §A12, §B13), and every other origin.
+COURT_FILED_ORIGINS = frozenset({CaseOrigin.COURT_FILED})
+NOT_COURT_FILED = ALL_ORIGINS - COURT_FILED_ORIGINS
+# After filing: the agreement goes to the judge (a 民事调解书), not to judicial confirmation (OMR 20; §A12 art. 4).
+POST_FILING = frozenset({CaseOrigin.ENTRUSTED, CaseOrigin.COURT_FILED})
 
 # --- Status groups ----------------------------------------------------------------------------------------
 
@@ -36,7 +41,7 @@ OPEN_STATUSES = frozenset({S.ASSIGNED}) | MEDIATION_PERIOD_STATUSES
 SETTLED_STATUSES = frozenset(
     {S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, S.JC_SUBMITTED, S.JC_SUPPLEMENT_REQUESTED, S.JC_NOT_ACCEPTED,
      S.JC_UNDER_REVIEW, S.JC_WITHDRAWN, S.JC_CONFIRMED, S.OBJECTION_WINDOW, S.PERFORMANCE_TRACKING,
-     S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE}
+     S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE, S.MEDIATION_DOCUMENT_REQUESTED, S.CLOSED_OTHER_MEANS}
 )
 # An agreement in force whose performance may still be recorded against its schedule of obligations (PML 31):
 # from effectiveness until every obligation is performed. Payments and defaults do not wait for the
@@ -45,12 +50,28 @@ PERFORMANCE_STATUSES = SETTLED_STATUSES - {S.CLOSED_PERFORMED}
 # Finished without one (OMR 21, 25). A withdrawal after the parties settled themselves (OMR 25(2)) is
 # neither: it says little about the mediator.
 UNSETTLED_STATUSES = frozenset(
-    {S.TERMINATED, S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.JC_DISMISSED}
+    {S.TERMINATED, S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.JC_DISMISSED,
+     S.FEE_PENDING, S.DEEMED_WITHDRAWN}
 )
 # No row leaves these.
 TERMINAL_STATUSES = frozenset(
     {S.RETURNED, S.JC_NOT_ACCEPTED, S.JC_WITHDRAWN, S.JC_DISMISSED, S.CLOSED_PERFORMED, S.ENFORCEMENT_ELIGIBLE,
-     S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.WITHDRAWN}
+     S.REFER_TO_FILING, S.CLOSED_UNRESOLVED, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.WITHDRAWN,
+     S.CLOSED_OTHER_MEANS, S.DEEMED_WITHDRAWN}
+)
+# A court-filed case before the mediator signs for the materials: the parties' consents are asked here
+# (legal-rules §A12 art. 2).
+COURT_FILED_CONSENT_STATUSES = frozenset({S.SUBMITTED, S.AWAITING_SELECTION, S.ASSIGNED, S.ACCEPTED})
+# What a court-filed case waits for from the court (legal-rules §A12 arts. 4-6), for the judge's inbox: a 调解书
+# asked for, a failure that needs the fee notice, a fee awaited, and the cases back for trial.
+COURT_FILED_JUDGE_STATUSES = frozenset(
+    {S.MEDIATION_DOCUMENT_REQUESTED, S.TERMINATED, S.FEE_PENDING, S.RESUME_TRIAL}
+)
+# Where the court records a court-filed case's settlement "by other means" (§A12 art. 4): while mediation runs,
+# once the agreement is in force, or after a party asked for a 调解书.
+OTHER_MEANS_STATUSES: tuple[CaseStatus, ...] = (
+    S.ACCEPTED, S.SCHEDULING, S.IN_MEDIATION, S.APPRAISAL_PAUSED, S.SUSPENDED, S.AGREEMENT_DRAFT, S.SIGNING,
+    S.AGREEMENT_EFFECTIVE, S.MEDIATION_DOCUMENT_REQUESTED,
 )
 # A case may be handed to an organisation's queue until a mediator holds it.
 REFERABLE_STATUSES = frozenset({S.SUBMITTED, S.AWAITING_SELECTION})
@@ -111,7 +132,7 @@ def documents_for_status(*, origin: str, has_organisation: bool, status: str) ->
     """The document kinds ``status`` produces for a case of ``origin``: no joint confirmation application for
     委托 cases, which end in a court 调解书 (OMR 20), and no proof of presiding where no organisation presided."""
     kinds = list(STATUS_DOCUMENTS.get(status, ()))
-    if origin == CaseOrigin.ENTRUSTED and DocumentKind.JC_APPLICATION in kinds:
+    if origin in POST_FILING and DocumentKind.JC_APPLICATION in kinds:
         kinds.remove(DocumentKind.JC_APPLICATION)
     if not has_organisation and DocumentKind.PRESIDING_PROOF in kinds:
         kinds.remove(DocumentKind.PRESIDING_PROOF)
@@ -137,8 +158,12 @@ class TimerRule:
     source: str
     on_expiry: str  # what expiry means, for people reading the table and the audit trail
     paused_during: frozenset[CaseStatus] = frozenset()
-    # 委托 (post-filing) cases: length by Case.procedure, instead of ``length`` (OMR 24).
+    # 委托 (post-filing) cases: length by Case.procedure, instead of ``length`` (OMR 24; §A12 art. 3).
     entrusted_lengths: Mapping[str, int] = field(default_factory=dict)
+    # An agreed extension of exactly this many days (0: any length the parties agree), at most
+    # ``max_extensions`` times (None: no limit). §A12 art. 3: one extension of 30 days.
+    extension_days: int = 0
+    max_extensions: int | None = None
     origins: frozenset[str] = ALL_ORIGINS
     once_per_case: bool = False  # counts from a one-off event, so re-entering ``starts_on`` does not restart it
     starts_at_agreement_effective: bool = False  # anchor on Case.agreement_effective_at, not the transition
@@ -181,8 +206,31 @@ TIMER_RULES: dict[str, TimerRule] = {
             kind=TimerKind.MEDIATION_PERIOD, unit=TimerUnit.CALENDAR_DAYS, length=30,
             entrusted_lengths={Procedure.ORDINARY: 15, Procedure.SIMPLE: 7},
             starts_on=S.ACCEPTED, runs_during=MEDIATION_PERIOD_STATUSES, paused_during=frozenset({S.APPRAISAL_PAUSED}),
+            # Court-filed cases have their own clock below (legal-rules §A12 art. 3).
+            origins=NOT_COURT_FILED,
             source="OMR 24, 26", on_expiry="period expired without agreement or agreed extension: terminated",
             expiry_moves_to=S.TERMINATED, expiry_reason=EndReason.PERIOD_EXPIRED,
+        ),
+        TimerRule(
+            # §A12 art. 3 (prevails over OMR 24 for court cases): from the day the mediator signs for the
+            # materials the court transferred (``receive_materials`` moves ACCEPTED → SCHEDULING); 15 days
+            # ordinary, 7 days summary procedure; one 30-day extension with both parties' consent, not counted
+            # in the trial period. No appraisal pause: the 2025 rule names none.
+            kind=TimerKind.COURT_FILED_PERIOD, unit=TimerUnit.CALENDAR_DAYS, length=15,
+            entrusted_lengths={Procedure.ORDINARY: 15, Procedure.SIMPLE: 7},
+            starts_on=S.SCHEDULING, runs_during=MEDIATION_PERIOD_STATUSES, origins=COURT_FILED_ORIGINS,
+            extension_days=30, max_extensions=1,
+            source="最高人民法院关于严格依法规范民事案件立案与调解工作的意见 第三条、第五条",
+            on_expiry="period expired without agreement or both parties' consent to extend: back to trial",
+            expiry_moves_to=S.TERMINATED, expiry_reason=EndReason.PERIOD_EXPIRED,
+        ),
+        TimerRule(
+            # §A12 art. 6: the fee notice sets the deadline; unpaid on time, the suit is treated as withdrawn.
+            kind=TimerKind.FILING_FEE, unit=TimerUnit.CALENDAR_DAYS, length=0, length_set_by_court=True,
+            starts_on=S.FEE_PENDING, runs_during=frozenset({S.FEE_PENDING}), origins=COURT_FILED_ORIGINS,
+            source="最高人民法院关于严格依法规范民事案件立案与调解工作的意见 第六条",
+            on_expiry="filing fee unpaid by the deadline: the suit is treated as withdrawn",
+            expiry_moves_to=S.DEEMED_WITHDRAWN,
         ),
         TimerRule(
             kind=TimerKind.JC_APPLICATION_WINDOW, unit=TimerUnit.CALENDAR_DAYS, length=CONFIRMATION_WINDOW_DAYS,

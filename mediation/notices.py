@@ -158,6 +158,36 @@ INVITED_PARTICIPANT_CONSENT = StandardText(
     ),
 )
 
+# A party's consent to the court entrusting its filed lawsuit to mediation (legal-rules §A12 art. 2), asked on
+# the party's phone before the mediator receives the materials.
+COURT_ENTRUSTMENT_CONSENT = StandardText(
+    code="a12.court_entrustment",
+    title="立案后委托调解同意书",
+    body=(
+        "一、人民法院已对本案登记立案。经您同意，人民法院可以在案件进入审理程序前委托调解员或调解组织进行调解。\n"
+        "二、调解期限自调解员签字接收人民法院移送的材料之日起计算：适用普通程序的为十五日，适用简易程序的为七日。"
+        "经双方当事人同意，可以延长一次，延长期限为三十日，延长的期限不计入审理期限。\n"
+        "三、调解达成协议的，原告可以撤回起诉，或者义务即时履行后由人民法院以其他方式结案；"
+        "您明确要求出具法律文书的，由人民法院依法出具民事调解书。\n"
+        "四、调解不成，或者期限届满一方不同意继续调解的，案件转入审理程序；"
+        "转入审理前人民法院将通知交纳案件受理费，未按期交纳的，按撤诉处理。\n"
+        "五、您可以不同意委托调解，不同意不影响案件依法审理。\n"
+        "本人已阅读上述内容，同意人民法院将本案委托调解。"
+        "（依据：《最高人民法院关于严格依法规范民事案件立案与调解工作的意见》第二条至第六条）"
+    ),
+)
+
+# A party's consent to the single 30-day extension of a court-filed mediation (§A12 art. 3).
+COURT_FILED_EXTENSION_CONSENT = StandardText(
+    code="a12.extension",
+    title="延长委托调解期限同意书",
+    body=(
+        "本人同意将本案委托调解期限延长三十日。延长只能一次，延长的期限不计入审理期限；"
+        "延长期限届满仍未达成调解协议的，案件转入审理程序。"
+        "（依据：《最高人民法院关于严格依法规范民事案件立案与调解工作的意见》第三条）"
+    ),
+)
+
 STANDARD_TEXTS = (
     ONLINE_MEDIATION_NOTICE,
     ONLINE_MEDIATION_CONSENT,
@@ -169,4 +199,6 @@ STANDARD_TEXTS = (
     SESSION_NOTICE_ENTRUSTED,
     CAUCUS_CONSENT,
     INVITED_PARTICIPANT_CONSENT,
+    COURT_ENTRUSTMENT_CONSENT,
+    COURT_FILED_EXTENSION_CONSENT,
 )

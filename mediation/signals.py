@@ -28,6 +28,13 @@ outbox_drained = Signal()
 # A further default was reported on a case already eligible for enforcement: ``case_id``, ``obligation_id``. The
 # documents app issues the 强制执行申请书 again, so it asks for every defaulted obligation.
 enforcement_default_added = Signal()
+# A party of a court-filed case expressly asked for a legal document (legal-rules §A12 art. 4): ``case_id``,
+# ``agreement_id`` (the effective agreement), ``actor_id``. The judge drafts, signs and serves the 民事调解书
+# (§C5) from that agreement.
+# TODO(lead): connect the court-sealed judge documents (built in another branch) here: a receiver in the
+# documents app that prepares the 民事调解书 draft for the judge's inbox. Nothing receives it yet; the case
+# waits in MEDIATION_DOCUMENT_REQUESTED on the judge's /court/ inbox.
+mediation_document_requested = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:

@@ -15,8 +15,15 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from mediation.choices import CaseOrigin, CaseStatus, EndReason, ReturnReason
-from mediation.lifecycle import ALL_ORIGINS, MEDIATING, PRE_FILING
+from mediation.choices import CaseOrigin, CaseStatus, EndReason, OtherMeansClosure, ReturnReason
+from mediation.lifecycle import (
+    ALL_ORIGINS,
+    COURT_FILED_ORIGINS,
+    MEDIATING,
+    NOT_COURT_FILED,
+    OTHER_MEANS_STATUSES,
+    PRE_FILING,
+)
 
 S = CaseStatus
 
@@ -69,7 +76,7 @@ def _t(
     target: CaseStatus,
     roles: set[str],
     *,
-    reasons: set[EndReason] | set[ReturnReason] | set[str] | None = None,
+    reasons: set[EndReason] | set[ReturnReason] | set[OtherMeansClosure] | set[str] | None = None,
     needs_note: bool = False,
     origins: frozenset[str] = ALL_ORIGINS,
     rule: str = "",
@@ -107,11 +114,17 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("acceptance_lapsed", S.ASSIGNED, S.AWAITING_SELECTION, {SYSTEM, CLERK}, rule="OMR 12",
        releases_mediators=True),
     # Respondent's willingness (OMR 15)
-    _t("seek_respondent", S.ACCEPTED, S.RESPONDENT_PENDING, {MEDIATOR}, rule="OMR 15"),
+    # A court-filed case has a filed lawsuit and the parties' recorded consents: no respondent to seek, and
+    # mediation begins when the mediator signs for the court's materials (§A12 arts. 2-3, below).
+    _t("seek_respondent", S.ACCEPTED, S.RESPONDENT_PENDING, {MEDIATOR}, origins=NOT_COURT_FILED, rule="OMR 15"),
     _t("respondent_consented", S.RESPONDENT_PENDING, S.SCHEDULING, {MEDIATOR, RESPONDENT}, rule="OMR 15"),
     _t("respondent_declined", S.RESPONDENT_PENDING, S.TERMINATED, {MEDIATOR, SYSTEM},
        reasons={EndReason.REFUSED_TO_CONTINUE, EndReason.UNREACHABLE, EndReason.PERIOD_EXPIRED}, rule="OMR 15, 25"),
-    _t("schedule", S.ACCEPTED, S.SCHEDULING, {MEDIATOR}, rule="OMR 16"),
+    _t("schedule", S.ACCEPTED, S.SCHEDULING, {MEDIATOR}, origins=NOT_COURT_FILED, rule="OMR 16"),
+    # The mediator's signed receipt of the transferred materials starts the 15/7-day clock (§A12 art. 3). Only
+    # ``services.court_filed.court_filed_materials_receive`` takes it, after checking every party's consent.
+    _t("receive_materials", S.ACCEPTED, S.SCHEDULING, {MEDIATOR}, origins=COURT_FILED_ORIGINS,
+       rule="§A12 art. 2-3", explicit=True),
     _t("start_mediation", S.SCHEDULING, S.IN_MEDIATION, {MEDIATOR}, rule="OMR 16-17"),
     # Inside mediation
     _t("pause_for_appraisal", S.IN_MEDIATION, S.APPRAISAL_PAUSED, {MEDIATOR}, rule="OMR 26"),
@@ -162,7 +175,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Only the signing service, once every required signature is on the document.
     _t("agreement_signed", S.SIGNING, S.AGREEMENT_EFFECTIVE, {SYSTEM}, rule="OMR 19; PML 29"),
     _t("close_settled", S.AGREEMENT_EFFECTIVE, S.CLOSED_SETTLED, {MEDIATOR, SYSTEM},
-       reasons={EndReason.AGREEMENT_REACHED}, rule="OMR 20, 25(1)"),
+       reasons={EndReason.AGREEMENT_REACHED}, origins=NOT_COURT_FILED, rule="OMR 20, 25(1)"),
     # Ending without agreement (OMR 25)
     *(
         _t("terminate", source, S.TERMINATED, {MEDIATOR, SYSTEM}, reasons=_FAILURE_REASONS, rule="OMR 25")
@@ -171,9 +184,27 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     *(
         _t("withdraw", source, S.WITHDRAWN, {PARTY_AUTHORISED, MEDIATOR}, reasons={EndReason.SETTLED_AND_WITHDRAWN},
-           rule="OMR 25(2)")
+           origins=NOT_COURT_FILED, rule="OMR 25(2)")
         for source in MEDIATING
     ),
+    # Court-filed outcomes (§A12 arts. 4-6). Settled without a court document: the court records the
+    # plaintiff's withdrawal or the immediate performance and closes the case "by other means".
+    *(
+        _t("close_other_means", source, S.CLOSED_OTHER_MEANS, {CLERK, JUDGE}, reasons=set(OtherMeansClosure),
+           origins=COURT_FILED_ORIGINS, rule="§A12 art. 4")
+        for source in OTHER_MEANS_STATUSES
+    ),
+    # A party expressly asks for a legal document: the agreement goes to the judge for a 民事调解书 (§C5).
+    _t("request_mediation_document", S.AGREEMENT_EFFECTIVE, S.MEDIATION_DOCUMENT_REQUESTED, {PARTY_AUTHORISED},
+       origins=COURT_FILED_ORIGINS, rule="§A12 art. 4; OMR 20; SIM 20"),
+    # Failure: before trial the court serves the filing-fee notice with its deadline (only
+    # ``documents.services.fee_notice.fee_notice_issue`` takes it, with the notice served); paid → trial
+    # resumes; unpaid at the deadline → treated as withdrawn (§A12 arts. 5-6).
+    _t("issue_fee_notice", S.TERMINATED, S.FEE_PENDING, {CLERK}, origins=COURT_FILED_ORIGINS,
+       rule="§A12 art. 5-6", explicit=True),
+    _t("fee_paid", S.FEE_PENDING, S.RESUME_TRIAL, {CLERK, JUDGE}, origins=COURT_FILED_ORIGINS,
+       rule="§A12 art. 5-6; OMR 21(3)"),
+    _t("fee_unpaid", S.FEE_PENDING, S.DEEMED_WITHDRAWN, {SYSTEM}, origins=COURT_FILED_ORIGINS, rule="§A12 art. 6"),
     # After failure: routed by origin (OMR 21), each through ``services/filing.py`` (the rows name who may):
     # a party who chooses online filing has the materials handed to the court's filing queue (OMR 21(1));
     # otherwise the mediator or the court closes the party's application as unresolved.

@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -87,3 +88,20 @@ def validate_uscc(value: str) -> None:
     """Unified social credit code (GB 32100-2015): shape only; the checksum is left to the registry."""
     if not _USCC_RE.match((value or "").strip().upper()):
         raise ValidationError(_("统一社会信用代码应为18位数字或大写字母。"), code="uscc")
+
+
+# A first-instance civil case number as the court's case management system assigns it, e.g.
+# （2026）京0101民初123号: year, the province's one-character abbreviation and the court's digits, 民初, a serial
+# number (legal-rules §A10, §A12: court-connected cases are filed as 民初 since 2025). Checked for shape only:
+# the platform never makes a number up.
+_PROVINCES = "京津沪渝冀晋辽吉黑苏浙皖闽赣鲁豫鄂湘粤琼川贵云陕甘青蒙桂藏宁新兵"
+_CIVIL_FIRST_INSTANCE_RE = re.compile(rf"^[（(](\d{{4}})[）)][{_PROVINCES}]\d{{2,4}}民初\d{{1,6}}号$")
+
+
+def validate_first_instance_civil_number(value: str) -> None:
+    match = _CIVIL_FIRST_INSTANCE_RE.match(value or "")
+    if match is None or not 1990 <= int(match.group(1)) <= timezone.localdate().year + 1:
+        raise ValidationError(
+            _("法院案号“%(value)s”格式有误：请照录法院案件管理系统给出的民事一审案号，例如（2026）京0101民初123号。")
+            % {"value": value}
+        )

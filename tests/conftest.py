@@ -22,6 +22,7 @@ from mediation.choices import (
     Role,
     Sector,
 )
+from mediation.lifecycle import POST_FILING
 from mediation.models import Agent, Case, CaseMediator, Organisation, Party, User
 from mediation.services.cases import case_create, case_transition
 from tests.factories import CourtFactory, OrganisationFactory, UserFactory, add_member, make_mediator, make_resident_id
@@ -80,8 +81,8 @@ class World:
             actor=self.applicant, origin=origin, court=self.court, dispute_type=Sector.LABOUR,
             title="劳动报酬纠纷", claims="支付拖欠工资 12,000 元", amount="12000.00",
             mediation_organisation=self.partner, one_sided=one_sided,
-            court_case_number="（2026）京0101民初123号" if origin == CaseOrigin.ENTRUSTED else "",
-            procedure="ordinary" if origin == CaseOrigin.ENTRUSTED else "",
+            court_case_number="（2026）京0101民初123号" if origin in POST_FILING else "",
+            procedure="ordinary" if origin in POST_FILING else "",
         )
         applicant = Party.objects.create(
             case=case, user=self.applicant, role=PartyRole.APPLICANT, name=self.applicant.real_name,

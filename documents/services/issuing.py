@@ -91,6 +91,8 @@ def build_data(
         return builders.failure_report_data(case, now=now, notes=notes)
     if kind == DocumentKind.RULING:
         return builders.ruling_data(case, now=now)
+    if kind == DocumentKind.FEE_NOTICE:
+        return builders.fee_notice_data(case, now=now, notes=notes)
     raise InvalidInput(_("未知的文书种类：%(kind)s。") % {"kind": kind})
 
 

@@ -30,9 +30,10 @@ from frontend.http import client_ip
 from frontend.http import signed_in_user as _user
 from mediation import calendar
 from mediation import transitions as tr
-from mediation.choices import CaseStatus, ConsentKind, RecusalDecision, Sector, TimerKind, TimerStatus
+from mediation.choices import CaseOrigin, CaseStatus, ConsentKind, RecusalDecision, Sector, TimerKind, TimerStatus
 from mediation.exceptions import DomainError, NotFound
 from mediation.exceptions import PermissionDenied as DomainPermissionDenied
+from mediation.lifecycle import COURT_FILED_CONSENT_STATUSES
 from mediation.models import (
     AuditEvent,
     Case,
@@ -81,6 +82,7 @@ from mediation.services.respondent import (
 )
 
 S = CaseStatus
+OPEN_TIMER = (TimerStatus.RUNNING, TimerStatus.PAUSED)
 TEXTAREA = forms.Textarea(attrs={"rows": 4})
 
 
@@ -137,6 +139,11 @@ ACTION_PAGES: dict[str, _ActionPage] = {
     # OMR 21: a party chooses online filing; the court resumes a 委托 case's trial.
     "refer_to_filing": _ActionPage("case_failure", gettext_lazy("在线申请立案")),
     "resume_trial": _ActionPage("case_failure", gettext_lazy("恢复审理")),
+    # Court-filed mediation (§A12): the mediator signs for the materials; the court records the outcomes.
+    "receive_materials": _ActionPage("court_filed_materials", gettext_lazy("签收移送材料"), only_role=tr.MEDIATOR),
+    "close_other_means": _ActionPage("court_filed_court", gettext_lazy("法院办理")),
+    "issue_fee_notice": _ActionPage("court_filed_court", gettext_lazy("法院办理")),
+    "fee_paid": _ActionPage("court_filed_court", gettext_lazy("法院办理")),
 }
 
 
@@ -161,12 +168,27 @@ def case_action_links(*, user: User, case: Case) -> list[tuple[str, str]]:
         if page.only_when is not None and not page.only_when(case):
             continue
         add(str(page.label), page.url_name)
+    if case.origin == CaseOrigin.COURT_FILED:
+        _court_filed_links(case=case, roles=roles, add=add)
     has_mediator = CaseMediator.objects.filter(case=case, is_active=True).exists()
     if has_mediator and roles & {tr.PARTY, tr.MEDIATOR}:
         add(_("调解员披露"), "case_disclosure")
     if has_mediator and roles & {tr.PARTY, tr.CLERK, tr.ORG_ADMIN}:
         add(_("申请回避") if tr.PARTY in roles else _("回避申请"), "case_recusal")
     return links
+
+
+def _court_filed_links(*, case: Case, roles: set[str], add: Callable[[str, str], None]) -> None:
+    """The consents a party gives on the phone and the mediator's extension (§A12 arts. 2-3): acts that move
+    no status, so the table does not offer them."""
+    if tr.PARTY in roles and case.status in COURT_FILED_CONSENT_STATUSES:
+        add(_("是否同意委托调解"), "court_filed_consent")
+    period = Timer.objects.filter(case=case, kind=TimerKind.COURT_FILED_PERIOD, status__in=OPEN_TIMER).first()
+    if period is not None and period.extra_days == 0:
+        if tr.PARTY in roles:
+            add(_("是否同意延长调解期限"), "court_filed_extension_consent")
+        if tr.MEDIATOR in roles:
+            add(_("延长调解期限"), "court_filed_extend")
 
 
 # --- Choosing and designating (OMR 10) ------------------------------------------------------------------
@@ -293,7 +315,10 @@ def mediator_accept_page(request: HttpRequest, case_id: int) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("已确认接受本案，调解期限自今日起算。"))
+            if case.origin == CaseOrigin.COURT_FILED:
+                messages.success(request, _("已确认接受本案。调解期限自您签收法院移送的材料之日起算。"))
+            else:
+                messages.success(request, _("已确认接受本案，调解期限自今日起算。"))
             if case.one_sided:
                 return redirect("case_respondent", case_id=case.pk)
             return _to_case(case)

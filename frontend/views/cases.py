@@ -16,10 +16,11 @@ from frontend.views.agreements import agreement_link_for
 from frontend.views.case_actions import case_action_links
 from frontend.views.service import service_case_context
 from mediation.audit_labels import audit_event_label
-from mediation.choices import Role
+from mediation.choices import CaseOrigin, CaseStatus, Role
 from mediation.models import Party
-from mediation.permissions import can_see_full_id_number
+from mediation.permissions import can_see_full_id_number, may_take_action
 from mediation.selectors.cases import case_list_for_user
+from mediation.selectors.court_filed import court_filed_view
 from mediation.selectors.inbox import navigation_roles_and_unread
 from mediation.selectors.rooms import room_files_hidden_from
 from mediation.services.parties import parties_claimable_by, party_claim
@@ -99,4 +100,8 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     }
     context.update(service_case_context(user=user, case=case))  # type: ignore[arg-type]
     context["agreement_url"] = agreement_link_for(user=user, case=case)  # type: ignore[arg-type]
+    context["court_filed"] = court_filed_view(case=case)
+    context["may_request_mediation_document"] = may_take_action(
+        user, case, "request_mediation_document"  # type: ignore[arg-type]
+    ) and case.status == CaseStatus.AGREEMENT_EFFECTIVE and case.origin == CaseOrigin.COURT_FILED
     return render(request, "frontend/case_detail.html", context)

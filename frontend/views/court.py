@@ -26,6 +26,7 @@ from mediation.selectors.confirmation import (
     court_inbox_for_judge,
     guidance_requests_for_judge,
 )
+from mediation.selectors.court_filed import court_filed_inbox
 from mediation.selectors.scheduling import session_get_for_case, user_time_zone
 from mediation.selectors.service import service_records_for_case
 from mediation.services.confirmation import (
@@ -57,7 +58,9 @@ def court_inbox(request: HttpRequest) -> HttpResponse:
         user=_user(request), status=request.GET.get("status", ""), page_number=request.GET.get("page")
     )
     guidance = guidance_requests_for_judge(user=_user(request))
-    return render(request, "frontend/court/inbox.html", {"inbox": inbox, "guidance": guidance})
+    # Court-filed cases waiting for the court (§A12 arts. 4-6): a 调解书 asked for, fee notices, trial.
+    filed = court_filed_inbox(user=_user(request))[:100]
+    return render(request, "frontend/court/inbox.html", {"inbox": inbox, "guidance": guidance, "filed": filed})
 
 
 def _review(request: HttpRequest, case_id: int) -> ApplicationReview:

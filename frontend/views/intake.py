@@ -19,6 +19,7 @@ from frontend.http import signed_in_user as _user
 from mediation.choices import RETURN_GUIDANCE, CaseOrigin, PartyKind, PartyRole, Procedure, ReturnReason, Sector
 from mediation.exceptions import DomainError, NotFound
 from mediation.models import Case, Organisation, User
+from mediation.selectors.court_filed import court_filed_inbox
 from mediation.selectors.intake import (
     court_list_for_clerk,
     intake_case_for_clerk,
@@ -85,21 +86,28 @@ class DistributeForm(_Form):
 
 
 class ReferralForm(_Form):
+    # Since 2025-01-01 only court-filed mediation is opened (legal-rules §A12): no 委派 before filing.
     origin = forms.ChoiceField(
-        label=gettext_lazy("调解类型"), widget=forms.RadioSelect,
-        choices=[(origin.value, origin.label) for origin in (CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED)],
-        error_messages={"required": gettext_lazy("请选择委派调解或委托调解。")},
+        label=gettext_lazy("调解类型"), widget=forms.RadioSelect, initial=CaseOrigin.COURT_FILED,
+        choices=[(CaseOrigin.COURT_FILED.value, CaseOrigin.COURT_FILED.label)],
+        error_messages={
+            "required": gettext_lazy("请选择“立案后委托调解”。"),
+            "invalid_choice": gettext_lazy(
+                "自2025年1月1日起，人民法院不得对未经立案的民事起诉先行委派调解（《最高人民法院关于严格依法规范民事案件"
+                "立案与调解工作的意见》第一条）。请先登记立案，取得民初案号后选择“立案后委托调解”。"
+            ),
+        },
     )
     court = forms.ModelChoiceField(label=gettext_lazy("法院"), queryset=Organisation.objects.none())
     court_case_number = forms.CharField(
         label=gettext_lazy("法院案号"), required=False, max_length=60,
-        help_text=gettext_lazy("委托调解必填：照录法院案件管理系统给出的案号，例如（2026）京0101民初123号。"),
+        help_text=gettext_lazy("必填：照录法院案件管理系统给出的民事一审案号，例如（2026）京0101民初123号。"),
     )
     procedure = forms.ChoiceField(
         label=gettext_lazy("审理程序"), required=False, choices=Procedure.choices,
-        help_text=gettext_lazy("委托调解必选：普通程序调解期限15日，简易程序7日。"),
+        help_text=gettext_lazy("必选：普通程序调解期限15日，简易程序7日，自调解员签收移送材料之日起算。"),
     )
-    referral_number = forms.CharField(label=gettext_lazy("委派/委托编号（选填）"), required=False, max_length=60)
+    referral_number = forms.CharField(label=gettext_lazy("委托调解编号（选填）"), required=False, max_length=60)
     dispute_type = forms.ChoiceField(label=gettext_lazy("纠纷类型"), choices=Sector.choices)
     title = forms.CharField(label=gettext_lazy("案由"), max_length=200)
     claims = forms.CharField(label=gettext_lazy("请求事项"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -120,10 +128,6 @@ class ReferralForm(_Form):
     respondent_phone = forms.CharField(label=gettext_lazy("手机号码"), max_length=20)
     respondent_id_number = forms.CharField(
         label=gettext_lazy("身份证号码/统一社会信用代码（选填）"), required=False, max_length=32
-    )
-    consent = forms.BooleanField(
-        label=gettext_lazy("本院已征得各方当事人同意委派/委托调解"),
-        error_messages={"required": gettext_lazy("委派或委托调解须经当事人同意（SIM 11），请确认本院已征得各方同意。")},
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -152,7 +156,9 @@ class ReferralForm(_Form):
 @login_required
 def intake_queue(request: HttpRequest) -> HttpResponse:
     queue = intake_queue_for_clerk(user=_user(request), page_number=request.GET.get("page"))
-    return render(request, "frontend/intake/queue.html", {"queue": queue})
+    # Court-filed cases waiting for the court (§A12 arts. 4-6): the clerk serves the fee notices.
+    filed = court_filed_inbox(user=_user(request))[:100]
+    return render(request, "frontend/intake/queue.html", {"queue": queue, "filed": filed})
 
 
 @login_required
@@ -228,7 +234,12 @@ def intake_referral_create(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("已创建 %(ref)s 并受理，进入选定调解员阶段。") % {"ref": case.reference})
+            messages.success(
+                request,
+                _("已登记 %(ref)s 并委托调解，进入选定调解员阶段。"
+                  "请通知各方当事人在手机上登录本平台，表示是否同意委托调解。")
+                % {"ref": case.reference},
+            )
             return redirect("case_detail", case.pk)
     return render(request, "frontend/intake/referral_form.html", {"form": form})
 

@@ -38,7 +38,10 @@ STAGE_OF_STATUS: dict[str, str] = {
          S.JC_CONFIRMED, S.JC_DISMISSED, S.OBJECTION_WINDOW),
         ServiceStage.CONFIRMATION,
     ),
-    **dict.fromkeys((S.REFER_TO_FILING, S.COURT_MUST_FILE, S.RESUME_TRIAL), ServiceStage.LITIGATION),
+    **dict.fromkeys(
+        (S.REFER_TO_FILING, S.COURT_MUST_FILE, S.RESUME_TRIAL, S.FEE_PENDING, S.DEEMED_WITHDRAWN),
+        ServiceStage.LITIGATION,
+    ),
     S.ENFORCEMENT_ELIGIBLE: ServiceStage.ENFORCEMENT,
 }
 

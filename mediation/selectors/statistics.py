@@ -276,6 +276,8 @@ _ORIGIN_COUNTER: dict[str, str] = {
     CaseOrigin.PARTY_APPLICATION: "received_application",
     CaseOrigin.DELEGATED: "received_delegated",
     CaseOrigin.ENTRUSTED: "received_entrusted",
+    # Court-filed mediation (2025) is 委托 after filing: counted with it.
+    CaseOrigin.COURT_FILED: "received_entrusted",
 }
 _EVENT_COUNTERS: dict[str, tuple[str, ...]] = {
     "case.submit": ("received",),

@@ -153,7 +153,7 @@ def agreement_variant_for(case: Case) -> str:
     organisation = case.mediation_organisation
     if organisation is not None and organisation.kind == OrganisationKind.PEOPLES_MEDIATION_COMMITTEE:
         return AgreementVariant.PEOPLES
-    if case.origin == CaseOrigin.ENTRUSTED:
+    if case.origin in (CaseOrigin.ENTRUSTED, CaseOrigin.COURT_FILED):
         return AgreementVariant.ENTRUSTED
     return AgreementVariant.DELEGATED
 

@@ -7,6 +7,7 @@ import logging
 import uuid
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +15,15 @@ from django.utils.translation import pgettext
 
 from mediation import lifecycle, signals
 from mediation import transitions as tr
-from mediation.choices import CaseOrigin, CaseStatus, EndReason, MediatorStatus, ReturnReason
+from mediation.choices import (
+    CaseOrigin,
+    CaseStatus,
+    EndReason,
+    MediatorStatus,
+    OtherMeansClosure,
+    Procedure,
+    ReturnReason,
+)
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import Case, CaseMediator, Organisation, User
 from mediation.permissions import can_take_transition
@@ -23,6 +32,7 @@ from mediation.services.obligations import obligations_schedule
 from mediation.services.session_notices import sessions_cancel_for_case
 from mediation.services.timers import timers_sync_for_status
 from mediation.signals import send_on_commit
+from mediation.validators import validate_first_instance_civil_number
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +58,14 @@ def case_create(
         raise InvalidInput(_("管辖法院必须是人民法院。"))
     if origin == CaseOrigin.ENTRUSTED and not court_case_number.strip():
         raise InvalidInput(_("诉中委托调解须录入法院案号。"))
+    if origin == CaseOrigin.COURT_FILED:
+        # §A12 art. 2: the lawsuit is filed first; its 民初 number comes from the court's system.
+        try:
+            validate_first_instance_civil_number(court_case_number.strip())
+        except ValidationError as exc:
+            raise InvalidInput(exc.messages[0]) from exc
+        if procedure not in (Procedure.ORDINARY, Procedure.SIMPLE):
+            raise InvalidInput(_("立案后委托调解须选择审理程序（普通程序或简易程序），它决定调解期限（15日或7日）。"))
     with transaction.atomic():
         case = Case.objects.create(
             reference=f"tmp-{uuid.uuid4().hex[:24]}",
@@ -184,7 +202,7 @@ def _label(status: str) -> str:
 
 
 def _reason_label(code: str) -> str:
-    for enum in (EndReason, ReturnReason):
+    for enum in (EndReason, ReturnReason, OtherMeansClosure):
         if code in enum.values:
             return str(enum(code).label)
     return code

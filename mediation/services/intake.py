@@ -37,9 +37,19 @@ from mediation.selectors.assignment import mediator_eligibility_problem
 from mediation.selectors.intake import mediator_is_assignable_for_organisation, organisation_list_eligible_for_court
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
-from mediation.validators import mask_phone, mask_resident_id, validate_mobile, validate_resident_id, validate_uscc
+from mediation.validators import (
+    mask_phone,
+    mask_resident_id,
+    validate_first_instance_civil_number,
+    validate_mobile,
+    validate_resident_id,
+    validate_uscc,
+)
 
-COURT_REFERRAL_ORIGINS = (CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED)
+# What a clerk may open for a new case: since 2025-01-01 only court-filed mediation (legal-rules §A12). Cases
+# opened earlier as 委派 or 委托 keep their rules.
+COURT_REFERRAL_ORIGINS = (CaseOrigin.COURT_FILED,)
+RULE_2025 = "《最高人民法院关于严格依法规范民事案件立案与调解工作的意见》"
 PARTY_NAME_MAX = 120  # Party.name
 
 
@@ -130,7 +140,7 @@ def _clean_parties(parties: Sequence[ReferralParty]) -> list[ReferralParty]:
         cleaned.append(ReferralParty(role=party.role, name=name, phone=phone, id_number=id_number, kind=party.kind))
     roles = {party.role for party in cleaned}
     if PartyRole.APPLICANT not in roles or PartyRole.RESPONDENT not in roles:
-        raise InvalidInput(_("委派或委托调解须至少有一名申请人（原告）和一名被申请人（被告）。"))
+        raise InvalidInput(_("委托调解须至少有一名申请人（原告）和一名被申请人（被告）。"))
     return cleaned
 
 
@@ -152,7 +162,7 @@ def _require_clerk_of(actor: User, court: Organisation) -> None:
         and actor.is_active
         and Membership.objects.filter(user=actor, organisation=court, role=Role.CLERK, is_active=True).exists()
     ):
-        raise PermissionDenied(_("只有本院立案/诉讼服务人员可以创建委派或委托调解案件。"))
+        raise PermissionDenied(_("只有本院立案/诉讼服务人员可以登记委托调解案件。"))
 
 
 def _require_eligible_organisation(*, organisation: Organisation, court: Organisation | int) -> None:
@@ -180,33 +190,45 @@ def case_referral_create(
     procedure: str = "",
     organisation: Organisation | None = None,
 ) -> Case:
-    """A clerk refers a dispute to mediation: 委派 before filing (``DELEGATED``; a referral number is
-    optional) or 委托 after filing (``ENTRUSTED``; the court's case number, typed in from the court's system
-    and never generated here, and the procedure, which sets the 15- or 7-day period, OMR 24).
+    """A clerk entrusts a filed lawsuit to mediation (``COURT_FILED``, legal-rules §A12, §B13): the court's
+    民初 case number, typed in from the court's system (checked for shape, never generated here), and the
+    procedure, which sets the 15- or 7-day period.
 
-    SIM 11 (and OMR 4) make a court referral depend on the parties' consent. The court obtains it outside
-    the platform (in person, by phone, in its own file); the clerk's act of referring is recorded as the
-    court's attestation that it has, in a ``referral.consent_obtained`` event with the clerk as actor. The
-    parties record their own consents to online mediation when they join, as any party does.
+    Court 委派 of a lawsuit before filing, and the older 委托 whose period ran from the mediator's acceptance,
+    are refused for new cases: since 2025-01-01 a court files first and then mediates (§A12 arts. 1-3). Cases
+    opened earlier keep their rules.
 
-    The parties are not linked to accounts: a party links their account by verifying their identity.
+    Each party consents on their own phone (``services.court_filed.court_filed_consent_record``); the
+    mediator cannot sign for the materials, which starts the clock, until every party has. The parties are
+    not linked to accounts: a party links their account by proving the phone on record.
     Everything is checked before anything is written; then the case is created, submitted and accepted
     for mediation in one transaction, so a refusal at any step leaves nothing behind.
     """
-    if origin not in COURT_REFERRAL_ORIGINS:
-        raise InvalidInput(_("请选择委派调解（立案前）或委托调解（立案后）。"))
     if not court.is_court:
         raise InvalidInput(_("管辖法院必须是人民法院。"))
     _require_clerk_of(actor, court)
+    if origin == CaseOrigin.DELEGATED:
+        raise InvalidInput(
+            _("自2025年1月1日起，人民法院不得对未经立案的民事起诉先行委派调解（%(rule)s第一条）。"
+              "请先登记立案，取得民初案号后选择“立案后委托调解”。") % {"rule": RULE_2025}
+        )
+    if origin == CaseOrigin.ENTRUSTED:
+        raise InvalidInput(
+            _("自2025年1月1日起，立案后委托调解的期限自调解员签收移送材料之日起算（%(rule)s第三条）。"
+              "请选择“立案后委托调解”。") % {"rule": RULE_2025}
+        )
+    if origin not in COURT_REFERRAL_ORIGINS:
+        raise InvalidInput(_("请选择“立案后委托调解”。"))
     court_case_number = court_case_number.strip()
     referral_number = referral_number.strip()
-    if origin == CaseOrigin.ENTRUSTED:
-        if not court_case_number:
-            raise InvalidInput(_("委托调解须录入法院案号（由法院案件管理系统给出，平台不生成）。"))
-        if procedure not in (Procedure.ORDINARY, Procedure.SIMPLE):
-            raise InvalidInput(_("委托调解须选择审理程序（普通程序或简易程序），它决定调解期限（15日或7日）。"))
-    elif procedure:
-        raise InvalidInput(_("委派调解在立案前进行，不适用审理程序，请留空。"))
+    if not court_case_number:
+        raise InvalidInput(_("立案后委托调解须录入法院案号（由法院案件管理系统给出，平台不生成）。"))
+    try:
+        validate_first_instance_civil_number(court_case_number)
+    except ValidationError as exc:
+        raise InvalidInput(exc.messages[0]) from exc
+    if procedure not in (Procedure.ORDINARY, Procedure.SIMPLE):
+        raise InvalidInput(_("立案后委托调解须选择审理程序（普通程序或简易程序），它决定调解期限（15日或7日）。"))
     if len(court_case_number) > 60 or len(referral_number) > 60:
         raise InvalidInput(_("法院案号和委派/委托编号不能超过60个字符。"))
     if dispute_type not in Sector.values:
@@ -250,14 +272,6 @@ def case_referral_create(
                     }
                     for p in cleaned
                 ],
-            },
-        )
-        audit_append(
-            kind="referral.consent_obtained", actor=actor, case=case,
-            data={
-                "rule": "SIM 11; OMR 4" if origin == CaseOrigin.DELEGATED else "OMR 4",
-                "parties": [p.name for p in cleaned],
-                "attested_by": "court",
             },
         )
         case = case_transition(case=case, to=CaseStatus.SUBMITTED, actor=actor)

@@ -15,7 +15,7 @@ from mediation.services.audit import audit_append
 from mediation.services.respondent import _phone_proven
 from mediation.validators import mask_phone
 
-REFERRAL_ORIGINS = (CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED)
+REFERRAL_ORIGINS = (CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED, CaseOrigin.COURT_FILED)
 
 
 def parties_claimable_by(*, user: User) -> QuerySet[Party]:

@@ -47,6 +47,8 @@ RECIPIENTS: dict[str, tuple[str, ...]] = {
     TimerKind.JC_DECISION: (JUDGES,),  # rule, or ask the president to extend (JC-2011 5)
     TimerKind.JC_CEILING: (JUDGES,),  # the statutory limit (CPL 187)
     TimerKind.JC_OBJECTION: (PARTIES,),  # object to the ruling (Interp 372)
+    TimerKind.COURT_FILED_PERIOD: (MEDIATORS, PARTIES),  # agree, or both consent to the one extension (§A12 art. 3)
+    TimerKind.FILING_FEE: (PARTIES,),  # pay the filing fee (§A12 art. 6)
 }
 
 # Marked for translation here, translated when the message is written (always in Chinese, see reminder_text).
@@ -63,6 +65,10 @@ _HINTS: dict[str, str] = {
     ),
     TimerKind.JC_DECISION: gettext_noop("请在期限内作出裁定；有特殊情况需要延长的，报请院长批准。"),
     TimerKind.JC_CEILING: gettext_noop("特别程序案件应当在立案之日起三十日内审结。"),
+    TimerKind.COURT_FILED_PERIOD: gettext_noop(
+        "期限届满未达成调解协议、且双方未同意延长的，案件转入审理程序；经双方同意可以延长一次三十日。"
+    ),
+    TimerKind.FILING_FEE: gettext_noop("请在期限内交纳案件受理费；未按期交纳的，按撤诉处理。"),
     TimerKind.JC_OBJECTION: gettext_noop("当事人对确认裁定有异议的，应当在收到裁定之日起十五日内提出。"),
 }
 

@@ -40,7 +40,7 @@ STATUS_PAUSE_PREFIX = "status:"
 
 
 def timer_rule_length(rule: TimerRule, case: Case) -> int:
-    if case.origin == CaseOrigin.ENTRUSTED and rule.entrusted_lengths:
+    if case.origin in (CaseOrigin.ENTRUSTED, CaseOrigin.COURT_FILED) and rule.entrusted_lengths:
         # A 委托 case with no procedure recorded gets the ordinary-procedure period, the general rule.
         return rule.entrusted_lengths.get(case.procedure, rule.entrusted_lengths[Procedure.ORDINARY])
     return rule.length
@@ -299,6 +299,22 @@ def _require_extension_consent(timer: Timer) -> None:
     )
 
 
+def _require_extension_rule(timer: Timer, days: int) -> None:
+    """A rule that fixes the extension (§A12 art. 3: once, 30 days) refuses any other length and a second one."""
+    rule = TIMER_RULES[timer.kind]
+    if rule.extension_days and days != rule.extension_days:
+        raise InvalidInput(
+            _("该期限只能延长%(days)d日（%(source)s）。") % {"days": rule.extension_days, "source": rule.source}
+        )
+    if rule.max_extensions is not None and rule.extension_days and (
+        timer.extra_days >= rule.extension_days * rule.max_extensions
+    ):
+        raise InvalidInput(
+            _("该期限已经延长过一次，依照%(source)s只能延长一次；期限届满未达成协议的，案件转入审理。")
+            % {"source": rule.source}
+        )
+
+
 def timer_extend(*, timer: Timer, days: int, actor: User | None, note: str = "") -> Timer:
     """Lengthen a period by ``days`` (in the timer's unit). OMR 24 allows it only with all parties'
     consent: each party's latest ``extension`` consent since the period began must be a grant not since
@@ -312,6 +328,7 @@ def timer_extend(*, timer: Timer, days: int, actor: User | None, note: str = "")
         )
         if locked.status not in OPEN_STATUSES:
             raise StaleState(_("该期限已届满或已结束，不能延长。"))
+        _require_extension_rule(locked, days)
         _require_extension_consent(locked)
         consents = list(
             Consent.objects.filter(

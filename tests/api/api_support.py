@@ -28,8 +28,9 @@ def make_caller(*, organisation, user, scopes: list[str] | None = None, name: st
 
 def referral_body(*, organisation: int | None = None, **overrides) -> dict:
     body = {
-        "origin": "delegated", "dispute_type": "labour", "title": "劳动报酬纠纷", "claims": "支付拖欠工资 12,000 元",
-        "amount": "12000.00", "referral_number": "京0101诉前调1号", "organisation": organisation,
+        "origin": "court_filed", "dispute_type": "labour", "title": "劳动报酬纠纷", "claims": "支付拖欠工资 12,000 元",
+        "amount": "12000.00", "referral_number": "京0101委托1号", "organisation": organisation,
+        "court_case_number": "（2026）京0101民初808号", "procedure": "ordinary",
         "parties": [
             {"role": "applicant", "name": "张三", "phone": "13900000001"},
             {"role": "respondent", "name": "某公司", "phone": "13900000002", "kind": "entity"},

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from api.models import Scope
+from mediation.choices import CaseOrigin
 from mediation.models import AuditEvent, Case, Evidence, Party
 from tests.api.api_support import make_caller, referral_body
 
@@ -77,8 +78,8 @@ def test_materials_upload_and_documents_list(client, world, court_system):
 
 
 def test_the_court_case_number_is_recorded_once(client, world, court_system):
-    reference = client.post(url("referral_create"), referral_body(), content_type="application/json",
-                            headers=court_system.headers).json()["reference"]
+    # A case opened before 2025 without a number (委派); court-filed cases carry theirs from the start.
+    reference = world.new_case(origin=CaseOrigin.DELEGATED).reference
     first = client.put(url("court_number_push", reference), {"court_case_number": "（2026）京0101民初77号"},
                        content_type="application/json", headers=court_system.headers)
     assert first.status_code == 200 and first.json()["court_case_number"] == "（2026）京0101民初77号"
@@ -120,6 +121,17 @@ def test_a_partner_cannot_read_cases_outside_its_organisation(client, world, par
                             headers=court_system.headers).json()["reference"]  # not handed to the partner
     assert client.get(url("case_status", reference), headers=partner_system.headers).status_code == 404
     assert client.get(url("case_status", "YZ-NO-SUCH"), headers=partner_system.headers).status_code == 404
+
+
+@pytest.mark.parametrize("origin", ["delegated", "entrusted"])
+def test_a_new_delegated_or_old_style_entrusted_referral_is_refused_citing_the_2025_rule(client, court_system,
+                                                                                         origin):
+    before = counts()
+    response = client.post(url("referral_create"), referral_body(origin=origin), content_type="application/json",
+                           headers=court_system.headers)
+    assert response.status_code == 400
+    assert "最高人民法院关于严格依法规范民事案件立案与调解工作的意见" in response.json()["detail"]
+    assert counts() == before
 
 
 @pytest.mark.parametrize("body", [

@@ -117,8 +117,8 @@ def test_the_clerk_queue_costs_the_same_queries_for_one_case_or_many(world, clie
     with django_assert_num_queries(one):
         client.get(reverse("intake_queue"))
     # session, user, memberships, count, the page's ids, its cases, timers, parties, mediators, holidays,
-    # and the navigation's memberships
-    assert one == 11
+    # the navigation's memberships, and the court-filed section (the user's courts, its cases)
+    assert one == 13
 
 
 def test_the_mediator_dashboard_costs_the_same_queries_for_one_case_or_many(world, client, django_assert_num_queries):
@@ -227,12 +227,12 @@ def test_the_return_page_is_not_found_for_anyone_but_the_courts_clerk(world, cli
 
 def referral_data(**overrides) -> dict[str, str]:
     data = {
-        "origin": CaseOrigin.DELEGATED, "court_case_number": "", "procedure": "", "referral_number": "",
+        "origin": CaseOrigin.COURT_FILED, "court_case_number": "（2026）京0101民初77号", "procedure": "ordinary",
+        "referral_number": "",
         "dispute_type": "labour", "title": "追索劳动报酬纠纷", "claims": "支付拖欠工资 8,000 元", "amount": "8000",
         "applicant_kind": "natural", "applicant_name": "王五", "applicant_phone": "13900000001",
         "applicant_id_number": make_resident_id(7), "respondent_kind": "entity",
         "respondent_name": "北京某某科技有限公司", "respondent_phone": "13900000002", "respondent_id_number": "",
-        "consent": "on",
     }
     data.update(overrides)
     return data
@@ -245,29 +245,40 @@ def post_referral(client, world, **overrides):
     return client.post(reverse("intake_referral_create"), data)
 
 
-def test_a_clerk_creates_a_delegated_referral_from_the_form(world, client):
+def test_a_clerk_registers_a_court_filed_referral_from_the_form(world, client):
     assert page(client, world.clerk, reverse("intake_referral_create")).status_code == 200
     response = post_referral(client, world)
     case = Case.objects.get(title="追索劳动报酬纠纷")
     assert response.status_code == 302
     assert response["Location"] == reverse("case_detail", args=[case.pk])
-    assert (case.origin, case.status) == (CaseOrigin.DELEGATED, CaseStatus.AWAITING_SELECTION)
+    assert (case.origin, case.status) == (CaseOrigin.COURT_FILED, CaseStatus.AWAITING_SELECTION)
     assert case.parties.get(role=PartyRole.APPLICANT).id_number == make_resident_id(7)
 
 
-def test_an_entrusted_referral_without_a_court_case_number_is_refused_on_the_form(world, client):
+def test_a_court_filed_referral_without_a_court_case_number_is_refused_on_the_form(world, client):
     before = Case.objects.count()
-    response = post_referral(client, world, origin=CaseOrigin.ENTRUSTED, procedure="ordinary")
+    response = post_referral(client, world, court_case_number="")
     assert response.status_code == 200
-    assert "委托调解须录入法院案号" in response.content.decode()
+    assert "立案后委托调解须录入法院案号" in response.content.decode()
     assert Case.objects.count() == before
 
 
-def test_an_entrusted_referral_with_its_case_number_is_created(world, client):
+@pytest.mark.parametrize("origin", [CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED])
+def test_delegation_before_filing_is_no_longer_offered_and_is_refused_citing_the_2025_rule(world, client, origin):
+    form = page(client, world.clerk, reverse("intake_referral_create")).content.decode()
+    assert 'value="delegated"' not in form and 'value="entrusted"' not in form
+    before = (Case.objects.count(), AuditEvent.objects.count())
+    response = post_referral(client, world, origin=origin, court_case_number="", procedure="")
+    assert response.status_code == 200
+    assert "最高人民法院关于严格依法规范民事案件立案与调解工作的意见" in response.content.decode()
+    assert (Case.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_a_court_filed_referral_with_its_case_number_is_created(world, client):
     number = "（2026）京0101民初9号"
-    post_referral(client, world, origin=CaseOrigin.ENTRUSTED, procedure="simple", court_case_number=number)
+    post_referral(client, world, procedure="simple", court_case_number=number)
     case = Case.objects.get(court_case_number=number)
-    assert (case.origin, case.procedure) == (CaseOrigin.ENTRUSTED, "simple")
+    assert (case.origin, case.procedure) == (CaseOrigin.COURT_FILED, "simple")
 
 
 def test_a_respondent_phone_abc_is_refused_naming_the_field_and_nothing_is_saved(world, client):
@@ -278,13 +289,6 @@ def test_a_respondent_phone_abc_is_refused_naming_the_field_and_nothing_is_saved
     assert "被申请人“北京某某科技有限公司”的联系电话“abc”有误" in html
     assert 'value="abc"' in html  # what was typed stays, to be corrected
     assert (Case.objects.count(), Party.objects.count(), AuditEvent.objects.count()) == before
-
-
-def test_a_referral_without_the_courts_consent_attestation_is_refused(world, client):
-    before = Case.objects.count()
-    response = post_referral(client, world, consent="")
-    assert "委派或委托调解须经当事人同意" in response.content.decode()
-    assert Case.objects.count() == before
 
 
 def test_a_clerk_cannot_refer_into_another_court(world, client):

@@ -87,8 +87,16 @@ def test_seed_demo_is_idempotent_and_its_world_is_usable(client, settings):
     call_command("seed_demo", quiet=True)
     from mediation.models import Case, Organisation, User
 
-    assert Case.objects.count() == 3  # the third waits in the judge's confirmation inbox (issue 11)
+    assert Case.objects.count() == 4  # the third waits in the judge's confirmation inbox (issue 11)
     assert Case.objects.get(title__contains="司法确认").status == CaseStatus.JC_SUBMITTED
+    # The fourth, court-filed (§A12): both parties consented, waiting for the mediator to sign for the materials.
+    filed = Case.objects.get(title__contains="立案后委托调解")
+    assert (filed.origin, filed.status, filed.court_case_number) == ("court_filed", CaseStatus.ACCEPTED,
+                                                                     "（2026）京0101民初2001号")
+    assert client.login(request=HttpRequest(), username="mediator", password="yizhan-demo-2026")
+    detail = client.get(reverse("case_detail", args=[filed.pk])).content.decode()
+    assert reverse("court_filed_materials", args=[filed.pk]) in detail
+    client.logout()
     assert Organisation.objects.filter(kind="court").count() == 4
     assert Organisation.objects.filter(kind="partner").count() == 2
     ready = Case.objects.get(title__contains="劳动报酬")

@@ -71,8 +71,9 @@ def the_parties(*, respondent_phone: str = "13900000002", applicant_id: str = ""
 
 def refer(world, **overrides):
     arguments = {
-        "actor": world.clerk, "origin": CaseOrigin.DELEGATED, "court": world.court, "dispute_type": Sector.LABOUR,
+        "actor": world.clerk, "origin": CaseOrigin.COURT_FILED, "court": world.court, "dispute_type": Sector.LABOUR,
         "title": "追索劳动报酬纠纷", "claims": "支付拖欠工资 8,000 元", "amount": "8000", "parties": the_parties(),
+        "court_case_number": "（2026）京0101民初4567号", "procedure": Procedure.ORDINARY,
     }
     arguments.update(overrides)
     return case_referral_create(**arguments)
@@ -144,24 +145,24 @@ def test_an_entrusted_case_is_not_returned_under_omr_9(world):
 # --- Court referrals (委派 / 委托) ------------------------------------------------------------------------
 
 
-def test_a_delegated_referral_is_created_accepted_and_waits_for_a_mediator(world):
-    case = refer(world, referral_number="京0101委派2026-17", parties=the_parties(applicant_id=make_resident_id(9)))
+def test_a_court_filed_referral_is_created_accepted_and_waits_for_a_mediator(world):
+    case = refer(world, referral_number="京0101委托2026-17", parties=the_parties(applicant_id=make_resident_id(9)))
     case.refresh_from_db()
-    assert (case.origin, case.status, case.court) == (CaseOrigin.DELEGATED, CaseStatus.AWAITING_SELECTION, world.court)
-    assert case.referral_number == "京0101委派2026-17"
-    assert case.court_case_number == ""
+    assert (case.origin, case.status, case.court) == (
+        CaseOrigin.COURT_FILED, CaseStatus.AWAITING_SELECTION, world.court
+    )
+    assert case.referral_number == "京0101委托2026-17"
+    assert case.court_case_number == "（2026）京0101民初4567号"
     assert not case.one_sided
     applicant = case.parties.get(role=PartyRole.APPLICANT)
     assert (applicant.name, applicant.phone, applicant.id_number) == ("王五", "13900000001", make_resident_id(9))
     respondent = case.parties.get(role=PartyRole.RESPONDENT)
     assert (respondent.kind, respondent.user) == (PartyKind.ENTITY, None)
     kinds = list(case.audit_events.order_by("seq").values_list("kind", flat=True))
-    assert kinds.index("case.created") < kinds.index("referral.consent_obtained") < kinds.index("case.submit")
+    assert kinds.index("case.created") < kinds.index("referral.created") < kinds.index("case.submit")
     assert kinds.index("case.submit") < kinds.index("case.accept_for_mediation")
-    consent = case.audit_events.get(kind="referral.consent_obtained")
-    assert consent.actor == world.clerk
-    assert consent.data["rule"] == "SIM 11; OMR 4"
-    assert consent.data["parties"] == ["王五", "北京某某科技有限公司"]
+    # The parties consent themselves, on their phones (§A12 art. 2): the clerk attests nothing for them.
+    assert "referral.consent_obtained" not in kinds
     created = case.audit_events.get(kind="referral.created")
     assert make_resident_id(9) not in str(created.data)  # masked in the trail
     assert set(Timer.objects.filter(case=case, status=TimerStatus.RUNNING).values_list("kind", flat=True)) == {
@@ -169,36 +170,34 @@ def test_a_delegated_referral_is_created_accepted_and_waits_for_a_mediator(world
     }
 
 
-def test_an_entrusted_referral_keeps_the_typed_court_case_number_and_its_procedure(world):
-    case = refer(
-        world, origin=CaseOrigin.ENTRUSTED, court_case_number=" （2026）京0101民初4567号 ", procedure=Procedure.SIMPLE
-    )
+def test_a_court_filed_referral_keeps_the_typed_court_case_number_and_its_procedure(world):
+    case = refer(world, court_case_number=" （2026）京0101民初4567号 ", procedure=Procedure.SIMPLE)
     case.refresh_from_db()
     assert case.court_case_number == "（2026）京0101民初4567号"
     assert case.procedure == Procedure.SIMPLE
     assert case.status == CaseStatus.AWAITING_SELECTION
-    assert case.audit_events.get(kind="referral.consent_obtained").data["rule"] == "OMR 4"
 
 
-def test_an_entrusted_referral_without_a_court_case_number_is_refused_and_nothing_is_saved(world):
+def test_a_court_filed_referral_without_a_court_case_number_is_refused_and_nothing_is_saved(world):
     before = counts()
     with pytest.raises(InvalidInput, match="委托调解须录入法院案号"):
-        refer(world, origin=CaseOrigin.ENTRUSTED, court_case_number="  ", procedure=Procedure.ORDINARY)
+        refer(world, court_case_number="  ")
     assert counts() == before
 
 
-def test_an_entrusted_referral_without_a_procedure_is_refused(world):
+def test_a_court_filed_referral_without_a_procedure_is_refused(world):
     before = counts()
     with pytest.raises(InvalidInput, match="审理程序"):
-        refer(world, origin=CaseOrigin.ENTRUSTED, court_case_number="（2026）京0101民初1号")
+        refer(world, procedure="")
     assert counts() == before
 
 
-def test_a_delegated_referral_may_carry_the_pre_filing_case_number_but_no_procedure(world):
-    with pytest.raises(InvalidInput, match="不适用审理程序"):
-        refer(world, procedure=Procedure.ORDINARY)
-    case = refer(world, court_case_number="（2026）京0101民诉前调88号")
-    assert case.court_case_number == "（2026）京0101民诉前调88号"
+@pytest.mark.parametrize("origin", [CaseOrigin.DELEGATED, CaseOrigin.ENTRUSTED])
+def test_a_new_delegated_or_old_style_entrusted_referral_is_refused_citing_the_2025_rule(world, origin):
+    before = counts()
+    with pytest.raises(InvalidInput, match="最高人民法院关于严格依法规范民事案件立案与调解工作的意见"):
+        refer(world, origin=origin)
+    assert counts() == before
 
 
 @pytest.mark.parametrize("phone", ["abc", "1390000000", "23900000002", ""])

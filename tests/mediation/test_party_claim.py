@@ -21,7 +21,8 @@ PHONE = "13712345678"
 @pytest.fixture
 def referral(world):
     return case_referral_create(
-        actor=world.clerk, origin=CaseOrigin.DELEGATED, court=world.court, dispute_type=Sector.CONTRACT,
+        actor=world.clerk, origin=CaseOrigin.COURT_FILED, court=world.court, dispute_type=Sector.CONTRACT,
+        court_case_number="（2026）京0101民初55号", procedure="ordinary",
         title="王五诉赵七借款纠纷", claims="归还借款 5 万元", amount="50000.00",
         parties=[ReferralParty(role=PartyRole.APPLICANT, name="王五", phone=PHONE),
                  ReferralParty(role=PartyRole.RESPONDENT, name="赵七", phone="13700000007")],

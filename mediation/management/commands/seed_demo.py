@@ -27,6 +27,7 @@ from mediation.choices import (
     OrganisationKind,
     PartyKind,
     PartyRole,
+    Procedure,
     Role,
     RosterScope,
     Sector,
@@ -57,6 +58,7 @@ from mediation.services.agreements import (
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.services.confirmation import confirmation_application_receive
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.court_filed import court_filed_consent_record
 from mediation.services.outbox import outbox_drain
 from mediation.services.scheduling import session_schedule
 from mediation.services.service import service_address_change
@@ -66,6 +68,10 @@ DEMO_CASE_TITLE = "张三诉北京某科技有限公司劳动报酬纠纷"
 QUEUE_CASE_TITLE = "王五诉赵七民间借贷纠纷"
 OLD_QUEUE_CASE_TITLES = ("王五诉赵六民间借贷纠纷",)  # demo databases seeded before the title named its parties
 CONFIRMATION_CASE_TITLE = "孙八与周九买卖合同纠纷（司法确认）"
+# A court-filed case (legal-rules §A12, §B13): both parties consented, the mediator accepted, waiting for the
+# mediator to sign for the court's materials (which starts the 7-day clock).
+COURT_FILED_CASE_TITLE = "张三诉李四房屋租赁合同纠纷（立案后委托调解）"
+COURT_FILED_CASE_NUMBER = "（2026）京0101民初2001号"
 
 
 def _org(name: str, kind: str, *, short: str = "", level: str = "", parent: Organisation | None = None,
@@ -258,6 +264,9 @@ class Command(BaseCommand):
 
         if not Case.objects.filter(title=CONFIRMATION_CASE_TITLE).exists():
             self._confirmation_waiting(court=court, organisation=pmc, mediator=m_pmc, clerk=clerk)
+        if not Case.objects.filter(title=COURT_FILED_CASE_TITLE).exists():
+            self._court_filed_waiting(court=court, organisation=labour, mediator=m_labour, clerk=clerk,
+                                      applicant=applicant, respondent=respondent)
         if statistics_cases:
             self._statistics_cases(court=court, labour=labour, clerk=clerk, mediator=m_labour)
 
@@ -267,6 +276,27 @@ class Command(BaseCommand):
         if not quiet:
             self._print_accounts()
             self._print_room(session)
+
+    def _court_filed_waiting(self, *, court: Organisation, organisation: Organisation, mediator: User, clerk: User,
+                             applicant: User, respondent: User) -> None:
+        """A filed suit the court entrusted to mediation: both parties consented on their phones, the mediator
+        accepted; the mediator's signature for the transferred materials is what the demo shows next."""
+        case = case_create(
+            actor=clerk, origin=CaseOrigin.COURT_FILED, court=court, dispute_type=Sector.PROPERTY,
+            title=COURT_FILED_CASE_TITLE, claims="支付拖欠租金人民币9,000元。", amount="9000.00",
+            mediation_organisation=organisation, procedure=Procedure.SIMPLE, court_case_number=COURT_FILED_CASE_NUMBER,
+        )
+        parties = [
+            Party.objects.create(case=case, user=user, role=role, kind=PartyKind.NATURAL, name=user.real_name,
+                                 id_type=IdType.RESIDENT_ID, id_number=user.id_number, phone=user.phone)
+            for user, role in ((applicant, PartyRole.APPLICANT), (respondent, PartyRole.RESPONDENT))
+        ]
+        case = case_transition(case=case, to=CaseStatus.SUBMITTED, actor=clerk)
+        case = case_transition(case=case, to=CaseStatus.AWAITING_SELECTION, actor=clerk)
+        case = case_mediator_assign(case=case, mediator=mediator, actor=clerk)
+        case = case_transition(case=case, to=CaseStatus.ACCEPTED, actor=mediator)
+        for party, user in zip(parties, (applicant, respondent), strict=True):
+            court_filed_consent_record(case=case, party=party, actor=user, granted=True)
 
     def _confirmation_waiting(self, *, court: Organisation, organisation: Organisation, mediator: User,
                               clerk: User) -> None:
