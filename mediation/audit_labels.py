@@ -56,6 +56,8 @@ _FIXED = {
     "session.rescheduled": _("调解活动改期"),
     "session.cancelled": _("取消调解活动"),
     "session.verification_scheduled": _("安排司法确认询问"),
+    "filing.handed_over": _("调解不成，材料移送法院立案"),
+    "filing.filed": _("法院登记立案"),
     "calendar.feed_created": _("创建日历订阅地址"),
     "calendar.feed_rotated": _("重新生成日历订阅地址"),
     "room.opened": _("开启调解室"),

@@ -133,18 +133,21 @@ class World:
 
 
 def shortest_path(source: str, target: str, origin: str) -> list[tr.Transition]:
-    frontier: list[tuple[str, list[tr.Transition]]] = [(source, [])]
-    seen = {source}
-    while frontier:
-        state, path = frontier.pop(0)
-        if state == target:
-            return path
-        for row in tr.transitions_from(source=state, origin=origin):
-            if row.explicit:
-                continue  # taken only by name (a service's own step), never on the way somewhere else
-            if row.target not in seen:
-                seen.add(row.target)
-                frontier.append((row.target, [*path, row]))
+    """The shortest way through rows taken without a name; only where there is none, through rows taken by
+    name too (a service's own step, such as the court-filed receipt of materials)."""
+    for by_name in (False, True):
+        frontier: list[tuple[str, list[tr.Transition]]] = [(source, [])]
+        seen = {source}
+        while frontier:
+            state, path = frontier.pop(0)
+            if state == target:
+                return path
+            for row in tr.transitions_from(source=state, origin=origin):
+                if row.explicit and not by_name:
+                    continue
+                if row.target not in seen:
+                    seen.add(row.target)
+                    frontier.append((row.target, [*path, row]))
     raise LookupError(f"{target} is not reachable from {source} for origin {origin}")
 
 
