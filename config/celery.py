@@ -15,4 +15,5 @@ app.conf.imports = (
     "mediation.services.timer_sweep",  # mediation.tasks.sweep_due_timers
     "documents.services.issuing",  # documents.tasks.documents_for_transition
     "mediation.audit_anchor",  # mediation.tasks.audit_checkpoint
+    "mediation.services.statistics_counters",  # mediation.tasks.statistics_counters_refresh(_case)
 )
