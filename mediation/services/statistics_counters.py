@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery import shared_task
@@ -58,7 +59,7 @@ def _today(now: dt.datetime | None) -> dt.date:
 
 
 def _compute(start: dt.datetime | None, end: dt.datetime) -> list[StatisticsCounter]:
-    summed: dict[tuple[object, ...], float] = defaultdict(float)
+    summed: dict[tuple[Any, ...], float] = defaultdict(float)
     for key, counter, amount in st._collect(scope=_EVERYTHING, dimensions=BUILD_DIMENSIONS, start=start, end=end):
         summed[(*key, counter)] += amount
     return [
