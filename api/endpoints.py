@@ -4,6 +4,7 @@ check the token's scope, call a selector or a service, and shape the answer. doc
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Literal
 
 from django.conf import settings
@@ -11,14 +12,23 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
 
 from api.models import ApiClient, ApiToken, Scope, WebhookDelivery, WebhookSubscription
 from api.selectors import case_get_for_client
-from api.services import api_token_authenticate, case_court_number_push, require_scope, webhook_subscribe
+from api.services import (
+    MAX_MATERIALS,
+    api_token_authenticate,
+    case_court_number_push,
+    require_scope,
+    webhook_subscribe,
+)
+from api.services import referral_with_materials_create as referral_with_materials_create_service
 from api.services import webhook_unsubscribe as _unsubscribe
 from documents.selectors import documents_for_case
 from mediation.choices import CaseOrigin, CaseStatus, PartyRole, Sector
@@ -180,20 +190,24 @@ def referral_create(request: HttpRequest, payload: ReferralIn) -> Status[CaseOut
     client = _client(request, Scope.REFERRALS_WRITE)
     if not client.organisation.is_court:
         raise HttpError(403, _("只有法院系统可以委派或委托调解。"))
+    case = case_referral_create(actor=client.acting_user, court=client.organisation, **_referral_kwargs(payload))
+    return Status(201, CaseOut.of(case))
+
+
+def _referral_kwargs(payload: ReferralIn) -> dict[str, Any]:
     organisation = None
     if payload.organisation is not None:
         organisation = Organisation.objects.filter(pk=payload.organisation).first()
         if organisation is None:
             raise InvalidInput(_("没有这个调解组织。"))
-    case = case_referral_create(
-        actor=client.acting_user, origin=CaseOrigin(payload.origin), court=client.organisation,
-        dispute_type=payload.dispute_type, title=payload.title, claims=payload.claims, amount=payload.amount,
-        parties=[ReferralParty(role=PartyRole(p.role), name=p.name, phone=p.phone, id_number=p.id_number,
-                               kind=p.kind) for p in payload.parties],
-        court_case_number=payload.court_case_number, referral_number=payload.referral_number,
-        procedure=payload.procedure, organisation=organisation,
-    )
-    return Status(201, CaseOut.of(case))
+    return {
+        "origin": CaseOrigin(payload.origin), "dispute_type": payload.dispute_type, "title": payload.title,
+        "claims": payload.claims, "amount": payload.amount,
+        "parties": [ReferralParty(role=PartyRole(p.role), name=p.name, phone=p.phone, id_number=p.id_number,
+                                  kind=p.kind) for p in payload.parties],
+        "court_case_number": payload.court_case_number, "referral_number": payload.referral_number,
+        "procedure": payload.procedure, "organisation": organisation,
+    }
 
 
 class MaterialOut(Schema):
@@ -217,8 +231,59 @@ def material_upload(
     if file.size is not None and file.size > limit:
         raise HttpError(413, _("文件过大：单个文件不能超过 %(max)d MB。") % {"max": limit // (1024 * 1024)})
     evidence = evidence_upload(actor=client.acting_user, file=file, title=title, kind=kind, case=case)
-    return Status(201, MaterialOut(id=evidence.pk, title=evidence.title, kind=evidence.kind, size=evidence.size,
-                                   sha256=evidence.sha256, content_type=evidence.content_type))
+    return Status(201, _material_out(evidence))
+
+
+class MaterialIn(Schema):
+    title: str = Field(min_length=1, max_length=120)
+    kind: Literal["evidence", "complaint", "identity", "authority", "other"] = "evidence"
+
+
+class ReferralWithMaterialsIn(ReferralIn):
+    materials: list[MaterialIn] = Field(min_length=1, max_length=MAX_MATERIALS,
+                                        description="One entry per uploaded file, in the order of the files.")
+
+
+class ReferralWithMaterialsOut(Schema):
+    case: CaseOut
+    materials: list[MaterialOut]
+
+
+def _material_out(evidence: Any) -> MaterialOut:
+    return MaterialOut(id=evidence.pk, title=evidence.title, kind=evidence.kind, size=evidence.size,
+                       sha256=evidence.sha256, content_type=evidence.content_type)
+
+
+@api.post("/referrals/with-materials", response={201: ReferralWithMaterialsOut, 413: Error, **ERRORS},
+          tags=["referrals"], summary="Refer a dispute with its materials in one call (all or nothing)")
+def referral_with_materials_create(
+    request: HttpRequest, referral: Form[str], files: File[list[UploadedFile]],
+) -> Status[ReferralWithMaterialsOut]:
+    """``referral``: the JSON of ``POST /referrals`` plus ``materials`` (title and kind of each file, in the
+    order of ``files``). The case and every material are saved in one transaction: one refused file leaves
+    no case behind."""
+    client = _client(request, Scope.REFERRALS_WRITE)
+    if not client.organisation.is_court:
+        raise HttpError(403, _("只有法院系统可以委派或委托调解。"))
+    try:
+        payload = ReferralWithMaterialsIn.model_validate_json(referral)
+    except PydanticValidationError as exc:
+        raise NinjaValidationError(json.loads(exc.json(include_url=False))) from None
+    if len(files) != len(payload.materials):
+        raise InvalidInput(_("材料说明有 %(m)d 项，上传的文件有 %(f)d 个：请为每个文件写一项说明。")
+                           % {"m": len(payload.materials), "f": len(files)})
+    limit = settings.EVIDENCE_MAX_BYTES
+    for file in files:
+        if file.size is not None and file.size > limit:
+            raise HttpError(413, _("文件过大：“%(name)s”超过 %(max)d MB，单个文件不能超过此大小。")
+                            % {"name": file.name or "", "max": limit // (1024 * 1024)})
+    case, evidences = referral_with_materials_create_service(
+        actor=client.acting_user, court=client.organisation,
+        referral=_referral_kwargs(payload),
+        materials=[(file, m.title, m.kind) for file, m in zip(files, payload.materials, strict=True)],
+    )
+    return Status(201, ReferralWithMaterialsOut(case=CaseOut.of(case),
+                                                materials=[_material_out(e) for e in evidences]))
 
 
 class CourtNumberIn(Schema):

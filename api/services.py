@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,9 +17,13 @@ from django.utils.translation import gettext as _
 from api.models import ApiClient, ApiToken, Scope, WebhookSubscription
 from api.webhooks import new_secret
 from mediation.exceptions import InvalidInput, PermissionDenied
-from mediation.models import Case, Organisation, User
+from mediation.models import Case, Evidence, Organisation, User
 from mediation.services.audit import audit_append
+from mediation.services.evidence import evidence_upload
+from mediation.services.intake import case_referral_create
 
+# Files one ``POST /referrals/with-materials`` may carry (each at most EVIDENCE_MAX_BYTES).
+MAX_MATERIALS = 10
 TOKEN_PREFIX = "yz_"  # noqa: S105 - a public marker, not a secret
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -126,3 +131,21 @@ def api_call_audit(*, client: ApiClient | None, method: str, path: str, status: 
                  actor_label=client.name if client else "anonymous",
                  data={"method": method, "path": path[:200], "status": status, "ip": ip or "",
                        "token": token_prefix})
+
+
+def referral_with_materials_create(
+    *, actor: User, court: Organisation, referral: dict[str, Any], materials: list[tuple[Any, str, str]],
+) -> tuple[Case, list[Evidence]]:
+    """A court system's referral (``case_referral_create``) and its materials (``evidence_upload`` each, typed
+    by their bytes) in one transaction: a refused file or party leaves neither the case nor any material (nor
+    their audit events) behind. A stored file of a refused call stays in storage unreferenced (files are named
+    by their content, so a retry reuses it)."""
+    if not materials:
+        raise InvalidInput(_("请至少上传一份材料。"))
+    if len(materials) > MAX_MATERIALS:
+        raise InvalidInput(_("一次最多上传 %(n)d 份材料。") % {"n": MAX_MATERIALS})
+    with transaction.atomic():
+        case = case_referral_create(actor=actor, court=court, **referral)
+        evidences = [evidence_upload(actor=actor, file=file, title=title, kind=kind, case=case)
+                     for file, title, kind in materials]
+    return case, evidences

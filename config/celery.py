@@ -16,4 +16,5 @@ app.conf.imports = (
     "documents.services.issuing",  # documents.tasks.documents_for_transition
     "documents.services.failure",  # documents.tasks.failure_report_for_status
     "mediation.audit_anchor",  # mediation.tasks.audit_checkpoint
+    "mediation.services.statistics_counters",  # mediation.tasks.statistics_counters_refresh(_case)
 )

@@ -201,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mediation.tasks.deliver_outbox",
         "schedule": env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1),
     },
+    "statistics-counters": {
+        "task": "mediation.tasks.statistics_counters_refresh",
+        "schedule": env_int("STATISTICS_COUNTERS_SECONDS", 900, minimum=60),
+    },
     "audit-checkpoint": {
         "task": "mediation.tasks.audit_checkpoint",
         "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 3600, minimum=60),
@@ -318,6 +322,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "一站调解 <noreply@yizhan
 
 # Outbox delivery: attempts before giving up, and the first retry delay (doubling each time).
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+# Days before today the statistics counters' refresh recomputes each time (late service receipts, clocks).
+STATISTICS_COUNTERS_LOOKBACK_DAYS = env_int("STATISTICS_COUNTERS_LOOKBACK_DAYS", 7, minimum=1)
 OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
 
 # Uploads: evidence files are checked by their content, not their name.

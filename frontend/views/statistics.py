@@ -122,6 +122,7 @@ def statistics_dashboard(request: HttpRequest, kind: str, root_id: int) -> HttpR
     return render(request, "frontend/statistics/dashboard.html", {
         "scope": scope, "scopes": st.statistics_scopes_for_user(user=_user(request)), "groups": groups,
         "charts": charts, "start": start_text, "end": end_text, "dimensions": st.DIMENSIONS,
+        "counted_until": trend.counted_until,
         "audience": {st.COURT: _("法院领导"), st.ORGANISATION: _("调解组织管理员"),
                      st.MEDIATOR: _("调解员")}[scope.kind],
     })

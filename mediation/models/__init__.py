@@ -23,6 +23,7 @@ from mediation.models.rooms import (
 from mediation.models.roster import MediatorProfile, RosterEntry
 from mediation.models.scheduling import CalendarFeedToken, MediationSession, SessionParticipant, Venue, WorkingHours
 from mediation.models.service import ServiceDelivery, ServiceRecord
+from mediation.models.statistics import StatisticsCounter, StatisticsCounterState
 from mediation.models.timers import HolidayOverride, Timer, TimerPause
 from mediation.models.users import Membership, User
 
@@ -71,6 +72,8 @@ __all__ = [
     "ServiceDelivery",
     "ServiceRecord",
     "SessionParticipant",
+    "StatisticsCounter",
+    "StatisticsCounterState",
     "SupplementRequest",
     "Timer",
     "TimerPause",

@@ -31,6 +31,7 @@ class ServiceRecord(models.Model):
         verbose_name = _("电子送达记录")
         verbose_name_plural = _("电子送达记录")
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="servicerecord_created_at")]
 
     def __str__(self) -> str:
         return f"{self.certificate_number} {self.document_title}"

@@ -30,7 +30,12 @@ class Timer(models.Model):
         verbose_name = _("法定期限")
         verbose_name_plural = _("法定期限")
         ordering = ["due_at"]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        # stopped_at / fired_at: the statistics read the clocks closed after the last counted day (D37).
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["stopped_at"], name="timer_stopped_at"),
+            models.Index(fields=["fired_at"], name="timer_fired_at"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["case", "kind"],

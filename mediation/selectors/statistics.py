@@ -33,7 +33,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -61,6 +61,8 @@ from mediation.models import (
     RoomEvent,
     RoomMember,
     ServiceRecord,
+    StatisticsCounter,
+    StatisticsCounterState,
     Timer,
     User,
 )
@@ -69,6 +71,8 @@ from mediation.models import (
 
 COURT, ORGANISATION, MEDIATOR = "court", "organisation", "mediator"
 SCOPE_KINDS = (COURT, ORGANISATION, MEDIATOR)
+# Every case on the platform: only for building the pre-computed counters, never shown to anyone.
+PLATFORM = "platform"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class StatisticsScope:
             return Q(**{f"{prefix}court_id__in": sorted(self.court_ids)})
         if self.kind == ORGANISATION:
             return Q(**{f"{prefix}mediation_organisation_id": self.root_id})
+        if self.kind == PLATFORM:
+            return Q()
         presided = CaseMediator.objects.filter(case_id=OuterRef(f"{prefix}pk" if prefix else "pk"),
                                                mediator_id=self.root_id, presiding=True)
         return Q(Exists(presided))
@@ -312,6 +318,8 @@ ON_TIME_SERVICE = dt.timedelta(days=3)
 # --- Slicing --------------------------------------------------------------------------------------------------
 
 TOTAL, SECTOR, DISPUTE_TYPE, MONTH = "total", "sector", "dispute_type", "month"
+# The local day: the pre-computed counters' grain (not offered on the pages).
+DAY = "day"
 DIMENSIONS: dict[str, Promise] = {
     TOTAL: gettext_lazy("合计"), COURT: gettext_lazy("法院（含下级法院）"), ORGANISATION: gettext_lazy("调解组织"),
     SECTOR: gettext_lazy("行业领域"), MEDIATOR: gettext_lazy("调解员"), DISPUTE_TYPE: gettext_lazy("纠纷类型"),
@@ -341,6 +349,8 @@ def _slice_expr(dimension: str, *, case: str, at: str) -> Any:
         )
     if dimension == MONTH:
         return TruncMonth(at, tzinfo=ZoneInfo(settings.TIME_ZONE))
+    if dimension == DAY:
+        return TruncDate(at, tzinfo=ZoneInfo(settings.TIME_ZONE))
     raise ValueError(f"Unknown dimension {dimension!r}")
 
 
@@ -395,6 +405,8 @@ class StatisticsReport:
     dimension: str
     rows: list[ReportRow]
     total: ReportRow
+    # Set when the figures before this time came from the pre-computed counters (the rest is live).
+    counted_until: dt.datetime | None = None
 
 
 def figure_value(figure: FigureDef, counters: Mapping[str, float]) -> FigureValue:
@@ -417,20 +429,21 @@ def figure_value(figure: FigureDef, counters: Mapping[str, float]) -> FigureValu
 
 def statistics_report(
     *, scope: StatisticsScope, dimension: str = TOTAL, start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    end: dt.datetime | None = None, live: bool = False,
 ) -> StatisticsReport:
     """Every figure for ``scope``, one row per value of ``dimension`` plus the total, between ``start``
     (inclusive) and ``end`` (exclusive). The scope must come from ``statistics_scope_for_user``."""
-    return statistics_reports(scope=scope, dimensions=(dimension,), start=start, end=end)[dimension]
+    return statistics_reports(scope=scope, dimensions=(dimension,), start=start, end=end, live=live)[dimension]
 
 
 def statistics_reports(
     *, scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
+    end: dt.datetime | None = None, live: bool = False,
 ) -> dict[str, StatisticsReport]:
     """One report per dimension from one pass over the data: the counters are grouped by every dimension at
     once (a few thousand groups at most) and summed per dimension here, so a dashboard with a trend and a
-    breakdown reads each table once."""
+    breakdown reads each table once. A court's or organisation's days before ``counted_until`` come from the
+    pre-computed daily counters once they are built, unless ``live`` is asked for."""
     dimensions = tuple(dict.fromkeys(dimensions))
     unknown = [d for d in dimensions if d not in DIMENSIONS]
     if unknown or not dimensions:
@@ -439,7 +452,13 @@ def statistics_reports(
         d: defaultdict(lambda: defaultdict(float)) for d in dimensions
     }
     total: dict[str, float] = defaultdict(float)
-    for key, counter, amount in _collect(scope=scope, dimensions=dimensions, start=start, end=end):
+    counted_until = None if live else _counted_until(scope, start, end)
+    if counted_until is None:
+        source = _collect(scope=scope, dimensions=dimensions, start=start, end=end)
+    else:
+        source = _from_counters(scope=scope, dimensions=dimensions, start=start, end=end,
+                                counted_until=counted_until)
+    for key, counter, amount in source:
         for dimension, value in zip(dimensions, key, strict=True):
             raw[dimension][value][counter] += amount
         total[counter] += amount
@@ -447,9 +466,70 @@ def statistics_reports(
         d: StatisticsReport(
             scope=scope, dimension=d, rows=_rows(scope=scope, dimension=d, raw=raw[d]),
             total=ReportRow(key="all", label=str(DIMENSIONS[TOTAL]), counters=defaultdict(float, total)),
+            counted_until=counted_until,
         )
         for d in dimensions
     }
+
+
+# --- Pre-computed counters (D37) ----------------------------------------------------------------------
+# A court's or an organisation's report reads the daily counters (``StatisticsCounter``) for the days before
+# ``counted_until`` and computes the rest (today's events, normally) live with the same queries as before.
+# A mediator's own report stays live: its scope is every case the mediator ever presided over, which the
+# counters' slice (the presiding mediator who saw the case through) does not give. So does a period that does
+# not start and end at local midnights.
+_COUNTER_FIELDS: dict[str, str] = {
+    COURT: "court_id", ORGANISATION: "organisation_id", SECTOR: "sector", MEDIATOR: "mediator_id",
+    DISPUTE_TYPE: "dispute_type",
+}
+
+
+def _local_midnight(at: dt.datetime) -> bool:
+    local = at.astimezone(ZoneInfo(settings.TIME_ZONE))
+    return local.time() == dt.time()
+
+
+def _counted_until(scope: StatisticsScope, start: dt.datetime | None, end: dt.datetime | None
+                   ) -> dt.datetime | None:
+    if scope.kind not in (COURT, ORGANISATION) or any(at is not None and not _local_midnight(at)
+                                                      for at in (start, end)):
+        return None
+    state = StatisticsCounterState.objects.order_by("pk").values_list("counted_until", flat=True).first()
+    return state
+
+
+def _from_counters(
+    *, scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None, end: dt.datetime | None,
+    counted_until: dt.datetime,
+) -> Iterable[tuple[tuple[Any, ...], str, float]]:
+    zone = ZoneInfo(settings.TIME_ZONE)
+    counted_end = counted_until if end is None else min(end, counted_until)
+    rows = StatisticsCounter.objects.filter(day__lt=counted_end.astimezone(zone).date())
+    if start is not None:
+        rows = rows.filter(day__gte=start.astimezone(zone).date())
+    if scope.kind == COURT:
+        rows = rows.filter(court_id__in=sorted(scope.court_ids))
+    else:
+        rows = rows.filter(organisation_id=scope.root_id)
+    slices: dict[str, Any] = {}
+    for index, dimension in enumerate(dimensions):
+        if dimension == TOTAL:
+            slices[f"slice_{index}"] = Value("all")
+        elif dimension == MONTH:
+            slices[f"slice_{index}"] = TruncMonth("day")
+        else:
+            slices[f"slice_{index}"] = F(_COUNTER_FIELDS[dimension])
+    summed = rows.annotate(**slices).values(*_names(dimensions), "counter").annotate(n=Sum("amount")).order_by()
+    for row in summed:
+        key = tuple(
+            dt.datetime(value.year, value.month, 1, tzinfo=zone) if dimension == MONTH else value
+            for dimension, value in zip(dimensions, _slice_of(row, dimensions), strict=True)
+        )
+        yield key, row["counter"], row["n"]
+    # After the counted days: live. Always run (even when empty) so the query count does not depend on the data.
+    live_start = counted_until if start is None else max(start, counted_until)
+    live_end = end if end is None or end > live_start else live_start
+    yield from _collect(scope=scope, dimensions=dimensions, start=live_start, end=live_end)
 
 
 def _collect(
@@ -551,8 +631,10 @@ def _clock_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: 
     # after the due time (a late act the sweep had not reached yet) is a miss too.
     closed_at = Coalesce("stopped_at", "fired_at")
     met = Q(status=TimerStatus.STOPPED, stopped_at__lte=F("due_at"))
+    # closed_at ≥ start implies one of its two sources is: a filter their indexes can serve.
+    since = Q() if start is None else Q(stopped_at__gte=start) | Q(fired_at__gte=start)
     rows = (
-        Timer.objects.filter(scope.case_filter("case__"), kind__in=_CLOCK_KINDS,
+        Timer.objects.filter(scope.case_filter("case__"), since, kind__in=_CLOCK_KINDS,
                              status__in=(TimerStatus.STOPPED, TimerStatus.FIRED))
         .annotate(closed_at=closed_at)
         .filter(_period("closed_at", start, end))

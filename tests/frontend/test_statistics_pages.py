@@ -4,13 +4,17 @@ script), the table behind each chart and its CSV; anybody else gets nothing."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from mediation.choices import CaseStatus, Role
+from mediation.services.statistics_counters import statistics_counters_rebuild
 from tests.factories import UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +89,16 @@ def test_the_organisation_admin_and_the_mediator_have_their_own_pages(client, wo
     page = client.get(reverse("statistics_dashboard", args=["mediator", world.mediator.pk]))
     assert page.status_code == 200 and "按纠纷类型" in page.content.decode()
     assert client.get(reverse("statistics_dashboard", args=["organisation", world.partner.pk])).status_code == 404
+
+
+def test_the_page_says_which_days_come_from_the_counters_and_shows_the_same_figures(client, world, leader, settled):
+    client.force_login(leader)
+    url = reverse("statistics_dashboard", args=["court", world.high_court.pk])
+    assert "全部数字实时计算" in client.get(url).content.decode()
+    statistics_counters_rebuild()  # today's two cases stay live
+    html = client.get(url).content.decode()
+    assert "取自每日预先汇总的计数" in html and "50.0%" in html
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1)):
+        statistics_counters_rebuild()  # now they are counted
+        html = client.get(url).content.decode()
+    assert "取自每日预先汇总的计数" in html and "50.0%" in html

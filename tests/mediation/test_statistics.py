@@ -30,6 +30,7 @@ from mediation.selectors import statistics as st
 from mediation.services import room_controls, room_entry
 from mediation.services.agreements import agreement_update
 from mediation.services.cases import case_create, case_transition
+from mediation.services.statistics_counters import statistics_counters_rebuild
 from mediation.services.timer_sweep import timers_sweep
 from tests.agreement_support import draft_labour_agreement, open_signing
 from tests.factories import UserFactory, add_member, make_resident_id
@@ -107,9 +108,25 @@ def _mid(world):
     return world.court.parent
 
 
+_SOURCE = {"counters": False}
+
+
+@pytest.fixture(autouse=True, params=["live", "counters"])
+def source(request):
+    """Every hand count twice: computed live, and from the pre-computed daily counters (built just before the
+    report, as the beat task does; a mediator's own report is always live)."""
+    _SOURCE["counters"] = request.param == "counters"
+    yield request.param
+    _SOURCE["counters"] = False
+
+
 def _report(user, kind, root_id, dimension=st.TOTAL):
     scope = st.statistics_scope_for_user(user=user, kind=kind, root_id=root_id)
-    return st.statistics_report(scope=scope, dimension=dimension)
+    if _SOURCE["counters"]:
+        statistics_counters_rebuild()
+    report = st.statistics_report(scope=scope, dimension=dimension)
+    assert (report.counted_until is not None) == (_SOURCE["counters"] and kind != st.MEDIATOR)
+    return report
 
 
 def test_totals_for_a_court_and_the_courts_below_it_match_the_hand_count(world, case_set):
