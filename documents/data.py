@@ -47,6 +47,7 @@ from mediation.choices import (
     RoomMemberState,
     RoomOutcome,
     Sector,
+    SessionPurpose,
     SessionStatus,
     SignerRole,
     TimerKind,
@@ -70,6 +71,7 @@ from mediation.models import (
     RecordConfirmation,
     RecordEntry,
     Room,
+    RoomMember,
     RosterEntry,
     ServiceAddress,
     Timer,
@@ -369,7 +371,8 @@ def _jointly_confirmed_ids(rooms: list[Room], party_ids: list[int]) -> set[int]:
 
 def undisputed_facts(case: Case) -> list[Data]:
     """Undisputed facts every party confirmed online: the only record content a court may use (OMR 18, 22)."""
-    rooms = list(Room.objects.filter(case=case).order_by("opened_at"))
+    # Mediation sessions only: the court's verification session (Interp 356) is the court's own record.
+    rooms = list(Room.objects.filter(case=case, session__purpose=SessionPurpose.MEDIATION).order_by("opened_at"))
     confirmed = _jointly_confirmed_ids(rooms, list(Party.objects.filter(case=case).values_list("pk", flat=True)))
     return [
         {"id": e.pk, "text": e.text, "at": _iso(e.created_at)}
@@ -383,7 +386,8 @@ def sessions_data(case: Case, *, with_record: bool) -> list[Data]:
     """Each session held in a room, in order: time, mode, who attended and how they were verified, the
     notices they acknowledged, the outcome, and (``with_record``) the record entries and confirmations."""
     out: list[Data] = []
-    rooms = Room.objects.filter(case=case).select_related("session", "session__venue").order_by("opened_at")
+    rooms = Room.objects.filter(case=case, session__purpose=SessionPurpose.MEDIATION).select_related(
+        "session", "session__venue").order_by("opened_at")
     names = {p.pk: p.name for p in Party.objects.filter(case=case)}
     for number, room in enumerate(rooms, start=1):
         session = room.session
@@ -769,6 +773,31 @@ def _legal_basis(outcome: str, ground: str) -> list[str]:
     return [f"{INTERP}第三百五十七条"]
 
 
+def _verification_held(case: Case) -> Data | None:
+    """Interp 356 as the records show it: the joint verification sessions that ended as held (``questioned``),
+    who of the parties was admitted to each, and who confirmed its record. None when none was held: the ruling
+    then says nothing of a verification."""
+    rooms = list(Room.objects.filter(case=case, session__purpose=SessionPurpose.VERIFICATION,
+                                     outcome=RoomOutcome.QUESTIONED).select_related("session").order_by("opened_at"))
+    if not rooms:
+        return None
+    held = []
+    for room in rooms:
+        members = RoomMember.objects.filter(room=room, party__isnull=False, admitted_at__isnull=False)
+        present = sorted({m.party.name for m in members.select_related("party") if m.party is not None})
+        confirmed = sorted({c.party.name for c in RecordConfirmation.objects.filter(room=room).select_related("party")})
+        held.append({"date": _iso(calendar.local_day(room.opened_at)), "day": _cn_date(room.opened_at),
+                     "present": present, "confirmed": confirmed})
+    parts = []
+    for item in held:
+        text = _("本院于%(day)s通过在线视频组织询问，%(present)s到场接受询问") % {
+            "day": item["day"], "present": "、".join(item["present"]) or _("当事人")}
+        if item["confirmed"]:
+            text += _("，询问笔录经%(names)s确认") % {"names": "、".join(item["confirmed"])}
+        parts.append(text)
+    return {"sessions": held, "sentence": "；".join(parts) + "。"}
+
+
 def ruling_data(case: Case, *, now: dt.datetime) -> Data:
     """§C4: the court's 民事裁定书 on a confirmation application, in the variant of the decision on record
     (``ConfirmationApplication.outcome``): confirmed (CPL 206), dismissed (Interp 358, or 355 found after
@@ -812,10 +841,7 @@ def ruling_data(case: Case, *, now: dt.datetime) -> Data:
          "due": _iso(calendar.last_day(s.due_at)), "filed_at": _iso(s.filed_at), "filed_note": s.filed_note}
         for s in application.supplements.all().order_by("requested_at", "pk")
     ]
-    # Interp 356: whether the parties appeared together for verification. The joint verification session is a
-    # separate module (not yet merged): when its records exist, read them here and the template says so. Until
-    # then the ruling says nothing about a verification it cannot show was held.
-    data["verification"] = None
+    data["verification"] = _verification_held(case)
     data["extension_days"] = application.extension_days
     data["legal_basis"] = _legal_basis(outcome, ground)
     data["judge"] = {"id": judge.pk, "name": _person_name(judge)}
