@@ -143,3 +143,15 @@ def test_the_demo_refuses_to_run_with_debug_off(settings, tmp_path):
     settings.DEBUG = False  # as the test runner leaves it, and as production runs
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("demo_mediation", out=str(tmp_path / "x"), stdout=io.StringIO())
+
+
+def test_the_confirmed_ruling_states_the_verification_held_and_the_dismissal_none(demo):
+    def text(name: str) -> str:
+        out = subprocess.run(["pdftotext", "-raw", str(demo.out / name), "-"], capture_output=True, text=True,
+                             check=True).stdout
+        return "".join(out.split())
+
+    assert "法官在线视频询问双方当事人" in demo.text
+    assert "通过在线视频组织询问" in text("ruling-confirm-signed.pdf")
+    assert "询问笔录经" in text("ruling-confirm-signed.pdf")
+    assert "组织询问" not in text("ruling-dismiss-signed.pdf")
