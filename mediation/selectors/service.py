@@ -22,7 +22,16 @@ from django.utils.translation import gettext_lazy
 from mediation import transitions as tr
 from mediation.choices import AddressSource, CaseStatus, OutboxStatus, ServiceChannel, ServiceRule, ServiceStage
 from mediation.exceptions import NotFound
-from mediation.models import AuditEvent, Case, Party, ServiceAddress, ServiceDelivery, ServiceRecord, User
+from mediation.models import (
+    AuditEvent,
+    Case,
+    ConfirmationApplication,
+    Party,
+    ServiceAddress,
+    ServiceDelivery,
+    ServiceRecord,
+    User,
+)
 from mediation.permissions import case_roles
 from mediation.validators import mask_phone
 
@@ -245,6 +254,15 @@ class TraceEntry:
     who: str
 
 
+def court_case_number(case: Case) -> str:
+    """The court's own number for the case: the lawsuit's (民初…), or for a judicial confirmation the number
+    the judge gave the application at acceptance (民特…); empty when the court has given none."""
+    if case.court_case_number:
+        return case.court_case_number
+    number = ConfirmationApplication.objects.filter(case=case).values_list("case_number", flat=True).first()
+    return number or ""
+
+
 @dataclass(frozen=True)
 class Certificate:
     record: ServiceRecord
@@ -312,7 +330,7 @@ def service_certificate(*, record: ServiceRecord) -> Certificate:
         "serving_body": record.serving_body.name,
         "served_by": record.served_by.display_name,
         "case_reference": case.reference,
-        "court_case_number": case.court_case_number,
+        "court_case_number": court_case_number(case),
         "document": {
             "title": record.document_title, "number": record.document_number, "sha256": record.document_sha256,
             "pages": record.document_pages,

@@ -63,3 +63,20 @@ def test_the_judge_approves_and_seals_the_ruling_from_the_court_page(live_server
     phone.locator("section.court-ruling").scroll_into_view_if_needed()
     assert fits(phone)
     screenshot(phone, "ruling-court-served-390x844")
+
+    # Each party, on a phone, finds the served ruling on the case page and opens its e-service certificate.
+    for party_user in (world.applicant, world.respondent):
+        page = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                   has_touch=True, locale="zh-CN").new_page()
+        sign_in(page, live_server.url, party_user.username, next_path=f"/cases/{case.pk}/")
+        page.wait_for_selector("section#service")
+        block = page.text_content("section#service") or ""
+        assert "《民事裁定书》" in block
+        page.click("section#service a.sv-cert-link")
+        page.wait_for_selector("h1:has-text('电子送达凭证')")
+        certificate = page.text_content("main") or ""
+        assert "民事裁定书" in certificate and party_user.real_name in certificate
+        assert "民特" in (page.text_content("#cert-court-number") or "")  # the court's number, not "none yet"
+        assert fits(page)
+        screenshot(page, f"ruling-certificate-{party_user.username}-390x844")
+        page.context.close()
