@@ -25,6 +25,7 @@ from mediation.selectors.intake import (
     intake_case_for_clerk,
     intake_queue_for_clerk,
     mediator_dashboard,
+    mediator_sessions_today,
     org_case_for_admin,
     org_queue_for_admin,
     organisation_list_eligible_for_clerk,
@@ -280,4 +281,5 @@ def intake_org_distribute(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 def intake_mine(request: HttpRequest) -> HttpResponse:
     dashboard = mediator_dashboard(user=_user(request), page_number=request.GET.get("page"))
-    return render(request, "frontend/intake/mine.html", {"queue": dashboard})
+    today = mediator_sessions_today(user=_user(request))
+    return render(request, "frontend/intake/mine.html", {"queue": dashboard, "today": today})

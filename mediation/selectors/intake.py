@@ -27,13 +27,14 @@ from mediation.choices import (
     OrganisationKind,
     PartyRole,
     Role,
+    SessionStatus,
     TimerKind,
     TimerStatus,
     TimerUnit,
 )
 from mediation.exceptions import NotFound
 from mediation.lifecycle import CLERK_QUEUE_STATUSES, MEDIATOR_DASHBOARD_STATUSES, TIMER_RULES
-from mediation.models import Case, CaseMediator, Membership, Organisation, Party, Timer, User
+from mediation.models import Case, CaseMediator, MediationSession, Membership, Organisation, Party, Timer, User
 
 S = CaseStatus
 PAGE_SIZE = 25
@@ -267,6 +268,19 @@ def mediator_dashboard(*, user: User, page_number: str | int | None = 1, now: dt
     cases = Case.objects.filter(pk__in=assigned, status__in=MEDIATOR_DASHBOARD_STATUSES)
     page, rows = case_rows_page(cases, page_number, now=now)
     return CasePage(page=page, rows=rows)
+
+
+def mediator_sessions_today(*, user: User, now: dt.datetime | None = None) -> list[MediationSession]:
+    """The sessions of the mediator's own cases on today's date in Beijing time, in order: what the day holds
+    (issue 17 item 13). Cancelled ones are left out; held ones stay, marked by their status."""
+    now = now or timezone.now()
+    day = calendar.local_day(now)
+    start = calendar.day_end(day - dt.timedelta(days=1))
+    assigned = CaseMediator.objects.filter(mediator=user, is_active=True).values("case_id")
+    return list(
+        MediationSession.objects.filter(case_id__in=assigned, starts_at__gte=start, starts_at__lt=calendar.day_end(day))
+        .exclude(status=SessionStatus.CANCELLED).select_related("case").order_by("starts_at", "pk")
+    )
 
 
 def org_queue_for_admin(*, user: User, page_number: str | int | None = 1, now: dt.datetime | None = None) -> CasePage:
