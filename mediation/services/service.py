@@ -225,7 +225,8 @@ def _enqueue_notice(*, record: ServiceRecord, channel: str, address: str) -> Out
     return outbox_enqueue(
         channel=_OUTBOX_CHANNEL[ServiceChannel(channel)],
         address="" if channel == ServiceChannel.PLATFORM else address,
-        template=notification_templates.SERVICE_NOTICE,
+        template=(notification_templates.SERVICE_SIGN_FOR_NOTICE if needs_sign_for(record)
+                  else notification_templates.SERVICE_NOTICE),
         context={"serving_body": record.serving_body.name, "reference": case.reference,
                  "document_title": record.document_title, "document_number": record.document_number,
                  "link": record_url(record, via=via)},

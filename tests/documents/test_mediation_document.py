@@ -75,7 +75,7 @@ def test_the_pdf_carries_every_c5_field_and_embeds_its_cjk_font(world, tmp_path)
         "北京市东城区人民法院", "民事调解书", NUMBER,  # court, title, the 民初 number
         f"原告：{applicant.name}", applicant.id_number, f"被告：{respondent.name}", respondent.id_number,
         "委托代理人：王律师",  # the respondent's lawyer
-        case.title + "一案", "案由：" + case.title,  # cause of action
+        case.title + "一案，本院依法登记立案，适用普通程序",  # the cause as the clerk filed it, and the procedure
         "原告诉讼请求：判令被告支付拖欠工资12,000元",  # claims
         "案件事实：",  # the facts as the agreement states them
         "经本院委托北京市总工会劳动争议调解中心", "调解，当事人自愿达成如下协议",
@@ -211,6 +211,8 @@ def test_served_on_every_party_requiring_sign_for_and_effective_only_when_all_si
     assert {(r.document_title, r.document_number, r.document_sha256, r.served_by_id, r.serving_body_id)
             for r in records} == {("民事调解书", NUMBER, digest, world.judge.pk, case.court_id)}
     assert all(needs_sign_for(r) for r in records)
+    notices = OutboxMessage.objects.filter(case=case, idempotency_key__startswith="service:")
+    assert notices and set(notices.values_list("template", flat=True)) == {"service.sign_for_notice"}
     # Arrival on the platform account is not a sign-for: nothing is effective yet.
     assert all(r.effective_at is None for r in records)
     assert case.status == S.MEDIATION_DOCUMENT_REQUESTED and enforceable_title(case) is None

@@ -447,6 +447,7 @@ class Command(BaseCommand):
         session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
                                    ends_at=start + dt.timedelta(hours=1))
         room = room_entry.room_for_session(session=session, actor=mediator)
+        room_entry.room_member_get_or_create(room=room, user=mediator)
         case.refresh_from_db()
         self._say(f"2. 安排在线调解并开启调解室；案件状态：{case.get_status_display()}")
         agreement = agreement_start(case=case, actor=mediator)
