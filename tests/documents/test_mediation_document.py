@@ -288,6 +288,7 @@ def test_the_court_page_offers_preparation_to_the_judge_only_and_shows_sign_for_
     response = client.post(act)
     document = Document.objects.get(case=case, kind=DocumentKind.MEDIATION_DOCUMENT)
     assert response.status_code == 302 and response["Location"] == reverse("document_detail", args=[document.pk])
+    assert reverse("document_sign", args=[document.pk]) in client.get(response["Location"]).content.decode()
     sign(document, world.judge, SignerRole.JUDGE)
     record = ServiceRecord.objects.filter(case=case, recipient__user=world.applicant).get()
     service_record_acknowledge(actor=world.applicant, record=record)
@@ -298,6 +299,7 @@ def test_the_court_page_offers_preparation_to_the_judge_only_and_shows_sign_for_
     assert 'id="mediation-document-sign-for"' in page and "已于" in page
     page = client.get(reverse("service_record", args=[record.pk])).content.decode()
     assert "您已签收本调解书" in page
+    assert client.get(reverse("document_detail", args=[document.pk])).status_code == 200  # released once sealed
 
 
 def test_the_judges_are_told_of_the_request(world, django_capture_on_commit_callbacks):
