@@ -7,6 +7,10 @@ from typing import Any
 
 from documents.services.failure import failure_report_for_status
 from documents.services.issuing import documents_for_transition, enforcement_application_refresh
+from documents.services.mediation_document import (
+    mediation_document_mark_effective,
+    mediation_document_requested_notify,
+)
 from mediation import lifecycle, signals
 from mediation.choices import CaseStatus
 
@@ -29,3 +33,7 @@ def on_enforcement_default_added(*, case_id: int, **_: Any) -> None:
 def connect() -> None:
     signals.case_status_changed.connect(on_case_status_changed, dispatch_uid="documents.for_status")
     signals.enforcement_default_added.connect(on_enforcement_default_added, dispatch_uid="documents.enforcement")
+    signals.mediation_document_requested.connect(mediation_document_requested_notify,
+                                                 dispatch_uid="documents.mediation_document_requested")
+    signals.mediation_document_effective.connect(mediation_document_mark_effective,
+                                                 dispatch_uid="documents.mediation_document_effective")

@@ -17,12 +17,15 @@ from mediation.permissions import case_roles
 DOCUMENT_READERS = frozenset({tr.PARTY, tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN})
 # The court's ruling is the court's until the judge approved and sealed it: before that only the court sees it.
 COURT_ROLES = frozenset({tr.CLERK, tr.JUDGE})
+# The court's documents (the ruling, §C4; the 民事调解书, §C5): drafts of the court until the judge signs.
+COURT_DOCUMENT_KINDS = frozenset({DocumentKind.RULING, DocumentKind.MEDIATION_DOCUMENT})
 
 
 def document_released_to(user: User | None, document: Document) -> bool:
     """Whether ``user`` (already a reader of the case) may see ``document`` yet: a ruling not yet approved
-    and sealed is a draft of the court, not shown to the parties, the mediator or the organisation."""
-    if document.kind != DocumentKind.RULING:
+    and sealed (or a 民事调解书 not yet approved) is a draft of the court, not shown to the parties, the mediator
+    or the organisation."""
+    if document.kind not in COURT_DOCUMENT_KINDS:
         return True
     return bool(case_roles(user, document.case) & COURT_ROLES) or document.signatures.exists()
 
@@ -37,7 +40,7 @@ def documents_for_case(*, user: User, case: Case) -> QuerySet[Document]:
         raise NotFound(_("案件不存在或您无权查看。"))
     documents = Document.objects.filter(case=case).select_related("supersedes").order_by("kind", "-version")
     if not case_roles(user, case) & COURT_ROLES:
-        documents = documents.exclude(kind=DocumentKind.RULING, signatures__isnull=True)
+        documents = documents.exclude(kind__in=COURT_DOCUMENT_KINDS, signatures__isnull=True)
     return documents
 
 

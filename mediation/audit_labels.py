@@ -92,6 +92,8 @@ _FIXED = {
     "agreement.assent_withdrawn": _("当事人撤回对协议条款的同意"),
     "agreement.frozen": _("调解协议定稿"),
     "agreement.revised": _("调解协议修订为新版本"),
+    "mediation_document.sealed": _("民事调解书经审判员签署、加盖本院电子印章并送达"),
+    "mediation_document.effective": _("双方当事人均已签收，民事调解书发生法律效力"),
 }
 _WITH_TITLE = {
     "document.signed": _("电子签章"),
@@ -99,6 +101,7 @@ _WITH_TITLE = {
     "document.downloaded": _("下载文书"),
     "document.filed_with_court": _("文书报送法院（备案/申请）"),
     "document.service_pending": _("文书未能电子送达，待另行送达"),
+    "document.effective": _("文书生效"),
     "evidence.uploaded": _("上传材料"),
     "evidence.downloaded": _("下载材料"),
     "service.issued": _("电子送达文书"),

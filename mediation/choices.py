@@ -486,6 +486,7 @@ class DocumentKind(models.TextChoices):
     RULING = "ruling", _("民事裁定书")  # judicial confirmation's rulings (legal-rules §C4)
     ENFORCEMENT_APPLICATION = "enforcement", _("强制执行申请书")
     FEE_NOTICE = "fee_notice", _("交纳案件受理费通知书")
+    MEDIATION_DOCUMENT = "mediation_doc", _("民事调解书")  # the court's, on a party's request (§A12 art. 4; §C5)
 
 
 class SignerRole(models.TextChoices):

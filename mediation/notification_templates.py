@@ -35,6 +35,7 @@ SESSION_REMINDER_1H = "session.reminder_1h"
 TIMER_REMINDER = "timer.reminder"
 OBLIGATION_REMINDER = "obligation.reminder"
 SERVICE_NOTICE = "service.notice"
+SERVICE_SIGN_FOR_NOTICE = "service.sign_for_notice"  # a 调解书: effective only when signed for (CPL 100)
 GENERIC = "generic"
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -144,6 +145,16 @@ TEMPLATES: dict[str, Template] = {
             gettext_noop("文书编号：%(document_number)s。"),
             gettext_noop("请登录查阅、下载： %(link)s"),
             gettext_noop("查阅后请点击“确认收到”。送达时间依《人民法院在线诉讼规则》第三十一条确定，请及时查阅。"),
+        ),
+        required=frozenset({"reference", "document_title", "link"}),
+    ),
+    SERVICE_SIGN_FOR_NOTICE: Template(
+        subject=gettext_noop("送达通知：案件%(reference)s"),
+        lines=(
+            gettext_noop("%(serving_body)s向您送达案件%(reference)s的《%(document_title)s》。"),
+            gettext_noop("文书编号：%(document_number)s。"),
+            gettext_noop("请登录查阅并签收： %(link)s"),
+            gettext_noop("调解书经双方当事人签收后即具有法律效力（民事诉讼法第一百条），以您在平台上点击“签收”的时间为签收时间。"),
         ),
         required=frozenset({"reference", "document_title", "link"}),
     ),

@@ -30,11 +30,11 @@ outbox_drained = Signal()
 enforcement_default_added = Signal()
 # A party of a court-filed case expressly asked for a legal document (legal-rules §A12 art. 4): ``case_id``,
 # ``agreement_id`` (the effective agreement), ``actor_id``. The judge drafts, signs and serves the 民事调解书
-# (§C5) from that agreement.
-# TODO(lead): connect the court-sealed judge documents (built in another branch) here: a receiver in the
-# documents app that prepares the 民事调解书 draft for the judge's inbox. Nothing receives it yet; the case
-# waits in MEDIATION_DOCUMENT_REQUESTED on the judge's /court/ inbox.
+# (§C5) from that agreement on the court's page; the documents app tells the court's judges (in-app notice).
 mediation_document_requested = Signal()
+# Every party signed for the sealed 民事调解书 (CPL 100; Interp 149): ``case_id``, ``sha256`` (the served file),
+# ``effective_at``. The documents app records the document's effective time.
+mediation_document_effective = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs: Any) -> None:

@@ -197,6 +197,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     # A party expressly asks for a legal document: the agreement goes to the judge for a 民事调解书 (§C5).
     _t("request_mediation_document", S.AGREEMENT_EFFECTIVE, S.MEDIATION_DOCUMENT_REQUESTED, {PARTY_AUTHORISED},
        origins=COURT_FILED_ORIGINS, rule="§A12 art. 4; OMR 20; SIM 20"),
+    # The 民事调解书 takes effect when every party has signed for it (CPL 100; Interp 149): the platform moves
+    # the case on once the last sign-for is recorded (``services.court_filed.mediation_document_signed_for``);
+    # the obligations were scheduled when the agreement took effect.
+    _t("mediation_document_effective", S.MEDIATION_DOCUMENT_REQUESTED, S.PERFORMANCE_TRACKING, {SYSTEM},
+       origins=COURT_FILED_ORIGINS, rule="CPL 100; Interp 149"),
     # Failure: before trial the court serves the filing-fee notice with its deadline (only
     # ``documents.services.fee_notice.fee_notice_issue`` takes it, with the notice served); paid → trial
     # resumes; unpaid at the deadline → treated as withdrawn (§A12 arts. 5-6).

@@ -47,7 +47,10 @@ logger = logging.getLogger(__name__)
 ISSUER_ROLES = frozenset({tr.MEDIATOR, tr.ORG_ADMIN, tr.CLERK})
 # The court's ruling is the deciding judge's document (legal-rules §C4): only a judge of the case's court issues
 # or corrects it, and the platform issues it when the decision's status commits.
-KIND_ISSUER_ROLES: dict[str, frozenset[str]] = {DocumentKind.RULING: frozenset({tr.JUDGE})}
+# So is the 民事调解书 (§C5): the judge prepares it from the effective agreement on a party's request.
+KIND_ISSUER_ROLES: dict[str, frozenset[str]] = {DocumentKind.RULING: frozenset({tr.JUDGE}),
+                                                DocumentKind.MEDIATION_DOCUMENT: frozenset({tr.JUDGE})}
+
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from paper
 CODE_LENGTH = 10
 NEEDS_AGREEMENT = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF,
@@ -61,9 +64,10 @@ def new_code() -> str:
 
 
 def build_data(
-    *, case: Case, kind: str, agreement: Agreement | None = None, notes: dict[str, str] | None = None
+    *, case: Case, kind: str, agreement: Agreement | None = None, notes: dict[str, str] | None = None,
+    issuer: User | None = None,
 ) -> dict[str, Any]:
-    """The frozen data for ``kind`` (see ``documents.data``)."""
+    """The frozen data for ``kind`` (see ``documents.data``). ``issuer`` is the judge who prepares a 民事调解书."""
     now = timezone.now()
     if kind in NEEDS_AGREEMENT:
         agreement = agreement or builders.latest_agreement(case)
@@ -93,6 +97,8 @@ def build_data(
         return builders.ruling_data(case, now=now)
     if kind == DocumentKind.FEE_NOTICE:
         return builders.fee_notice_data(case, now=now, notes=notes)
+    if kind == DocumentKind.MEDIATION_DOCUMENT:
+        return builders.mediation_document_data(case, now=now, judge=issuer)
     raise InvalidInput(_("未知的文书种类：%(kind)s。") % {"kind": kind})
 
 
@@ -108,7 +114,8 @@ def _check_issuer(actor: User | None, case: Case, kind: str) -> None:
         return
     if kind in KIND_ISSUER_ROLES:
         if not case_roles(actor, case) & KIND_ISSUER_ROLES[kind]:
-            raise PermissionDenied(_("民事裁定书只能由受理本案的人民法院的法官生成。"))
+            raise PermissionDenied(_("%(kind)s只能由受理本案的人民法院的法官生成。")
+                                   % {"kind": DocumentKind(kind).label})
         return
     if not case_roles(actor, case) & ISSUER_ROLES:
         raise PermissionDenied(_("只有本案的调解员、调解组织管理员或法院立案人员可以生成文书。"))
@@ -133,7 +140,7 @@ def document_issue(
     ``notes`` feed the failure report's narrative fields (``narrative``, ``failure_reasons``,
     ``cost_conduct``, ``court_matters``)."""
     _check_issuer(actor, case, kind)
-    data = build_data(case=case, kind=kind, agreement=agreement, notes=notes)
+    data = build_data(case=case, kind=kind, agreement=agreement, notes=notes, issuer=actor)
     previous = _current(case, kind)
     version = previous.version + 1 if previous is not None else 1
     code = new_code()

@@ -44,7 +44,7 @@ from PIL import Image, UnidentifiedImageError
 
 from documents.ca import PURPOSE_COURT_SEAL, PURPOSE_SEAL, PURPOSE_SIGNATURE, certificate_authority, id_number_hint
 from documents.models import Document, DocumentSignature, SealedScan
-from documents.selectors import can_view_documents
+from documents.selectors import COURT_DOCUMENT_KINDS, can_view_documents
 from documents.services.issuing import signature_boxes
 from documents.signing import pdf_sign
 from mediation import notification_templates as nt
@@ -84,7 +84,7 @@ from mediation.validators import mask_phone
 logger = logging.getLogger(__name__)
 
 SIGNABLE_KINDS = frozenset({DocumentKind.AGREEMENT, DocumentKind.JC_APPLICATION, DocumentKind.PRESIDING_PROOF,
-                            DocumentKind.RULING})
+                            DocumentKind.RULING, DocumentKind.MEDIATION_DOCUMENT})
 # The decided statuses a ruling is approved in (the case stays there until the ruling is served).
 RULING_STATUSES = frozenset({CaseStatus.JC_CONFIRMED, CaseStatus.JC_DISMISSED, CaseStatus.JC_NOT_ACCEPTED,
                              CaseStatus.JC_WITHDRAWN})
@@ -133,7 +133,7 @@ class SignOption:
 def document_slots(document: Document) -> list[Slot]:
     """Every signature ``document`` needs, in signing-block order."""
     case = document.case
-    if document.kind == DocumentKind.RULING:
+    if document.kind in COURT_DOCUMENT_KINDS:
         return [Slot(key="judge", label=str(_("审判员")), for_effect=False),
                 Slot(key="court", label=str(_("人民法院电子印章")), for_effect=False)]
     if document.kind == DocumentKind.PRESIDING_PROOF:
@@ -208,6 +208,9 @@ def _slot_open(document: Document, case: Case, slot_key: str) -> bool:
     if document.kind == DocumentKind.RULING:
         # The seal follows the judge's signature by itself; nobody applies it alone.
         return slot_key == "judge" and case.status in RULING_STATUSES
+    if document.kind == DocumentKind.MEDIATION_DOCUMENT:
+        # Approved while the request waits for it (§A12 art. 4); the seal follows the judge's signature.
+        return slot_key == "judge" and case.status == CaseStatus.MEDIATION_DOCUMENT_REQUESTED
     return False
 
 
@@ -224,8 +227,8 @@ def _options_for(user: User | None, document: Document) -> list[SignOption]:
         return []
     case = document.case
     options: list[SignOption] = []
-    if document.kind == DocumentKind.RULING:
-        if tr.JUDGE in case_roles(user, case) and user.pk == _ruling_judge_id(document):
+    if document.kind in COURT_DOCUMENT_KINDS:
+        if tr.JUDGE in case_roles(user, case) and user.pk == _court_judge_id(document):
             options.append(SignOption(SignerRole.JUDGE, None, str(_("审判员（批准并加盖本院电子印章）"))))
         return options
     if document.kind == DocumentKind.PRESIDING_PROOF:
@@ -263,8 +266,9 @@ def document_sign_options(*, document: Document, user: User | None) -> list[Sign
     return result
 
 
-def _ruling_judge_id(document: Document) -> int | None:
-    """The judge who decided, named on the ruling as 审判员: the one who approves and signs it."""
+def _court_judge_id(document: Document) -> int | None:
+    """The judge named on a court document as 审判员 (who decided the ruling; who prepared the 调解书): the one
+    who approves and signs it."""
     return ((document.data or {}).get("judge") or {}).get("id")
 
 
@@ -305,6 +309,8 @@ def _check_may_sign(*, document: Document, case: Case, actor: User, role: str, p
             raise PermissionDenied(_("只有本案的主持调解员可以以调解员身份签署。"))
         if document.kind == DocumentKind.RULING:
             raise PermissionDenied(_("只有作出本裁定的审判员（受理本案的人民法院的法官）可以批准签发民事裁定书。"))
+        if document.kind == DocumentKind.MEDIATION_DOCUMENT:
+            raise PermissionDenied(_("只有制作本调解书的审判员（受理本案的人民法院的法官）可以批准签发民事调解书。"))
         raise PermissionDenied(_("只有主持调解的调解组织的管理员可以加盖该组织的电子印章。"))
     if len(matching) > 1:
         raise InvalidInput(_("您在本案中代表多位当事人，请选择为哪一位当事人签署。"))
@@ -582,10 +588,10 @@ def document_download(*, document: Document, actor: User, ip_address: str | None
 
 def _after_signature(*, document: Document, case: Case, actor: User | None = None) -> None:
     """What a signature (or the sealed scan standing for the organisation's seal) sets off."""
-    if document.kind == DocumentKind.RULING:
+    if document.kind in COURT_DOCUMENT_KINDS:
         signed = document_signed_slots(document)
         if actor is not None and all(slot.key in signed for slot in document_slots(document)):
-            _ruling_sealed(document=document, case=case, judge=actor)
+            _court_document_sealed(document=document, case=case, judge=actor)
     elif document.kind == DocumentKind.AGREEMENT:
         filled = document_filled_slots(document)
         slots = document_slots(document)
@@ -671,12 +677,17 @@ def serve_on_parties(*, document: Document, case: Case, data: bytes) -> None:
             )
 
 
-def _ruling_sealed(*, document: Document, case: Case, judge: User) -> None:
-    """The ruling is approved and sealed: serve it on every party by e-service on the judge's behalf (OLR 31;
-    Interp 135), one record and certificate each. A party who has not consented to e-service at the
-    confirmation stage is not served here (recorded, for the court to serve another way). A confirmation ruling
-    served on every party opens the 15-day objection window (Interp 372; T13): the platform records the service
-    (``confirmation_ruling_served``, the ``system`` row); otherwise the clerk records it once served."""
+def _court_document_sealed(*, document: Document, case: Case, judge: User) -> None:
+    """A court document (the ruling, the 民事调解书) is approved and sealed: serve it on every party by e-service
+    on the judge's behalf (OLR 31; Interp 135), one record and certificate each. A party who has not consented to
+    e-service at the case's stage is not served here (recorded, for the court to serve another way).
+
+    A confirmation ruling served on every party opens the 15-day objection window (Interp 372; T13): the
+    platform records the service (``confirmation_ruling_served``, the ``system`` row); otherwise the clerk
+    records it once served. A 民事调解书 is served requiring sign-for (its title names it a 调解书:
+    ``services.service.needs_sign_for``; no deemed or 留置 service, Interp 133): its service, and the document,
+    take effect only when each party signs for it (CPL 100; Interp 149), which
+    ``services.court_filed.mediation_document_signed_for`` watches."""
     data, digest = _latest_bytes(document)
     served = pending = 0
     for party in Party.objects.filter(case=case).order_by("role", "pk"):
@@ -693,7 +704,8 @@ def _ruling_sealed(*, document: Document, case: Case, judge: User) -> None:
                       "party_name": party.name, "reason": str(exc)},
             )
     audit_append(
-        kind="ruling.sealed", actor=judge, case=case,
+        kind="ruling.sealed" if document.kind == DocumentKind.RULING else "mediation_document.sealed",
+        actor=judge, case=case,
         data={"document": document.pk, "number": document.number, "variant": (document.data or {}).get("variant"),
               "sha256": digest, "served": served, "service_pending": pending},
     )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from documents.services.fee_notice import fee_notice_issue
+from documents.services.mediation_document import current_mediation_document, mediation_document_prepare
 from frontend.http import case_or_404, client_ip
 from frontend.http import signed_in_user as _user
 from mediation import transitions as tr
@@ -165,7 +166,8 @@ def _render_court(request: HttpRequest, case: Case, *, error: str = "", status: 
     roles = case_roles(_user(request), case)
     return render(request, "frontend/court_filed/court.html", {
         "case": case, "view": court_filed_view(case=case), "error": error, "roles": roles,
-        "is_clerk": tr.CLERK in roles, "closures": OtherMeansClosure.choices, "posted": request.POST,
+        "is_clerk": tr.CLERK in roles, "is_judge": tr.JUDGE in roles, "closures": OtherMeansClosure.choices,
+        "posted": request.POST, "mediation_document": current_mediation_document(case),
         "can_close": case.status in OTHER_MEANS_STATUSES,
     }, status=status)
 
@@ -175,7 +177,7 @@ def court_page(request: HttpRequest, case_id: int) -> HttpResponse:
     return _render_court(request, _court_case(request, case_id))
 
 
-COURT_ACTIONS = ("close_other_means", "fee_notice", "fee_paid")
+COURT_ACTIONS = ("close_other_means", "fee_notice", "fee_paid", "mediation_document")
 
 
 @login_required
@@ -190,6 +192,12 @@ def court_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
             court_filed_close_other_means(case=case, actor=user, reason=post.get("reason", ""),
                                           note=post.get("note", ""))
             done = _("已以其他方式结案。")
+        elif action == "mediation_document":
+            document = mediation_document_prepare(case=case, actor=user)
+            messages.success(request, _("民事调解书（第%(v)d版）已制作。请核对后以审判员身份签署，"
+                                        "本院电子印章随签署加盖，随后向各方当事人电子送达，由当事人签收。")
+                             % {"v": document.version})
+            return redirect("document_detail", pk=document.pk)
         elif action == "fee_notice":
             _document, records = fee_notice_issue(case=case, actor=user, amount=post.get("amount", ""),
                                                   days=post.get("days", ""))
@@ -197,6 +205,8 @@ def court_act(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
         else:
             court_filed_fee_paid(case=case, actor=user, note=post.get("note", ""))
             done = _("已登记案件受理费已交纳，案件转入审理。")
+    except DomainPermissionDenied:
+        raise  # a refusal is the error page's (403), not a message beside a form
     except InvalidInput as exc:
         return _render_court(request, Case.objects.get(pk=case.pk), error=str(exc), status=400)
     except DomainError as exc:

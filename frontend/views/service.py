@@ -139,7 +139,7 @@ def _render_record(request: HttpRequest, record: ServiceRecord, *, via: str, sta
     acknowledged = any(ACTION_ACKNOWLEDGED in row.action.split(",") for row in certificate.rows)
     return render(request, "frontend/service/record.html", {
         "case": record.case, "record": record, "certificate": certificate, "via": via,
-        "is_recipient": recipient, "acknowledged": acknowledged,
+        "is_recipient": recipient, "acknowledged": acknowledged, "sign_for": service_writes.needs_sign_for(record),
         "may_request_paper": recipient and paper_copy_available(record) and record.paper_copy_requested_at is None,
         "rule": rule_label(record.rule),
     }, status=status)

@@ -11,9 +11,24 @@ from django.db.models import Q, QuerySet
 from mediation import calendar
 from mediation.choices import CaseOrigin, ConsentKind, OrganisationKind, Role, TimerKind, TimerStatus
 from mediation.lifecycle import COURT_FILED_CONSENT_STATUSES, COURT_FILED_JUDGE_STATUSES
-from mediation.models import Case, Consent, Membership, Party, Timer, User
+from mediation.models import Case, Consent, Membership, Party, ServiceRecord, Timer, User
 
 OPEN = (TimerStatus.RUNNING, TimerStatus.PAUSED)
+# The served court document that takes effect on sign-for (CPL 100; Interp 149).
+MEDIATION_DOCUMENT_TITLE = "民事调解书"
+
+
+@dataclass(frozen=True)
+class SignFor:
+    """One party's service of the sealed 民事调解书: its record (None: not served on the platform) and when the
+    party signed for it (the record's effective time: a 调解书's service is effective only on sign-for)."""
+
+    party: Party
+    record: ServiceRecord | None
+
+    @property
+    def signed_for_at(self) -> dt.datetime | None:
+        return self.record.effective_at if self.record is not None else None
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,7 @@ class CourtFiledView:
     extension_consents: list[PartyAnswer]  # consent to the one 30-day extension, since the period began
     period: Timer | None
     consent_open: bool  # parties may still answer the entrustment question
+    sign_for: list[SignFor]  # the served 民事调解书, one row per party (empty before it is served)
 
     @property
     def all_consented(self) -> bool:
@@ -72,7 +88,21 @@ def court_filed_view(*, case: Case) -> CourtFiledView | None:
         if period is not None else []
     )
     return CourtFiledView(case=case, consents=consents, extension_consents=extension, period=period,
-                          consent_open=case.status in COURT_FILED_CONSENT_STATUSES)
+                          consent_open=case.status in COURT_FILED_CONSENT_STATUSES,
+                          sign_for=mediation_document_sign_for(case=case))
+
+
+def mediation_document_sign_for(*, case: Case, sha256: str = "") -> list[SignFor]:
+    """Each party's service of the sealed 民事调解书 (by default the one served last) and its sign-for time."""
+    if not sha256:
+        latest = (ServiceRecord.objects.filter(case=case, document_title__contains=MEDIATION_DOCUMENT_TITLE)
+                  .order_by("-pk").first())
+        if latest is None:
+            return []
+        sha256 = latest.document_sha256
+    records = {r.recipient_id: r for r in ServiceRecord.objects.filter(case=case, document_sha256=sha256)
+               .order_by("pk")}
+    return [SignFor(party=p, record=records.get(p.pk)) for p in case.parties.order_by("role", "pk")]
 
 
 def _court_ids(user: User) -> set[int]:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from mediation import calendar
 from mediation.choices import AgentAuthority, ConfirmationOutcome, ObligationStatus
-from mediation.models import Case, ConfirmationApplication, Obligation, Party, PaymentProof, User
+from mediation.models import AuditEvent, Case, ConfirmationApplication, Obligation, Party, PaymentProof, User
 
 # CPL 250: two years to apply for enforcement.
 ENFORCEMENT_LIMIT_YEARS = 2
@@ -30,7 +31,7 @@ REMINDER_DAYS_AHEAD = 3
 class EnforceableTitle:
     """A 执行依据: what a court enforces (CPL 206, 250; Interp 460)."""
 
-    kind: str  # "jc_ruling" or, once it exists, "court_mediation" (调解书)
+    kind: str  # "jc_ruling" or "court_mediation" (民事调解书)
     label: str  # e.g. 民事裁定书（确认调解协议有效）
     number: str  # the court's case number, as the court gave it ("" when not recorded)
     court: str  # the court that issued it: it, or a same-level court where the property is, enforces (Interp 460)
@@ -52,8 +53,26 @@ def _confirmation_ruling(case: Case) -> EnforceableTitle | None:
     )
 
 
+def _court_mediation_document(case: Case) -> EnforceableTitle | None:
+    """A 民事调解书 every party signed for (CPL 100 para 3; Interp 149): recorded by
+    ``services.court_filed.mediation_document_signed_for`` as ``mediation_document.effective``."""
+    event = (AuditEvent.objects.filter(case_id=case.pk, kind="mediation_document.effective")
+             .order_by("-seq").first())
+    if event is None:
+        return None
+    effective_at = parse_datetime(str(event.data.get("effective_at") or ""))
+    served_at = parse_datetime(str(event.data.get("served_at") or ""))
+    day = calendar.local_day(effective_at) if effective_at is not None else None
+    return EnforceableTitle(
+        kind="court_mediation", label=_("民事调解书"), number=str(event.data.get("number") or ""),
+        court=str(event.data.get("court") or case.court.name),
+        decided_on=calendar.local_day(served_at) if served_at is not None else day, effective_on=day,
+        rule="CPL 100; Interp 149",
+    )
+
+
 # Each finder returns the case's title of its kind, or None. The first found wins.
-TITLE_FINDERS: list[Callable[[Case], EnforceableTitle | None]] = [_confirmation_ruling]
+TITLE_FINDERS: list[Callable[[Case], EnforceableTitle | None]] = [_confirmation_ruling, _court_mediation_document]
 
 
 def enforceable_title(case: Case) -> EnforceableTitle | None:

@@ -18,9 +18,11 @@ from mediation import transitions as tr
 from mediation.choices import CaseOrigin, CaseStatus, Channel, ConsentKind, TimerKind, TimerStatus
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.lifecycle import COURT_FILED_CONSENT_STATUSES
-from mediation.models import Agreement, Case, Consent, NoticeText, Party, Timer, User
+from mediation.models import Agreement, Case, Consent, NoticeText, Party, ServiceRecord, Timer, User
 from mediation.notices import COURT_ENTRUSTMENT_CONSENT, COURT_FILED_EXTENSION_CONSENT, StandardText
 from mediation.permissions import case_roles, may_take_action
+from mediation.selectors.court_filed import MEDIATION_DOCUMENT_TITLE, mediation_document_sign_for
+from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_all_parties_granted, consent_record, notice_text_publish
 from mediation.services.timers import timer_extend
@@ -177,7 +179,8 @@ def court_filed_close_other_means(*, case: Case, actor: User, reason: str, note:
 def mediation_document_request(*, case: Case, actor: User) -> Case:
     """A party (in person, or an agent with special authority) expressly asks for a legal document: the
     effective agreement goes to the judge, who drafts, signs and serves the 民事调解书 (§A12 art. 4; §C5).
-    The document itself is not made here: ``signals.mediation_document_requested`` is the hook for it."""
+    The court's judges are told through ``signals.mediation_document_requested``; a judge prepares, signs and
+    serves the document (``documents.services.mediation_document``)."""
     _require_court_filed(case)
     with transaction.atomic():
         locked = _lock(case)
@@ -204,3 +207,42 @@ def court_filed_fee_paid(*, case: Case, actor: User, note: str = "") -> Case:
             raise PermissionDenied(_("只有本案管辖法院的法官或书记员可以登记案件受理费已交纳。"))
         return case_transition(case=locked, to=S.RESUME_TRIAL, actor=actor, note=note.strip()[:500],
                                data={"fee_paid": True})
+
+
+# --- The 民事调解书 takes effect on sign-for (CPL 100; Interp 149) ---------------------------------------------
+
+
+def mediation_document_signed_for(*, record: ServiceRecord) -> Case | None:
+    """Called when a party signed for a served 民事调解书 (``services.service``: its service is effective only on
+    the recipient's explicit sign-for, Interp 133, 149). When every party of the case has signed for the same
+    sealed document, it takes effect at the last sign-for (CPL 100 para 3): the case moves on to performance
+    tracking through the ``system`` row (its obligations were scheduled when the agreement took effect), and
+    ``signals.mediation_document_effective`` lets the documents app mark the document effective. Returns the case
+    when it moved, else None."""
+    with transaction.atomic():
+        case = _lock(record.case)
+        if (case.origin != CaseOrigin.COURT_FILED or case.status != S.MEDIATION_DOCUMENT_REQUESTED
+                or MEDIATION_DOCUMENT_TITLE not in record.document_title):
+            return None
+        rows = mediation_document_sign_for(case=case, sha256=record.document_sha256)
+        if not rows or any(row.signed_for_at is None for row in rows):
+            return None
+        by_party = {row.party.pk: row.record for row in rows}
+        signed_for = {row.party.pk: row.signed_for_at for row in rows if row.signed_for_at is not None}
+        effective_at = max(signed_for.values())
+        audit_append(
+            kind="mediation_document.effective", actor=None, case=case,
+            data={"sha256": record.document_sha256, "number": record.document_number, "court": case.court.name,
+                  "effective_at": effective_at, "rule": "CPL 100; Interp 149",
+                  "served_at": min(r.created_at for r in by_party.values() if r is not None),
+                  "signed_for": {str(pk): at for pk, at in signed_for.items()},
+                  "records": [r.pk for r in by_party.values() if r is not None]},
+        )
+        case = case_transition(
+            case=case, to=S.PERFORMANCE_TRACKING, actor=None, action="mediation_document_effective",
+            data={"sha256": record.document_sha256, "number": record.document_number,
+                  "effective_at": effective_at},
+        )
+        signals.send_on_commit(signals.mediation_document_effective, case_id=case.pk,
+                               sha256=record.document_sha256, effective_at=effective_at)
+    return case

@@ -71,6 +71,7 @@ from mediation.selectors.service import (
 from mediation.service_rules import DeliveryMoments, effective_service
 from mediation.services.audit import audit_append
 from mediation.services.consents import consent_record, notice_text_publish
+from mediation.services.court_filed import mediation_document_signed_for
 from mediation.services.evidence import detect_file_type
 from mediation.services.outbox import outbox_enqueue
 from mediation.validators import mask_phone, validate_mobile
@@ -224,7 +225,8 @@ def _enqueue_notice(*, record: ServiceRecord, channel: str, address: str) -> Out
     return outbox_enqueue(
         channel=_OUTBOX_CHANNEL[ServiceChannel(channel)],
         address="" if channel == ServiceChannel.PLATFORM else address,
-        template=notification_templates.SERVICE_NOTICE,
+        template=(notification_templates.SERVICE_SIGN_FOR_NOTICE if needs_sign_for(record)
+                  else notification_templates.SERVICE_NOTICE),
         context={"serving_body": record.serving_body.name, "reference": case.reference,
                  "document_title": record.document_title, "document_number": record.document_number,
                  "link": record_url(record, via=via)},
@@ -363,14 +365,19 @@ def service_record_download(*, actor: User, record_id: int, via: str = "") -> Se
 
 
 def service_record_acknowledge(*, actor: User, record: ServiceRecord, via: str = "") -> ServiceRecord:
-    """The recipient's explicit "确认收到": a reply in the sense of OLR 31 para 2 item 1."""
+    """The recipient's explicit "确认收到": a reply in the sense of OLR 31 para 2 item 1, and for a 调解书 the
+    sign-for (签收) that alone makes its service effective (``needs_sign_for``)."""
     if not is_recipient(actor, record):
         raise PermissionDenied(_("只有受送达人本人或其代理人可以确认收到。"))
     if record.deliveries.filter(action__contains=ACTION_ACKNOWLEDGED).exists():
         raise InvalidInput(_("您已确认收到本文书，无需重复确认。"))
-    return _recipient_act(
+    record = _recipient_act(
         record=record, actor=actor, via=via, read=True, action=ACTION_ACKNOWLEDGED, kind="service.acknowledged"
     )
+    if needs_sign_for(record) and record.effective_at is not None:
+        # A 民事调解书 takes effect when every party has signed for it (CPL 100; Interp 149).
+        mediation_document_signed_for(record=record)
+    return record
 
 
 def service_paper_copy_request(*, actor: User, record: ServiceRecord) -> ServiceRecord:

@@ -9,6 +9,13 @@ Then the parties perform: the first instalment is paid and confirmed, the second
 
     python manage.py seed_demo            # the demo world (run automatically when missing)
     python manage.py demo_mediation --out var/demo
+    python manage.py demo_mediation --mode court-filed --out var/demo-filed
+
+``--mode court-filed`` plays the seed's court-filed case （2026）京0101民初2001号 instead (legal-rules §A12, §B13,
+§C5): the mediator signs for the transferred materials, mediates to an agreement, the parties and the mediator
+sign it, a party asks for a 民事调解书, the judge prepares and approves it (the court's e-seal follows), it is
+served on both parties requiring sign-for, both sign for it and it takes effect; written as
+``mediation-document-signed.pdf``.
 
 Development only: it reads one-time codes from the console SMS backend and shortens the resend interval,
 and it refuses to run with DEBUG off.
@@ -37,6 +44,7 @@ from PIL import Image, ImageDraw
 
 from documents.ca import ISSUING_CERT, ROOT_CERT, certificate_authority, dev_ca_create
 from documents.models import Document
+from documents.services.mediation_document import mediation_document_prepare
 from documents.services.signing import document_sign, document_sign_code_send
 from documents.verification import verify_pdf
 from mediation import permissions
@@ -56,7 +64,12 @@ from mediation.choices import (
     SessionStatus,
     SignerRole,
 )
-from mediation.management.commands.seed_demo import CONFIRMATION_CASE_TITLE, DEMO_CASE_TITLE
+from mediation.management.commands.seed_demo import (
+    CONFIRMATION_CASE_TITLE,
+    COURT_FILED_CASE_NUMBER,
+    COURT_FILED_CASE_TITLE,
+    DEMO_CASE_TITLE,
+)
 from mediation.models import (
     Agent,
     Case,
@@ -79,6 +92,7 @@ from mediation.services.agreements import (
     agreement_update,
 )
 from mediation.services.confirmation import confirmation_accept, confirmation_rule, confirmation_ruling_served
+from mediation.services.court_filed import court_filed_materials_receive, mediation_document_request
 from mediation.services.performance import (
     obligation_confirm_receipt,
     obligation_proof_upload,
@@ -86,7 +100,7 @@ from mediation.services.performance import (
     obligations_remind,
 )
 from mediation.services.scheduling import session_schedule, verification_session_schedule
-from mediation.services.service import service_address_change
+from mediation.services.service import service_address_change, service_record_acknowledge
 from mediation.services.timer_sweep import timers_sweep
 
 PLAYABLE_FROM = CaseStatus.SCHEDULING
@@ -126,6 +140,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, help="Directory for the PDFs and the CA certificate.")
+        parser.add_argument("--mode", choices=("default", "court-filed"), default="default",
+                            help="court-filed: play the seed's court-filed case to a signed, served 民事调解书.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -135,6 +151,9 @@ class Command(BaseCommand):
         out.mkdir(parents=True, exist_ok=True)
         self._written = 0
         self._ensure_dev_ca()
+        if options["mode"] == "court-filed":
+            self._court_filed_mode(out)
+            return
         case = self._demo_case()
 
         # The demo plays every person in turn within seconds: codes come from the console backend's
@@ -400,6 +419,142 @@ class Command(BaseCommand):
         served = ServiceRecord.objects.filter(case=case, document_title=ruling.title).count()
         self._say(f"{step + 2}. 审判员签署批准，本院电子印章加盖；向 {served} 位当事人电子送达；"
                   f"案件状态：{case.get_status_display()}")
+        return case
+
+    # --- court-filed mediation to a 民事调解书 (legal-rules §A12 art. 4, §B13, §C5) -----------------------------
+
+    def _court_filed_mode(self, out: Path) -> None:
+        """Play the seed's court-filed case through the services to a signed, served and effective 民事调解书."""
+        case = Case.objects.filter(title=COURT_FILED_CASE_TITLE).order_by("pk").first()
+        if case is None:
+            self._say("演示数据不存在，先运行 seed_demo …")
+            call_command("seed_demo", quiet=True)
+            case = Case.objects.get(title=COURT_FILED_CASE_TITLE)
+        with ExitStack() as stack:
+            stack.enter_context(override_settings(
+                SMS_BACKEND="console", OTP_RESEND_SECONDS=0, OTP_MAX_SENDS_PER_HOUR=1000,
+                EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            ))
+            eager = celery_app.conf.task_always_eager
+            celery_app.conf.task_always_eager = True
+            stack.callback(lambda: setattr(celery_app.conf, "task_always_eager", eager))
+            if case.status == CaseStatus.ACCEPTED:
+                case = self._court_filed_mediate(case)
+            if case.status == CaseStatus.AGREEMENT_EFFECTIVE:
+                case = self._court_filed_document(case)
+            elif case.status != CaseStatus.PERFORMANCE_TRACKING:
+                raise CommandError(
+                    f"The court-filed demo case {case.reference} is at {case.status!r} ({case.get_status_display()}),"
+                    " neither waiting for the mediator's receipt of the materials nor finished. Start from a fresh "
+                    "database: migrate, seed_demo, then demo_mediation --mode court-filed again.")
+        self._export(case, out)
+        document = (Document.objects.filter(case=case, kind=DocumentKind.MEDIATION_DOCUMENT,
+                                            superseded_by__isnull=True).order_by("-version").first())
+        signature = document.signatures.order_by("-sequence").first() if document is not None else None
+        if signature is not None:
+            with signature.pdf.open("rb") as handle:
+                path = self._write(out / "mediation-document-signed.pdf", handle.read())
+            self._written += 1
+            self._say(f"民事调解书：{path}")
+        written = self._written + len(self._write_ca(out))
+        self._say("")
+        self._say(f"共写出 {written} 个文件。用 poppler 独立检查签章：")
+        self._say(f"  pdfsig -nocert {out}/mediation-document-signed.pdf")
+
+    def _court_filed_people(self, case: Case) -> tuple[User, User, Party, Party, User, User]:
+        mediator = CaseMediator.objects.get(case=case, is_active=True, presiding=True).mediator
+        applicant = Party.objects.get(case=case, role=PartyRole.APPLICANT)
+        respondent = Party.objects.get(case=case, role=PartyRole.RESPONDENT)
+        judge = (User.objects.filter(memberships__organisation=case.court, memberships__role=Role.JUDGE,
+                                     memberships__is_active=True).order_by("pk").first())
+        if judge is None:
+            raise CommandError(f"{case.court.name} has no judge in the demo world.")
+        return mediator, judge, applicant, respondent, _account(applicant), _account(respondent)
+
+    def _court_filed_mediate(self, case: Case) -> Case:
+        """The mediator signs for the materials (the 7-day summary-procedure period starts), mediates online,
+        drafts the agreement the parties assent to clause by clause, and everyone signs it: it takes effect."""
+        mediator, _judge, applicant, respondent, applicant_user, respondent_user = self._court_filed_people(case)
+        self._say(f"案件 {case.reference}《{case.title}》（{COURT_FILED_CASE_NUMBER}）：{case.get_status_display()}")
+        case = court_filed_materials_receive(case=case, actor=mediator, note="已签收法院移送的起诉状、证据材料。")
+        self._say(f"1. 调解员签收移送材料，调解期限起算；案件状态：{case.get_status_display()}")
+        start = timezone.now() + dt.timedelta(minutes=5)
+        session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
+                                   ends_at=start + dt.timedelta(hours=1))
+        room = room_entry.room_for_session(session=session, actor=mediator)
+        room_entry.room_member_get_or_create(room=room, user=mediator)
+        case.refresh_from_db()
+        self._say(f"2. 安排在线调解并开启调解室；案件状态：{case.get_status_display()}")
+        agreement = agreement_start(case=case, actor=mediator)
+        agreement = agreement_update(
+            agreement=agreement, actor=mediator,
+            facts="原告将其房屋出租给被告，被告尚欠2026年4月至6月租金共计人民币9,000元。",
+            disputed_matters="被告应否支付拖欠租金及支付期限。",
+        )
+        agreement_clause_add(
+            agreement=agreement, actor=mediator, kind=ClauseKind.PAYMENT, obligor=respondent, obligee=applicant,
+            subject="2026年4月至6月拖欠的租金", amount="9000.00", method="银行转账至原告名下银行账户",
+            deadline=timezone.localdate() + dt.timedelta(days=20),
+            breach="逾期未付的，原告可就未付款项申请强制执行",
+        )
+        agreement_clause_add(agreement=agreement, actor=mediator, kind=ClauseKind.COSTS,
+                             text="案件受理费25元（已减半收取），由被告负担。")
+        agreement_clause_add(agreement=agreement, actor=mediator, kind=ClauseKind.OTHER,
+                             text="原告放弃其他诉讼请求，双方就本案租赁合同纠纷再无其他争议。")
+        for clause in agreement.clauses.order_by("number"):
+            agreement_clause_assent(clause=clause, actor=applicant_user, party=applicant)
+            agreement_clause_assent(clause=clause, actor=respondent_user, party=respondent)
+        agreement.refresh_from_db()
+        agreement_open_signing(agreement=agreement, actor=mediator)
+        room_controls.room_end(room=room, actor=mediator, outcome=RoomOutcome.AGREEMENT,
+                               note="达成调解协议，进入签署。")
+        self._say(f"3. 调解员起草调解协议（{agreement.clauses.count()} 条），双方逐条确认同意，定稿并发起签署")
+        document = self._document(case, DocumentKind.AGREEMENT)
+        self._sign(document, applicant_user, SignerRole.PARTY, applicant)
+        self._sign(document, respondent_user, SignerRole.PARTY, respondent)
+        self._sign(document, mediator, SignerRole.MEDIATOR)
+        organisation = case.mediation_organisation
+        if organisation is not None and organisation.has_e_seal:
+            admin = User.objects.filter(memberships__organisation=organisation, memberships__role=Role.ORG_ADMIN,
+                                        memberships__is_active=True).order_by("pk").first()
+            if admin is not None:
+                self._sign(document, admin, SignerRole.ORGANISATION)
+        case.refresh_from_db()
+        self._say(f"4. 调解协议签署生效；案件状态：{case.get_status_display()}")
+        return case
+
+    def _court_filed_document(self, case: Case) -> Case:
+        """A party asks for a 民事调解书; the judge prepares and approves it (the court's e-seal follows); it is
+        served on both parties requiring sign-for; both sign for it and it takes effect (CPL 100)."""
+        _mediator, judge, _applicant, _respondent, applicant_user, respondent_user = self._court_filed_people(case)
+        case = mediation_document_request(case=case, actor=applicant_user)
+        self._say(f"5. 原告申请出具民事调解书；案件状态：{case.get_status_display()}")
+        document = mediation_document_prepare(case=case, actor=judge)
+        self._say(f"6. 法官{judge.real_name}根据生效的调解协议制作民事调解书（{document.number}）")
+        for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
+            address = service_address_current(party=party)
+            stage = ServiceStage.MEDIATION
+            if party.user is not None and (address is None or not address.e_service_consent
+                                           or stage not in (address.stages or [])):
+                service_address_change(
+                    case=case, party=party, actor=party.user, recipient_name=party.name,
+                    postal_address=party.service_address or party.address or "北京市东城区",
+                    postal_recipient=party.name, postal_phone=party.phone or party.user.phone,
+                    e_service_consent=True, stages=list(ServiceStage.values), mobile=party.phone or party.user.phone,
+                )
+                self._say(f"   · {party.name}确认送达地址，同意电子送达")
+        self._sign(document, judge, SignerRole.JUDGE)
+        records = list(ServiceRecord.objects.filter(case=case, document_title=document.title).select_related(
+            "recipient").order_by("recipient__role", "recipient_id"))
+        self._say(f"7. 审判员签署批准，本院电子印章加盖；向 {len(records)} 位当事人电子送达（须签收）")
+        for record in records:
+            user = applicant_user if record.recipient.user_id == applicant_user.pk else respondent_user
+            record = service_record_acknowledge(actor=user, record=record)
+            when = timezone.localtime(record.effective_at) if record.effective_at else None
+            self._say(f"   · {record.recipient.name}签收（{when:%Y-%m-%d %H:%M:%S}）" if when else
+                      f"   · {record.recipient.name}尚未签收")
+        case = Case.objects.get(pk=case.pk)
+        self._say(f"8. 双方当事人均已签收，民事调解书发生法律效力；案件状态：{case.get_status_display()}")
         return case
 
     # --- after the agreement: performance and enforcement (issue 12 item 4, issue 11 item 4) -----------------
