@@ -140,7 +140,7 @@ def test_filed_consented_signed_for_expired_fee_notice_served_and_deemed_withdra
         # The judge cannot serve the fee notice (the clerk does); nothing changes.
         refused = as_user(client, world.judge).post(reverse("court_filed_court_act", args=[case.pk, "fee_notice"]),
                                                     {"amount": "50", "days": "7"})
-        assert refused.status_code == 409 and Case.objects.get(pk=case.pk).status == CaseStatus.TERMINATED
+        assert refused.status_code == 403 and Case.objects.get(pk=case.pk).status == CaseStatus.TERMINATED
         e_service(case, applicant)
         # The clerk finds it in the intake queue's court-filed section.
         queue = as_user(client, world.clerk).get(reverse("intake_queue")).content.decode()
