@@ -44,6 +44,7 @@ from PIL import Image, ImageDraw
 
 from documents.ca import ISSUING_CERT, ROOT_CERT, certificate_authority, dev_ca_create
 from documents.models import Document
+from documents.services.fee_notice import fee_notice_issue
 from documents.services.mediation_document import mediation_document_prepare
 from documents.services.signing import document_sign, document_sign_code_send
 from documents.verification import verify_pdf
@@ -54,6 +55,7 @@ from mediation.choices import (
     ClauseKind,
     DismissalGround,
     DocumentKind,
+    EndReason,
     ObligationStatus,
     PartyRole,
     RecordTag,
@@ -142,6 +144,9 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="Directory for the PDFs and the CA certificate.")
         parser.add_argument("--mode", choices=("default", "court-filed"), default="default",
                             help="court-filed: play the seed's court-filed case to a signed, served 民事调解书.")
+        parser.add_argument("--outcome", choices=("agreement", "failure"), default="agreement",
+                            help="with --mode court-filed: failure ends mediation without agreement, then the court "
+                                 "serves the filing-fee notice before trial (failure-report.pdf, fee-notice.pdf).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
@@ -152,7 +157,7 @@ class Command(BaseCommand):
         self._written = 0
         self._ensure_dev_ca()
         if options["mode"] == "court-filed":
-            self._court_filed_mode(out)
+            self._court_filed_mode(out, failure=options["outcome"] == "failure")
             return
         case = self._demo_case()
 
@@ -423,8 +428,9 @@ class Command(BaseCommand):
 
     # --- court-filed mediation to a 民事调解书 (legal-rules §A12 art. 4, §B13, §C5) -----------------------------
 
-    def _court_filed_mode(self, out: Path) -> None:
-        """Play the seed's court-filed case through the services to a signed, served and effective 民事调解书."""
+    def _court_filed_mode(self, out: Path, *, failure: bool = False) -> None:
+        """Play the seed's court-filed case through the services to a signed, served and effective 民事调解书, or
+        (``failure``) to the trial hand-back: mediation fails, the court serves the filing-fee notice."""
         case = Case.objects.filter(title=COURT_FILED_CASE_TITLE).order_by("pk").first()
         if case is None:
             self._say("演示数据不存在，先运行 seed_demo …")
@@ -438,16 +444,32 @@ class Command(BaseCommand):
             eager = celery_app.conf.task_always_eager
             celery_app.conf.task_always_eager = True
             stack.callback(lambda: setattr(celery_app.conf, "task_always_eager", eager))
-            if case.status == CaseStatus.ACCEPTED:
+            if failure:
+                if case.status == CaseStatus.ACCEPTED:
+                    case = self._court_filed_failure(case)
+                if case.status != CaseStatus.FEE_PENDING:
+                    raise CommandError(
+                        f"The court-filed demo case {case.reference} is at {case.status!r}, neither waiting for the "
+                        "mediator's receipt of the materials nor at the fee notice. Start from a fresh database.")
+            elif case.status == CaseStatus.ACCEPTED:
                 case = self._court_filed_mediate(case)
-            if case.status == CaseStatus.AGREEMENT_EFFECTIVE:
+            if not failure and case.status == CaseStatus.AGREEMENT_EFFECTIVE:
                 case = self._court_filed_document(case)
-            elif case.status != CaseStatus.PERFORMANCE_TRACKING:
+            elif not failure and case.status != CaseStatus.PERFORMANCE_TRACKING:
                 raise CommandError(
                     f"The court-filed demo case {case.reference} is at {case.status!r} ({case.get_status_display()}),"
                     " neither waiting for the mediator's receipt of the materials nor finished. Start from a fresh "
                     "database: migrate, seed_demo, then demo_mediation --mode court-filed again.")
         self._export(case, out)
+        if failure:
+            for kind, name in ((DocumentKind.FAILURE_REPORT, "failure-report.pdf"),
+                               (DocumentKind.FEE_NOTICE, "fee-notice.pdf")):
+                latest = (Document.objects.filter(case=case, kind=kind, superseded_by__isnull=True)
+                          .order_by("-version").first())
+                if latest is not None:
+                    with latest.pdf.open("rb") as handle:
+                        self._say(f"{latest.title}：{self._write(out / name, handle.read())}")
+            return
         document = (Document.objects.filter(case=case, kind=DocumentKind.MEDIATION_DOCUMENT,
                                             superseded_by__isnull=True).order_by("-version").first())
         signature = document.signatures.order_by("-sequence").first() if document is not None else None
@@ -521,6 +543,46 @@ class Command(BaseCommand):
                 self._sign(document, admin, SignerRole.ORGANISATION)
         case.refresh_from_db()
         self._say(f"4. 调解协议签署生效；案件状态：{case.get_status_display()}")
+        return case
+
+    def _court_filed_failure(self, case: Case) -> Case:
+        """The mediator signs for the materials and holds a session that ends without agreement (OMR 25): the
+        failure report is issued and served; the court's clerk then serves the filing-fee notice on the plaintiff
+        with a 7-day deadline before the case goes back to trial (legal-rules §A12 arts. 5-6)."""
+        mediator, _judge, _applicant, _respondent, _applicant_user, _respondent_user = self._court_filed_people(case)
+        self._say(f"案件 {case.reference}《{case.title}》（{COURT_FILED_CASE_NUMBER}）：{case.get_status_display()}")
+        case = court_filed_materials_receive(case=case, actor=mediator, note="已签收法院移送的起诉状、证据材料。")
+        self._say(f"1. 调解员签收移送材料，调解期限起算；案件状态：{case.get_status_display()}")
+        start = timezone.now() + dt.timedelta(minutes=5)
+        session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
+                                   ends_at=start + dt.timedelta(hours=1))
+        room = room_entry.room_for_session(session=session, actor=mediator)
+        room_entry.room_member_get_or_create(room=room, user=mediator)
+        room_controls.room_end(
+            room=room, actor=mediator, outcome=RoomOutcome.TERMINATE, end_reason=EndReason.POSITIONS_TOO_FAR,
+            note="原告坚持被告一次性支付全部欠付租金，被告仅同意分十二期支付，双方分歧较大，无法达成一致。",
+        )
+        case = Case.objects.get(pk=case.pk)
+        self._say(f"2. 在线调解未能达成协议，调解终结；调解终结报告已出具；案件状态：{case.get_status_display()}")
+        clerk = (User.objects.filter(memberships__organisation=case.court, memberships__role=Role.CLERK,
+                                     memberships__is_active=True).order_by("pk").first())
+        if clerk is None:
+            raise CommandError(f"{case.court.name} has no clerk in the demo world.")
+        for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
+            address = service_address_current(party=party)
+            if party.user is not None and (address is None or not address.e_service_consent
+                                           or ServiceStage.LITIGATION not in (address.stages or [])):
+                service_address_change(
+                    case=case, party=party, actor=party.user, recipient_name=party.name,
+                    postal_address=party.service_address or party.address or "北京市东城区",
+                    postal_recipient=party.name, postal_phone=party.phone or party.user.phone,
+                    e_service_consent=True, stages=list(ServiceStage.values), mobile=party.phone or party.user.phone,
+                )
+                self._say(f"   · {party.name}确认送达地址，同意诉讼阶段电子送达")
+        _notice, records = fee_notice_issue(case=case, actor=clerk, amount="50.00", days=7)
+        case = Case.objects.get(pk=case.pk)
+        self._say(f"3. 书记员发出交纳案件受理费通知书（50.00 元，7 日内），向 {len(records)} 位原告电子送达；"
+                  f"案件状态：{case.get_status_display()}")
         return case
 
     def _court_filed_document(self, case: Case) -> Case:
