@@ -167,20 +167,28 @@ def confirmation_application_receive(
     return application
 
 
-def _notify_judges(*, case: Case, key: str, subject: str, text: str) -> None:
-    judges = (
-        Membership.objects.filter(organisation_id=case.court_id, role=Role.JUDGE, is_active=True, user__is_active=True)
+def _notify_members(*, case: Case, organisation_id: int | None, role: str, link: str, key: str, subject: str,
+                    text: str) -> None:
+    """In-app and SMS (through the outbox) to every active ``role`` member of ``organisation_id``."""
+    if organisation_id is None:
+        return
+    members = (
+        Membership.objects.filter(organisation_id=organisation_id, role=role, is_active=True, user__is_active=True)
         .select_related("user").order_by("user_id")
     )
-    link = nt.site_url("court_application", args=(case.pk,))
     context = {"subject": subject, "text": text, "link": link}
-    for membership in judges:
-        judge = membership.user
-        outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=judge, case=case,
-                       context=context, idempotency_key=f"{key}:{judge.pk}:inapp")
-        if judge.phone:
-            outbox_enqueue(channel=MessageChannel.SMS, address=judge.phone, template=nt.GENERIC, recipient=judge,
-                           case=case, context=context, idempotency_key=f"{key}:{judge.pk}:sms")
+    for membership in members:
+        user = membership.user
+        outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=user, case=case,
+                       context=context, idempotency_key=f"{key}:{user.pk}:inapp")
+        if user.phone:
+            outbox_enqueue(channel=MessageChannel.SMS, address=user.phone, template=nt.GENERIC, recipient=user,
+                           case=case, context=context, idempotency_key=f"{key}:{user.pk}:sms")
+
+
+def _notify_judges(*, case: Case, key: str, subject: str, text: str) -> None:
+    _notify_members(case=case, organisation_id=case.court_id, role=Role.JUDGE, key=key, subject=subject, text=text,
+                    link=nt.site_url("court_application", args=(case.pk,)))
 
 
 def _notify_parties(*, case: Case, key: str, subject: str, text: str) -> None:
@@ -418,17 +426,8 @@ def confirmation_inquiry_ask(
 
 
 def _notify_org_admins(*, case: Case, key: str, subject: str, text: str) -> None:
-    admins = Membership.objects.filter(
-        organisation=case.mediation_organisation, role=Role.ORG_ADMIN, is_active=True, user__is_active=True,
-    ).select_related("user").order_by("user_id")
-    context = {"subject": subject, "text": text, "link": nt.site_url("case_detail", args=(case.pk,))}
-    for membership in admins:
-        admin = membership.user
-        outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=admin, case=case,
-                       context=context, idempotency_key=f"{key}:{admin.pk}:inapp")
-        if admin.phone:
-            outbox_enqueue(channel=MessageChannel.SMS, address=admin.phone, template=nt.GENERIC, recipient=admin,
-                           case=case, context=context, idempotency_key=f"{key}:{admin.pk}:sms")
+    _notify_members(case=case, organisation_id=case.mediation_organisation_id, role=Role.ORG_ADMIN, key=key,
+                    subject=subject, text=text, link=nt.site_url("case_detail", args=(case.pk,)))
 
 
 def confirmation_inquiry_answer(

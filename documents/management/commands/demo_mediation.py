@@ -382,6 +382,21 @@ class Command(BaseCommand):
         room_controls.room_end(room=room, actor=judge, outcome=RoomOutcome.QUESTIONED)
         self._say(f"   · 法官在线视频询问双方当事人（{len(members)} 人到场），询问笔录经双方确认")
 
+    def _consent_e_service(self, case: Case, stage: str, what: str) -> None:
+        """Service needs each party's consent to e-service at ``stage`` (OLR 29-30): a party without it confirms
+        the service address now, as they would on their case page, consenting for every stage."""
+        for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
+            address = service_address_current(party=party)
+            if party.user is not None and (address is None or not address.e_service_consent
+                                           or stage not in (address.stages or [])):
+                service_address_change(
+                    case=case, party=party, actor=party.user, recipient_name=party.name,
+                    postal_address=party.service_address or party.address or "北京市东城区",
+                    postal_recipient=party.name, postal_phone=party.phone or party.user.phone,
+                    e_service_consent=True, stages=list(ServiceStage.values), mobile=party.phone or party.user.phone,
+                )
+                self._say(f"   · {party.name}{what}")
+
     def _court(self, case: Case, *, confirm: bool, step: int) -> Case:
         """At the court (issue 11): accept under a 民特 number, rule, approve and seal the ruling, serve it."""
         judge = (User.objects.filter(memberships__organisation=case.court, memberships__role=Role.JUDGE,
@@ -405,19 +420,7 @@ class Command(BaseCommand):
                               note="调解协议未约定货款的支付期限起算日，履行内容不明确")
         case = Case.objects.get(pk=case.pk)
         self._say(f"{step + 1}. 裁定：{case.get_status_display()}；民事裁定书已生成")
-        # Service needs each party's consent to e-service at the confirmation stage (OLR 29-30): a party without
-        # it confirms the service address now, as they would on their case page.
-        for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
-            address = service_address_current(party=party)
-            if party.user is not None and (address is None or not address.e_service_consent
-                                           or ServiceStage.CONFIRMATION not in (address.stages or [])):
-                service_address_change(
-                    case=case, party=party, actor=party.user, recipient_name=party.name,
-                    postal_address=party.service_address or party.address or "北京市东城区",
-                    postal_recipient=party.name, postal_phone=party.phone or party.user.phone,
-                    e_service_consent=True, stages=list(ServiceStage.values), mobile=party.phone or party.user.phone,
-                )
-                self._say(f"   · {party.name}确认送达地址，同意司法确认阶段电子送达")
+        self._consent_e_service(case, ServiceStage.CONFIRMATION, "确认送达地址，同意司法确认阶段电子送达")
         ruling = self._document(case, DocumentKind.RULING)
         self._sign(ruling, judge, SignerRole.JUDGE)
         case = Case.objects.get(pk=case.pk)
@@ -568,17 +571,7 @@ class Command(BaseCommand):
                                      memberships__is_active=True).order_by("pk").first())
         if clerk is None:
             raise CommandError(f"{case.court.name} has no clerk in the demo world.")
-        for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
-            address = service_address_current(party=party)
-            if party.user is not None and (address is None or not address.e_service_consent
-                                           or ServiceStage.LITIGATION not in (address.stages or [])):
-                service_address_change(
-                    case=case, party=party, actor=party.user, recipient_name=party.name,
-                    postal_address=party.service_address or party.address or "北京市东城区",
-                    postal_recipient=party.name, postal_phone=party.phone or party.user.phone,
-                    e_service_consent=True, stages=list(ServiceStage.values), mobile=party.phone or party.user.phone,
-                )
-                self._say(f"   · {party.name}确认送达地址，同意诉讼阶段电子送达")
+        self._consent_e_service(case, ServiceStage.LITIGATION, "确认送达地址，同意诉讼阶段电子送达")
         _notice, records = fee_notice_issue(case=case, actor=clerk, amount="50.00", days=7)
         case = Case.objects.get(pk=case.pk)
         self._say(f"3. 书记员发出交纳案件受理费通知书（50.00 元，7 日内），向 {len(records)} 位原告电子送达；"
@@ -593,18 +586,7 @@ class Command(BaseCommand):
         self._say(f"5. 原告申请出具民事调解书；案件状态：{case.get_status_display()}")
         document = mediation_document_prepare(case=case, actor=judge)
         self._say(f"6. 法官{judge.real_name}根据生效的调解协议制作民事调解书（{document.number}）")
-        for party in Party.objects.filter(case=case).select_related("user").order_by("role", "pk"):
-            address = service_address_current(party=party)
-            stage = ServiceStage.MEDIATION
-            if party.user is not None and (address is None or not address.e_service_consent
-                                           or stage not in (address.stages or [])):
-                service_address_change(
-                    case=case, party=party, actor=party.user, recipient_name=party.name,
-                    postal_address=party.service_address or party.address or "北京市东城区",
-                    postal_recipient=party.name, postal_phone=party.phone or party.user.phone,
-                    e_service_consent=True, stages=list(ServiceStage.values), mobile=party.phone or party.user.phone,
-                )
-                self._say(f"   · {party.name}确认送达地址，同意电子送达")
+        self._consent_e_service(case, ServiceStage.MEDIATION, "确认送达地址，同意电子送达")
         self._sign(document, judge, SignerRole.JUDGE)
         records = list(ServiceRecord.objects.filter(case=case, document_title=document.title).select_related(
             "recipient").order_by("recipient__role", "recipient_id"))
