@@ -149,7 +149,8 @@ def test_the_recipient_opening_the_page_is_recorded_as_read(client, world, recor
         shown(client, record)
     assert response.status_code == 200
     body = text(response)
-    assert "民事调解书" in body and "确认收到" in body and "申请纸质文书" in body
+    # A 调解书 takes effect on sign-for (CPL 100): its button says 签收, not 确认收到.
+    assert "民事调解书" in body and "签收" in body and "申请纸质文书" in body
     assert "2026-03-02 10:00:00" in body  # effective on issue: the platform account
     assert record.deliveries.get(channel=ServiceChannel.PLATFORM).read_at == T0 + dt.timedelta(hours=1)
 
@@ -170,7 +171,7 @@ def test_the_recipient_acknowledges_and_asks_for_paper(client, world, record):
     assert record.paper_copy_requested_at is not None
     assert "acknowledged" in record.deliveries.get(channel=ServiceChannel.PLATFORM).action
     body = text(client.get(url))
-    assert "您已确认收到本文书" in body and "已于" in body
+    assert "您已签收本调解书" in body and "已于" in body
     again = client.post(url, {"action": "acknowledge"})
     assert again.status_code == 400 and "无需重复确认" in text(again)
 
