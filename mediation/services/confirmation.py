@@ -32,6 +32,7 @@ from mediation.choices import (
     TimerKind,
     TimerStatus,
 )
+from mediation.court_numbers import normalise_court_number
 from mediation.exceptions import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from mediation.lifecycle import CONFIRMATION_EXTENSION_DAYS
 from mediation.models import (
@@ -67,28 +68,12 @@ NOTE_MAX = 2000
 
 
 def normalise_case_number(raw: str, *, court_code: str = "") -> str:
-    """The court's case number in its one written form, or InvalidInput saying what shape it must have.
-
-    Half-width brackets and spaces are forgiven (typed on a tablet); the number itself is never made up here.
-    """
-    text = re.sub(r"\s+", "", raw or "").replace("(", "（").replace(")", "）")
-    match = CASE_NUMBER_RE.match(text)
-    example = _("（%(year)d）%(court)s民特123号") % {
-        "year": timezone.localdate().year, "court": court_code or _("京0101"),
-    }
-    if match is None:
-        raise InvalidInput(
-            _("案号格式不正确：请按法院案件管理系统给出的案号录入，例如“%(example)s”（司法确认案件为“民特”或“诉前调确”）。")
-            % {"example": example}
-        )
-    year = int(match["year"])
-    if not 2000 <= year <= timezone.localdate().year + 1:
-        raise InvalidInput(_("案号中的年份“%(year)d”不正确。") % {"year": year})
-    if court_code and match["court"] != court_code:
-        raise InvalidInput(
-            _("案号中的法院代字“%(found)s”与本院代字“%(code)s”不符。") % {"found": match["court"], "code": court_code}
-        )
-    return text
+    """The application's 民特 (or 诉前调确) number in its one written form, or InvalidInput saying what shape it
+    must have; the number itself is never made up here."""
+    return normalise_court_number(
+        raw, pattern=CASE_NUMBER_RE, court_code=court_code, kind="民特",
+        shape_message=_("案号格式不正确：请按法院案件管理系统给出的案号录入，例如“%(example)s”（司法确认案件为“民特”或“诉前调确”）。"),
+    )
 
 
 def _note(text: str) -> str:

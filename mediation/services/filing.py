@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from mediation import notification_templates as nt
 from mediation import transitions as tr
 from mediation.choices import CaseOrigin, CaseStatus, FilingRoute, MessageChannel, Role
+from mediation.court_numbers import normalise_court_number
 from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, TransitionNotAllowed
 from mediation.models import Agent, Case, CourtFiling, Evidence, Party, User
 from mediation.permissions import case_roles
@@ -43,24 +44,11 @@ FILING_NUMBER_RE = re.compile(
 
 def normalise_filing_number(raw: str, *, court_code: str = "") -> str:
     """The court's first-instance case number in its one written form, or InvalidInput saying what shape it
-    must have. Half-width brackets and spaces are forgiven; the number itself is never made up here."""
-    text = re.sub(r"\s+", "", raw or "").replace("(", "（").replace(")", "）")
-    match = FILING_NUMBER_RE.match(text)
-    if match is None:
-        example = _("（%(year)d）%(court)s民初123号") % {
-            "year": timezone.localdate().year, "court": court_code or _("京0101"),
-        }
-        raise InvalidInput(
-            _("案号格式不正确：请按法院案件管理系统给出的一审案号录入，例如“%(example)s”。") % {"example": example}
-        )
-    year = int(match["year"])
-    if not 2000 <= year <= timezone.localdate().year + 1:
-        raise InvalidInput(_("案号中的年份“%(year)d”不正确。") % {"year": year})
-    if court_code and match["court"] != court_code:
-        raise InvalidInput(
-            _("案号中的法院代字“%(found)s”与本院代字“%(code)s”不符。") % {"found": match["court"], "code": court_code}
-        )
-    return text
+    must have; the number itself is never made up here."""
+    return normalise_court_number(
+        raw, pattern=FILING_NUMBER_RE, court_code=court_code, kind="民初",
+        shape_message=_("案号格式不正确：请按法院案件管理系统给出的一审案号录入，例如“%(example)s”。"),
+    )
 
 
 def filing_materials(case: Case) -> list[dict[str, str]]:
