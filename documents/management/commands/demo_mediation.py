@@ -80,6 +80,7 @@ from mediation.models import (
     MediationSession,
     Obligation,
     Party,
+    Room,
     ServiceRecord,
     User,
 )
@@ -496,10 +497,8 @@ class Command(BaseCommand):
             raise CommandError(f"{case.court.name} has no judge in the demo world.")
         return mediator, judge, applicant, respondent, _account(applicant), _account(respondent)
 
-    def _court_filed_mediate(self, case: Case) -> Case:
-        """The mediator signs for the materials (the 7-day summary-procedure period starts), mediates online,
-        drafts the agreement the parties assent to clause by clause, and everyone signs it: it takes effect."""
-        mediator, _judge, applicant, respondent, applicant_user, respondent_user = self._court_filed_people(case)
+    def _court_filed_open(self, case: Case, mediator: User) -> tuple[Case, Room]:
+        """The mediator signs for the materials (the court-filed period starts) and opens an online session."""
         self._say(f"案件 {case.reference}《{case.title}》（{COURT_FILED_CASE_NUMBER}）：{case.get_status_display()}")
         case = court_filed_materials_receive(case=case, actor=mediator, note="已签收法院移送的起诉状、证据材料。")
         self._say(f"1. 调解员签收移送材料，调解期限起算；案件状态：{case.get_status_display()}")
@@ -508,6 +507,13 @@ class Command(BaseCommand):
                                    ends_at=start + dt.timedelta(hours=1))
         room = room_entry.room_for_session(session=session, actor=mediator)
         room_entry.room_member_get_or_create(room=room, user=mediator)
+        return case, room
+
+    def _court_filed_mediate(self, case: Case) -> Case:
+        """The mediator signs for the materials (the 7-day summary-procedure period starts), mediates online,
+        drafts the agreement the parties assent to clause by clause, and everyone signs it: it takes effect."""
+        mediator, _judge, applicant, respondent, applicant_user, respondent_user = self._court_filed_people(case)
+        case, room = self._court_filed_open(case, mediator)
         case.refresh_from_db()
         self._say(f"2. 安排在线调解并开启调解室；案件状态：{case.get_status_display()}")
         agreement = agreement_start(case=case, actor=mediator)
@@ -553,14 +559,7 @@ class Command(BaseCommand):
         failure report is issued and served; the court's clerk then serves the filing-fee notice on the plaintiff
         with a 7-day deadline before the case goes back to trial (legal-rules §A12 arts. 5-6)."""
         mediator, _judge, _applicant, _respondent, _applicant_user, _respondent_user = self._court_filed_people(case)
-        self._say(f"案件 {case.reference}《{case.title}》（{COURT_FILED_CASE_NUMBER}）：{case.get_status_display()}")
-        case = court_filed_materials_receive(case=case, actor=mediator, note="已签收法院移送的起诉状、证据材料。")
-        self._say(f"1. 调解员签收移送材料，调解期限起算；案件状态：{case.get_status_display()}")
-        start = timezone.now() + dt.timedelta(minutes=5)
-        session = session_schedule(case=case, actor=mediator, kind=SessionKind.JOINT_ONLINE, starts_at=start,
-                                   ends_at=start + dt.timedelta(hours=1))
-        room = room_entry.room_for_session(session=session, actor=mediator)
-        room_entry.room_member_get_or_create(room=room, user=mediator)
+        case, room = self._court_filed_open(case, mediator)
         room_controls.room_end(
             room=room, actor=mediator, outcome=RoomOutcome.TERMINATE, end_reason=EndReason.POSITIONS_TOO_FAR,
             note="原告坚持被告一次性支付全部欠付租金，被告仅同意分十二期支付，双方分歧较大，无法达成一致。",
