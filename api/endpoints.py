@@ -20,7 +20,7 @@ from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
 from api.models import ApiClient, ApiToken, Scope, WebhookDelivery, WebhookSubscription
-from api.selectors import case_get_for_client
+from api.selectors import case_get_for_client, prepared_get_for_client
 from api.services import (
     MAX_MATERIALS,
     api_token_authenticate,
@@ -33,7 +33,9 @@ from api.services import webhook_unsubscribe as _unsubscribe
 from documents.selectors import documents_for_case
 from mediation.choices import CaseOrigin, CaseStatus, PartyRole, Sector
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
-from mediation.models import Case, Organisation
+from mediation.models import ApplicationDraft, Case, Organisation
+from mediation.services.applications import application_prepare as application_prepare_service
+from mediation.services.applications import prepared_status
 from mediation.services.evidence import evidence_upload
 from mediation.services.intake import ReferralParty, case_referral_create
 
@@ -284,6 +286,94 @@ def referral_with_materials_create(
     )
     return Status(201, ReferralWithMaterialsOut(case=CaseOut.of(case),
                                                 materials=[_material_out(e) for e in evidences]))
+
+
+# --- Applications prepared for a party (partner organisations, D39) ----------------------------------------
+
+
+class PreparedDispute(Schema):
+    dispute_type: Literal[tuple(Sector.values)]  # type: ignore[valid-type]
+    court: int = Field(description="The basic court or tribunal the party applies to (its id).")
+
+
+class PreparedParties(Schema):
+    respondent_kind: Literal["natural", "entity"] = "natural"
+    respondent_name: str = Field(min_length=1, max_length=120)
+    respondent_phone: str = Field(max_length=20)
+    respondent_id_number: str = Field("", max_length=18)
+    respondent_uscc: str = Field("", max_length=18)
+    respondent_address: str = Field("", max_length=200)
+
+
+class PreparedClaims(Schema):
+    claims: str = Field(min_length=1, max_length=2000)
+    summary: str = Field(min_length=1, max_length=4000)
+    amount: str = Field("", pattern=r"^([0-9]{1,12}(\.[0-9]{1,2})?)?$", description="Yuan, e.g. \"12000.00\".")
+
+
+class ApplicationIn(Schema):
+    name: str = Field(min_length=1, max_length=60, description="The applicant's name as on their identity card.")
+    phone: str = Field(max_length=20, description="The applicant's own mobile number: the SMS link goes there.")
+    dispute: PreparedDispute
+    parties: PreparedParties
+    claims: PreparedClaims
+
+
+class ApplicationOut(Schema):
+    id: int
+    status: Literal["prepared", "claimed", "declined", "expired", "submitted"]
+    claim_expires_at: dt.datetime | None
+    case: str | None = Field(description="The case's reference once the party submitted it.")
+
+    @staticmethod
+    def of(draft: ApplicationDraft) -> ApplicationOut:
+        return ApplicationOut(id=draft.pk, status=prepared_status(draft),  # type: ignore[arg-type]  # one of five
+                              claim_expires_at=draft.claim_expires_at,
+                              case=draft.case.reference if draft.case is not None else None)
+
+
+def _prepared(client: ApiClient, draft_id: int) -> ApplicationDraft:
+    try:
+        return prepared_get_for_client(client=client, draft_id=draft_id)
+    except PermissionDenied:
+        raise HttpError(404, _("申请不存在或您无权查看。")) from None
+
+
+@api.post("/applications", response={201: ApplicationOut, **ERRORS}, tags=["applications"],
+          summary="Prepare a party's application; the party claims and submits it on their phone")
+def application_prepare(request: HttpRequest, payload: ApplicationIn) -> Status[ApplicationOut]:
+    """A partner organisation fills in the first three steps for a party who came to it. The party gets an
+    SMS link, verifies their identity as the named person, checks and completes the application and submits it
+    themselves (OMR 8); until then nothing reaches a court. Follow it with ``GET /applications/{id}`` or a
+    webhook: the submitted case is visible to the preparing organisation."""
+    client = _client(request, Scope.APPLICATIONS_WRITE)
+    prepared = application_prepare_service(
+        actor=client.acting_user, organisation=client.organisation, name=payload.name, phone=payload.phone,
+        data={"dispute": payload.dispute.model_dump(), "claims": payload.claims.model_dump(),
+              "parties": {"applicant_kind": "natural", **payload.parties.model_dump()}},
+    )
+    return Status(201, ApplicationOut.of(prepared.draft))
+
+
+@api.get("/applications/{application_id}", response={200: ApplicationOut, **ERRORS}, tags=["applications"],
+         summary="Where a prepared application stands")
+def application_get(request: HttpRequest, application_id: int) -> ApplicationOut:
+    return ApplicationOut.of(_prepared(_client(request, Scope.APPLICATIONS_WRITE), application_id))
+
+
+@api.post("/applications/{application_id}/materials", response={201: MaterialOut, 413: Error, **ERRORS},
+          tags=["applications"], summary="Add one material to an application not yet claimed by its party")
+def application_material_upload(
+    request: HttpRequest, application_id: int, title: Form[str], file: File[UploadedFile],
+    kind: Form[Literal["evidence", "complaint", "identity", "authority", "other"]] = "evidence",
+) -> Status[MaterialOut]:
+    client = _client(request, Scope.APPLICATIONS_WRITE)
+    draft = _prepared(client, application_id)
+    limit = settings.EVIDENCE_MAX_BYTES
+    if file.size is not None and file.size > limit:
+        raise HttpError(413, _("文件过大：单个文件不能超过 %(max)d MB。") % {"max": limit // (1024 * 1024)})
+    evidence = evidence_upload(actor=client.acting_user, file=file, title=title, kind=kind, draft=draft)
+    return Status(201, _material_out(evidence))
 
 
 class CourtNumberIn(Schema):

@@ -12,6 +12,7 @@ class Scope(models.TextChoices):
     REFERRALS_WRITE = "referrals:write", _("提交委派/委托调解及材料")
     COURT_WRITE = "court:write", _("推送法院案号")
     WEBHOOKS = "webhooks", _("订阅状态变更通知")
+    APPLICATIONS_WRITE = "applications:write", _("为当事人准备调解申请（由当事人本人确认提交）")
 
 
 class ApiClient(models.Model):

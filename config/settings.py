@@ -328,6 +328,8 @@ OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30, minimum=1)
 
 # Uploads: evidence files are checked by their content, not their name.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Days a party has to claim an application a partner organisation prepared for them (the SMS link's life).
+PREPARED_APPLICATION_DAYS = env_int("PREPARED_APPLICATION_DAYS", 14, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -44,6 +44,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("apply/evidence/upload/", apply.apply_evidence_upload, name="apply_evidence_upload"),
     path("apply/evidence/<int:pk>/", apply.evidence_download, name="evidence_download"),
     path("apply/evidence/<int:pk>/remove/", apply.apply_evidence_remove, name="apply_evidence_remove"),
+    path("apply/prepared/<str:code>/", apply.apply_prepared, name="apply_prepared"),
     path("apply/<slug:step>/", apply.apply_step, name="apply_step"),
     # Court intake and the organisation's queue.
     path("intake/", intake.intake_queue, name="intake_queue"),

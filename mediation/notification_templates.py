@@ -37,6 +37,7 @@ OBLIGATION_REMINDER = "obligation.reminder"
 SERVICE_NOTICE = "service.notice"
 SERVICE_SIGN_FOR_NOTICE = "service.sign_for_notice"  # a 调解书: effective only when signed for (CPL 100)
 GENERIC = "generic"
+APPLICATION_PREPARED = "application.prepared"
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -157,6 +158,15 @@ TEMPLATES: dict[str, Template] = {
             gettext_noop("调解书经双方当事人签收后即具有法律效力（民事诉讼法第一百条），以您在平台上点击“签收”的时间为签收时间。"),
         ),
         required=frozenset({"reference", "document_title", "link"}),
+    ),
+    APPLICATION_PREPARED: Template(
+        subject=gettext_noop("%(organisation)s为您准备了调解申请"),
+        lines=(
+            gettext_noop("%(name)s您好：%(organisation)s根据您的来访，为您准备了与%(respondent)s的调解申请草稿。"),
+            gettext_noop("申请由您本人核对、补充并提交后才会送到法院；请在%(expires)s前打开： %(link)s"),
+            gettext_noop("如果您没有委托该组织，请打开链接点“不是我的申请”，或忽略本短信。"),
+        ),
+        required=frozenset({"organisation", "name", "respondent", "link", "expires"}),
     ),
     GENERIC: Template(
         subject=gettext_noop("%(subject)s"),

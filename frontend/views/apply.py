@@ -22,7 +22,7 @@ from frontend import forms_apply as f
 from frontend.http import client_ip
 from frontend.http import signed_in_user as _user
 from mediation.choices import EvidenceKind, PartyKind, Sector, ServiceStage
-from mediation.exceptions import DomainError, NotFound
+from mediation.exceptions import DomainError, InvalidInput, NotFound, PermissionDenied
 from mediation.models import ApplicationDraft, Evidence, Organisation
 from mediation.services import applications as apps
 from mediation.services import evidence as evidence_service
@@ -241,3 +241,40 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+@login_required(login_url=PARTY_LOGIN)
+def apply_prepared(request: HttpRequest, code: str) -> HttpResponse:
+    """The SMS link to an application a partner organisation prepared (D39): after the identity step, the named
+    party reads it and makes it their own (then continues as in their own application) or declines it."""
+    needs_identity = _identity_redirect(request)
+    if needs_identity is not None:
+        return needs_identity
+    draft = apps.application_prepared_get(code=code)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "claim":
+                apps.application_prepared_claim(draft=draft, actor=_user(request))
+                messages.success(request, _("申请已归您本人所有。请补充材料、阅读告知并确认送达地址后提交。"))
+                return redirect(reverse("apply_start"))
+            if action == "decline":
+                apps.application_prepared_decline(draft=draft, actor=_user(request))
+                messages.success(request, _("已记录：这不是您的申请。它不会被提交。"))
+                return redirect(reverse("home"))
+            raise InvalidInput(_("请选择“继续填写”或“不是我的申请”。"))
+        except DomainError as exc:
+            return render(request, "frontend/apply/prepared.html", {"refusal": str(exc), "code": code}, status=400)
+    try:
+        apps.application_prepared_check(draft=draft, actor=_user(request))
+    except DomainError as exc:
+        return render(request, "frontend/apply/prepared.html", {"refusal": str(exc), "code": code}, status=403
+                      if isinstance(exc, PermissionDenied) else 400)
+    data = draft.data or {}
+    dispute = data.get("dispute", {})
+    return render(request, "frontend/apply/prepared.html", {
+        "draft": draft, "code": code, "data": data,
+        "dispute_label": Sector(dispute["dispute_type"]).label if dispute.get("dispute_type") in Sector.values else "",
+        "court": Organisation.objects.filter(pk=dispute.get("court")).first(),
+        "evidence": draft.evidence.filter(case__isnull=True).order_by("pk"),
+    })

@@ -65,7 +65,10 @@ class ApplicationDraft(models.Model):
     """An application being written on a phone, saved on the server after each step so that a closed
     tab loses nothing."""
 
-    owner = models.ForeignKey("mediation.User", on_delete=models.CASCADE, related_name="application_drafts")
+    # Empty only while a draft prepared by an organisation (``prepared_by``) waits for its party to claim it.
+    owner = models.ForeignKey(
+        "mediation.User", null=True, blank=True, on_delete=models.CASCADE, related_name="application_drafts"
+    )
     data = models.JSONField(default=dict)
     step = models.CharField(max_length=24, default="dispute")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -74,6 +77,19 @@ class ApplicationDraft(models.Model):
         "mediation.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="draft",
         help_text=_("提交后生成的案件。"),
     )
+    # A partner organisation's system may prepare a party's application (the API's POST /applications); it
+    # is the party's only once they open the SMS link, pass the identity step as the named person and claim
+    # it, and only the party submits it (OMR 8). See docs/decisions.md D39.
+    prepared_by = models.ForeignKey(
+        "mediation.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="prepared_drafts",
+        verbose_name=_("代为准备的组织"),
+    )
+    prepared_for_name = models.CharField(_("当事人姓名"), max_length=60, blank=True)
+    prepared_for_phone = models.CharField(_("当事人手机号码"), max_length=20, blank=True)
+    claim_code_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("申请草稿")

@@ -8,7 +8,10 @@ Each step's answers are checked here, by the same rules when a step is saved and
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -22,19 +25,21 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from mediation import notification_templates as nt
 from mediation.choices import (
     CaseOrigin,
     CaseStatus,
     ConsentKind,
     CourtLevel,
     IdType,
+    MessageChannel,
     OrganisationKind,
     PartyKind,
     PartyRole,
     Sector,
     ServiceStage,
 )
-from mediation.exceptions import InvalidInput, PermissionDenied
+from mediation.exceptions import InvalidInput, NotFound, PermissionDenied
 from mediation.models import (
     ApplicationDraft,
     Case,
@@ -57,7 +62,14 @@ from mediation.services.audit import audit_append
 from mediation.services.cases import case_create, case_transition
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
 from mediation.services.identity import identity_is_verified
-from mediation.validators import mask_resident_id, validate_mobile, validate_resident_id, validate_uscc
+from mediation.services.outbox import outbox_enqueue
+from mediation.validators import (
+    clean_single_line,
+    mask_resident_id,
+    validate_mobile,
+    validate_resident_id,
+    validate_uscc,
+)
 
 # The texts a party reads while applying, and the names under which the draft keeps the version shown.
 NOTICE_FIELDS: dict[str, StandardText] = {
@@ -110,9 +122,10 @@ class VerifiedIdentity:
         return mask_resident_id(self.id_number)
 
 
-def application_identity(*, user: User) -> VerifiedIdentity | None:
-    """The real-name identity an applicant in person applies under, or None when not verified (OLR 7)."""
-    if not user.is_authenticated or not identity_is_verified(user):
+def application_identity(*, user: User | None) -> VerifiedIdentity | None:
+    """The real-name identity an applicant in person applies under, or None when not verified (OLR 7) or when
+    there is nobody (a prepared draft not yet claimed)."""
+    if user is None or not user.is_authenticated or not identity_is_verified(user):
         return None
     check = IdentityVerification.objects.filter(user=user, succeeded=True).order_by("-checked_at", "-pk").first()
     name = user.real_name or (check.real_name if check else "")
@@ -542,7 +555,7 @@ def application_submit(*, draft: ApplicationDraft, actor: User, ip_address: str 
         )
         audit_append(
             kind="application.submitted", actor=actor, case=case,
-            data={"draft": locked.pk, "one_sided": True,
+            data={"draft": locked.pk, "one_sided": True, "prepared_by": locked.prepared_by_id,
                   "evidence": [{"id": e.pk, "title": e.title, "sha256": e.sha256} for e in evidence]},
         )
         case = case_transition(case=case, to=CaseStatus.SUBMITTED, actor=actor)
@@ -550,3 +563,142 @@ def application_submit(*, draft: ApplicationDraft, actor: User, ip_address: str 
         locked.step = "submitted"
         locked.save(update_fields=["case", "step", "updated_at"])
     return case
+
+
+# --- Prepared by an organisation, claimed and submitted by the party (D39) ----------------------------------
+
+PREPARED_STEPS = ("dispute", "parties", "claims")  # what an organisation may fill in; the rest is the party's
+
+
+@dataclass(frozen=True)
+class PreparedApplication:
+    draft: ApplicationDraft
+    claim_code: str  # shown once: only its SHA-256 is kept
+
+
+def _claim_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def prepared_status(draft: ApplicationDraft) -> str:
+    """prepared / claimed / declined / expired / submitted: what the preparing organisation is told."""
+    if draft.case_id is not None:
+        return "submitted"
+    if draft.declined_at is not None:
+        return "declined"
+    if draft.owner_id is not None:
+        return "claimed"
+    if draft.claim_expires_at is not None and draft.claim_expires_at <= timezone.now():
+        return "expired"
+    return "prepared"
+
+
+def application_prepare(
+    *, actor: User, organisation: Organisation, name: str, phone: str, data: Mapping[str, Any]
+) -> PreparedApplication:
+    """A partner organisation (never a court) prepares a party's application: the first three steps, checked by
+    the same rules as the party's own, in a draft nobody owns yet. The party gets an SMS with a link; nothing
+    reaches a court until the party has verified their identity, claimed the draft, read the notices, confirmed
+    the service address and submitted it themselves (OMR 8)."""
+    if organisation.kind == OrganisationKind.COURT:
+        raise PermissionDenied(_("法院不通过此途径提交申请，请使用委托调解接口。"))
+    errors: dict[str, str] = {}
+    name = clean_single_line(name or "")
+    if not name:
+        errors["name"] = _("请填写当事人姓名。")
+    elif len(name) > 60:
+        errors["name"] = _("当事人姓名不能超过60个字。")
+    phone = (phone or "").strip()
+    _check(errors, "phone", validate_mobile, phone)
+    if errors:
+        raise InvalidInput(pgettext("list separator", "；").join(errors.values()))
+    cleaned: dict[str, Any] = {}
+    for step in PREPARED_STEPS:
+        cleaned[step] = _clean_step(step, data.get(step), cleaned)
+    if cleaned["parties"]["applicant_kind"] != PartyKind.NATURAL:
+        raise InvalidInput(_("代为准备的申请只适用于自然人申请人；单位请由其工作人员自行申请。"))
+    code = secrets.token_urlsafe(18)
+    expires = timezone.now() + dt.timedelta(days=settings.PREPARED_APPLICATION_DAYS)
+    with transaction.atomic():
+        draft = ApplicationDraft.objects.create(
+            owner=None, data=cleaned, step="evidence", prepared_by=organisation, prepared_for_name=name,
+            prepared_for_phone=phone, claim_code_sha256=_claim_hash(code), claim_expires_at=expires,
+        )
+        audit_append(
+            kind="application.prepared", actor=actor, stream=f"application.{draft.pk}",
+            data={"draft": draft.pk, "organisation": organisation.pk, "name": name, "phone": phone,
+                  "expires_at": expires.isoformat()},
+        )
+        outbox_enqueue(
+            channel=MessageChannel.SMS, address=phone, template=nt.APPLICATION_PREPARED,
+            context={"organisation": organisation.name, "name": name,
+                     "respondent": cleaned["parties"]["respondent_name"],
+                     "expires": timezone.localtime(expires).strftime("%Y-%m-%d %H:%M"),
+                     "link": nt.site_url("apply_prepared", args=(code,))},
+            idempotency_key=f"application:{draft.pk}:prepared:sms",
+        )
+    return PreparedApplication(draft=draft, claim_code=code)
+
+
+def application_prepared_get(*, code: str) -> ApplicationDraft:
+    """The prepared draft a link names, while it can still be claimed; one refusal for every other case."""
+    draft = None
+    if code and len(code) <= 64:
+        draft = (ApplicationDraft.objects.select_related("prepared_by")
+                 .filter(claim_code_sha256=_claim_hash(code), prepared_by__isnull=False).first())
+    if draft is None:
+        raise NotFound(_("链接无效。请核对短信中的链接，或联系为您准备申请的组织。"))
+    return draft
+
+
+def _claimable(draft: ApplicationDraft, actor: User) -> VerifiedIdentity:
+    identity = _require_identity(actor)
+    status = prepared_status(draft)
+    if status == "claimed" and draft.owner_id == actor.pk:
+        return identity
+    if status != "prepared":
+        raise InvalidInput({
+            "claimed": _("这份申请已由当事人本人确认，不能再次确认。"),
+            "declined": _("这份申请已被当事人拒绝。如需调解，请重新申请。"),
+            "expired": _("链接已过期。如仍需调解，请联系为您准备申请的组织重新发送，或自己申请。"),
+            "submitted": _("这份申请已经提交。"),
+        }[status])
+    if identity.name != draft.prepared_for_name or identity.phone != draft.prepared_for_phone:
+        raise PermissionDenied(_("这份申请是为%(name)s（手机尾号%(tail)s）准备的，与您实名认证的姓名或手机号码不一致。")
+                               % {"name": draft.prepared_for_name, "tail": draft.prepared_for_phone[-4:]})
+    return identity
+
+
+def application_prepared_check(*, draft: ApplicationDraft, actor: User) -> None:
+    """Refuses, with the reason, when ``actor`` may not claim or decline ``draft`` (for the page to say so
+    before the party reads what is not theirs)."""
+    _claimable(draft, actor)
+
+
+def application_prepared_claim(*, draft: ApplicationDraft, actor: User) -> ApplicationDraft:
+    """The named party, after the identity step, makes the prepared draft their own; from here on it is an
+    ordinary draft they may change in every step before submitting it."""
+    with transaction.atomic():
+        locked = ApplicationDraft.objects.select_for_update().get(pk=draft.pk)
+        _claimable(locked, actor)
+        if locked.owner_id == actor.pk:
+            return locked
+        locked.owner, locked.claimed_at = actor, timezone.now()
+        locked.save(update_fields=["owner", "claimed_at", "updated_at"])
+        audit_append(kind="application.prepared_claimed", actor=actor, stream=f"application.{locked.pk}",
+                     data={"draft": locked.pk, "organisation": locked.prepared_by_id})
+    return locked
+
+
+def application_prepared_decline(*, draft: ApplicationDraft, actor: User) -> ApplicationDraft:
+    """The named party says it is not theirs or not wanted: the draft can no longer be claimed."""
+    with transaction.atomic():
+        locked = ApplicationDraft.objects.select_for_update().get(pk=draft.pk)
+        _claimable(locked, actor)
+        if locked.owner_id is not None:
+            raise InvalidInput(_("您已确认这份申请；不想继续时不提交即可。"))
+        locked.declined_at = timezone.now()
+        locked.save(update_fields=["declined_at", "updated_at"])
+        audit_append(kind="application.prepared_declined", actor=actor, stream=f"application.{locked.pk}",
+                     data={"draft": locked.pk, "organisation": locked.prepared_by_id})
+    return locked

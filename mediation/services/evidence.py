@@ -20,9 +20,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from mediation import transitions as tr
-from mediation.choices import EvidenceKind
+from mediation.choices import EvidenceKind, Role
 from mediation.exceptions import InvalidInput, NotFound, PermissionDenied
-from mediation.models import ApplicationDraft, Case, Evidence, User
+from mediation.models import ApplicationDraft, Case, Evidence, Membership, User
 from mediation.models.intake import evidence_path
 from mediation.permissions import case_roles
 from mediation.selectors.rooms import room_file_visible
@@ -157,6 +157,15 @@ def _read_head(file: File[Any]) -> bytes:
 
 
 def _may_upload_to_draft(actor: User, draft: ApplicationDraft) -> None:
+    if draft.prepared_by_id is not None and draft.owner_id != actor.pk:
+        # A draft an organisation prepared: until its party claims it, that organisation's administrators (its
+        # API client's account) add the materials the party brought them; from then on only the party.
+        if draft.owner_id is not None or draft.declined_at is not None or not Membership.objects.filter(
+            user=actor, organisation_id=draft.prepared_by_id, role=Role.ORG_ADMIN, is_active=True
+        ).exists():
+            raise PermissionDenied(_("只能向本组织准备、当事人尚未确认的申请上传材料；确认后请由当事人本人补充。"))
+        if draft.case_id is None:
+            return
     if draft.owner_id != actor.pk:
         raise PermissionDenied(_("只能向自己的申请上传材料。"))
     if draft.case_id is not None:

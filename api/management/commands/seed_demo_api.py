@@ -17,7 +17,8 @@ from mediation.models import Organisation, User
 DEMO_TOKENS: dict[str, tuple[str, str, list[str], str]] = {
     "东城法院审判系统（演示）": ("北京市东城区人民法院", "clerk", list(Scope.values),
                           "yz_demo0001_court-system-demo-token"),
-    "市总工会调解中心系统（演示）": ("北京市总工会劳动争议调解中心", "org_admin", [Scope.CASES_READ, Scope.WEBHOOKS],
+    "市总工会调解中心系统（演示）": ("北京市总工会劳动争议调解中心", "org_admin",
+                            [Scope.CASES_READ, Scope.WEBHOOKS, Scope.APPLICATIONS_WRITE],
                             "yz_demo0002_partner-demo-token"),
 }
 
@@ -38,8 +39,13 @@ class Command(BaseCommand):
                 raise CommandError("Run seed_demo first.")
             client = ApiClient.objects.filter(name=name).first() or api_client_create(
                 name=name, organisation=organisation, acting_user=user, scopes=scopes, actor=None)
+            if client.scopes != scopes:  # a demo database seeded before a scope was added
+                client.scopes = scopes
+                client.save(update_fields=["scopes"])
             ApiToken.objects.get_or_create(token_sha256=token_hash(token),
                                            defaults={"client": client, "prefix": token.split("_")[1]})
             self.stdout.write(f"  {name}: {token}")
         self.stdout.write("Try: curl -H 'Authorization: Bearer yz_demo0001_court-system-demo-token' "
                           "http://127.0.0.1:8000/api/v1/webhooks   (docs: http://127.0.0.1:8000/api/v1/docs)")
+        self.stdout.write("The union's system prepares a party's application with POST /api/v1/applications; the "
+                          "party's SMS link (var/sms.log) asks them to claim and submit it (docs/api.md).")
