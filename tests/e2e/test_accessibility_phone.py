@@ -102,7 +102,7 @@ class Audit:
 
 
 def switch_elder(page, *, on: bool) -> None:  # type: ignore[no-untyped-def]
-    page.click(f"header button[name=elder][value={'on' if on else 'off'}]")
+    page.click(f"button[name=elder][value={'on' if on else 'off'}]")
     page.wait_for_load_state("load")
     assert page.evaluate("() => document.documentElement.classList.contains('elder')") is on
 
