@@ -22,13 +22,15 @@ def elder_mode(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         user_elder_mode_set(user=signed_in_user(request), on=on)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("home")
     response = HttpResponseRedirect(target)
     if on:
-        response.set_cookie(ELDER_COOKIE, "1", max_age=ELDER_COOKIE_AGE, samesite="Lax", httponly=True,
-                            secure=request.is_secure())
+        response.set_cookie(
+            ELDER_COOKIE, "1", max_age=ELDER_COOKIE_AGE, samesite="Lax", httponly=True, secure=request.is_secure()
+        )
     else:
         response.delete_cookie(ELDER_COOKIE, samesite="Lax")
     return response

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mediation', '0015_statistics_counters'),
+        ("mediation", "0015_statistics_counters"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='elder_mode',
-            field=models.BooleanField(default=False, help_text='大字、大按钮、高对比度，不自动消失的提示，可朗读页面。', verbose_name='长辈版'),
+            model_name="user",
+            name="elder_mode",
+            field=models.BooleanField(
+                default=False, help_text="大字、大按钮、高对比度，不自动消失的提示，可朗读页面。", verbose_name="长辈版"
+            ),
         ),
     ]

@@ -67,8 +67,7 @@ ELDER_FIGURES = """() => {
 
 def axe_page(browser):  # type: ignore[no-untyped-def]
     """A 360×640 phone in its own context with axe-core in every page it opens."""
-    context = browser.new_context(viewport=SMALL, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
+    context = browser.new_context(viewport=SMALL, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
     context.add_init_script(path=str(AXE))
     return context.new_page()
 
@@ -87,8 +86,10 @@ class Audit:
         self.pages.add(label)
         for violation in page.evaluate(RUN_AXE):
             if violation["impact"] in BLOCKING:
-                self.problems.append(f"{label}: axe {violation['id']} ({violation['impact']}) {violation['help']}: "
-                                     + " | ".join(violation["nodes"]))
+                self.problems.append(
+                    f"{label}: axe {violation['id']} ({violation['impact']}) {violation['help']}: "
+                    + " | ".join(violation["nodes"])
+                )
         if elder:
             self.problems.extend(f"{label}: {bad}" for bad in page.evaluate(ELDER_FIGURES))
             screenshot(page, f"elder-{name}-360x640")
@@ -122,13 +123,26 @@ def test_party_pages_pass_axe_in_normal_and_elder_mode(asgi_live_server, world, 
     case, document = off_loop(setup)
     base = asgi_live_server.url
     audit = Audit()
-    signed_out = [("/", "home-anon"), ("/accounts/login/", "login"), ("/accounts/phone/", "phone-login"),
-                  ("/verify/", "verify")]
-    signed_in = [("/", "home"), ("/start/", "landing"), ("/cases/", "case-list"), (f"/cases/{case.pk}/", "case"),
-                 (f"/cases/{case.pk}/sessions/", "sessions"), ("/inbox/", "inbox"), ("/calendar/", "calendar"),
-                 ("/mediators/", "mediators"), ("/accounts/phone/identity/", "identity"),
-                 ("/apply/dispute/", "apply-dispute"), (f"/documents/{document.pk}/", "document"),
-                 (f"/documents/{document.pk}/sign/", "signing")]
+    signed_out = [
+        ("/", "home-anon"),
+        ("/accounts/login/", "login"),
+        ("/accounts/phone/", "phone-login"),
+        ("/verify/", "verify"),
+    ]
+    signed_in = [
+        ("/", "home"),
+        ("/start/", "landing"),
+        ("/cases/", "case-list"),
+        (f"/cases/{case.pk}/", "case"),
+        (f"/cases/{case.pk}/sessions/", "sessions"),
+        ("/inbox/", "inbox"),
+        ("/calendar/", "calendar"),
+        ("/mediators/", "mediators"),
+        ("/accounts/phone/identity/", "identity"),
+        ("/apply/dispute/", "apply-dispute"),
+        (f"/documents/{document.pk}/", "document"),
+        (f"/documents/{document.pk}/sign/", "signing"),
+    ]
 
     page = axe_page(browser)
     for path, name in signed_out:
