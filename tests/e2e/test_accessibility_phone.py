@@ -95,7 +95,8 @@ class Audit:
             screenshot(page, f"elder-{name}-360x640")
 
     def visit(self, page, base: str, path: str, name: str) -> None:  # type: ignore[no-untyped-def]
-        page.goto(base + path)
+        response = page.goto(base + path)
+        assert response is not None and response.status == 200, f"{path}: {response and response.status}"
         self.check(page, name)
 
     def assert_clean(self) -> None:
@@ -114,13 +115,14 @@ def test_the_vendored_axe_is_the_pinned_release():
 
 
 def test_party_pages_pass_axe_in_normal_and_elder_mode(asgi_live_server, world, browser):
-    def setup() -> tuple[Any, Any]:
+    def setup() -> tuple[Any, Any, Any]:
         verify_identity(world.applicant)
         case = world.drive(world.new_case(), CaseStatus.ACCEPTED)
+        choosing = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
         document = ready_to_sign(world)
-        return case, document
+        return case, choosing, document
 
-    case, document = off_loop(setup)
+    case, choosing, document = off_loop(setup)
     base = asgi_live_server.url
     audit = Audit()
     signed_out = [
@@ -140,6 +142,9 @@ def test_party_pages_pass_axe_in_normal_and_elder_mode(asgi_live_server, world, 
         ("/mediators/", "mediators"),
         ("/accounts/phone/identity/", "identity"),
         ("/apply/dispute/", "apply-dispute"),
+        (f"/cases/{choosing.pk}/choose/", "choose-mediator"),
+        (f"/service/address/{case.pk}/", "service-address"),
+        (f"/cases/{document.case_id}/agreement/", "agreement"),
         (f"/documents/{document.pk}/", "document"),
         (f"/documents/{document.pk}/sign/", "signing"),
     ]
@@ -235,3 +240,24 @@ def test_read_aloud_says_when_no_voice_is_available(asgi_live_server, world, bro
     assert page.text_content("#read-aloud") == "停止朗读"
     page.click("#read-aloud")
     assert page.text_content("#read-aloud") == "朗读"
+
+
+def test_the_respondents_page_from_the_sms_passes_axe_in_normal_and_elder_mode(asgi_live_server, world, browser):
+    def setup() -> Any:
+        verify_identity(world.respondent, seq=2)
+        return world.drive(world.new_case(), CaseStatus.RESPONDENT_PENDING)
+
+    case = off_loop(setup)
+    base = asgi_live_server.url
+    audit = Audit()
+    page = axe_page(browser)
+    page.goto(f"{base}/cases/{case.pk}/respond/")  # not signed in: the phone sign-in page, as the SMS link opens
+    audit.check(page, "respond-sign-in")
+    sign_in(page, base, world.respondent.username, next_path=f"/cases/{case.pk}/respond/")
+    page.wait_for_selector("button[value=yes]")
+    audit.check(page, "respond")
+    switch_elder(page, on=True)
+    page.wait_for_selector("button[value=yes]")
+    audit.check(page, "respond")
+    audit.assert_clean()
+    assert len(audit.pages) == 3
