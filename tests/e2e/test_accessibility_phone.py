@@ -152,6 +152,7 @@ def test_party_pages_pass_axe_in_normal_and_elder_mode(asgi_live_server, world, 
     page = axe_page(browser)
     for path, name in signed_out:
         audit.visit(page, base, path, name)
+    screenshot(page, "normal-verify-360x640")  # the 长辈版 switch as everyone first sees it
     # A party who came by a link and has not signed in switches the elder mode on: a cookie keeps it ...
     page.goto(base + "/accounts/phone/")
     switch_elder(page, on=True)
