@@ -35,3 +35,20 @@ def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
         links.append((_("统计"), reverse("statistics_home")))
     links.append((_("日历订阅"), reverse("calendar_subscribe")))
     return {"nav_links": links}
+
+
+ELDER_COOKIE = "yizhan_elder"
+
+
+def elder_mode_for(request: HttpRequest) -> bool:
+    """Whether this request's page is drawn in the elder mode (长辈版): the account's setting when signed in,
+    else the cookie. Read on the server, so the page arrives already large (no flash of the normal page)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return bool(getattr(user, "elder_mode", False))
+    return request.COOKIES.get(ELDER_COOKIE) == "1"
+
+
+def elder(request: HttpRequest) -> dict[str, bool]:
+    """``elder_mode`` for base.html: the class on <html> and the switch's state."""
+    return {"elder_mode": elder_mode_for(request)}

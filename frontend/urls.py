@@ -4,6 +4,7 @@ with ``mediation/services/<area>.py`` and ``mediation/selectors/<area>.py``."""
 from django.urls import URLPattern, URLResolver, path
 
 from frontend.views import (
+    accessibility,
     agreements,
     apply,
     case_actions,
@@ -31,6 +32,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/", cases.case_list, name="case_list"),
     path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
     path("parties/<int:party_id>/claim/", cases.party_claim_view, name="party_claim"),
+    # The elder mode switch (长辈版) in every page's header.
+    path("settings/elder/", accessibility.elder_mode, name="elder_mode"),
     # Performance after the agreement (PML 31-33): the obligee confirms or reports a default, the obligor uploads proof.
     path("cases/<int:case_id>/obligations/<int:obligation_id>/confirm/", performance.obligation_confirm,
          name="obligation_confirm"),

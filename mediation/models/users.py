@@ -20,6 +20,9 @@ class User(AbstractUser):
     is_platform_admin = models.BooleanField(
         _("平台管理员"), default=False, help_text=_("运维人员：默认不能查看案件内容，紧急访问会被记录。")
     )
+    elder_mode = models.BooleanField(
+        _("长辈版"), default=False, help_text=_("大字、大按钮、高对比度，不自动消失的提示，可朗读页面。")
+    )
 
     class Meta:
         verbose_name = _("用户")
