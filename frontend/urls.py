@@ -8,6 +8,7 @@ from frontend.views import (
     apply,
     case_actions,
     cases,
+    contact,
     court,
     court_filed,
     documents,
@@ -31,6 +32,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/", cases.case_list, name="case_list"),
     path("cases/<int:case_id>/", cases.case_detail, name="case_detail"),
     path("parties/<int:party_id>/claim/", cases.party_claim_view, name="party_claim"),
+    # Contact requests (联系法官/调解员, issue 18): the party's page on the case, and the handler's queue.
+    path("cases/<int:case_id>/contact/", contact.contact_requests, name="contact_requests"),
+    path("contact/", contact.contact_queue_page, name="contact_queue"),
+    path("contact/<int:request_id>/take/", contact.contact_take, name="contact_take"),
+    path("contact/<int:request_id>/record/", contact.contact_record, name="contact_record"),
+    path("contact/<int:request_id>/answer/", contact.contact_answer, name="contact_answer"),
     # Performance after the agreement (PML 31-33): the obligee confirms or reports a default, the obligor uploads proof.
     path("cases/<int:case_id>/obligations/<int:obligation_id>/confirm/", performance.obligation_confirm,
          name="obligation_confirm"),
