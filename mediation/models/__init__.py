@@ -5,8 +5,8 @@ from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, R
 from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
 from mediation.models.confirmation import ConfirmationApplication, ConfirmationInquiry, SupplementRequest
-from mediation.models.contact import ContactRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
+from mediation.models.contact import ContactRequest
 from mediation.models.filing import CourtFiling
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
