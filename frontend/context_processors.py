@@ -27,6 +27,8 @@ def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
     if Role.MEDIATOR in roles:
         links.append((_("我的调解"), reverse("intake_mine")))
         links.append((_("名册采用请求"), reverse("roster_adoptions")))
+    if Role.CLERK in roles:
+        links.append((_("跨域代办"), reverse("assisted_list")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT}:
         links.append((_("名册管理"), reverse("roster_manage")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT, Role.COMPLAINT_HANDLER}:

@@ -582,3 +582,14 @@ class ContactMethod(models.TextChoices):
     VIDEO = "video", _("视频")
     IN_PERSON = "in_person", _("当面")
     MESSAGE = "message", _("站内消息/短信")
+
+
+class AssistedFilingKind(models.TextChoices):
+    APPLICATION = "application", _("调解申请")
+    LAWSUIT = "lawsuit", _("起诉（先行调解）")
+
+
+class AssistedFilingStatus(models.TextChoices):
+    AWAITING_PARTY = "awaiting_party", _("待当事人本人确认")
+    CONFIRMED = "confirmed", _("当事人已确认，已转管辖法院")
+    DECLINED = "declined", _("当事人未确认")

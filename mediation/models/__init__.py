@@ -2,6 +2,7 @@
 
 from mediation.models.agreements import Agreement, AgreementClause, ClauseAssent
 from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, RecusalRequest
+from mediation.models.assisted import AssistedFiling
 from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
 from mediation.models.confirmation import ConfirmationApplication, ConfirmationInquiry, SupplementRequest
@@ -33,6 +34,7 @@ __all__ = [
     "Agreement",
     "AgreementClause",
     "ApplicationDraft",
+    "AssistedFiling",
     "AuditEvent",
     "AuditHead",
     "CalendarFeedToken",

@@ -133,3 +133,18 @@ def contact_figures(*, user: User) -> dict[str, list[ContactFigure]]:
         "by_court": _figures(rows, "case__court_id", courts),
         "by_person": _figures(rows.filter(contacted_by__isnull=False), "contacted_by_id", people),
     }
+
+
+CONTACT_TIMER_KINDS = frozenset({"contact_first", "contact_feedback"})
+
+
+def timeline_hides_contact_events(*, user: User, case: Case) -> bool:
+    """Contact requests stay out of the case timeline for everyone but the case's staff: one party's request
+    is not the other side's business (the party reads their own on the contact page)."""
+    return not case_roles(user, case) & STAFF_ROLES
+
+
+def is_contact_event(kind: str, data: dict[str, object] | None) -> bool:
+    if kind.startswith("contact."):
+        return True
+    return kind.startswith("timer.") and (data or {}).get("kind") in CONTACT_TIMER_KINDS
