@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from mediation import calendar
 from mediation import transitions as tr
 from mediation.choices import ContactHandler, ContactStatus, Role
 from mediation.exceptions import NotFound
@@ -27,18 +28,28 @@ _RELATED = (
 STAFF_ROLES = frozenset({tr.MEDIATOR, tr.CLERK, tr.JUDGE, tr.ORG_ADMIN, tr.PRESIDENT})
 
 
+def _with_due_days(rows: list[ContactRequest]) -> list[ContactRequest]:
+    """Each clock's last day (a due moment is the end of that day, shown as the next midnight otherwise)."""
+    for row in rows:
+        row.contact_due_day = calendar.last_day(row.first_timer.due_at) if row.first_timer else None  # type: ignore[attr-defined]
+        row.feedback_due_day = (  # type: ignore[attr-defined]
+            calendar.last_day(row.feedback_timer.due_at) if row.feedback_timer else None
+        )
+    return rows
+
+
 def contact_requests_for_case(*, user: User, case: Case) -> list[ContactRequest]:
     """What ``user`` may see of the case's ledger: a party (or agent) only their own party's requests, never
     the other side's; the case's staff all of them; anyone else nothing."""
     rows = ContactRequest.objects.filter(case=case).select_related(*_RELATED)
     roles = case_roles(user, case)
     if roles & STAFF_ROLES:
-        return list(rows)
+        return _with_due_days(list(rows))
     if tr.PARTY not in roles:
         return []
     own = Party.objects.filter(case=case, user=user).values("pk")
     agented = Agent.objects.filter(party__case=case, user=user).values("party_id")
-    return list(rows.filter(Q(party_id__in=own) | Q(party_id__in=agented)))
+    return _with_due_days(list(rows.filter(Q(party_id__in=own) | Q(party_id__in=agented))))
 
 
 def _membership_orgs(user: User, roles: tuple[str, ...]) -> QuerySet[Membership]:
@@ -67,7 +78,7 @@ def contact_queue(*, user: User) -> list[ContactRequest]:
     if not user.is_authenticated:
         return []
     rows = ContactRequest.objects.filter(_queue_filter(user)).select_related(*_RELATED)
-    return sorted(rows, key=lambda r: (r.status == ContactStatus.ANSWERED, r.created_at))
+    return _with_due_days(sorted(rows, key=lambda r: (r.status == ContactStatus.ANSWERED, r.created_at)))
 
 
 def contact_request_get_for_handler(*, user: User, request_id: int) -> ContactRequest:
