@@ -45,6 +45,7 @@ _FIXED = {
     "contact.escalated": _("联系请求逾期，已报负责人"),
     "contact.feedback_overdue": _("联系请求逾期未反馈结果，已报负责人"),
     "assisted_filing.started": _("代办立案：工作人员登记并核验身份"),
+    "assisted_filing.confirmed": _("代办立案：当事人本人确认，已转管辖法院"),
     "assisted_filing.declined": _("代办立案：当事人不同意调解"),
     "application.assisted": _("经其他法院代办提交的申请（当事人已本人确认）"),
     "holiday.deleted": _("删除节假日调整"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -52,7 +54,7 @@ def contact_requests_for_case(*, user: User, case: Case) -> list[ContactRequest]
     return _with_due_days(list(rows.filter(Q(party_id__in=own) | Q(party_id__in=agented))))
 
 
-def _membership_orgs(user: User, roles: tuple[str, ...]) -> QuerySet[Membership]:
+def _membership_orgs(user: User, roles: tuple[str, ...]) -> QuerySet[Membership, Any]:
     return Membership.objects.filter(user=user, is_active=True, role__in=roles).values("organisation_id")
 
 
@@ -103,7 +105,7 @@ class ContactFigure:
     answered_on_time: int
 
 
-def _figures(rows: QuerySet[ContactRequest], key: str, labels: dict[int | None, str]) -> list[ContactFigure]:
+def _figures(rows: QuerySet[ContactRequest], key: str, labels: Mapping[int, str]) -> list[ContactFigure]:
     grouped = (
         rows.values(key)
         .annotate(
@@ -117,7 +119,7 @@ def _figures(rows: QuerySet[ContactRequest], key: str, labels: dict[int | None, 
     )
     return [
         ContactFigure(
-            label=labels.get(row[key], "—"),
+            label=labels.get(row[key] or 0, "—"),
             total=row["total"],
             reached=row["reached"],
             reached_on_time=row["reached_on_time"],

@@ -21,8 +21,9 @@ def test_a_party_asks_on_the_case_page_and_the_mediator_answers_from_the_queue(c
     client.force_login(world.applicant)
     page = client.get(reverse("case_detail", args=(case.pk,)))
     assert reverse("contact_requests", args=(case.pk,)) in page.content.decode()
-    response = client.post(reverse("contact_requests", args=(case.pk,)),
-                           {"category": ContactCategory.SCHEDULE, "question": QUESTION})
+    response = client.post(
+        reverse("contact_requests", args=(case.pk,)), {"category": ContactCategory.SCHEDULE, "question": QUESTION}
+    )
     assert response.status_code == 302
     request = ContactRequest.objects.get()
     assert request.requested_by == world.applicant and request.assigned_to == world.mediator
@@ -30,12 +31,16 @@ def test_a_party_asks_on_the_case_page_and_the_mediator_answers_from_the_queue(c
     client.force_login(world.mediator)
     queue = client.get(reverse("contact_queue")).content.decode()
     assert QUESTION in queue
-    client.post(reverse("contact_record", args=(request.pk,)),
-                {"method": "phone", "contacted_at": "2020-01-01T00:00", "result": ""})
+    client.post(
+        reverse("contact_record", args=(request.pk,)),
+        {"method": "phone", "contacted_at": "2020-01-01T00:00", "result": ""},
+    )
     request.refresh_from_db()
     assert request.contacted_at is None  # before the request: refused, nothing saved
-    client.post(reverse("contact_record", args=(request.pk,)),
-                {"method": "phone", "contacted_at": request.created_at.isoformat(), "result": "会议定于下周一上午。"})
+    client.post(
+        reverse("contact_record", args=(request.pk,)),
+        {"method": "phone", "contacted_at": request.created_at.isoformat(), "result": "会议定于下周一上午。"},
+    )
     request.refresh_from_db()
     assert request.status == ContactStatus.ANSWERED
 
@@ -63,8 +68,10 @@ def test_the_other_side_and_outsiders_see_nothing_of_it(client, world, case):
 def test_a_clerk_logs_a_call_for_the_respondent(client, world, case):
     respondent = Party.objects.get(case=case, role=PartyRole.RESPONDENT)
     client.force_login(world.clerk)
-    client.post(reverse("contact_requests", args=(case.pk,)),
-                {"category": ContactCategory.PROGRESS, "question": "来电询问进展", "party": respondent.pk})
+    client.post(
+        reverse("contact_requests", args=(case.pk,)),
+        {"category": ContactCategory.PROGRESS, "question": "来电询问进展", "party": respondent.pk},
+    )
     assert ContactRequest.objects.get().logged_by == world.clerk
 
 
