@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
-from mediation.choices import CaseStatus, ContactCategory, ContactStatus, PartyRole
-from mediation.models import ContactRequest, Party
+from mediation.choices import (
+    AssistedFilingStatus,
+    CaseStatus,
+    ContactCategory,
+    ContactStatus,
+    IdType,
+    PartyRole,
+    Sector,
+)
+from mediation.models import AssistedFiling, ContactRequest, IdentityVerification, OutboxMessage, Party
 from mediation.services.contact_requests import contact_request_create
+from tests.factories import UserFactory, make_resident_id
 
 QUESTION = "想问一下调解会议的时间安排"
 
@@ -85,3 +96,55 @@ def test_the_assisted_filing_pages_refuse_who_they_should(client, world):
     client.logout()
     response = client.get(reverse("assisted_confirm", args=("nope",)))
     assert response.status_code == 302 and reverse("phone_login") in response["Location"]
+
+
+def test_a_clerk_files_on_the_form_and_the_party_confirms_on_the_phone_page(client, world):
+    world.court.region_code = "110101"
+    world.court.save(update_fields=["region_code"])
+    client.force_login(world.other_clerk)
+    form = client.get(reverse("assisted_new"), {"region_code": "110101"}).content.decode()
+    assert world.court.name in form and world.other_court.name not in form
+    response = client.post(
+        reverse("assisted_new"),
+        {
+            "region_code": "110101",
+            "competent_court": world.court.pk,
+            "kind": "application",
+            "applicant_name": "王五",
+            "applicant_id_number": make_resident_id(7),
+            "applicant_phone": "13912345678",
+            "identity_document": IdType.RESIDENT_ID,
+            "identity_number_seen": make_resident_id(7),
+            "identity_checked": "on",
+            "respondent_name": "某公司",
+            "dispute_type": Sector.LABOUR,
+            "claims": "支付工资",
+            "mediation": "on",
+            "e_service": "on",
+        },
+    )
+    filing = AssistedFiling.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("assisted_detail", args=(filing.pk,))
+    token = filing_token_from_sms(filing)
+    party = UserFactory(username="walkin", real_name="王五", phone="13912345678")
+    IdentityVerification.objects.create(
+        user=party,
+        real_name="王五",
+        id_number_masked="x",
+        phone=party.phone,
+        succeeded=True,
+        checked_at=filing.created_at,
+    )
+    client.force_login(party)
+    assert "本人确认" in client.get(reverse("assisted_confirm", args=(token,))).content.decode()
+    response = client.post(reverse("assisted_confirm", args=(token,)), {"mediation": "on", "e_service": "on"})
+    filing.refresh_from_db()
+    assert filing.status == AssistedFilingStatus.CONFIRMED
+    assert response["Location"] == reverse("case_detail", args=(filing.case_id,))
+
+
+def filing_token_from_sms(filing) -> str:
+    body = OutboxMessage.objects.get(idempotency_key=f"assisted:{filing.pk}:confirm:sms").body
+    match = re.search(r"/assisted/confirm/([^/\s]+)/", body)
+    assert match is not None
+    return match.group(1)
