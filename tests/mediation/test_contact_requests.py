@@ -22,8 +22,9 @@ from mediation.choices import (
     TimerStatus,
 )
 from mediation.exceptions import InvalidInput, PermissionDenied
-from mediation.models import AuditEvent, Case, CaseMediator, ContactRequest, OutboxMessage, Party
+from mediation.models import AuditEvent, Case, CaseMediator, ContactRequest, OutboxMessage, Party, Timer
 from mediation.selectors.contact import contact_figures, contact_queue, contact_requests_for_case
+from mediation.selectors.intake import live_timer_q
 from mediation.services.contact_requests import (
     contact_request_answer,
     contact_request_create,
@@ -270,3 +271,10 @@ def test_figures_reached_and_on_time_by_court_and_person(world, case, president)
     [person] = figures["by_person"]
     assert person.label == world.mediator.real_name and person.reached_on_time == 1
     assert contact_figures(user=world.other_judge) == {"by_court": [], "by_person": []}
+
+
+def test_a_requests_clocks_stay_out_of_the_cases_own_clocks_in_the_queues(world, case):
+    request = ask(world, case)
+    live = set(Timer.objects.filter(live_timer_q(), case=case).values_list("kind", flat=True))
+    assert live and TimerKind.CONTACT_FIRST not in live and TimerKind.CONTACT_FEEDBACK not in live
+    assert request.first_timer.status == TimerStatus.RUNNING
