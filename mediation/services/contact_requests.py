@@ -77,7 +77,7 @@ def is_head(user: User | None, request: ContactRequest) -> bool:
 
 
 def may_handle(user: User | None, request: ContactRequest) -> bool:
-    """The person the request went to, the staff of the role it went to, or (once it lapsed) the head."""
+    """The person the request went to, the staff of the role it went to, or (once a clock lapsed) the head."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if request.assigned_to_id == user.pk:
@@ -91,7 +91,7 @@ def may_handle(user: User | None, request: ContactRequest) -> bool:
             user=user, organisation_id=request.handler_organisation_id, role__in=roles, is_active=True
         ).exists():
             return True
-    return request.status == ContactStatus.ESCALATED and is_head(user, request)
+    return request.escalated_at is not None and is_head(user, request)  # after either clock lapsed
 
 
 # --- Messages ----------------------------------------------------------------------------------------------

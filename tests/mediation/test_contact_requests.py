@@ -145,7 +145,7 @@ def test_contact_made_but_no_result_fed_back_in_two_working_days_tells_the_head(
     assert "contact.feedback_overdue" in kinds(case)
     assert OutboxMessage.objects.filter(recipient=world.org_admin, idempotency_key__contains="feedback_overdue")
     with time_machine.travel(local(2025, 3, 6, 9), tick=False):
-        contact_request_answer(request=request, actor=world.mediator, result="已反馈。")
+        contact_request_answer(request=request, actor=world.org_admin, result="负责人督办后反馈。")
     request.refresh_from_db()
     assert request.answered_on_time is False
 
