@@ -27,12 +27,16 @@ def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
     if Role.MEDIATOR in roles:
         links.append((_("我的调解"), reverse("intake_mine")))
         links.append((_("名册采用请求"), reverse("roster_adoptions")))
+    if Role.CLERK in roles:
+        links.append((_("跨域代办"), reverse("assisted_list")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT}:
         links.append((_("名册管理"), reverse("roster_manage")))
     if roles & {Role.CLERK, Role.COURT_PRESIDENT, Role.COMPLAINT_HANDLER}:
         links.append((_("投诉处理"), reverse("roster_complaint_list")))
     if roles & {Role.COURT_PRESIDENT, Role.ORG_ADMIN, Role.MEDIATOR}:
         links.append((_("统计"), reverse("statistics_home")))
+    if roles & {Role.MEDIATOR, Role.JUDGE, Role.COURT_PRESIDENT, Role.ORG_ADMIN, Role.COMPLAINT_HANDLER}:
+        links.append((_("联系请求"), reverse("contact_queue")))
     links.append((_("日历订阅"), reverse("calendar_subscribe")))
     return {"nav_links": links}
 

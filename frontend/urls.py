@@ -7,8 +7,10 @@ from frontend.views import (
     accessibility,
     agreements,
     apply,
+    assisted,
     case_actions,
     cases,
+    contact,
     court,
     court_filed,
     documents,
@@ -34,6 +36,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("parties/<int:party_id>/claim/", cases.party_claim_view, name="party_claim"),
     # The elder mode switch (长辈版) in every page's header.
     path("settings/elder/", accessibility.elder_mode, name="elder_mode"),
+    # Contact requests (联系法官/调解员, issue 18): the party's page on the case, and the handler's queue.
+    path("cases/<int:case_id>/contact/", contact.contact_requests, name="contact_requests"),
+    path("contact/", contact.contact_queue_page, name="contact_queue"),
+    # Assisted filing at the nearest court (全域通办, issue 18): the clerk's form, and the party's confirmation.
+    path("assisted/", assisted.assisted_list, name="assisted_list"),
+    path("assisted/new/", assisted.assisted_new, name="assisted_new"),
+    path("assisted/<int:filing_id>/", assisted.assisted_detail, name="assisted_detail"),
+    path("assisted/confirm/<str:token>/", assisted.assisted_confirm, name="assisted_confirm"),
+    path("contact/<int:request_id>/take/", contact.contact_take, name="contact_take"),
+    path("contact/<int:request_id>/record/", contact.contact_record, name="contact_record"),
+    path("contact/<int:request_id>/answer/", contact.contact_answer, name="contact_answer"),
     # Performance after the agreement (PML 31-33): the obligee confirms or reports a default, the obligor uploads proof.
     path("cases/<int:case_id>/obligations/<int:obligation_id>/confirm/", performance.obligation_confirm,
          name="obligation_confirm"),

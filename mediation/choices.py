@@ -263,6 +263,8 @@ class TimerKind(models.TextChoices):
     JC_OBJECTION = "jc_objection", _("当事人对确认裁定提出异议期限（15日）")  # T13
     COURT_FILED_PERIOD = "court_filed_period", _("立案后委托调解期限（普通程序15日/简易程序7日）")  # §A12 art. 3
     FILING_FEE = "filing_fee", _("交纳案件受理费期限")  # §A12 art. 6
+    CONTACT_FIRST = "contact_first", _("联系法官/调解员：首次联系（1个工作日）")  # issue 18
+    CONTACT_FEEDBACK = "contact_feedback", _("联系法官/调解员：结果反馈（2个工作日）")  # issue 18
 
 
 class TimerUnit(models.TextChoices):
@@ -547,3 +549,47 @@ class ObligationStatus(models.TextChoices):
     PROOF_SUBMITTED = "proof_submitted", _("义务人已上传履行凭证，待权利人确认")
     PERFORMED = "performed", _("权利人已确认履行")
     DEFAULTED = "defaulted", _("权利人报告未履行")
+
+
+class ContactCategory(models.TextChoices):
+    """What a party asks when they ask to be contacted (the ledger's 诉求类别)."""
+
+    PROGRESS = "progress", _("询问案件进展")
+    SCHEDULE = "schedule", _("调解/开庭时间")
+    MATERIALS = "materials", _("提交或补充材料")
+    PERFORMANCE = "performance", _("履行与执行")
+    CONDUCT = "conduct", _("对办案人员的意见")
+    OTHER = "other", _("其他事项")
+
+
+class ContactStatus(models.TextChoices):
+    OPEN = "open", _("待联系")
+    ESCALATED = "escalated", _("已逾期，已报负责人")
+    CONTACTED = "contacted", _("已联系，待反馈结果")
+    ANSWERED = "answered", _("已反馈结果")
+
+
+class ContactHandler(models.TextChoices):
+    """Who a contact request is routed to (D-contact-1)."""
+
+    MEDIATOR = "mediator", _("本案调解员")
+    JUDGES = "judges", _("本院法官")
+    SUPERVISOR = "supervisor", _("监督部门（重复诉求）")
+
+
+class ContactMethod(models.TextChoices):
+    PHONE = "phone", _("电话")
+    VIDEO = "video", _("视频")
+    IN_PERSON = "in_person", _("当面")
+    MESSAGE = "message", _("站内消息/短信")
+
+
+class AssistedFilingKind(models.TextChoices):
+    APPLICATION = "application", _("调解申请")
+    LAWSUIT = "lawsuit", _("起诉（先行调解）")
+
+
+class AssistedFilingStatus(models.TextChoices):
+    AWAITING_PARTY = "awaiting_party", _("待当事人本人确认")
+    CONFIRMED = "confirmed", _("当事人已确认，已转管辖法院")
+    DECLINED = "declined", _("当事人未确认")

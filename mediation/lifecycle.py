@@ -173,6 +173,9 @@ class TimerRule:
     # The length is the court's order (a supplement deadline, T11): the service that gives the order starts
     # the clock with it, so entering ``starts_on`` does not.
     length_set_by_court: bool = False
+    # Started by a service for one ledger entry, not by a status (a contact request, issue 18); it runs
+    # whatever the case's status does, and several may be open on one case.
+    started_by_service: bool = False
 
 
 TIMER_RULES: dict[str, TimerRule] = {
@@ -269,6 +272,18 @@ TIMER_RULES: dict[str, TimerRule] = {
             starts_on=S.JC_UNDER_REVIEW, runs_during=frozenset({S.JC_UNDER_REVIEW}),
             source="CPL 187", on_expiry="statutory limit for special procedure exceeded",
         ),
+        # Contact requests (issue 18): one working day for the first contact, two for the result's feedback;
+        # each timer belongs to one ContactRequest, which the sweep escalates on expiry.
+        TimerRule(
+            kind=TimerKind.CONTACT_FIRST, unit=TimerUnit.WORKING_DAYS, length=1, starts_on=S.SUBMITTED,
+            runs_during=frozenset(CaseStatus), started_by_service=True,
+            source="联系法官工作机制", on_expiry="not contacted in time: the department head is told and may take it",
+        ),
+        TimerRule(
+            kind=TimerKind.CONTACT_FEEDBACK, unit=TimerUnit.WORKING_DAYS, length=2, starts_on=S.SUBMITTED,
+            runs_during=frozenset(CaseStatus), started_by_service=True,
+            source="联系法官工作机制", on_expiry="result not fed back in time: the department head is told",
+        ),
         TimerRule(
             kind=TimerKind.JC_OBJECTION, unit=TimerUnit.CALENDAR_DAYS, length=15,
             starts_on=S.OBJECTION_WINDOW, runs_during=frozenset({S.OBJECTION_WINDOW}),
@@ -284,4 +299,4 @@ CONFIRMATION_EXTENSION_DAYS = 10
 
 def clocks_started_by(status: str) -> list[TimerRule]:
     """The rules whose clock ``status`` starts (subject to each rule's origin, one-sidedness and once-only)."""
-    return [rule for rule in TIMER_RULES.values() if rule.starts_on == status]
+    return [rule for rule in TIMER_RULES.values() if rule.starts_on == status and not rule.started_by_service]

@@ -20,6 +20,7 @@ from mediation.choices import CaseOrigin, CaseStatus, Role
 from mediation.models import Party
 from mediation.permissions import can_see_full_id_number, may_take_action
 from mediation.selectors.cases import case_list_for_user
+from mediation.selectors.contact import is_contact_event, timeline_hides_contact_events
 from mediation.selectors.court_filed import court_filed_view
 from mediation.selectors.inbox import navigation_roles_and_unread
 from mediation.selectors.rooms import room_files_hidden_from
@@ -86,8 +87,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     user = request.user
     # Another side's caucus files stay out of the list and the timeline.
     hidden = room_files_hidden_from(user=user, case=case)  # type: ignore[arg-type]
+    hide_contact = timeline_hides_contact_events(user=user, case=case)  # type: ignore[arg-type]
     timeline = [(event, audit_event_label(event)) for event in case.audit_events.order_by("seq")
-                if not (event.kind.startswith("evidence.") and (event.data or {}).get("evidence") in hidden)]
+                if not (event.kind.startswith("evidence.") and (event.data or {}).get("evidence") in hidden)
+                and not (hide_contact and is_contact_event(event.kind, event.data))]
     # Each person sees their own ID number in full, everyone else's masked (PIPL minimisation).
     parties = [
         (party, party.id_number if can_see_full_id_number(user, party) else party.id_number_masked)  # type: ignore[arg-type]

@@ -2,10 +2,12 @@
 
 from mediation.models.agreements import Agreement, AgreementClause, ClauseAssent
 from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, RecusalRequest
+from mediation.models.assisted import AssistedFiling
 from mediation.models.audit import AuditEvent, AuditHead
 from mediation.models.cases import Agent, Case, CaseMediator, Party
 from mediation.models.confirmation import ConfirmationApplication, ConfirmationInquiry, SupplementRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
+from mediation.models.contact import ContactRequest
 from mediation.models.filing import CourtFiling
 from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerification, OneTimeCode, ServiceAddress
 from mediation.models.notifications import OutboxMessage
@@ -32,6 +34,7 @@ __all__ = [
     "Agreement",
     "AgreementClause",
     "ApplicationDraft",
+    "AssistedFiling",
     "AuditEvent",
     "AuditHead",
     "CalendarFeedToken",
@@ -42,6 +45,7 @@ __all__ = [
     "ConfirmationApplication",
     "ConfirmationInquiry",
     "Consent",
+    "ContactRequest",
     "CourtFiling",
     "Disclosure",
     "Evidence",

@@ -37,9 +37,11 @@ class Timer(models.Model):
             models.Index(fields=["fired_at"], name="timer_fired_at"),
         ]
         constraints = [
+            # A contact request's clocks belong to the request, so one case may have several open (issue 18).
             models.UniqueConstraint(
                 fields=["case", "kind"],
-                condition=models.Q(status__in=["running", "paused"]),
+                condition=models.Q(status__in=["running", "paused"])
+                & ~models.Q(kind__in=["contact_first", "contact_feedback"]),
                 name="one_open_timer_per_kind",
             ),
         ]

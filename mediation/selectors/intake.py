@@ -60,13 +60,17 @@ def live_timer_q(*, timer: str = "", case: str = "case__", paused: bool = True) 
     """
     lapsed = Q()
     for rule in TIMER_RULES.values():
+        if rule.started_by_service:
+            continue
         where = Q(**{f"{timer}kind": rule.kind, f"{case}status__in": rule.runs_during})
         if not rule.once_per_case:
             where &= Q(**{f"{timer}fired_at__gte": F(f"{case}status_changed_at")})
         lapsed |= where
     open_statuses = [TimerStatus.RUNNING, TimerStatus.PAUSED] if paused else [TimerStatus.RUNNING]
-    return Q(**{f"{timer}status__in": open_statuses}) | (
-        Q(**{f"{timer}status": TimerStatus.FIRED}) & lapsed
+    # A contact request's clocks belong to the request (its own ledger and queue), not to the case's clocks.
+    ledger = [rule.kind for rule in TIMER_RULES.values() if rule.started_by_service]
+    return (Q(**{f"{timer}status__in": open_statuses}) | (Q(**{f"{timer}status": TimerStatus.FIRED}) & lapsed)) & ~Q(
+        **{f"{timer}kind__in": ledger}
     )
 
 

@@ -90,6 +90,7 @@ STEP_TITLES = {
     "review": gettext_lazy("核对并提交"),
 }
 APPLICATION_COURT_LEVELS = (CourtLevel.BASIC, CourtLevel.TRIBUNAL)
+ASSISTED_STEP = "assisted"  # ApplicationDraft.step of an assisted filing's materials (services/assisted_filing)
 MAX_AMOUNT = Decimal("999999999999.99")
 _LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _POSTCODE_RE = re.compile(r"^\d{6}$")
@@ -158,7 +159,11 @@ def _current_text(std: StandardText) -> NoticeText:
 
 def application_draft_current(*, user: User) -> ApplicationDraft | None:
     """The user's latest unsubmitted draft, if any."""
-    return ApplicationDraft.objects.filter(owner=user, case__isnull=True).order_by("-updated_at", "-pk").first()
+    # A clerk's assisted filing keeps its scanned materials in a draft of its own (step "assisted").
+    return (
+        ApplicationDraft.objects.filter(owner=user, case__isnull=True).exclude(step=ASSISTED_STEP)
+        .order_by("-updated_at", "-pk").first()
+    )
 
 
 def application_progress(*, draft: ApplicationDraft) -> str:

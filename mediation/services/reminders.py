@@ -95,7 +95,8 @@ def timers_remind(*, now: dt.datetime | None = None, ahead: dt.timedelta = DEFAU
     now = now or timezone.now()
     due = list(
         Timer.objects.filter(
-            status=TimerStatus.RUNNING, reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + ahead
+            status=TimerStatus.RUNNING, reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + ahead,
+            kind__in=list(RECIPIENTS),  # a contact request's clocks tell their own people (contact_requests)
         )
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)

@@ -179,6 +179,11 @@ def _phone_proven(user: User, phone: str) -> bool:
     ).exists()
 
 
+def phone_proven(user: User, phone: str) -> bool:
+    """Public for the other SMS-link confirmations (an assisted filing's party, issue 18)."""
+    return _phone_proven(user, phone)
+
+
 def respondent_party_for(*, case: Case, user: User) -> Party | None:
     """The respondent party ``user`` may take up on ``case``: the case is seeking the respondent, the
     party has no account yet, and its phone is the one ``user`` proved theirs by a code."""

@@ -20,6 +20,7 @@ from mediation.lifecycle import TIMER_RULES
 from mediation.models import Case, Timer
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
+from mediation.services.contact_requests import contact_timer_expired
 from mediation.services.performance import defaults_escalate, obligations_remind
 from mediation.services.reminders import timers_remind
 from mediation.services.timers import event_data
@@ -84,6 +85,8 @@ def _fire(*, timer_id: int, case_id: int, now: dt.datetime) -> Timer | None:
         timer.case = case
         rule = TIMER_RULES[timer.kind]
         audit_append(kind="timer.expired", actor=None, case=case, data=event_data(timer, on_expiry=rule.on_expiry))
+        if rule.started_by_service:
+            contact_timer_expired(timer=timer, now=now)  # the only ledger with its own clocks so far
         if rule.expiry_moves_to is not None:
             _expiry_transition(case=case, timer=timer, to=rule.expiry_moves_to, reason=rule.expiry_reason)
     return timer

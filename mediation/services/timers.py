@@ -415,3 +415,24 @@ def timers_recompute(*, affected_from: dt.date, actor: User | None, cause: Mappi
             )
             changed.append(timer)
     return changed
+
+
+def timer_start_for_entry(*, case: Case, kind: str, at: dt.datetime, actor: User | None) -> Timer:
+    """Start a clock that belongs to one ledger entry rather than to a status (``TimerRule.started_by_service``,
+    a contact request's): inside the caller's transaction. Several may be open on one case."""
+    rule = TIMER_RULES[kind]
+    if not rule.started_by_service:
+        raise ValueError(f"{kind} is started by the case's status, not by a service")
+    return _start(rule=rule, case=case, at=at, actor=actor, overrides=_OverrideCache())
+
+
+def timer_stop_for_entry(*, timer: Timer, at: dt.datetime, actor: User | None, reason: str) -> bool:
+    """Stop a ledger entry's clock once what it waited for is done; False if it had already fired or stopped.
+    Inside the caller's transaction."""
+    locked = Timer.objects.select_for_update().get(pk=timer.pk)
+    if locked.status not in OPEN_STATUSES:
+        return False
+    locked.case = timer.case
+    _stop(timer=locked, at=at, actor=actor, reason=reason)
+    timer.refresh_from_db()
+    return True

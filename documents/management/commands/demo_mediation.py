@@ -43,6 +43,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from documents.ca import ISSUING_CERT, ROOT_CERT, certificate_authority, dev_ca_create
+from documents.management import demo_reach
 from documents.models import Document
 from documents.services.fee_notice import fee_notice_issue
 from documents.services.mediation_document import mediation_document_prepare
@@ -143,8 +144,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, help="Directory for the PDFs and the CA certificate.")
-        parser.add_argument("--mode", choices=("default", "court-filed"), default="default",
-                            help="court-filed: play the seed's court-filed case to a signed, served 民事调解书.")
+        parser.add_argument("--mode", choices=("default", "court-filed", "reach-everyone"), default="default",
+                            help="court-filed: play the seed's court-filed case to a signed, served 民事调解书; "
+                                 "reach-everyone: contact requests (one answered, one escalated) and an assisted "
+                                 "filing by a clerk of a second court (issue 18).")
         parser.add_argument("--outcome", choices=("agreement", "failure"), default="agreement",
                             help="with --mode court-filed: failure ends mediation without agreement, then the court "
                                  "serves the filing-fee notice before trial (failure-report.pdf, fee-notice.pdf).")
@@ -159,6 +162,13 @@ class Command(BaseCommand):
         self._ensure_dev_ca()
         if options["mode"] == "court-filed":
             self._court_filed_mode(out, failure=options["outcome"] == "failure")
+            return
+        if options["mode"] == "reach-everyone":
+            self._demo_case()  # seeds the world when it is missing
+            with override_settings(SMS_BACKEND="console", OTP_RESEND_SECONDS=0, OTP_MAX_SENDS_PER_HOUR=1000,
+                                   EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                demo_reach.play_contact(self._say)
+                demo_reach.play_assisted(self._say)
             return
         case = self._demo_case()
 
