@@ -132,6 +132,7 @@ export function renderTiles() {
     if (!shown.has(Number(tile.dataset.member))) tile.remove();
   }
   $("rm-tiles").dataset.count = String(shown.size);
+  setNetwork(); // a connection's state changed: the room's mark follows at once
   $("rm-tap").hidden = !(!state.audioUnlocked && shown.size > 0);
 }
 
