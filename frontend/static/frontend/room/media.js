@@ -176,6 +176,7 @@ export async function startMedia() {
   }
   if (denied) showPermissionHelp($("rm-media-help"));
   $("rm-media-listen").hidden = Boolean(audioTrack());
+  $("rm-media-audio").hidden = Boolean(audioTrack()); // already in with audio only
   setMic(audioTrack() ? "ok" : "none");
   $("rm-self-video").srcObject = localStream;
   if (audioTrack()) headsetHint();
