@@ -225,6 +225,7 @@ def test_a_refused_camera_leads_in_with_audio_only_and_a_refused_microphone_to_l
             bob.wait_for_selector("#rm-mic-state:has-text('仅收听')")
             assert bob.is_hidden("#rm-media-note")
             receiving(bob, m_id)  # hears and sees the mediator
+            assert bob.text_content("#rm-audio") == "打开摄像头和麦克风"  # the way back to the devices
             both_sizes(bob, "listen-only")
             nothing.close()
             granted.close()

@@ -306,7 +306,11 @@ $("rm-mic").addEventListener("click", () => {
 $("rm-cam").addEventListener("click", () => {
   if (toggleCamera()) render();
 });
-$("rm-audio").addEventListener("click", () => setAudioOnly(!state.audioOnly));
+$("rm-audio").addEventListener("click", () => {
+  if (!state.listenOnly) return setAudioOnly(!state.audioOnly);
+  state.audioOnly = false; // listening only: try the devices again (the permission may be granted now)
+  return openDevices();
+});
 $("rm-media-retry").addEventListener("click", () => {
   state.audioOnly = false;
   openDevices();

@@ -146,14 +146,13 @@ export function renderControls() {
   cam.setAttribute("aria-pressed", String(state.camOff));
   cam.disabled = !videoTrack();
   const audio = $("rm-audio");
-  audio.textContent = state.audioOnly ? gettext("恢复视频") : gettext("仅音频");
+  audio.textContent = state.listenOnly ? gettext("打开摄像头和麦克风") : state.audioOnly ? gettext("恢复视频") : gettext("仅音频");
   audio.setAttribute("aria-pressed", String(state.audioOnly));
   $("rm-self").classList.toggle("no-video", !videoTrack() || state.camOff);
   const micState = micStatus();
   const micLine = $("rm-mic-state");
   micLine.dataset.mic = micState;
   micLine.textContent = TEXT.mic[micState];
-  audio.disabled = state.listenOnly;
   const confirm = $("rm-record-confirm");
   if (confirm) confirm.disabled = !state.recordVersion || !state.record.size || !amAdmitted();
 }
