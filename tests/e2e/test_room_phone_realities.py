@@ -162,7 +162,11 @@ def test_socket_first_then_a_stopped_microphone_and_a_network_change_come_back(a
     both_sizes(alice, "reconnecting")
     alice.wait_for_selector(f"#rm-tiles [data-member='{m_id}']:not(.reconnecting)", timeout=15000)
     alice.wait_for_function("() => document.getElementById('rm-net').dataset.q !== 'reconnecting'", timeout=15000)
-    assert alice.text_content(f"#rm-tiles [data-member='{m_id}'] .rm-q") in {"网络良好", "网络一般", "网络较差"}
+    alice.wait_for_function(  # a quality mark again once a sample is in (网络良好 / 一般 / 较差)
+        f"() => ['good', 'fair', 'poor'].includes("
+        f"document.querySelector(\"#rm-tiles [data-member='{m_id}'] .rm-q\").dataset.q)",
+        timeout=15000,
+    )
     receiving(alice, m_id)
     receiving(mediator, a_id)
     both_sizes(alice, "reconnected")
