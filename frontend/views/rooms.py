@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_permissions_policy.decorators import permissions_policy_override
 
 from frontend.http import client_ip, json_errors, signed_in_user
+from frontend.inapp import open_in_browser
 from mediation import spaces
 from mediation.choices import (
     EndReason,
@@ -131,6 +132,7 @@ def _is_mediator(member: RoomMember) -> bool:
 # --- entering from a session ---------------------------------------------------------------------------------
 
 
+@open_in_browser
 @login_required
 @require_http_methods(["GET", "POST"])
 def session_room_enter(request: HttpRequest, session_id: int) -> HttpResponse:
@@ -165,6 +167,7 @@ def session_room_enter(request: HttpRequest, session_id: int) -> HttpResponse:
 # --- the join steps --------------------------------------------------------------------------------------------
 
 
+@open_in_browser
 @member_view
 def room_join(request: HttpRequest, member: RoomMember) -> HttpResponse:
     """The invitation link: send the person to the first step they have not done."""
@@ -283,6 +286,7 @@ def _agreement_url(case_id: int) -> str:
         return ""
 
 
+@open_in_browser
 @room_media
 @member_view
 @ensure_csrf_cookie

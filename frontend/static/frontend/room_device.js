@@ -1,6 +1,8 @@
 /* The device check before entering a room: a camera preview, a microphone level meter, and clear help
  * when the browser refuses or finds no device. The audio-only choice follows what works. */
 
+import { showPermissionHelp } from "./room/help.js";
+
 const box = document.querySelector("[data-device-check]");
 const video = document.getElementById("device-preview");
 const status = box.querySelector("[data-status]");
@@ -13,8 +15,12 @@ let audioContext = null;
 
 function showHelp(kind) {
   help.hidden = false;
-  for (const p of help.querySelectorAll("[data-help-denied],[data-help-missing],[data-help-insecure]")) p.hidden = true;
+  for (const p of help.querySelectorAll(":scope > [data-help-denied],[data-help-missing],[data-help-insecure]")) p.hidden = true;
   help.querySelector(`[data-help-${kind}]`).hidden = false;
+  const perBrowser = document.getElementById("device-media-help");
+  if (kind === "denied") showPermissionHelp(perBrowser);
+  else perBrowser.hidden = true;
+  help.querySelector("[data-help-denied-audio]").hidden = kind !== "denied";
 }
 
 function stop() {

@@ -26,6 +26,13 @@ export const state = {
   muted: false,
   camOff: false,
   audioUnlocked: false,
+  listenOnly: false, // no camera, no microphone: hear and see, speak through the chat
+  mediaSettled: false, // startMedia finished (granted, refused or missing)
+  reacquired: {}, // kind -> how many times a track was opened again after it ended or went silent
+  headsetDismissed: false,
+  audioOnlyDeclined: false, // "keep video" answered to the audio-only proposal
+  netHistory: [], // the room's overall level per stats sample, newest last
+  timeline: {}, // start, welcome, media: when the page got there (performance.now())
   unreadChat: 0,
 };
 
@@ -76,5 +83,13 @@ export const TEXT = {
   reconnecting: gettext("网络中断，正在重新连接…"),
   error: gettext("操作未成功"),
   muted: gettext("已静音"),
-  net: { good: gettext("网络良好"), fair: gettext("网络一般"), poor: gettext("网络较差"), none: gettext("无连接") },
+  net: { good: gettext("网络良好"), fair: gettext("网络一般"), poor: gettext("网络较差"), lost: gettext("已断开"), none: gettext("无连接") },
+  peerReconnecting: gettext("正在重新连接…"),
+  mic: {
+    ok: gettext("麦克风正常"),
+    recovering: gettext("麦克风中断，正在恢复…"),
+    lost: gettext("麦克风被其他应用占用（如电话），结束后自动恢复"),
+    listen: gettext("仅收听：未开麦克风"),
+    none: gettext("未使用麦克风"),
+  },
 };

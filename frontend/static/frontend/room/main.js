@@ -10,11 +10,18 @@ import { loadAgreement, refreshAgreementSoon } from "./agreement.js";
 import { addChat, chatDelivered, chatFailed, chatSeen } from "./chat.js";
 import { $, ME, TEXT, amAdmitted, cfg, dateTimeOf, me, state, t } from "./context.js";
 import { STATE_OF_KIND, chatRef, memberAfter } from "./events.js";
-import { localStream, muteNow, sendMedia, startMedia, stopMedia, switchVideo, toggleCamera, toggleMute } from "./media.js";
+import {
+  AUDIO, audioTrack, checkTracks, listenOnly, localStream, muteNow, onMediaChange, sendMedia, startMedia, stopMedia, switchVideo,
+  toggleCamera, toggleMute,
+} from "./media.js";
+import { proposeAudioOnly } from "./quality.js";
 import { closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, socketOpen } from "./reconnect.js";
 import { onRecordEntry } from "./record.js";
-import { attachLocal, dropVideo, peerStats, peers, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal, sendVideo } from "./signaling.js";
-import { banner, render, renderTiles, setNetwork, showError } from "./view.js";
+import {
+  attachLocal, dropVideo, peerReconnecting, peerStats, peers, restartAllIce, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal,
+  sendVideo,
+} from "./signaling.js";
+import { banner, render, renderControls, renderTiles, setNetwork, showError } from "./view.js";
 
 /* ---------------------------------------------------------------------------------------------------
  * Frames from the server.
@@ -43,6 +50,7 @@ function onFrame(frame) {
 
 function onWelcome(w) {
   connected();
+  if (!state.timeline.welcome) state.timeline.welcome = performance.now();
   banner("");
   state.you = w.you;
   state.room = w.room;
@@ -57,7 +65,7 @@ function onWelcome(w) {
   for (const event of w.events || []) applyEvent(event, { quiet: true });
   state.log.advance(w.last_seq);
   resendPending();
-  sendMedia();
+  if (state.mediaSettled) sendMedia(); // else openDevices says it once the camera answered
   // A fresh socket: the others closed their connections to me when my old socket went, so offer anew.
   rtcCloseAll();
   render();
@@ -230,11 +238,15 @@ onSocket({
  * ------------------------------------------------------------------------------------------------- */
 
 async function openDevices() {
-  if (!(await startMedia())) return;
+  const ok = await startMedia();
+  state.mediaSettled = true;
+  if (!state.timeline.media) state.timeline.media = performance.now();
+  if (!ok) return;
   attachLocal();
   sendMedia();
   render();
 }
+onMediaChange(() => renderControls());
 
 async function setAudioOnly(on) {
   if (on) {
@@ -262,8 +274,13 @@ async function sampleStats() {
       /* closed meanwhile */
     }
   }
-  setNetwork();
+  checkTracks();
+  const level = setNetwork();
   renderTiles();
+  if (peers.size && level !== "reconnecting") state.netHistory = [...state.netHistory.slice(-9), level];
+  const propose = proposeAudioOnly(state.netHistory, { sendingVideo: !state.audioOnly && Boolean(localStream.getVideoTracks().length), declined: state.audioOnlyDeclined });
+  if (propose) $("rm-propose").hidden = false;
+  else if (state.audioOnly) $("rm-propose").hidden = true;
 }
 setInterval(sampleStats, 2000);
 
@@ -289,10 +306,35 @@ $("rm-mic").addEventListener("click", () => {
 $("rm-cam").addEventListener("click", () => {
   if (toggleCamera()) render();
 });
-$("rm-audio").addEventListener("click", () => setAudioOnly(!state.audioOnly));
+$("rm-audio").addEventListener("click", () => {
+  if (!state.listenOnly) return setAudioOnly(!state.audioOnly);
+  state.audioOnly = false; // listening only: try the devices again (the permission may be granted now)
+  return openDevices();
+});
 $("rm-media-retry").addEventListener("click", () => {
   state.audioOnly = false;
   openDevices();
+});
+$("rm-media-audio").addEventListener("click", () => {
+  state.audioOnly = true;
+  openDevices();
+});
+$("rm-media-listen").addEventListener("click", () => {
+  listenOnly();
+  dropVideo();
+  render();
+});
+$("rm-headset-close").addEventListener("click", () => {
+  state.headsetDismissed = true;
+  $("rm-headset").hidden = true;
+});
+$("rm-propose-yes").addEventListener("click", () => {
+  $("rm-propose").hidden = true;
+  setAudioOnly(true);
+});
+$("rm-propose-no").addEventListener("click", () => {
+  state.audioOnlyDeclined = true;
+  $("rm-propose").hidden = true;
 });
 $("rm-mute-now").addEventListener("click", () => {
   if (muteNow()) render();
@@ -410,10 +452,27 @@ window.yizhanRoom = {
   },
   connected: () => Boolean(socketOpen() && state.you),
   cutSocket,
+  /** Per connection: its ICE state, how often it was restarted, whether it shows "正在重新连接…". */
+  links: () => Object.fromEntries([...peers.values()].map((p) => [p.id, {
+    ice: p.pc.iceConnectionState, restarts: p.restarts || 0, reconnecting: peerReconnecting(p),
+  }])),
+  restartIce: restartAllIce,
+  /** The local microphone track (a test stops it as iOS would) and what the senders carry. */
+  localAudio: () => audioTrack(),
+  audioConstraints: AUDIO,
+  async audioReceived() {
+    const out = {};
+    for (const peer of [...peers.values()]) out[peer.id] = (await peerStats(peer)).audioEnergy;
+    return out;
+  },
+  sendersCarry: () => [...peers.values()].map((p) => p.pc.getSenders().filter((s) => s.track).map((s) => s.track.id)),
 };
 
 render();
-// Connect once the camera is ready (offers then carry it), or after 8 s if a permission prompt is still
-// open: tracks that come later are added to the connections and renegotiated.
-Promise.race([openDevices(), new Promise((resolve) => { setTimeout(resolve, 8000); })]).finally(connect);
+// Issue 15 item 5: the socket opens at once, while the camera starts (a permission prompt may take seconds):
+// the welcome, the members and the chat do not wait for it. Connections made before the camera answered carry
+// its tracks once they come (attachLocal renegotiates).
+state.timeline.start = performance.now();
+connect();
+openDevices();
 loadAgreement();

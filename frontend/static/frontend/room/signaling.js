@@ -2,9 +2,9 @@
  * (negotiation.js), trickle ICE, ICE restart and, when restarts do not help, a new connection. */
 
 import { ME, amAdmitted, me, state } from "./context.js";
-import { localStream } from "./media.js";
+import { localStream, onLocalTrackReplaced } from "./media.js";
 import { acceptDescription, iceRecovery, isNewConnection, mayOffer, negotiation } from "./negotiation.js";
-import { summarize } from "./quality.js";
+import { flowing, reconnecting, summarize } from "./quality.js";
 import { send } from "./reconnect.js";
 import { meshChanges, sameSpace } from "./spaces.js";
 import { renderTiles } from "./view.js";
@@ -55,7 +55,7 @@ export function rtcOpen(id, initiator) {
   if (peers.has(id)) return peers.get(id);
   const pc = new RTCPeerConnection({ iceServers: state.iceServers });
   const peer = { id, pc, neg: negotiation(ME, id, initiator), candidates: [], stream: new MediaStream(),
-    lostTimer: null, stats: null, prev: null };
+    lostTimer: null, stats: null, prev: null, restartedAt: 0, flowingAt: 0 };
   peers.set(id, peer);
   for (const track of localStream.getTracks()) pc.addTrack(track, localStream);
   if (initiator) {
@@ -112,9 +112,31 @@ function restartIce(peer) {
     const other = state.members.get(peer.id);
     if (other && inMySpace(other)) rtcOpen(peer.id, true);
   } else if (step === "restart") {
-    peer.pc.restartIce();
+    iceRestart(peer);
   }
 }
+
+/** Restart ICE on one connection (new ufrag, renegotiated): shown as "正在重新连接…" until media flows again. */
+function iceRestart(peer) {
+  peer.restartedAt = Date.now();
+  peer.restarts = (peer.restarts || 0) + 1;
+  peer.pc.restartIce();
+  renderTiles();
+}
+
+/** Whether the connection with `peer` is coming back (ICE down, or restarted and no media since). */
+export const peerReconnecting = (peer) => reconnecting(peer.pc.iceConnectionState, peer.restartedAt, peer.flowingAt);
+
+const ufrag = (sdp) => (/a=ice-ufrag:(\S+)/.exec(sdp || "") || [])[1] || "";
+
+/** A re-acquired local track (media.js): onto every sender that carried the old one. */
+onLocalTrackReplaced(async (kind, track, old) => {
+  for (const peer of peers.values()) {
+    const sender = peer.pc.getSenders().find((s) => s.track && (s.track === old || (s.track.kind === kind && s.track.readyState === "ended")));
+    if (sender) await sender.replaceTrack(track);
+    else await sendTrack(peer, track);
+  }
+});
 
 export function rtcClose(id) {
   const peer = peers.get(id);
@@ -156,6 +178,9 @@ async function handleSignal(from, data) {
         peer = null;
       }
       if (!peer) peer = rtcOpen(from, false);
+      else if (peer.pc.remoteDescription && ufrag(peer.pc.remoteDescription.sdp) !== ufrag(description.sdp)) {
+        peer.restartedAt = Date.now(); // the other side restarted ICE: coming back here too
+      }
     } else if (!peer) {
       return;
     }
@@ -185,12 +210,18 @@ async function handleSignal(from, data) {
 export async function peerStats(peer) {
   const report = await peer.pc.getStats();
   const { stats, counters } = summarize([...report.values()], peer.prev);
+  // Media flowed in an interval that began after the last restart (so not the frames from before it).
+  if (flowing(peer.stats, stats) && peer.sampledAt > peer.restartedAt) peer.flowingAt = Date.now();
+  peer.sampledAt = Date.now();
   peer.prev = counters;
   peer.stats = stats;
   return stats;
 }
 
-window.addEventListener("online", () => {
-  // The network changed: the offerers restart ICE (reconnect.js brings the socket back).
-  for (const peer of peers.values()) if (peer.neg.initiator) peer.pc.restartIce();
-});
+/** The network changed (Wi-Fi ↔ 4G, back online): the offerers restart ICE on every connection
+ * (reconnect.js brings the socket back). */
+export function restartAllIce() {
+  for (const peer of peers.values()) if (peer.neg.initiator) iceRestart(peer);
+}
+window.addEventListener("online", restartAllIce);
+if (navigator.connection && navigator.connection.addEventListener) navigator.connection.addEventListener("change", restartAllIce);

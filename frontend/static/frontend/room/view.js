@@ -2,11 +2,11 @@
  * controls and the network mark. Which member is where comes from spaces.js. */
 
 import { $, ME, TEXT, amAdmitted, cfg, el, me, mySpace, roleLabel, sideName, state, t } from "./context.js";
-import { audioTrack, videoTrack } from "./media.js";
+import { audioTrack, micStatus, videoTrack } from "./media.js";
 import { overall, quality } from "./quality.js";
 import { hasSocket, socketOpen } from "./reconnect.js";
 import { renderRecord } from "./record.js";
-import { peers } from "./signaling.js";
+import { peerReconnecting, peers } from "./signaling.js";
 import { chatScope, presides, spaceKind, spaceOf, visibleMembers, waitReason } from "./spaces.js";
 
 export function spaceLabel(space) {
@@ -122,14 +122,17 @@ export function renderTiles() {
     const badges = [roleLabel(m)];
     if (m.muted) badges.push(TEXT.muted);
     tile.querySelector(".rm-role").textContent = badges.join(" · ");
-    const q = peer ? quality(peer.stats) : "none";
+    const back = Boolean(peer && peerReconnecting(peer));
+    const q = back ? "reconnecting" : peer ? quality(peer.stats, peer.pc.iceConnectionState) : "none";
+    tile.classList.toggle("reconnecting", back);
     tile.querySelector(".rm-q").dataset.q = q;
-    tile.querySelector(".rm-q").textContent = TEXT.net[q];
+    tile.querySelector(".rm-q").textContent = back ? TEXT.peerReconnecting : TEXT.net[q];
   }
   for (const tile of [...document.querySelectorAll("#rm-tiles [data-member]")]) {
     if (!shown.has(Number(tile.dataset.member))) tile.remove();
   }
   $("rm-tiles").dataset.count = String(shown.size);
+  setNetwork(); // a connection's state changed: the room's mark follows at once
   $("rm-tap").hidden = !(!state.audioUnlocked && shown.size > 0);
 }
 
@@ -143,17 +146,30 @@ export function renderControls() {
   cam.setAttribute("aria-pressed", String(state.camOff));
   cam.disabled = !videoTrack();
   const audio = $("rm-audio");
-  audio.textContent = state.audioOnly ? gettext("恢复视频") : gettext("仅音频");
+  audio.textContent = state.listenOnly ? gettext("打开摄像头和麦克风") : state.audioOnly ? gettext("恢复视频") : gettext("仅音频");
   audio.setAttribute("aria-pressed", String(state.audioOnly));
   $("rm-self").classList.toggle("no-video", !videoTrack() || state.camOff);
+  const micState = micStatus();
+  const micLine = $("rm-mic-state");
+  micLine.dataset.mic = micState;
+  micLine.textContent = TEXT.mic[micState];
   const confirm = $("rm-record-confirm");
   if (confirm) confirm.disabled = !state.recordVersion || !state.record.size || !amAdmitted();
 }
 
+/** The room's mark: "正在重新连接…" while the socket or any connection is coming back, else the worst level. */
+export function roomLevel() {
+  const list = [...peers.values()];
+  if (hasSocket() && !socketOpen() && state.you) return "reconnecting";
+  if (socketOpen() && list.some(peerReconnecting)) return "reconnecting";
+  return overall(socketOpen(), list.map((p) => quality(p.stats, p.pc.iceConnectionState)));
+}
+
 export function setNetwork() {
-  const q = overall(socketOpen(), [...peers.values()].map((p) => quality(p.stats)));
+  const q = state.stopped ? "none" : (!hasSocket() && state.you) ? "reconnecting" : roomLevel();
   $("rm-net").dataset.q = q;
-  $("rm-net-text").textContent = TEXT.net[q];
+  $("rm-net-text").textContent = q === "reconnecting" ? TEXT.peerReconnecting : TEXT.net[q];
+  return q;
 }
 
 export function banner(text) {
