@@ -239,7 +239,7 @@ def room_join_notices(request: HttpRequest, member: RoomMember) -> HttpResponse:
     room = member.room
     if member.identity_checked_at is None:
         return redirect("room_join_identity", room_id=room.pk)
-    notices = list(room_notices_required(room.case))
+    notices = list(room_notices_required(room.case, member.role))
     # No caucus in the court's verification session (Interp 356): the question is not asked there.
     asks_caucus = member.role in (ParticipantRole.PARTY, ParticipantRole.AGENT) and (
         room.session.purpose != SessionPurpose.VERIFICATION)
@@ -398,7 +398,7 @@ def api_token(request: HttpRequest, member: RoomMember) -> JsonResponse:
             member = room_identity_verify(member=member, code=code, ip_address=client_ip(request))
         except DomainError as exc:  # whatever stopped the check, this step failed: the client asks again
             return _json_error(400, "otp_invalid", str(exc))
-    required = [n.code for n in room_notices_required(member.room.case)]
+    required = [n.code for n in room_notices_required(member.room.case, member.role)]
     if set(required) - set(codes):
         raise NoticesRequired(_("请确认全部告知事项。"), required=required)
     member = room_notices_acknowledge(member=member, codes=required, audio_only=audio_only,

@@ -255,7 +255,7 @@ class Command(BaseCommand):
             member = room_entry.room_identity_verify(member=member, code=self._code(phone))
             is_party = member.role in permissions.PARTY_ROLES
             member = room_entry.room_notices_acknowledge(
-                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case)],
+                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case, member.role)],
                 consent_caucus=True if is_party else None,
             )
             members[user.pk] = room_controls.room_admit(room=room, actor=mediator, member=member)
@@ -369,7 +369,7 @@ class Command(BaseCommand):
             room_entry.room_identity_code_send(member=member)
             member = room_entry.room_identity_verify(member=member, code=self._code(phone))
             member = room_entry.room_notices_acknowledge(
-                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case)],
+                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case, member.role)],
                 consent_caucus=True,
             )
             members.append(room_controls.room_admit(room=room, actor=judge, member=member))
