@@ -159,7 +159,8 @@ INVITED_PARTICIPANT_CONSENT = StandardText(
 )
 
 # The interpreter's declaration (如实翻译的保证), accepted on the way into the room before an interpreter may
-# enter (issue 18 item 4; by analogy with CPL 47, which applies recusal to interpreters; PML 20). The documents name the interpreter with it only when it was accepted.
+# enter (issue 18 item 4; by analogy with CPL 47, which applies recusal to interpreters; PML 20). The documents
+# name the interpreter with it only when it was accepted.
 INTERPRETER_DECLARATION = StandardText(
     code="i18.interpreter_declaration",
     title="翻译人员如实翻译保证书",

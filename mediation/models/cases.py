@@ -13,12 +13,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mediation.choices import (
+    INTERPRETER_KINDS,
     AgentAuthority,
     AgentKind,
     CaseOrigin,
     CaseStatus,
     EndReason,
-    INTERPRETER_KINDS,
     HelperKind,
     IdType,
     ParticipantRole,
@@ -213,6 +213,10 @@ class CaseHelper(models.Model):
         return ParticipantRole.INTERPRETER if self.kind in INTERPRETER_KINDS else ParticipantRole.HELPER
 
     @property
+    def role_label(self) -> str:
+        return str(ParticipantRole(self.role).label)
+
+    @property
     def needs_declaration(self) -> bool:
         return self.role == ParticipantRole.INTERPRETER
 
@@ -220,8 +224,10 @@ class CaseHelper(models.Model):
     def service_label(self) -> str:
         """"为申请人张三提供手语翻译" — what the documents say this person did, and for whom."""
         what = self.get_kind_display()
-        if self.language and self.kind != HelperKind.SIGN_LANGUAGE:
-            what = f"{self.language}{what}"
+        if self.language and self.kind == HelperKind.FOREIGN_LANGUAGE:
+            what = _("%(language)s翻译") % {"language": self.language}
+        elif self.language and self.kind == HelperKind.INTERPRETATION:
+            what = _("%(language)s口译") % {"language": self.language}
         if self.kind in (HelperKind.FAMILY, HelperKind.INVITED):
             relation = _("（系其%(relation)s）") % {"relation": self.relation} if self.relation else ""
             return _("为%(side)s%(party)s提供协助%(relation)s") % {

@@ -101,25 +101,42 @@ def helper_invite(
             or Agent.objects.filter(party__case=case, user=user).exists()
             or CaseMediator.objects.filter(case=case, mediator=user, is_active=True).exists()
         ):
-            raise _invalid(
-                _("该手机号码属于本案的当事人、代理人或调解员，不能同时担任翻译人员或协助人员。"), "phone"
-            )
+            raise _invalid(_("该手机号码属于本案的当事人、代理人或调解员，不能同时担任翻译人员或协助人员。"), "phone")
         if CaseHelper.objects.filter(case=case, user=user, is_active=True).exists():
             raise _invalid(_("该人员已是本案的翻译人员或协助人员。"), "phone")
         try:
             with transaction.atomic():
                 helper = CaseHelper.objects.create(
-                    case=case, assists=assists, user=user, kind=kind, name=name, phone=phone, language=language,
-                    relation=relation, invited_by=actor,
+                    case=case,
+                    assists=assists,
+                    user=user,
+                    kind=kind,
+                    name=name,
+                    phone=phone,
+                    language=language,
+                    relation=relation,
+                    invited_by=actor,
                 )
         except IntegrityError as exc:  # a concurrent invitation of the same person
             raise _invalid(_("该人员已是本案的翻译人员或协助人员。"), "phone") from exc
         audit_append(
-            kind="helper.invited", actor=actor, case=case,
-            data={"helper": helper.pk, "role": helper.role, "kind": kind, "name": name, "assists": assists.pk,
-                  "assists_name": assists.name, "side": assists.role, "phone": mask_phone(phone),
-                  "phone_hash": phone_hash(phone), "language": language, "relation": relation,
-                  "service": helper.service_label},
+            kind="helper.invited",
+            actor=actor,
+            case=case,
+            data={
+                "helper": helper.pk,
+                "role": helper.role,
+                "kind": kind,
+                "name": name,
+                "assists": assists.pk,
+                "assists_name": assists.name,
+                "side": assists.role,
+                "phone": mask_phone(phone),
+                "phone_hash": phone_hash(phone),
+                "language": language,
+                "relation": relation,
+                "service": helper.service_label,
+            },
         )
     return helper
 
@@ -133,8 +150,12 @@ def helper_withdraw(*, helper: CaseHelper, actor: User) -> CaseHelper:
         updated = CaseHelper.objects.filter(pk=helper.pk, is_active=True).update(is_active=False)
         helper.refresh_from_db()
         if updated:
-            audit_append(kind="helper.withdrawn", actor=actor, case=case,
-                         data={"helper": helper.pk, "role": helper.role, "name": helper.name})
+            audit_append(
+                kind="helper.withdrawn",
+                actor=actor,
+                case=case,
+                data={"helper": helper.pk, "role": helper.role, "name": helper.name},
+            )
     return helper
 
 
@@ -147,7 +168,17 @@ def helper_declaration_record(*, helper: CaseHelper, text: NoticeText) -> CaseHe
         declaration_code=text.code, declaration_version=text.version, declaration_accepted_at=now
     )
     helper.declaration_code, helper.declaration_version, helper.declaration_accepted_at = text.code, text.version, now
-    audit_append(kind="helper.declaration_accepted", actor=helper.user, case=helper.case,
-                 data={"helper": helper.pk, "role": helper.role, "name": helper.name, "code": text.code,
-                       "version": text.version, "service": helper.service_label})
+    audit_append(
+        kind="helper.declaration_accepted",
+        actor=helper.user,
+        case=helper.case,
+        data={
+            "helper": helper.pk,
+            "role": helper.role,
+            "name": helper.name,
+            "code": text.code,
+            "version": text.version,
+            "service": helper.service_label,
+        },
+    )
     return helper

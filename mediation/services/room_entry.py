@@ -296,7 +296,8 @@ def room_notices_acknowledge(
             notice_acknowledge(case=case, actor=member.user, text=text)
         helper = helper_of(member.user, case)
         if helper is not None and helper.needs_declaration:
-            helper_declaration_record(helper=helper, text=next(t for t in texts if t.code == INTERPRETER_DECLARATION.code))
+            declaration = next(t for t in texts if t.code == INTERPRETER_DECLARATION.code)
+            helper_declaration_record(helper=helper, text=declaration)
         consent_texts = room_consent_texts()
         for kind, granted in answers.items():
             if granted is not None and member.party is not None:

@@ -42,14 +42,27 @@ def mediating_case(world):
 
 def invite_interpreter(world, case) -> CaseHelper:
     applicant, _respondent = parties_of(case)
-    return helper_invite(case=case, assists=applicant, kind=HelperKind.SIGN_LANGUAGE, name="周译",
-                         phone=INTERPRETER_PHONE, actor=world.mediator)
+    return helper_invite(
+        case=case,
+        assists=applicant,
+        kind=HelperKind.SIGN_LANGUAGE,
+        name="周译",
+        phone=INTERPRETER_PHONE,
+        actor=world.mediator,
+    )
 
 
 def invite_family_helper(world, case) -> CaseHelper:
     _applicant, respondent = parties_of(case)
-    return helper_invite(case=case, assists=respondent, kind=HelperKind.FAMILY, name="李小妹", relation="女儿",
-                         phone=HELPER_PHONE, actor=world.mediator)
+    return helper_invite(
+        case=case,
+        assists=respondent,
+        kind=HelperKind.FAMILY,
+        name="李小妹",
+        relation="女儿",
+        phone=HELPER_PHONE,
+        actor=world.mediator,
+    )
 
 
 def room_with_helpers(world):
@@ -79,11 +92,18 @@ def test_the_mediator_invites_an_interpreter_linked_to_a_party_and_the_audit_tra
     helper = invite_interpreter(world, case)
 
     assert (helper.role, helper.assists.role, helper.user.phone) == (
-        ParticipantRole.INTERPRETER, PartyRole.APPLICANT, INTERPRETER_PHONE)
+        ParticipantRole.INTERPRETER,
+        PartyRole.APPLICANT,
+        INTERPRETER_PHONE,
+    )
     assert helper.service_label == "为申请人张三提供手语翻译"
     event = AuditEvent.objects.get(case=case, kind="helper.invited")
     assert (event.actor, event.data["role"], event.data["assists_name"], event.data["kind"]) == (
-        world.mediator, ParticipantRole.INTERPRETER, "张三", HelperKind.SIGN_LANGUAGE)
+        world.mediator,
+        ParticipantRole.INTERPRETER,
+        "张三",
+        HelperKind.SIGN_LANGUAGE,
+    )
 
 
 @pytest.mark.parametrize("name", ["outsider", "respondent", "applicant", "lawyer", "other_mediator", "judge"])
@@ -92,8 +112,15 @@ def test_nobody_but_the_cases_mediator_may_invite_a_helper(world, name):
     applicant, _respondent = parties_of(case)
 
     with pytest.raises(PermissionDenied, match="只有本案调解员"):
-        helper_invite(case=case, assists=applicant, kind=HelperKind.INTERPRETATION, name="某某", language="蒙古语",
-                      phone="13900000199", actor=getattr(world, name))
+        helper_invite(
+            case=case,
+            assists=applicant,
+            kind=HelperKind.INTERPRETATION,
+            name="某某",
+            language="蒙古语",
+            phone="13900000199",
+            actor=getattr(world, name),
+        )
     assert not CaseHelper.objects.filter(case=case).exists()
 
 
@@ -103,8 +130,14 @@ def test_the_other_party_or_its_lawyer_cannot_be_made_a_helper_of_this_party(wor
     applicant, _respondent = parties_of(case)
 
     with pytest.raises(InvalidInput, match="不能同时担任"):
-        helper_invite(case=case, assists=applicant, kind=HelperKind.FAMILY, name="某某",
-                      phone=getattr(world, name).phone, actor=world.mediator)
+        helper_invite(
+            case=case,
+            assists=applicant,
+            kind=HelperKind.FAMILY,
+            name="某某",
+            phone=getattr(world, name).phone,
+            actor=world.mediator,
+        )
 
 
 def test_a_party_of_another_case_and_bad_input_are_refused_with_nothing_saved(world):
@@ -112,15 +145,28 @@ def test_a_party_of_another_case_and_bad_input_are_refused_with_nothing_saved(wo
     other_applicant, _ = parties_of(other)
 
     with pytest.raises(PermissionDenied, match="不属于本案"):
-        helper_invite(case=case, assists=other_applicant, kind=HelperKind.FAMILY, name="某某", phone=HELPER_PHONE,
-                      actor=world.mediator)
+        helper_invite(
+            case=case,
+            assists=other_applicant,
+            kind=HelperKind.FAMILY,
+            name="某某",
+            phone=HELPER_PHONE,
+            actor=world.mediator,
+        )
     applicant, _ = parties_of(case)
     with pytest.raises(InvalidInput, match="手机号码"):
-        helper_invite(case=case, assists=applicant, kind=HelperKind.FAMILY, name="某某", phone="12345",
-                      actor=world.mediator)
+        helper_invite(
+            case=case, assists=applicant, kind=HelperKind.FAMILY, name="某某", phone="12345", actor=world.mediator
+        )
     with pytest.raises(InvalidInput, match="语言"):
-        helper_invite(case=case, assists=applicant, kind=HelperKind.FOREIGN_LANGUAGE, name="某某",
-                      phone=HELPER_PHONE, actor=world.mediator)
+        helper_invite(
+            case=case,
+            assists=applicant,
+            kind=HelperKind.FOREIGN_LANGUAGE,
+            name="某某",
+            phone=HELPER_PHONE,
+            actor=world.mediator,
+        )
     assert not CaseHelper.objects.exists()
 
 
@@ -192,8 +238,7 @@ def test_helpers_come_in_with_their_party_and_wait_when_it_leaves(world):
 
     room_entry.room_leave(member=applicant)
     assert fresh(interpreter).state == RoomMemberState.WAITING  # went out with it
-    assert AuditEvent.objects.filter(case=case, kind="room.helper_followed_party",
-                                     data__member=interpreter.pk).exists()
+    assert AuditEvent.objects.filter(case=case, kind="room.helper_followed_party", data__member=interpreter.pk).exists()
 
 
 def test_a_helper_follows_the_party_into_a_caucus_and_out_and_the_other_sides_helper_does_not(world):
@@ -209,12 +254,14 @@ def test_a_helper_follows_the_party_into_a_caucus_and_out_and_the_other_sides_he
     assert not spaces.share_space(caucus_side=room.caucus_side, a=fresh(m["helper"]), b=fresh(m["applicant"]))
 
     event = room_record.room_record_add(member=fresh(m["mediator"]), text="申请人单独陈述：希望分两期付款。")
-    seen_by = {name: any(e.pk == event.pk for e in room_events_visible(member=fresh(member)))
-               for name, member in m.items()}
+    seen_by = {
+        name: any(e.pk == event.pk for e in room_events_visible(member=fresh(member))) for name, member in m.items()
+    }
     assert seen_by["interpreter"] and seen_by["applicant"]
     assert not seen_by["helper"] and not seen_by["respondent"] and not seen_by["lawyer"]
-    record_of = {name: [e.text for e in room_record_visible(member=fresh(m[name]))[0]]
-                 for name in ("interpreter", "helper")}
+    record_of = {
+        name: [e.text for e in room_record_visible(member=fresh(m[name]))[0]] for name in ("interpreter", "helper")
+    }
     assert "申请人单独陈述：希望分两期付款。" in record_of["interpreter"]
     assert "申请人单独陈述：希望分两期付款。" not in record_of["helper"]
     started = AuditEvent.objects.get(case=case, kind="room.caucus_started")
@@ -223,7 +270,8 @@ def test_a_helper_follows_the_party_into_a_caucus_and_out_and_the_other_sides_he
     room_controls.room_caucus_end(room=room, actor=world.mediator)
     room.refresh_from_db()
     assert {spaces.space_of(caucus_side=room.caucus_side, member=fresh(member)) for member in m.values()} == {
-        spaces.JOINT}
+        spaces.JOINT
+    }
 
 
 def test_the_respondents_helper_follows_the_respondent_when_the_mediator_removes_it(world):
