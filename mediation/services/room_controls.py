@@ -147,7 +147,9 @@ def helpers_follow_party(room: Room, member: RoomMember, *, actor: User | None) 
     """``member`` (a party or its agent) left or was removed: if nobody of that party is admitted any more,
     its admitted helpers go back to the waiting room, and come back in with the party. The room is locked
     by the caller."""
-    if member.role not in PARTY_ROLES or member.party_id is None or _party_present(room, member.party_id):
+    if room.status != RoomStatus.OPEN or member.role not in PARTY_ROLES or member.party_id is None:
+        return
+    if _party_present(room, member.party_id):
         return
     for helper in RoomMember.objects.filter(room=room, party_id=member.party_id, role__in=INVITED_ROLES,
                                             state=M.ADMITTED):

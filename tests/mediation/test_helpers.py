@@ -8,6 +8,7 @@ import pytest
 
 from mediation import spaces
 from mediation.adapters.sms import outbox_clear
+from mediation.audit_labels import audit_event_label
 from mediation.choices import CaseStatus, HelperKind, ParticipantRole, PartyRole, RoomMemberState
 from mediation.exceptions import InvalidInput, NotFound, NoticesRequired, PermissionDenied
 from mediation.models import AuditEvent, CaseHelper, RoomMember
@@ -297,3 +298,11 @@ def test_a_helpers_attempt_to_assent_is_refused_with_a_clear_message_and_nothing
         agreement_clause_assent(clause=clause, actor=helper.user, party=helper.assists)
     assert "翻译人员（为申请人张三提供手语翻译）" in str(refused.value)
     assert not clause.assents.exists()
+
+
+def test_the_timeline_names_the_helper_with_their_role_and_whom_they_help(world):
+    case = mediating_case(world)
+    invite_interpreter(world, case)
+
+    event = AuditEvent.objects.get(case=case, kind="helper.invited")
+    assert audit_event_label(event) == "调解员邀请翻译人员：周译（为申请人张三提供手语翻译）"
