@@ -41,6 +41,7 @@ from mediation.choices import (
     NotAcceptGround,
     ObligationStatus,
     OrganisationKind,
+    ParticipantRole,
     PartyKind,
     PartyRole,
     Procedure,
@@ -61,6 +62,7 @@ from mediation.models import (
     Agreement,
     AuditEvent,
     Case,
+    CaseHelper,
     CaseMediator,
     ConfirmationApplication,
     Consent,
@@ -447,6 +449,35 @@ def sessions_data(case: Case, *, with_record: bool) -> list[Data]:
     return out
 
 
+def helpers_data(case: Case) -> list[Data]:
+    """The interpreters and helpers who took part (issue 18 item 4): a ``CaseHelper`` whose person was admitted
+    into a mediation room of the case, with whom they helped and how, and the 如实翻译 declaration only when
+    they accepted it (its version and time as recorded). Invited but never admitted: not named."""
+    took_part = set(
+        RoomMember.objects.filter(room__case=case, room__session__purpose=SessionPurpose.MEDIATION,
+                                  admitted_at__isnull=False).values_list("user_id", flat=True)
+    )
+    out: list[Data] = []
+    for helper in CaseHelper.objects.filter(case=case).select_related("assists").order_by("assists__role", "pk"):
+        if helper.user_id not in took_part:
+            continue
+        declared = helper.declaration_accepted_at is not None
+        out.append({
+            "name": helper.name,
+            "role": helper.role,
+            "role_label": _label(ParticipantRole, helper.role),
+            "kind_label": helper.get_kind_display(),
+            "service": str(helper.service_label),
+            "party": helper.assists.name,
+            "declaration": (
+                {"at": _iso(helper.declaration_accepted_at), "code": helper.declaration_code,
+                 "version": helper.declaration_version}
+                if declared else None
+            ),
+        })
+    return out
+
+
 def notices_data(case: Case) -> Data:
     """Notices and consents that §C2 asks the record to show: recording (and whether it replaces the
     transcript), the mediator's disclosure (recusal inquiry) and invited participants."""
@@ -544,6 +575,7 @@ def agreement_document_data(case: Case, agreement: Agreement, *, now: dt.datetim
     data["copies"] = len(data["parties"]) + (1 if data["organisation"] else 0)
     data["confirmation_possible"] = case.origin not in (CaseOrigin.ENTRUSTED, CaseOrigin.COURT_FILED)
     data["jc_window_days"] = CONFIRMATION_WINDOW_DAYS
+    data["helpers"] = helpers_data(case)
     data["signers"] = [*party_signers(data["parties"]), *mediator_signers(data["mediators"]),
                        *seal_signer(data["organisation"])]
     return data
@@ -556,6 +588,7 @@ def transcript_data(case: Case, *, now: dt.datetime) -> Data:
     data["title"] = _("调解笔录")
     data["number"] = f"{case.reference}-BL"
     data["sessions"] = sessions_data(case, with_record=True)
+    data["helpers"] = helpers_data(case)
     data["notices"] = notices_data(case)
     data["undisputed_facts"] = undisputed_facts(case)
     data["agreement"] = (

@@ -15,6 +15,7 @@ from frontend.views import (
     court_filed,
     documents,
     filing,
+    helpers,
     identity,
     inbox,
     intake,
@@ -110,6 +111,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("cases/<int:case_id>/recusal/", case_actions.recusal_page, name="case_recusal"),
     path("cases/<int:case_id>/respondent/", case_actions.respondent_page, name="case_respondent"),
     path("cases/<int:case_id>/respond/", case_actions.respond_page, name="case_respond"),
+    path("cases/<int:case_id>/helpers/", helpers.case_helpers_page, name="case_helpers"),
     # Phone sign-in and the real-name check.
     path("accounts/phone/", identity.phone_login, name="phone_login"),
     path("accounts/phone/identity/", identity.identity, name="identity_verify"),

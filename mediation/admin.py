@@ -26,6 +26,7 @@ from mediation.models import (
     ApplicationDraft,
     AuditEvent,
     Case,
+    CaseHelper,
     CaseMediator,
     ClauseAssent,
     Complaint,
@@ -323,6 +324,15 @@ class AgentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: an agent holds case roles, so agents are added through the intake services, audited."""
 
     list_display = ["name", "party", "kind", "authority"]
+
+
+@admin.register(CaseHelper)
+class CaseHelperAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: interpreters and helpers are invited by the case's mediator (``services.helpers``), audited."""
+
+    list_display = ["name", "kind", "assists", "case", "invited_at", "declaration_accepted_at", "is_active"]
+    list_filter = ["kind", "is_active"]
+    exclude = ["phone"]
 
 
 @admin.register(OneTimeCode)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from mediation.choices import CaseStatus, ConsentKind, RecusalDecision, TimerKind
+from mediation.choices import CaseStatus, ConsentKind, ParticipantRole, RecusalDecision, TimerKind
 from mediation.models import AuditEvent
 
 _FIXED = {
@@ -88,6 +88,7 @@ _FIXED = {
     "room.chat_posted": _("在调解室发送消息"),
     "room.file_attached": _("在调解室提交材料"),
     "room.record_added": _("记录调解笔录"),
+    "room.helper_followed_party": _("翻译人员或协助人员随其协助的当事人回到等候区"),
     "room.record_confirmed": _("当事人在线确认调解笔录"),
     "room.record_released": _("当事人同意公开背对背笔录"),
     "document.issued": _("生成文书"),
@@ -137,6 +138,12 @@ _DEFAULT_OUTCOMES = {
     "enforcement_added": _("权利人报告未履行，强制执行申请书重新生成"),
     "recorded": _("权利人报告未履行"),
 }
+# Interpreters and helpers (issue 18 item 4): the label names the role, the person and whom they help.
+_HELPER = {
+    "helper.invited": _("调解员邀请%(role)s"),
+    "helper.withdrawn": _("调解员取消邀请%(role)s"),
+    "helper.declaration_accepted": _("%(role)s作出如实翻译的保证"),
+}
 _TIMER = {
     "timer.started": _("期限开始计算"),
     "timer.paused": _("期限中止"),
@@ -169,6 +176,10 @@ def audit_event_label(event: AuditEvent) -> str:
         return str(_("准予回避") if granted else _("驳回回避申请"))
     if event.kind == "performance.default_reported":
         return str(_DEFAULT_OUTCOMES.get(data.get("outcome", ""), _DEFAULT_OUTCOMES["recorded"]))
+    if event.kind in _HELPER:
+        what = _HELPER[event.kind] % {"role": _choice_label(ParticipantRole, data.get("role"))}
+        detail = data.get("name", "") + (f"（{data['service']}）" if data.get("service") else "")
+        return _("%(event)s：%(detail)s") % {"event": what, "detail": detail}
     if event.kind in _TIMER:
         detail = _choice_label(TimerKind, data.get("kind"))
         return _("%(event)s：%(detail)s") % {"event": _TIMER[event.kind], "detail": detail}

@@ -221,6 +221,20 @@ class AgentKind(models.TextChoices):
     RECOMMENDED = "recommended", _("社区、单位或有关社会团体推荐的公民")
 
 
+class HelperKind(models.TextChoices):
+    """What a helper linked to a party does (issue 18 item 4; PML 20). The first three are interpreters
+    (翻译人员), who give the 如实翻译 declaration before entering; the others help without translating."""
+
+    INTERPRETATION = "interpretation", _("口译")
+    SIGN_LANGUAGE = "sign_language", _("手语翻译")
+    FOREIGN_LANGUAGE = "foreign_language", _("外语翻译")
+    FAMILY = "family", _("家属陪同协助")
+    INVITED = "invited", _("特邀人员（人民调解法第二十条）")
+
+
+INTERPRETER_KINDS = frozenset({HelperKind.INTERPRETATION, HelperKind.SIGN_LANGUAGE, HelperKind.FOREIGN_LANGUAGE})
+
+
 class AgentAuthority(models.TextChoices):
     GENERAL = "general", _("一般授权")
     SPECIAL = "special", _("特别授权")

@@ -158,6 +158,21 @@ INVITED_PARTICIPANT_CONSENT = StandardText(
     ),
 )
 
+# The interpreter's declaration (如实翻译的保证), accepted on the way into the room before an interpreter may
+# enter (issue 18 item 4; by analogy with CPL 47, which applies recusal to interpreters; PML 20). The documents
+# name the interpreter with it only when it was accepted.
+INTERPRETER_DECLARATION = StandardText(
+    code="i18.interpreter_declaration",
+    title="翻译人员如实翻译保证书",
+    body=(
+        "本人受调解员邀请，为本案当事人提供翻译。本人保证：如实、完整地翻译各方的陈述和调解员的说明，"
+        "不歪曲、不遗漏、不添加；不代替当事人作出意思表示，不对调解协议表示同意或签名；"
+        "对调解中知悉的内容保密；与本案当事人有利害关系的，主动向调解员说明。"
+        "如有虚假翻译，愿承担相应的法律责任。"
+        "（参照：《中华人民共和国民事诉讼法》第四十七条关于翻译人员回避的规定，《中华人民共和国人民调解法》第二十条）"
+    ),
+)
+
 # A party's consent to the court entrusting its filed lawsuit to mediation (legal-rules §A12 art. 2), asked on
 # the party's phone before the mediator receives the materials.
 COURT_ENTRUSTMENT_CONSENT = StandardText(

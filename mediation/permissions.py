@@ -18,6 +18,7 @@ from mediation.exceptions import NotFound
 from mediation.models import (
     Agent,
     Case,
+    CaseHelper,
     CaseMediator,
     GuidanceRequest,
     MediationSession,
@@ -129,6 +130,9 @@ def session_place(*, session: MediationSession, user: User | None) -> Place | No
     agent = Agent.objects.filter(party__case_id=case_id, user=user).select_related("party").order_by("pk").first()
     if agent is not None:
         return Place(ParticipantRole.AGENT, agent.party.role, agent.party, agent.name or user.display_name)
+    helper = helper_of(user, case_id)
+    if helper is not None:
+        return Place(helper.role, helper.assists.role, helper.assists, helper.name or user.display_name)
     invited = (
         SessionParticipant.objects.filter(session=session, user=user, role__in=INVITED_ROLES)
         .select_related("party").order_by("pk").first()
@@ -143,6 +147,31 @@ def session_place(*, session: MediationSession, user: User | None) -> Place | No
     ):
         return Place(ParticipantRole.JUDGE_GUIDE, "", None, user.display_name)
     return None
+
+
+def helper_of(user: User | None, case: Case | int) -> CaseHelper | None:
+    """``user``'s active place as an interpreter or helper on ``case`` (a ``CaseHelper`` linked to the party
+    they assist), or None. A helper holds no case role: they follow their party in the room and never act
+    for it (no assent, no signature)."""
+    if user is None or not user.is_authenticated:
+        return None
+    case_id = case.pk if isinstance(case, Case) else case
+    return (
+        CaseHelper.objects.filter(case_id=case_id, user=user, is_active=True)
+        .select_related("assists").order_by("pk").first()
+    )
+
+
+def helper_refusal(user: User | None, case: Case | int) -> str | None:
+    """The sentence that refuses a helper an act only a party (or its specially authorised agent) may take:
+    assenting to the agreement or signing it. None when ``user`` is not a helper on ``case``."""
+    helper = helper_of(user, case)
+    if helper is None:
+        return None
+    return _(
+        "您是本案的%(role)s（%(service)s），不能代表当事人对调解协议表示同意或签名："
+        "只有当事人本人或其特别授权的代理人可以。请由当事人本人确认。"
+    ) % {"role": ParticipantRole(helper.role).label, "service": helper.service_label}
 
 
 def _is_court_judge(user: User, case_id: int) -> bool:

@@ -74,7 +74,7 @@ def ready_member(
         member = room_entry.room_checks_record_by_command(member=member, command="tests")
     is_party = member.role in permissions.PARTY_ROLES
     member = room_entry.room_notices_acknowledge(
-        member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case)],
+        member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case, member.role)],
         consent_caucus=consent_caucus if is_party else None, consent_invited=consent_invited if is_party else None,
     )
     if admit_by is not None and member.state != "admitted":

@@ -71,7 +71,7 @@ from mediation.exceptions import (
     TransitionNotAllowed,
 )
 from mediation.models import Agent, AuditEvent, Case, CaseMediator, OneTimeCode, Party, Timer, User
-from mediation.permissions import case_roles
+from mediation.permissions import case_roles, helper_refusal
 from mediation.services.agreements import agreement_is_fully_assented
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
@@ -286,7 +286,11 @@ def _superseded(document: Document) -> bool:
 
 def _check_may_sign(*, document: Document, case: Case, actor: User, role: str, party: Party | None) -> SignOption:
     """The option ``actor`` signs under, or a DomainError saying why not. Order: who (outsiders learn
-    nothing more), what document, its state, what is already signed, and the agreement's assent."""
+    nothing more), what document, its state, what is already signed, and the agreement's assent. An
+    interpreter or helper of the case is told plainly that helping is not signing (issue 18 item 4)."""
+    refusal = helper_refusal(actor, case)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
     if not case_roles(actor, case):
         raise PermissionDenied(_("文书不存在或您无权查看。"))
     if role not in SignerRole.values:

@@ -31,4 +31,5 @@ def case_sessions(context: template.Context, case: Case) -> dict[str, Any]:
     return {
         "show": bool(rows) or may_schedule, "case": case, "upcoming": upcoming[:SHOWN],
         "more": max(len(rows) - min(len(upcoming), SHOWN), 0), "may_schedule": may_schedule,
+        "may_invite_helpers": tr.MEDIATOR in roles,  # issue 18 item 4: frontend/views/helpers.py
     }

@@ -50,6 +50,7 @@ from mediation.exceptions import (
 )
 from mediation.models import MediationSession, RoomMember
 from mediation.permissions import access_session_place
+from mediation.selectors.helpers import case_helpers
 from mediation.selectors.rooms import room_for_session_get, room_get_for_user, room_phone_on_file
 from mediation.selectors.scheduling import span_text, user_time_zone
 from mediation.services.identity import SmsUnavailable, otp_resend_wait
@@ -242,27 +243,33 @@ def room_join_notices(request: HttpRequest, member: RoomMember) -> HttpResponse:
     room = member.room
     if member.identity_checked_at is None:
         return redirect("room_join_identity", room_id=room.pk)
-    notices = list(room_notices_required(room.case))
+    notices = list(room_notices_required(room.case, member.role))
     # No caucus in the court's verification session (Interp 356): the question is not asked there.
     asks_caucus = member.role in (ParticipantRole.PARTY, ParticipantRole.AGENT) and (
         room.session.purpose != SessionPurpose.VERIFICATION)
+    # The interpreters and helpers invited on the case (issue 18 item 4): a party answers PML 20's question.
+    helpers = list(case_helpers(room.case)) if member.role in (ParticipantRole.PARTY, ParticipantRole.AGENT) else []
     error = ""
     checked: set[str] = set()
-    caucus_answer = ""
+    caucus_answer = invited_answer = ""
     if request.method == "POST":
         checked = set(request.POST.getlist("notice"))
         caucus_answer = request.POST.get("consent_caucus", "")
+        invited_answer = request.POST.get("consent_invited", "")
         missing = [n for n in notices if n.code not in checked]
         if missing:
             error = _("请阅读并逐项确认以下告知事项：%(titles)s。") % {"titles": "、".join(n.title for n in missing)}
         elif asks_caucus and caucus_answer not in ("yes", "no"):
             error = _("请回答是否同意背对背调解。")
+        elif helpers and invited_answer not in ("yes", "no"):
+            error = _("请回答是否同意调解员邀请的翻译人员或协助人员参加调解。")
         else:
             try:
                 room_notices_acknowledge(
                     member=member, codes=[n.code for n in notices], ip_address=client_ip(request),
                     audio_only=bool(_session_flag(request, AUDIO_ONLY_KEY, room.pk)),
                     consent_caucus=(caucus_answer == "yes") if asks_caucus else None,
+                    consent_invited=(invited_answer == "yes") if helpers else None,
                 )
             except DomainError as exc:
                 error = str(exc)
@@ -271,7 +278,7 @@ def room_join_notices(request: HttpRequest, member: RoomMember) -> HttpResponse:
     return render(request, "frontend/rooms/join_notices.html", {
         "room": room, "case": room.case, "member": member, "steps": _steps("room_join_notices"),
         "notices": notices, "checked": checked, "asks_caucus": asks_caucus, "caucus_answer": caucus_answer,
-        "error": error,
+        "helpers": helpers, "invited_answer": invited_answer, "error": error,
     })
 
 
@@ -402,7 +409,7 @@ def api_token(request: HttpRequest, member: RoomMember) -> JsonResponse:
             member = room_identity_verify(member=member, code=code, ip_address=client_ip(request))
         except DomainError as exc:  # whatever stopped the check, this step failed: the client asks again
             return _json_error(400, "otp_invalid", str(exc))
-    required = [n.code for n in room_notices_required(member.room.case)]
+    required = [n.code for n in room_notices_required(member.room.case, member.role)]
     if set(required) - set(codes):
         raise NoticesRequired(_("请确认全部告知事项。"), required=required)
     member = room_notices_acknowledge(member=member, codes=required, audio_only=audio_only,

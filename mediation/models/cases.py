@@ -13,12 +13,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from mediation.choices import (
+    INTERPRETER_KINDS,
     AgentAuthority,
     AgentKind,
     CaseOrigin,
     CaseStatus,
     EndReason,
+    HelperKind,
     IdType,
+    ParticipantRole,
     PartyKind,
     PartyRole,
     Procedure,
@@ -167,6 +170,70 @@ class Agent(models.Model):
     @property
     def may_sign_agreement(self) -> bool:
         return self.authority == AgentAuthority.SPECIAL
+
+
+class CaseHelper(models.Model):
+    """An interpreter or helper the mediator invited for one party (issue 18 item 4; PML 20). Modelled like
+    an ``Agent``: a person linked to the party they ``assists``. They take the party's side in a room (caucus
+    included), pass the same identity step, and never assent or sign (``permissions.helper_of``)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="helpers", verbose_name=_("案件"))
+    assists = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="helpers", verbose_name=_("协助的当事人"))
+    user = models.ForeignKey(
+        "mediation.User", on_delete=models.PROTECT, related_name="helper_roles", verbose_name=_("账户")
+    )
+    kind = models.CharField(_("协助类型"), max_length=20, choices=HelperKind.choices)
+    name = models.CharField(_("姓名"), max_length=60)
+    phone = models.CharField(_("联系电话"), max_length=20)
+    language = models.CharField(_("语言"), max_length=40, blank=True, help_text=_("如：蒙古语、英语、中国手语。"))
+    relation = models.CharField(_("与当事人关系"), max_length=40, blank=True, help_text=_("家属陪同时填写，如：女儿。"))
+    invited_by = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("邀请人"))
+    invited_at = models.DateTimeField(_("邀请时间"), auto_now_add=True)
+    declaration_code = models.CharField(_("保证书文本编号"), max_length=60, blank=True)
+    declaration_version = models.PositiveIntegerField(_("保证书文本版本"), null=True, blank=True)
+    declaration_accepted_at = models.DateTimeField(_("作出如实翻译保证时间"), null=True, blank=True)
+    is_active = models.BooleanField(_("有效"), default=True)
+
+    class Meta:
+        verbose_name = _("翻译及协助人员")
+        verbose_name_plural = _("翻译及协助人员")
+        ordering = ["case", "assists", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], condition=models.Q(is_active=True),
+                                    name="one_active_helper_role_per_user_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_kind_display()}）"
+
+    @property
+    def role(self) -> str:
+        """The room role: 翻译人员 for the three kinds of translation, 协助调解人员 otherwise."""
+        return ParticipantRole.INTERPRETER if self.kind in INTERPRETER_KINDS else ParticipantRole.HELPER
+
+    @property
+    def role_label(self) -> str:
+        return str(ParticipantRole(self.role).label)
+
+    @property
+    def needs_declaration(self) -> bool:
+        return self.role == ParticipantRole.INTERPRETER
+
+    @property
+    def service_label(self) -> str:
+        """"为申请人张三提供手语翻译" — what the documents say this person did, and for whom."""
+        what = self.get_kind_display()
+        if self.language and self.kind == HelperKind.FOREIGN_LANGUAGE:
+            what = _("%(language)s翻译") % {"language": self.language}
+        elif self.language and self.kind == HelperKind.INTERPRETATION:
+            what = _("%(language)s口译") % {"language": self.language}
+        if self.kind in (HelperKind.FAMILY, HelperKind.INVITED):
+            relation = _("（系其%(relation)s）") % {"relation": self.relation} if self.relation else ""
+            return _("为%(side)s%(party)s提供协助%(relation)s") % {
+                "side": self.assists.get_role_display(), "party": self.assists.name, "relation": relation}
+        return _("为%(side)s%(party)s提供%(what)s") % {
+            "side": self.assists.get_role_display(), "party": self.assists.name, "what": what}
 
 
 class CaseMediator(models.Model):

@@ -47,7 +47,7 @@ from mediation.models import (
     Room,
     User,
 )
-from mediation.permissions import case_roles
+from mediation.permissions import case_roles, helper_refusal
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.room_events import room_announce
@@ -87,6 +87,9 @@ def _require_may_assent_for(actor: User, party: Party) -> bool:
     """Whether ``actor`` acts for ``party`` through an agency (True) or in person (False); refuses otherwise."""
     if party.user_id is not None and party.user_id == actor.pk:
         return False
+    refusal = helper_refusal(actor, party.case_id)
+    if refusal is not None:  # an interpreter or helper (issue 18 item 4): helping is not acting for the party
+        raise PermissionDenied(refusal)
     agent = Agent.objects.filter(party=party, user=actor).first()
     if agent is None:
         raise PermissionDenied(_("您不能代表该当事人表示同意：只有当事人本人或其特别授权的代理人可以。"))

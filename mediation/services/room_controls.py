@@ -27,9 +27,19 @@ from mediation.choices import (
 )
 from mediation.exceptions import InvalidInput
 from mediation.lifecycle import SIGNING_OPENED_STATUSES
-from mediation.models import Case, Consent, MediationSession, RecordConfirmation, Room, RoomEvent, RoomMember, User
-from mediation.permissions import INVITED_ROLES
-from mediation.selectors.rooms import record_version, shared_record
+from mediation.models import (
+    Case,
+    Consent,
+    MediationSession,
+    Party,
+    RecordConfirmation,
+    Room,
+    RoomEvent,
+    RoomMember,
+    User,
+)
+from mediation.permissions import INVITED_ROLES, PARTY_ROLES
+from mediation.selectors.rooms import record_version, room_checks_done, shared_record
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_all_parties_granted
 from mediation.services.room_events import (
@@ -76,20 +86,80 @@ def room_admit(*, room: Room, actor: User, member: RoomMember | int) -> RoomMemb
         if target.state not in (M.WAITING, M.REFUSED):
             raise InvalidInput(_("该人员已离开或已被移出，不能准许入会。"))
         if target.role in INVITED_ROLES:
+            if target.party_id is not None and not _party_present(room, target.party_id):
+                raise InvalidInput(
+                    _("%(role)s随其协助的当事人进出调解室：请先准许%(party)s入会。")
+                    % {"role": ParticipantRole(target.role).label, "party": _party_name(target.party_id)}
+                )
             missing = _consent_missing(room.case, ConsentKind.INVITED_PARTICIPANT)
             if missing:
                 raise InvalidInput(
                     _("须经各方当事人同意，%(role)s方可参加调解。尚未同意：%(names)s。")
                     % {"role": ParticipantRole(target.role).label, "names": "、".join(missing)}
                 )
-        target.state, target.admitted_at = M.ADMITTED, timezone.now()
-        target.save(update_fields=["state", "admitted_at"])
-        store_event(room, name="member.admitted",
-                    audience=spaces.either(spaces.ALL, spaces.user_audience(target.user_id)),
-                    actor=actor, payload=member_payload(target), actor_member=mediator, state=member_state(target))
-        room_audit("room.member_admitted", actor=actor, room=room,
-                   data={"member": target.pk, "role": target.role, "side": target.side})
+        _admit(room, target, actor=actor, mediator=mediator)
+        if target.role in PARTY_ROLES and target.party_id is not None:
+            _helpers_come_in(room, target.party_id, actor=actor, mediator=mediator)
     return target
+
+
+def _admit(room: Room, target: RoomMember, *, actor: User, mediator: RoomMember | None,
+           with_party: int | None = None) -> None:
+    target.state, target.admitted_at = M.ADMITTED, timezone.now()
+    target.save(update_fields=["state", "admitted_at"])
+    store_event(room, name="member.admitted",
+                audience=spaces.either(spaces.ALL, spaces.user_audience(target.user_id)),
+                actor=actor, payload=member_payload(target), actor_member=mediator, state=member_state(target))
+    data = {"member": target.pk, "role": target.role, "side": target.side}
+    if with_party is not None:
+        data["with_party"] = with_party
+    room_audit("room.member_admitted", actor=actor, room=room, data=data)
+
+
+# --- interpreters and helpers follow their party (issue 18 item 4) ----------------------------------------------
+# A helper (``CaseHelper``, or an invited participant linked to a party) holds its party's side, so the caucus
+# rules of ``mediation.spaces`` put it wherever its party is. Coming in and going out follow the party too:
+# admitted only while the party (in person or by an agent) is admitted, brought in when the party is, and
+# sent back to the waiting room when the party's last member leaves or is removed.
+
+
+def _party_present(room: Room, party_id: int) -> bool:
+    return RoomMember.objects.filter(room=room, party_id=party_id, role__in=PARTY_ROLES, state=M.ADMITTED).exists()
+
+
+def _party_name(party_id: int) -> str:
+    party = Party.objects.filter(pk=party_id).first()
+    return f"{party.get_role_display()}{party.name}" if party is not None else _("该当事人")
+
+
+def _helpers_come_in(room: Room, party_id: int, *, actor: User, mediator: RoomMember | None) -> None:
+    """The party is admitted: its helpers who are waiting, passed the way in and have every party's consent
+    come in with it. One without consent stays waiting (the mediator sees why when admitting them)."""
+    waiting = list(RoomMember.objects.filter(room=room, party_id=party_id, role__in=INVITED_ROLES, state=M.WAITING))
+    if not waiting or _consent_missing(room.case, ConsentKind.INVITED_PARTICIPANT):
+        return
+    for helper in waiting:
+        if room_checks_done(helper):
+            _admit(room, helper, actor=actor, mediator=mediator, with_party=party_id)
+
+
+def helpers_follow_party(room: Room, member: RoomMember, *, actor: User | None) -> None:
+    """``member`` (a party or its agent) left or was removed: if nobody of that party is admitted any more,
+    its admitted helpers go back to the waiting room, and come back in with the party. The room is locked
+    by the caller."""
+    if room.status != RoomStatus.OPEN or member.role not in PARTY_ROLES or member.party_id is None:
+        return
+    if _party_present(room, member.party_id):
+        return
+    for helper in RoomMember.objects.filter(room=room, party_id=member.party_id, role__in=INVITED_ROLES,
+                                            state=M.ADMITTED):
+        helper.state = M.WAITING
+        helper.save(update_fields=["state"])
+        store_event(room, name="member.waiting",
+                    audience=spaces.either(spaces.ALL, spaces.user_audience(helper.user_id)),
+                    actor=actor, payload=member_payload(helper), actor_member=None, state=member_state(helper))
+        room_audit("room.helper_followed_party", actor=actor, room=room,
+                   data={"member": helper.pk, "role": helper.role, "party": member.party_id, "to": M.WAITING})
 
 
 def room_refuse(*, room: Room, actor: User, member: RoomMember | int) -> RoomMember:
@@ -121,6 +191,7 @@ def room_remove(*, room: Room, actor: User, member: RoomMember | int) -> RoomMem
                     audience=spaces.either(spaces.ALL, spaces.user_audience(target.user_id)),
                     actor=actor, payload=member_payload(target), actor_member=mediator, state=member_state(target))
         room_audit("room.member_removed", actor=actor, room=room, data={"member": target.pk, "role": target.role})
+        helpers_follow_party(room, target, actor=actor)
     return target
 
 
@@ -185,7 +256,14 @@ def _set_space(room: Room, *, actor: User, mediator: RoomMember, side: str) -> R
     event = store_event(room, name="room.space", audience=spaces.EVERYONE, actor=actor,
                         payload={"caucus_side": side}, actor_member=mediator, state={"caucus_side": side})
     if side:
-        room_audit("room.caucus_started", actor=actor, room=room, data={"side": side, "previous": previous})
+        # Who is in the caucus with the mediator: the side's parties, agents and the helpers linked to them.
+        with_side = [
+            {"member": m.pk, "role": m.role}
+            for m in RoomMember.objects.filter(room=room, state=M.ADMITTED).order_by("pk")
+            if spaces.space_of(caucus_side=side, member=m) == spaces.CAUCUS and m.role not in spaces.PRESIDING
+        ]
+        room_audit("room.caucus_started", actor=actor, room=room,
+                   data={"side": side, "previous": previous, "with": with_side})
     else:
         room_audit("room.caucus_ended", actor=actor, room=room, data={"side": previous})
     return event

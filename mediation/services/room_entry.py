@@ -60,6 +60,7 @@ from mediation.models import (
 )
 from mediation.notices import (
     CAUCUS_CONSENT,
+    INTERPRETER_DECLARATION,
     INVITED_PARTICIPANT_CONSENT,
     SESSION_NOTICE,
     SESSION_NOTICE_ENTRUSTED,
@@ -67,14 +68,16 @@ from mediation.notices import (
     SHAM_MEDIATION_WARNING,
     StandardText,
 )
-from mediation.permissions import PARTY_ROLES, Place, access_session_place, place_key
+from mediation.permissions import PARTY_ROLES, Place, access_session_place, helper_of, place_key
 from mediation.selectors.rooms import room_checks_done, room_phone_on_file
 from mediation.services.agreements import agreement_variant_for
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_record, notice_acknowledge
 from mediation.services.consents import notice_text_publish as _publish
+from mediation.services.helpers import helper_declaration_record
 from mediation.services.identity import otp_send, otp_verify
+from mediation.services.room_controls import helpers_follow_party
 from mediation.services.room_events import (
     lock_open_room,
     lock_room,
@@ -248,10 +251,13 @@ def session_notice_for(case: Case | None) -> StandardText:
     return SESSION_NOTICE
 
 
-def room_notices_required(case: Case | None = None) -> list[NoticeText]:
+def room_notices_required(case: Case | None = None, role: str = "") -> list[NoticeText]:
     """The current versions of the notices everyone acknowledges before entering (SIM 14, OMR 17), the session
-    notice in the version for ``case`` (``session_notice_for``)."""
+    notice in the version for ``case`` (``session_notice_for``); an interpreter (``role``) also accepts the
+    如实翻译 declaration (issue 18 item 4)."""
     texts = [session_notice_for(case) if t is SESSION_NOTICE else t for t in REQUIRED_NOTICES]
+    if role == ParticipantRole.INTERPRETER:
+        texts.append(INTERPRETER_DECLARATION)
     return [_publish(code=t.code, title=t.title, body=t.body, actor=None) for t in texts]
 
 
@@ -275,7 +281,7 @@ def room_notices_acknowledge(
     and invited-participant questions when given; then the person may take a join token."""
     member = RoomMember.objects.select_related("user", "party", "room", "room__case").get(pk=member.pk)
     _require_open_member(member)
-    texts = room_notices_required(member.room.case)
+    texts = room_notices_required(member.room.case, member.role)
     missing = [t.code for t in texts if t.code not in set(codes)]
     if missing:
         raise NoticesRequired(_("请阅读并确认全部告知事项后再进入调解室。"), required=[t.code for t in texts])
@@ -288,6 +294,10 @@ def room_notices_acknowledge(
     with transaction.atomic():
         for text in texts:
             notice_acknowledge(case=case, actor=member.user, text=text)
+        helper = helper_of(member.user, case)
+        if helper is not None and helper.needs_declaration:
+            declaration = next(t for t in texts if t.code == INTERPRETER_DECLARATION.code)
+            helper_declaration_record(helper=helper, text=declaration)
         consent_texts = room_consent_texts()
         for kind, granted in answers.items():
             if granted is not None and member.party is not None:
@@ -307,7 +317,7 @@ def room_checks_record_by_command(*, member: RoomMember, command: str) -> RoomMe
     """Development only (``manage.py join_link``, which refuses ``DEBUG=0``): record the identity
     re-check and the notices as done by the command, and say so in the audit trail."""
     member = RoomMember.objects.select_related("user", "room", "room__case").get(pk=member.pk)
-    texts = room_notices_required(member.room.case)
+    texts = room_notices_required(member.room.case, member.role)
     _identity_checked(member, method="command", data={"command": command})
     with transaction.atomic():
         room = lock_room(member.room_id)
@@ -422,6 +432,7 @@ def room_leave(*, member: RoomMember) -> RoomMember:
                         actor=fresh.user, payload=member_payload(fresh), actor_member=fresh,
                         state=member_state(fresh))
         room_audit("room.member_left", actor=fresh.user, room=room, data={"member": fresh.pk})
+        helpers_follow_party(room, fresh, actor=fresh.user)
         if fresh.role == ParticipantRole.JUDGE_GUIDE:
             room_audit("room.guidance_left", actor=fresh.user, room=room,
                        data={"member": fresh.pk, "request": _open_guidance_id(room)})

@@ -155,3 +155,11 @@ def test_the_confirmed_ruling_states_the_verification_held_and_the_dismissal_non
     assert "通过在线视频组织询问" in text("ruling-confirm-signed.pdf")
     assert "询问笔录经" in text("ruling-confirm-signed.pdf")
     assert "组织询问" not in text("ruling-dismiss-signed.pdf")
+
+
+def test_an_interpreter_takes_part_and_the_record_and_agreement_name_them_with_the_declaration(demo):
+    assert "调解员邀请翻译人员 周明（为申请人" in demo.text
+    for name in ("transcript-v1-original.pdf", *[p.name for p in demo.out.glob("agreement-*-original.pdf")]):
+        text = "".join(subprocess.run(["pdftotext", "-raw", str(demo.out / name), "-"], capture_output=True,
+                                      text=True, check=True).stdout.split())
+        assert re.search(r"翻译人员：周明（为申请人\S+提供手语翻译）。该翻译人员已于\S+作出如实翻译的保证", text), name

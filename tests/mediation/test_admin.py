@@ -24,7 +24,7 @@ def staff_clerk(world, client):
 @pytest.mark.parametrize(
     "model",
     ["organisation", "user", "mediatorprofile", "case", "auditevent", "consent", "noticetext", "timer",
-     "holidayoverride", "agent", "onetimecode", "identityverification", "evidence", "serviceaddress",
+     "holidayoverride", "agent", "casehelper", "onetimecode", "identityverification", "evidence", "serviceaddress",
      "complaint", "recusalrequest", "applicationdraft", "mediatorchoice", "disclosure", "servicerecord",
      "servicedelivery", "mediationsession", "sessionparticipant", "venue", "workinghours", "outboxmessage"],
 )

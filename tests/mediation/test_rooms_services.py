@@ -290,7 +290,7 @@ def test_interpreter_is_admitted_only_with_every_partys_consent(world):
     SessionParticipant.objects.create(session=session, user=interpreter, role=ParticipantRole.INTERPRETER,
                                       party=case.parties.get(role="applicant"))
     ready_member(room, world.mediator)
-    ready_member(room, world.applicant, consent_invited=True)
+    ready_member(room, world.applicant, consent_invited=True, admit_by=world.mediator)
     member = ready_member(room, interpreter)
 
     with pytest.raises(InvalidInput, match="李四"):

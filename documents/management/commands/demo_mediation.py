@@ -57,6 +57,7 @@ from mediation.choices import (
     DismissalGround,
     DocumentKind,
     EndReason,
+    HelperKind,
     ObligationStatus,
     PartyRole,
     RecordTag,
@@ -76,6 +77,7 @@ from mediation.management.commands.seed_demo import (
 from mediation.models import (
     Agent,
     Case,
+    CaseHelper,
     CaseMediator,
     ConfirmationApplication,
     MediationSession,
@@ -97,6 +99,7 @@ from mediation.services.agreements import (
 )
 from mediation.services.confirmation import confirmation_accept, confirmation_rule, confirmation_ruling_served
 from mediation.services.court_filed import court_filed_materials_receive, mediation_document_request
+from mediation.services.helpers import helper_invite
 from mediation.services.performance import (
     obligation_confirm_receipt,
     obligation_proof_upload,
@@ -108,6 +111,8 @@ from mediation.services.service import service_address_change, service_record_ac
 from mediation.services.timer_sweep import timers_sweep
 
 PLAYABLE_FROM = CaseStatus.SCHEDULING
+# The demo's sign-language interpreter for the applicant (issue 18 item 4): an account made for this number.
+DEMO_INTERPRETER_PHONE = "13900009001"
 AT_COURT = CaseStatus.JC_SUBMITTED
 # After the court (``_court``) the case is in the objection window; the performance part (``_perform``) takes it
 # on from any status of the confirmation path to a default on the confirmed agreement.
@@ -255,21 +260,31 @@ class Command(BaseCommand):
         room = room_entry.room_for_session(session=session, actor=mediator)
         self._say(f"1. 安排在线调解（{timezone.localtime(start):%Y-%m-%d %H:%M}），调解员开启调解室")
 
-        # 2. Everyone passes the way in: identity re-check by one-time code, notices, the caucus consent.
+        # 1b. The applicant is deaf: the mediator invites a sign-language interpreter for them (issue 18 item 4;
+        # PML 20). The interpreter passes the same way in and accepts the 如实翻译 declaration.
+        interpreter = CaseHelper.objects.filter(case=case, assists=applicant, is_active=True).first()
+        if interpreter is None:
+            interpreter = helper_invite(case=case, assists=applicant, kind=HelperKind.SIGN_LANGUAGE, name="周明",
+                                        phone=DEMO_INTERPRETER_PHONE, actor=mediator)
+        self._say(f"1b. 调解员邀请翻译人员 {interpreter.name}（{interpreter.service_label}）")
+
+        # 2. Everyone passes the way in: identity re-check by one-time code, notices, the caucus consent and
+        # the consent to the invited interpreter.
         mediator_member = room_entry.room_member_get_or_create(room=room, user=mediator)
         members: dict[int, Any] = {}
-        for user in people:
+        for user in [*people, interpreter.user]:
             member = room_entry.room_member_get_or_create(room=room, user=user)
             phone = room_selectors.room_phone_on_file(member)
             room_entry.room_identity_code_send(member=member)
             member = room_entry.room_identity_verify(member=member, code=self._code(phone))
             is_party = member.role in permissions.PARTY_ROLES
             member = room_entry.room_notices_acknowledge(
-                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case)],
-                consent_caucus=True if is_party else None,
+                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case, member.role)],
+                consent_caucus=True if is_party else None, consent_invited=True if is_party else None,
             )
             members[user.pk] = room_controls.room_admit(room=room, actor=mediator, member=member)
-        self._say(f"2. {len(people)} 人完成短信验证码身份核验并确认告知事项，调解员准许入会")
+        self._say(f"2. {len(people) + 1} 人完成短信验证码身份核验并确认告知事项（翻译人员另作如实翻译保证），"
+                  "调解员准许入会；翻译人员随申请人进出背对背调解")
 
         # 3. Joint session, then a caucus with each side and back.
         add = room_record.room_record_add
@@ -379,7 +394,7 @@ class Command(BaseCommand):
             room_entry.room_identity_code_send(member=member)
             member = room_entry.room_identity_verify(member=member, code=self._code(phone))
             member = room_entry.room_notices_acknowledge(
-                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case)],
+                member=member, codes=[t.code for t in room_entry.room_notices_required(member.room.case, member.role)],
                 consent_caucus=True,
             )
             members.append(room_controls.room_admit(room=room, actor=judge, member=member))
