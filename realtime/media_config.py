@@ -201,14 +201,14 @@ def write(out: Path, *, janus: JanusConfig, coturn: CoturnConfig | None) -> dict
     confdir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name, text in janus.files(confdir).items():
-        paths[name] = _write_private(confdir / name, text)
+        paths[name] = write_private(confdir / name, text)
     if coturn is not None:
         text = coturn.conf(log_file=out / "turnserver.log", pid_file=out / "turnserver.pid", userdb=out / "turndb")
-        paths["turnserver.conf"] = _write_private(out / "turnserver.conf", text)
+        paths["turnserver.conf"] = write_private(out / "turnserver.conf", text)
     return paths
 
 
-def _write_private(path: Path, text: str) -> Path:
+def write_private(path: Path, text: str) -> Path:
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
     path.write_text(text, encoding="utf-8")
