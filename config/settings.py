@@ -319,6 +319,12 @@ JANUS_VIDEOROOM_ADMIN_KEY = env_str("JANUS_VIDEOROOM_ADMIN_KEY", "") or ""
 # The address Janus gathers ICE candidates on (ice_enforce_list): a concrete non-loopback address, never "lo".
 JANUS_ICE_ADDRESS = env_str("JANUS_ICE_ADDRESS", "10.231.0.1") or ""
 JANUS_TIMEOUT = env_int("JANUS_TIMEOUT", 5, minimum=1)
+# Several Janus instances: the same number of Admin API and WebSocket URLs, in the same order; a mediation room is
+# pinned to one of them by its id (realtime/sfu.py ``instance``; docs/deployment.md).
+JANUS_ADMIN_URLS = env_list("JANUS_ADMIN_URLS", [JANUS_ADMIN_URL])
+JANUS_WS_URLS = env_list("JANUS_WS_URLS", [JANUS_WS_URL])
+if len(JANUS_ADMIN_URLS) != len(JANUS_WS_URLS) or not JANUS_ADMIN_URLS:
+    raise ImproperlyConfigured("JANUS_ADMIN_URLS and JANUS_WS_URLS must list the same Janus instances, in order.")
 if ROOM_MEDIA == "sfu" and not DEBUG and not (JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY):
     raise ImproperlyConfigured("MEDIA=sfu needs JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY.")
 

@@ -51,6 +51,11 @@ def enabled() -> bool:
     return getattr(settings, "ROOM_MEDIA", "mesh") == "sfu"
 
 
+def instance(room_id: int) -> int:
+    """The Janus instance a mediation room is pinned to (all its spaces, for its whole life)."""
+    return room_id % len(settings.JANUS_ADMIN_URLS)
+
+
 def janus_room_id(room_id: int, space: str) -> int | None:
     slot = SPACE_SLOTS.get(space)
     return None if slot is None else ROOM_BASE + room_id * 16 + slot
@@ -81,8 +86,9 @@ class JanusAdmin:
     timeout: float = 5.0
 
     @classmethod
-    def from_settings(cls) -> JanusAdmin:
-        return cls(url=settings.JANUS_ADMIN_URL, secret=settings.JANUS_ADMIN_SECRET,
+    def from_settings(cls, room_id: int) -> JanusAdmin:
+        """The Admin API of the instance ``room_id`` is pinned to."""
+        return cls(url=settings.JANUS_ADMIN_URLS[instance(room_id)], secret=settings.JANUS_ADMIN_SECRET,
                    admin_key=settings.JANUS_VIDEOROOM_ADMIN_KEY, timeout=float(settings.JANUS_TIMEOUT))
 
     def call(self, janus: str, **body: Any) -> dict[str, Any]:
@@ -111,7 +117,7 @@ class JanusAdmin:
         try:
             self.call("remove_token", token=token)
         except JanusError as exc:
-            if "not found" not in exc.reason.lower() and "doesn't exist" not in exc.reason.lower():
+            if "token" not in exc.reason.lower():  # "Error removing token": it was not there
                 raise
 
     def list_tokens(self) -> list[str]:
@@ -169,7 +175,7 @@ def media_descriptor(*, room_id: int, member: spaces.MemberLike, caucus_side: st
     space = spaces.space_of(caucus_side=caucus_side, member=member)
     return {
         "mode": "sfu",
-        "janus_url": settings.JANUS_WS_URL,
+        "janus_url": settings.JANUS_WS_URLS[instance(room_id)],
         "token": member_token(room_id, int(member.pk or 0)),
         "room": janus_room_id(room_id, space),
         "feed": int(member.pk or 0),
@@ -195,7 +201,7 @@ def _spaces_of(room_id: int, members: Iterable[spaces.MemberLike], caucus_side: 
 def admit(*, room_id: int, member: spaces.MemberLike, caucus_side: str, admin: JanusAdmin | None = None) -> None:
     """At a welcome: the member's token in Janus's core and in the allowed list of its space's room (created
     when it is not there yet)."""
-    admin = admin or JanusAdmin.from_settings()
+    admin = admin or JanusAdmin.from_settings(room_id)
     token = member_token(room_id, int(member.pk or 0))
     admin.add_token(token)
     space = spaces.space_of(caucus_side=caucus_side, member=member)
@@ -217,7 +223,7 @@ def rebuild(*, room_id: int, members: Iterable[spaces.MemberLike], caucus_side: 
             admin: JanusAdmin | None = None) -> None:
     """After a space change: every Janus room of the mediation room destroyed (their publishers and
     subscribers end on the server) and created again with who is in each space now."""
-    admin = admin or JanusAdmin.from_settings()
+    admin = admin or JanusAdmin.from_settings(room_id)
     members = list(members)
     for janus_room, tokens in _spaces_of(room_id, members, caucus_side).items():
         admin.destroy(janus_room)
@@ -227,7 +233,7 @@ def rebuild(*, room_id: int, members: Iterable[spaces.MemberLike], caucus_side: 
 
 def dismiss(*, room_id: int, member_id: int, admin: JanusAdmin | None = None) -> None:
     """A member who left or was removed: token gone from Janus and from every allowed list, and kicked."""
-    admin = admin or JanusAdmin.from_settings()
+    admin = admin or JanusAdmin.from_settings(room_id)
     token = member_token(room_id, member_id)
     for slot_space in SPACE_SLOTS:
         janus_room = janus_room_id(room_id, slot_space)
@@ -244,7 +250,7 @@ def dismiss(*, room_id: int, member_id: int, admin: JanusAdmin | None = None) ->
 
 def close(*, room_id: int, member_ids: Iterable[int], admin: JanusAdmin | None = None) -> None:
     """The room ended: its Janus rooms destroyed and its members' tokens removed."""
-    admin = admin or JanusAdmin.from_settings()
+    admin = admin or JanusAdmin.from_settings(room_id)
     for slot_space in SPACE_SLOTS:
         janus_room = janus_room_id(room_id, slot_space)
         assert janus_room is not None

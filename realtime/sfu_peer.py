@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
 
 from realtime.peer import SyntheticVideoTrack, _ice_servers
 
@@ -150,9 +157,43 @@ class SfuPeer:
         self.publishers: list[int] = []
         self.publisher_pc: RTCPeerConnection | None = None
         self.subscriptions: dict[int, Subscription] = {}
+        # Janus trickles its own candidates (full_trickle): applied to the handle's connection once it has
+        # the remote description, held until then.
+        self._pcs: dict[int, RTCPeerConnection] = {}
+        self._held: dict[int, list[dict[str, Any]]] = {}
+        self._events: asyncio.Task[None] | None = None
+
+    async def _follow_events(self) -> None:
+        while True:
+            event = await self.session.events.get()
+            if event.get("janus") != "trickle":
+                continue
+            handle, candidate = int(event.get("sender") or 0), event.get("candidate") or {}
+            pc = self._pcs.get(handle)
+            if pc is None or pc.remoteDescription is None:
+                self._held.setdefault(handle, []).append(candidate)
+            else:
+                await self._add_candidate(pc, candidate)
+
+    @staticmethod
+    async def _add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any]) -> None:
+        if candidate.get("completed") or not candidate.get("candidate"):
+            await pc.addIceCandidate(None)
+            return
+        parsed = candidate_from_sdp(str(candidate["candidate"]).removeprefix("candidate:"))
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        await pc.addIceCandidate(parsed)
+
+    async def _remote_set(self, handle: int, pc: RTCPeerConnection) -> None:
+        """Register ``pc`` for ``handle`` (its remote description is set) and apply held candidates."""
+        self._pcs[handle] = pc
+        for candidate in self._held.pop(handle, []):
+            await self._add_candidate(pc, candidate)
 
     def _pc(self) -> RTCPeerConnection:
-        return RTCPeerConnection(RTCConfiguration(iceServers=_ice_servers(self.ice_servers)))
+        policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
+        return RTCPeerConnection(RTCConfiguration(iceServers=_ice_servers(self.ice_servers), iceTransportPolicy=policy))
 
     async def join(self, *, room: int | None = None, feed: int | None = None, publish: bool = True,
                    track: MediaStreamTrack | None = None) -> dict[str, Any]:
@@ -160,6 +201,7 @@ class SfuPeer:
         publish a synthetic camera (or ``track``) unless ``publish`` is false. Returns the ``joined`` data."""
         if not self.session.session_id:
             await self.session.open()
+            self._events = asyncio.ensure_future(self._follow_events())
         self.handle = await self.session.attach()
         body: dict[str, Any] = {
             "request": "join", "ptype": "publisher", "room": self.media["room"] if room is None else room,
@@ -184,6 +226,7 @@ class SfuPeer:
         await self.session.end_of_candidates(self.handle)
         jsep = answer.get("jsep") or {}
         await pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
+        await self._remote_set(self.handle, pc)
 
     async def subscribe(self, feed: int, *, room: int | None = None, private_id: int | None = None) -> Subscription:
         """Subscribe to ``feed`` with this member's private id (``private_id`` overrides it: 0 sends none)."""
@@ -204,6 +247,7 @@ class SfuPeer:
             subscription.tasks.append(asyncio.ensure_future(self._count(track, subscription)))
 
         await pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
+        await self._remote_set(handle, pc)
         await pc.setLocalDescription(await pc.createAnswer())
         local = pc.localDescription
         await self.session.message(handle, {"request": "start"}, {"type": local.type, "sdp": local.sdp})
@@ -227,15 +271,20 @@ class SfuPeer:
         return subscription.frames - before
 
     def selected_pair(self, pc: RTCPeerConnection) -> tuple[Any, Any] | None:
-        """(local, remote) aioice candidates of the nominated pair of ``pc``'s first transport."""
+        """(local, remote) aioice candidates of the pair in use on ``pc``'s transport: the nominated one, else
+        the first that succeeded (aioice records a nomination only when it saw USE-CANDIDATE on that pair)."""
         for transceiver in pc.getTransceivers():
-            ice = transceiver.receiver.transport.transport
-            pair = ice._connection._nominated.get(1)  # aioice: component 1 (rtcp-mux)
+            connection = transceiver.receiver.transport.transport._connection
+            pair = connection._nominated.get(1)
+            if pair is None:
+                pair = next((p for p in connection._check_list if p.state.name == "SUCCEEDED"), None)
             if pair is not None:
                 return pair.local_candidate, pair.remote_candidate
         return None
 
     async def close(self) -> None:
+        if self._events is not None:
+            self._events.cancel()
         for subscription in self.subscriptions.values():
             for task in subscription.tasks:
                 task.cancel()

@@ -42,8 +42,8 @@ class MediaServers:
     def settings(self, settings) -> None:  # type: ignore[no-untyped-def]
         """Point the app at these servers (a test's ``settings`` fixture)."""
         settings.ROOM_MEDIA = "sfu"
-        settings.JANUS_ADMIN_URL = self.janus.admin_url
-        settings.JANUS_WS_URL = self.janus.ws_url
+        settings.JANUS_ADMIN_URLS = [self.janus.admin_url]
+        settings.JANUS_WS_URLS = [self.janus.ws_url]
         settings.JANUS_ADMIN_SECRET = self.janus.admin_secret
         settings.JANUS_VIDEOROOM_ADMIN_KEY = self.janus.admin_key
         settings.ICE_TURN_URLS = [self.turn_url]

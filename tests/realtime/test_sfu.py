@@ -13,6 +13,7 @@ import pytest
 
 from mediation import spaces
 from realtime import sfu
+from realtime.ice import ice_servers
 from realtime.sfu_peer import JanusRefused, SfuPeer
 from tests.media_support import in_media_net
 from tests.sfu_support import media_servers  # noqa: F401 - fixture
@@ -41,6 +42,17 @@ def test_tokens_are_per_member_and_secret_bound(settings):
     assert first != sfu.member_token(1, 6) and first != sfu.member_token(2, 5)
     settings.JANUS_ADMIN_SECRET = "two"
     assert sfu.member_token(1, 5) != first
+
+
+def test_each_room_is_pinned_to_one_janus_instance(settings):
+    settings.ROOM_MEDIA = "sfu"
+    settings.JANUS_ADMIN_URLS = ["http://10.0.0.1:7088/admin", "http://10.0.0.2:7088/admin"]
+    settings.JANUS_WS_URLS = ["wss://sfu1.example.cn/", "wss://sfu2.example.cn/"]
+    for room_id in (40, 41):
+        admin = sfu.JanusAdmin.from_settings(room_id)
+        urls = {descriptor(room_id, member(5, "party", "applicant"), c)["janus_url"] for c in ("", "applicant")}
+        assert urls == {settings.JANUS_WS_URLS[room_id % 2]}
+        assert admin.url == settings.JANUS_ADMIN_URLS[room_id % 2]
 
 
 def test_janus_refuses_room_creation_and_admin_calls_without_the_projects_secrets(media_servers):  # noqa: F811
@@ -141,3 +153,35 @@ async def _frames(peer: SfuPeer, feed: int, *, within: float = 10.0) -> int:
     while subscription.frames == 0 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     return await peer.frames_after(feed, 1.0) if subscription.frames else 0
+
+
+def test_relay_only_media_flows_through_coturn_with_the_rest_credentials_of_realtime_ice(media_servers, settings):  # noqa: F811
+    """A subscriber that may use only TURN relays (iceTransportPolicy "relay") gets the feed through coturn,
+    with the time-limited credentials ``realtime.ice`` computes from the same secret as coturn's config."""
+    media_servers.settings(settings)
+    room_id = next(_rooms)
+    alice, bob = member(21, "party", "applicant"), member(22, "party", "respondent")
+    for who in (alice, bob):
+        sfu.admit(room_id=room_id, member=who, caucus_side="")
+    servers = ice_servers(member_id=bob.pk)
+    assert servers and servers[0]["urls"] == [media_servers.turn_url]
+
+    async def scenario() -> tuple[int, Any, Any]:
+        a = SfuPeer(descriptor(room_id, alice, ""))
+        b = SfuPeer(descriptor(room_id, bob, ""), ice_servers=servers, relay_only=True)
+        try:
+            await a.join()
+            await b.join(publish=False)
+            await asyncio.sleep(0.5)
+            await b.subscribe(alice.pk)
+            frames = await _frames(b, alice.pk, within=15.0)
+            pair = b.selected_pair(b.subscriptions[alice.pk].pc)
+            return frames, pair[0], pair[1]
+        finally:
+            await a.close()
+            await b.close()
+
+    frames, local, remote = asyncio.run(scenario())
+    assert local.type == "relay" and in_media_net(local.host), (local.type, local.host)
+    assert in_media_net(remote.host)
+    assert frames > 0
