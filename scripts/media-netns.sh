@@ -103,11 +103,6 @@ case $action in
   exec)
     [ $# -ge 1 ] || usage
     up
-    # PostgreSQL on this machine: straight to its unix socket (trust), one hop fewer than the TCP bridge.
-    if [ -S "$PG_SOCKET" ] && [[ ${DATABASE_URL:-} =~ ^(postgres|postgresql|pgsql)://([^@/]*@)?(127\.0\.0\.1|localhost)(:[0-9]+)?(/.*)$ ]]; then
-      sock_dir=${PG_SOCKET%/*}
-      export DATABASE_URL="${BASH_REMATCH[1]}://${BASH_REMATCH[2]}${sock_dir//\//%2F}:$PGPORT${BASH_REMATCH[5]}"
-    fi
     exec ip netns exec "$name" "$@"
     ;;
   *) usage ;;
