@@ -88,8 +88,12 @@ class JanusAdmin:
     @classmethod
     def from_settings(cls, room_id: int) -> JanusAdmin:
         """The Admin API of the instance ``room_id`` is pinned to."""
-        return cls(url=settings.JANUS_ADMIN_URLS[instance(room_id)], secret=settings.JANUS_ADMIN_SECRET,
-                   admin_key=settings.JANUS_VIDEOROOM_ADMIN_KEY, timeout=float(settings.JANUS_TIMEOUT))
+        return cls(
+            url=settings.JANUS_ADMIN_URLS[instance(room_id)],
+            secret=settings.JANUS_ADMIN_SECRET,
+            admin_key=settings.JANUS_VIDEOROOM_ADMIN_KEY,
+            timeout=float(settings.JANUS_TIMEOUT),
+        )
 
     def call(self, janus: str, **body: Any) -> dict[str, Any]:
         payload = {"janus": janus, "transaction": secrets.token_hex(8), "admin_secret": self.secret, **body}
@@ -132,24 +136,44 @@ class JanusAdmin:
         return dict(response)
 
     def create_room(self, janus_room: int, *, allowed: Iterable[str], description: str) -> None:
-        self.videoroom({
-            "request": "create", "room": janus_room, "admin_key": self.admin_key, "permanent": False,
-            "description": description, "secret": room_secret(janus_room), "is_private": True,
-            "require_pvtid": True, "allowed": sorted(set(allowed)), "publishers": PUBLISHERS,
-            "bitrate": BITRATE, "videocodec": "vp8", "audiocodec": "opus", "notify_joining": True,
-        })
+        self.videoroom(
+            {
+                "request": "create",
+                "room": janus_room,
+                "admin_key": self.admin_key,
+                "permanent": False,
+                "description": description,
+                "secret": room_secret(janus_room),
+                "is_private": True,
+                "require_pvtid": True,
+                "allowed": sorted(set(allowed)),
+                "publishers": PUBLISHERS,
+                "bitrate": BITRATE,
+                "videocodec": "vp8",
+                "audiocodec": "opus",
+                "notify_joining": True,
+            }
+        )
 
     def exists(self, janus_room: int) -> bool:
         return bool(self.videoroom({"request": "exists", "room": janus_room}).get("exists"))
 
     def allow(self, janus_room: int, tokens: Iterable[str], *, action: str = "add") -> None:
-        self.videoroom({"request": "allowed", "room": janus_room, "secret": room_secret(janus_room),
-                        "action": action, "allowed": sorted(set(tokens))})
+        self.videoroom(
+            {
+                "request": "allowed",
+                "room": janus_room,
+                "secret": room_secret(janus_room),
+                "action": action,
+                "allowed": sorted(set(tokens)),
+            }
+        )
 
     def kick(self, janus_room: int, participant: int) -> None:
         try:
-            self.videoroom({"request": "kick", "room": janus_room, "secret": room_secret(janus_room),
-                            "id": participant})
+            self.videoroom(
+                {"request": "kick", "room": janus_room, "secret": room_secret(janus_room), "id": participant}
+            )
         except JanusError as exc:
             if exc.code not in (426, 428):  # no such room / no such participant: nothing to kick
                 raise
@@ -219,8 +243,9 @@ def admit(*, room_id: int, member: spaces.MemberLike, caucus_side: str, admin: J
             admin.allow(janus_room, [token])
 
 
-def rebuild(*, room_id: int, members: Iterable[spaces.MemberLike], caucus_side: str,
-            admin: JanusAdmin | None = None) -> None:
+def rebuild(
+    *, room_id: int, members: Iterable[spaces.MemberLike], caucus_side: str, admin: JanusAdmin | None = None
+) -> None:
     """After a space change: every Janus room of the mediation room destroyed (their publishers and
     subscribers end on the server) and created again with who is in each space now."""
     admin = admin or JanusAdmin.from_settings(room_id)

@@ -65,8 +65,9 @@ class JanusSession:
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # events with no transaction
 
     async def open(self) -> None:
-        self._ws = await websockets.connect(self.url, subprotocols=[websockets.Subprotocol("janus-protocol")],
-                                            open_timeout=self.timeout)
+        self._ws = await websockets.connect(
+            self.url, subprotocols=[websockets.Subprotocol("janus-protocol")], open_timeout=self.timeout
+        )
         self._reader = asyncio.ensure_future(self._read())
         answer = await self.request({"janus": "create"})
         self.session_id = int(answer["data"]["id"])
@@ -78,8 +79,11 @@ class JanusSession:
                 task.cancel()
         if self._ws is not None:
             with contextlib.suppress(Exception):
-                await self._ws.send(json.dumps({"janus": "destroy", "session_id": self.session_id,
-                                                "transaction": "bye", "token": self.token}))
+                await self._ws.send(
+                    json.dumps(
+                        {"janus": "destroy", "session_id": self.session_id, "transaction": "bye", "token": self.token}
+                    )
+                )
             await self._ws.close()
 
     async def _read(self) -> None:
@@ -94,8 +98,16 @@ class JanusSession:
     async def _keep_alive(self) -> None:
         while True:
             await asyncio.sleep(20)
-            await self._ws.send(json.dumps({"janus": "keepalive", "session_id": self.session_id,
-                                            "transaction": secrets.token_hex(6), "token": self.token}))
+            await self._ws.send(
+                json.dumps(
+                    {
+                        "janus": "keepalive",
+                        "session_id": self.session_id,
+                        "transaction": secrets.token_hex(6),
+                        "token": self.token,
+                    }
+                )
+            )
 
     async def request(self, body: dict[str, Any], *, until_event: bool = False) -> dict[str, Any]:
         """Send ``body`` and return Janus's answer: its ``success``, or with ``until_event`` the plugin's
@@ -127,24 +139,38 @@ class JanusSession:
         answer = await self.request({"janus": "attach", "plugin": VIDEOROOM})
         return int(answer["data"]["id"])
 
-    async def message(self, handle: int, body: dict[str, Any], jsep: dict[str, Any] | None = None
-                      ) -> dict[str, Any]:
+    async def message(self, handle: int, body: dict[str, Any], jsep: dict[str, Any] | None = None) -> dict[str, Any]:
         request: dict[str, Any] = {"janus": "message", "handle_id": handle, "body": body}
         if jsep is not None:
             request["jsep"] = jsep
         return await self.request(request, until_event=True)
 
     async def end_of_candidates(self, handle: int) -> None:
-        await self._ws.send(json.dumps({"janus": "trickle", "session_id": self.session_id, "handle_id": handle,
-                                        "candidate": {"completed": True}, "transaction": secrets.token_hex(6),
-                                        "token": self.token}))
+        await self._ws.send(
+            json.dumps(
+                {
+                    "janus": "trickle",
+                    "session_id": self.session_id,
+                    "handle_id": handle,
+                    "candidate": {"completed": True},
+                    "transaction": secrets.token_hex(6),
+                    "token": self.token,
+                }
+            )
+        )
 
 
 class SfuPeer:
     """A member in the SFU: ``media`` is the descriptor of docs/protocol.md (mode ``sfu``)."""
 
-    def __init__(self, media: dict[str, Any], *, ice_servers: Iterable[dict[str, Any]] = (),
-                 relay_only: bool = False, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        media: dict[str, Any],
+        *,
+        ice_servers: Iterable[dict[str, Any]] = (),
+        relay_only: bool = False,
+        timeout: float = 10.0,
+    ) -> None:
         if media.get("mode") != "sfu":
             raise ValueError("not an SFU media descriptor")
         self.media = dict(media)
@@ -195,8 +221,14 @@ class SfuPeer:
         policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
         return RTCPeerConnection(RTCConfiguration(iceServers=_ice_servers(self.ice_servers), iceTransportPolicy=policy))
 
-    async def join(self, *, room: int | None = None, feed: int | None = None, publish: bool = True,
-                   track: MediaStreamTrack | None = None) -> dict[str, Any]:
+    async def join(
+        self,
+        *,
+        room: int | None = None,
+        feed: int | None = None,
+        publish: bool = True,
+        track: MediaStreamTrack | None = None,
+    ) -> dict[str, Any]:
         """Join the space's Janus room (``room``/``feed`` override the descriptor: a hostile client) and
         publish a synthetic camera (or ``track``) unless ``publish`` is false. Returns the ``joined`` data."""
         if not self.session.session_id:
@@ -204,8 +236,11 @@ class SfuPeer:
             self._events = asyncio.ensure_future(self._follow_events())
         self.handle = await self.session.attach()
         body: dict[str, Any] = {
-            "request": "join", "ptype": "publisher", "room": self.media["room"] if room is None else room,
-            "id": self.media["feed"] if feed is None else feed, "display": str(self.media["feed"]),
+            "request": "join",
+            "ptype": "publisher",
+            "room": self.media["room"] if room is None else room,
+            "id": self.media["feed"] if feed is None else feed,
+            "display": str(self.media["feed"]),
             "token": self.media["token"],
         }
         answer = await self.session.message(self.handle, body)
@@ -221,8 +256,9 @@ class SfuPeer:
         pc.addTransceiver(track, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         offer = pc.localDescription
-        answer = await self.session.message(self.handle, {"request": "publish", "audio": False, "video": True},
-                                            {"type": offer.type, "sdp": offer.sdp})
+        answer = await self.session.message(
+            self.handle, {"request": "publish", "audio": False, "video": True}, {"type": offer.type, "sdp": offer.sdp}
+        )
         await self.session.end_of_candidates(self.handle)
         jsep = answer.get("jsep") or {}
         await pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type=jsep["type"]))
@@ -231,9 +267,13 @@ class SfuPeer:
     async def subscribe(self, feed: int, *, room: int | None = None, private_id: int | None = None) -> Subscription:
         """Subscribe to ``feed`` with this member's private id (``private_id`` overrides it: 0 sends none)."""
         handle = await self.session.attach()
-        body: dict[str, Any] = {"request": "join", "ptype": "subscriber",
-                                "room": self.media["room"] if room is None else room,
-                                "streams": [{"feed": feed}], "token": self.media["token"]}
+        body: dict[str, Any] = {
+            "request": "join",
+            "ptype": "subscriber",
+            "room": self.media["room"] if room is None else room,
+            "streams": [{"feed": feed}],
+            "token": self.media["token"],
+        }
         pvt = self.private_id if private_id is None else private_id
         if pvt:
             body["private_id"] = pvt

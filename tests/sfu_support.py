@@ -93,11 +93,19 @@ def media_servers(tmp_path_factory) -> Iterator[MediaServers]:
     rtp = _free_ports(1, socket.SOCK_DGRAM)[0]
     turn = _free_ports(2, socket.SOCK_DGRAM, consecutive=True)[0]
     janus = media_config.JanusConfig(
-        admin_secret=media_config.new_secret(), admin_key=media_config.new_secret(), ice_address=ICE_ADDRESS,
-        http_port=http, admin_port=admin, ws_port=ws, rtp_ports=(40000 + rtp % 10000, 40000 + rtp % 10000 + 199),
+        admin_secret=media_config.new_secret(),
+        admin_key=media_config.new_secret(),
+        ice_address=ICE_ADDRESS,
+        http_port=http,
+        admin_port=admin,
+        ws_port=ws,
+        rtp_ports=(40000 + rtp % 10000, 40000 + rtp % 10000 + 199),
     )
     coturn = media_config.CoturnConfig(
-        secret=media_config.new_secret(), relay_ip=ICE_ADDRESS, listening_ips=("127.0.0.1", ICE_ADDRESS), port=turn,
+        secret=media_config.new_secret(),
+        relay_ip=ICE_ADDRESS,
+        listening_ips=("127.0.0.1", ICE_ADDRESS),
+        port=turn,
         relay_ports=(30000 + turn % 5000, 30000 + turn % 5000 + 99),
     )
     media_config.write(out, janus=janus, coturn=coturn)

@@ -14,8 +14,9 @@ from realtime import media_config
 
 
 def janus(**kwargs) -> media_config.JanusConfig:  # type: ignore[no-untyped-def]
-    return media_config.JanusConfig(**{"admin_secret": "s" * 20, "admin_key": "k" * 20,
-                                       "ice_address": "10.231.0.1", **kwargs})
+    return media_config.JanusConfig(
+        **{"admin_secret": "s" * 20, "admin_key": "k" * 20, "ice_address": "10.231.0.1", **kwargs}
+    )
 
 
 def test_janus_files_carry_the_projects_settings_and_no_default(tmp_path):

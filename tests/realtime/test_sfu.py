@@ -140,8 +140,11 @@ def test_a_caucus_feed_is_refused_by_janus_to_a_member_outside_it_and_received_i
     assert caucus_room == mediator_room != waiting_room
     assert found["caucus_frames"] > 0
     assert found["refusals"] == {
-        "own private id": 433, "no private id": 433, "guessed private id": 433,
-        "join as participant": 433, "join with the mediator's id": 433,
+        "own private id": 433,
+        "no private id": 433,
+        "guessed private id": 433,
+        "join as participant": 433,
+        "join with the mediator's id": 433,
     }, found["refusals"]
     assert found["stolen_frames"] == 0
 

@@ -36,12 +36,17 @@ async def first_frames(peer: RoomPeer, feed: int, within: float = 10.0) -> int:
 
 
 def test_members_join_the_sfu_from_the_welcome_and_a_caucus_is_enforced_by_janus(
-    world, settings, asgi_live_server, media_servers  # noqa: F811
+    world,
+    settings,
+    asgi_live_server,  # noqa: F811
+    media_servers,  # noqa: F811
 ):
     media_servers.settings(settings)
     _case, room, members = joint_room(world)
-    paths = {name: room_path(room.pk, token=room_entry.room_token_issue(member=members[name])[0])
-             for name in ("mediator", "applicant", "respondent")}
+    paths = {
+        name: room_path(room.pk, token=room_entry.room_token_issue(member=members[name])[0])
+        for name in ("mediator", "applicant", "respondent")
+    }
 
     async def scenario() -> dict[str, Any]:
         found: dict[str, Any] = {}

@@ -25,8 +25,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", default="var/media", help="output directory (default var/media)")
-        parser.add_argument("--ice-address", default=settings.JANUS_ICE_ADDRESS,
-                            help="the non-loopback address Janus and coturn use for media (JANUS_ICE_ADDRESS)")
+        parser.add_argument(
+            "--ice-address",
+            default=settings.JANUS_ICE_ADDRESS,
+            help="the non-loopback address Janus and coturn use for media (JANUS_ICE_ADDRESS)",
+        )
         parser.add_argument("--bind", default="127.0.0.1", help="the private address of Janus's APIs and TURN")
         parser.add_argument("--turn-port", type=int, default=3478)
 
@@ -42,12 +45,16 @@ class Command(BaseCommand):
 
         try:
             janus = media_config.JanusConfig(
-                admin_secret=secret("JANUS_ADMIN_SECRET"), admin_key=secret("JANUS_VIDEOROOM_ADMIN_KEY"),
-                ice_address=options["ice_address"], bind=options["bind"],
-                admin_port=_port(settings.JANUS_ADMIN_URL, 7088), ws_port=_port(settings.JANUS_WS_URL, 8188),
+                admin_secret=secret("JANUS_ADMIN_SECRET"),
+                admin_key=secret("JANUS_VIDEOROOM_ADMIN_KEY"),
+                ice_address=options["ice_address"],
+                bind=options["bind"],
+                admin_port=_port(settings.JANUS_ADMIN_URL, 7088),
+                ws_port=_port(settings.JANUS_WS_URL, 8188),
             )
             coturn = media_config.CoturnConfig(
-                secret=secret("ICE_TURN_SECRET"), relay_ip=options["ice_address"],
+                secret=secret("ICE_TURN_SECRET"),
+                relay_ip=options["ice_address"],
                 listening_ips=tuple(dict.fromkeys((options["bind"], options["ice_address"]))),
                 port=options["turn_port"],
             )
@@ -55,9 +62,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         paths = media_config.write(out, janus=janus, coturn=coturn)
         env = {
-            "MEDIA": "sfu", "JANUS_ADMIN_URL": janus.admin_url, "JANUS_WS_URL": janus.ws_url,
-            "JANUS_ADMIN_SECRET": janus.admin_secret, "JANUS_VIDEOROOM_ADMIN_KEY": janus.admin_key,
-            "JANUS_ICE_ADDRESS": janus.ice_address, "ICE_TURN_SECRET": coturn.secret,
+            "MEDIA": "sfu",
+            "JANUS_ADMIN_URL": janus.admin_url,
+            "JANUS_WS_URL": janus.ws_url,
+            "JANUS_ADMIN_SECRET": janus.admin_secret,
+            "JANUS_VIDEOROOM_ADMIN_KEY": janus.admin_key,
+            "JANUS_ICE_ADDRESS": janus.ice_address,
+            "ICE_TURN_SECRET": coturn.secret,
             "ICE_TURN_URLS": f"turn:{options['bind']}:{coturn.port}?transport=udp",
         }
         env_path = out / "media.env"
