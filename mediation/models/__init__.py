@@ -3,7 +3,7 @@
 from mediation.models.agreements import Agreement, AgreementClause, ClauseAssent
 from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, RecusalRequest
 from mediation.models.audit import AuditEvent, AuditHead
-from mediation.models.cases import Agent, Case, CaseMediator, Party
+from mediation.models.cases import Agent, Case, CaseMediator, MediatorCaseLoad, Party
 from mediation.models.confirmation import ConfirmationApplication, ConfirmationInquiry, SupplementRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.filing import CourtFiling
@@ -49,6 +49,7 @@ __all__ = [
     "HolidayOverride",
     "IdentityVerification",
     "MediationSession",
+    "MediatorCaseLoad",
     "MediatorChoice",
     "MediatorProfile",
     "Membership",

@@ -22,7 +22,7 @@ from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.performance import defaults_escalate, obligations_remind
 from mediation.services.reminders import timers_remind
-from mediation.services.timers import event_data
+from mediation.services.timers import case_next_due_refresh, event_data
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ def _fire(*, timer_id: int, case_id: int, now: dt.datetime) -> Timer | None:
         audit_append(kind="timer.expired", actor=None, case=case, data=event_data(timer, on_expiry=rule.on_expiry))
         if rule.expiry_moves_to is not None:
             _expiry_transition(case=case, timer=timer, to=rule.expiry_moves_to, reason=rule.expiry_reason)
+        case_next_due_refresh([case.pk])  # a lapsed clock stays live (and on top) while the case stays put
     return timer
 
 
