@@ -203,7 +203,7 @@ class _CountedPaginator(Paginator):
 def _page_number(value: str | int | None) -> int:
     """As ``Paginator.get_page``: anything but a positive whole number is the first page."""
     try:
-        number = int(value) if value not in (None, "") else 1  # type: ignore[arg-type]
+        number = int(value) if value not in (None, "") else 1
     except (TypeError, ValueError):
         return 1
     return max(number, 1)

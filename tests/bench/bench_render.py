@@ -17,10 +17,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from multiprocessing import get_context
+from pathlib import Path
 
 import pytest
 from django.template.loader import render_to_string
 
+from documents.fonts import font_path
 from documents.rendering import PRINT_CSS, Renderer
 from documents.services.issuing import build_data
 from mediation.choices import CaseStatus, ClauseKind, DocumentKind
@@ -93,6 +95,14 @@ def test_render_a_chinese_agreement(world, settings, tmp_path):
         result = renderer.render(html)
         times.append(time.perf_counter() - started)
     size, pages = len(result.pdf), result.pages
+    # The same renders without the pre-subset print font (documents/fonts.py): the full Noto collection only.
+    full_font = Renderer(subset_font=Path("/nonexistent/print-font.otf"))
+    full_size = len(full_font.render(html).pdf)
+    full_times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        full_font.render(html)
+        full_times.append(time.perf_counter() - started)
     (tmp_path / "bench-agreement.pdf").write_bytes(result.pdf)
 
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=get_context("spawn"), initializer=start_worker,
@@ -115,6 +125,8 @@ def test_render_a_chinese_agreement(world, settings, tmp_path):
                   "ms", goal=1500, anchor_name=anchor, anchor_value=anchor_ms, note="submission to PDF")
     record_figure("render", "one agreement, long-lived renderer, p50", p50 * 1000, "ms", goal=300,
                   anchor_name=anchor, anchor_value=anchor_ms, note=f"{pages} pages")
+    record_figure("render", "one agreement, full system font only, p50", statistics.median(full_times) * 1000, "ms",
+                  note=f"subset font built: {font_path().is_file()}; PDF {full_size / 1024:.0f} KB")
     record_figure("render", "agreement PDF size", size / 1024, "KB", goal=400, anchor_name="Chromium page.pdf()",
                   anchor_value=None if smoke() else chromium_size / 1024, note="PDF/A-2b, fonts subset")
     print(f"\nagreement: {pages} pages, {size / 1024:.0f} KB (PDF/A-2b, CJK subset), {os.cpu_count()} CPUs")

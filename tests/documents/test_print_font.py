@@ -20,15 +20,18 @@ OUTSIDE = "申请人张三赟"  # 赟 is not in GB 2312: the common subset would
 
 
 def fonts_of(pdf: Path) -> list[list[str]]:
-    out = subprocess.run([shutil.which("pdffonts") or "pdffonts", str(pdf)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [shutil.which("pdffonts") or "pdffonts", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
     return [line.split() for line in out.splitlines()[2:]]
 
 
 def test_a_document_keeps_every_character_with_the_subset_first_and_the_full_font_after(tmp_path):
     font = build_subset(tmp_path / "subset.otf", characters=map(ord, IN_SUBSET + "0123456789 "))
-    html = (f"<html><head><meta charset='utf-8'></head><body><h1>{IN_SUBSET}</h1>"
-            f"<p>{IN_SUBSET}{OUTSIDE}（第1条）</p></body></html>")
+    html = (
+        f"<html><head><meta charset='utf-8'></head><body><h1>{IN_SUBSET}</h1>"
+        f"<p>{IN_SUBSET}{OUTSIDE}（第1条）</p></body></html>"
+    )
     pdf = tmp_path / "doc.pdf"
     pdf.write_bytes(Renderer(pdf_variant=None, subset_font=font).render(html).pdf)
 
