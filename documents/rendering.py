@@ -56,13 +56,17 @@ class Renderer:
     """One per process (``renderer()``). WeasyPrint's font configuration is not safe to share between
     threads mid-render, so renders in one process take turns; run more processes to go wider."""
 
-    def __init__(self, *, pdf_variant: str | None = PDF_VARIANT) -> None:
+    def __init__(self, *, pdf_variant: str | None = PDF_VARIANT, subset_font: Path | None = None) -> None:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
+        from documents.fonts import font_path, with_subset_font
+
         self.pdf_variant = pdf_variant
         self.font_config = FontConfiguration()
-        self.stylesheet = CSS(string=PRINT_CSS.read_text(encoding="utf-8"), font_config=self.font_config)
+        # The pre-subset print font when it has been built (documents/fonts.py), the full Noto after it.
+        css = with_subset_font(PRINT_CSS.read_text(encoding="utf-8"), subset_font or font_path())
+        self.stylesheet = CSS(string=css, font_config=self.font_config)
         self.image_cache: dict[str, Any] = {}
         self.color_profiles = {SRGB_KEY: _srgb_profile()} if pdf_variant else {}
         self._lock = threading.Lock()

@@ -12,10 +12,9 @@ again). The score is the sum of the reasons' points, 0-100:
   starts at the middle rather than at zero;
 - when the parties' language is known, speaking it is worth 10 and the others are scaled by 0.9.
 
-Queries: the court's ancestors, the candidates (with their matches computed in the database), one
-aggregate of assignments (open load and past outcomes together), then the top profiles with their
-details: at most six, whatever the roster's size. The aggregate reads every active assignment, so its cost
-grows with the platform's history; per-mediator counters kept by the transitions would remove it.
+Queries: the court's ancestors, the candidates (with their matches computed in the database and the case
+figures the transitions keep, ``MediatorCaseLoad``: open load and past outcomes), then the top profiles
+with their details: at most five, whatever the roster's size or the platform's history.
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connections
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from mediation.choices import Role, Sector
-from mediation.lifecycle import OPEN_STATUSES, SETTLED_STATUSES, UNSETTLED_STATUSES
 from mediation.models import Case, CaseMediator, MediatorProfile, Membership, RosterEntry
 from mediation.selectors.roster import (
     LANGUAGE_LABELS,
@@ -119,8 +118,8 @@ def _rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
 
 
 def _ranked(*, case: Case, language: str | None, limit: int) -> list[_Candidate]:
-    """The best ``limit`` candidates, best first. Two queries over the roster (candidates with their
-    matches, one aggregate of assignments); the scoring loop stays in plain tuples, since it runs once per
+    """The best ``limit`` candidates, best first. One query over the roster (candidates with their matches
+    and their kept case figures); the scoring loop stays in plain tuples, since it runs once per
     mediator on the roster."""
     court = case.court
     on_roster = RosterEntry.objects.filter(is_active=True, court__is_active=True).filter(
@@ -142,33 +141,20 @@ def _ranked(*, case: Case, language: str | None, limit: int) -> list[_Candidate]
             sector_match=ExpressionWrapper(Q(user_id__in=in_sector), output_field=BooleanField()),
             language_match=ExpressionWrapper(json_list_contains("languages", language), output_field=BooleanField())
             if language else Value(False),
+            # The figures the transitions keep (``MediatorCaseLoad``); a mediator never assigned has no row.
+            load=Coalesce("user__case_load__open_cases", 0),
+            settled=Coalesce("user__case_load__settled_cases", 0),
+            finished=Coalesce("user__case_load__finished_cases", 0),
         )
-        .values_list("pk", "user_id", "capacity", "specialty_match", "sector_match", "language_match")
+        .values_list("pk", "user_id", "capacity", "specialty_match", "sector_match", "language_match",
+                     "load", "settled", "finished")
     )
-    # One aggregate of the active assignments (a released one does not count): open cases give the load,
-    # finished ones the settlement rate. Not narrowed to this roster: joining the roster in costs more
-    # than it saves while the roster is most of the platform's mediators.
-    assignments = (
-        CaseMediator.objects.filter(
-            is_active=True, case__status__in=OPEN_STATUSES | SETTLED_STATUSES | UNSETTLED_STATUSES,
-        )
-        .order_by().values("mediator_id")
-        .annotate(
-            load=Count("pk", filter=Q(case__status__in=OPEN_STATUSES)),
-            settled=Count("pk", filter=Q(case__status__in=SETTLED_STATUSES)),
-            finished=Count("pk", filter=Q(case__status__in=SETTLED_STATUSES | UNSETTLED_STATUSES)),
-        )
-        .values_list("mediator_id", "load", "settled", "finished")
-    )
-    stats = {mediator_id: (load, settled, finished) for mediator_id, load, settled, finished in _rows(assignments)}
     scale = LANGUAGE_SCALE if language else 1.0
     specialty_points, sector_points = SPECIALTY_POINTS * scale, SECTOR_POINTS * scale
     load_points, settlement_points = LOAD_POINTS * scale, SETTLEMENT_POINTS * scale
     language_points = LANGUAGE_POINTS if language else 0.0
-    no_history = (0, 0, 0)
     scored = []
-    for profile_id, user_id, capacity, specialty, sector, speaks in _rows(candidates):
-        load, settled, finished = stats.get(user_id, no_history)
+    for profile_id, user_id, capacity, specialty, sector, speaks, load, settled, finished in _rows(candidates):
         if load >= capacity:
             continue  # at or over capacity: not offered at all
         points = (

@@ -40,4 +40,15 @@ export MEDIA=$media
 "$py" "$here/manage.py" deliver_outbox --loop 5 >>"$here/var/outbox.log" 2>&1 & pids+=($!)
 "$py" "$here/manage.py" sweep_timers --loop 60 >>"$here/var/sweep.log" 2>&1 & pids+=($!)
 echo "Background: outbox delivery (var/outbox.log) and the legal-clock sweep (var/sweep.log)."
-"$here/.venv/bin/uvicorn" config.asgi:application --host "$host" --port "$port" --ws-max-size 65536
+# WEB_WORKERS uvicorn processes (default 1). Several workers need a channel layer they all share (Redis): with
+# the embedded in-memory layer of `make run` each worker would hold its own rooms, and members of one room
+# landing on two workers would never hear each other, so the embedded default stays one worker.
+workers=${WEB_WORKERS:-1}
+layer=${CHANNEL_LAYER:-$([ -n "${REDIS_URL:-}${REDIS_URL_FILE:-}" ] && echo redis || echo memory)}
+if [ "$workers" -gt 1 ] && [ "$layer" != redis ]; then
+  echo "WEB_WORKERS=$workers needs the Redis channel layer (REDIS_URL); the in-memory layer serves one worker." >&2
+  exit 1
+fi
+echo "uvicorn: $workers worker(s), channel layer: $layer."
+"$here/.venv/bin/uvicorn" config.asgi:application --host "$host" --port "$port" --ws-max-size 65536 \
+  --workers "$workers"

@@ -4,7 +4,7 @@ from mediation.models.agreements import Agreement, AgreementClause, ClauseAssent
 from mediation.models.assignment import Complaint, Disclosure, MediatorChoice, RecusalRequest
 from mediation.models.assisted import AssistedFiling
 from mediation.models.audit import AuditEvent, AuditHead
-from mediation.models.cases import Agent, Case, CaseHelper, CaseMediator, Party
+from mediation.models.cases import Agent, Case, CaseHelper, CaseMediator, MediatorCaseLoad, Party
 from mediation.models.confirmation import ConfirmationApplication, ConfirmationInquiry, SupplementRequest
 from mediation.models.consents import Consent, NoticeAcknowledgement, NoticeText
 from mediation.models.contact import ContactRequest
@@ -54,6 +54,7 @@ __all__ = [
     "HolidayOverride",
     "IdentityVerification",
     "MediationSession",
+    "MediatorCaseLoad",
     "MediatorChoice",
     "MediatorProfile",
     "Membership",

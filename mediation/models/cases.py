@@ -31,6 +31,8 @@ from mediation.choices import (
 from mediation.validators import mask_resident_id, validate_resident_id
 
 LIFECYCLE_FIELDS = frozenset({"status", "status_changed_at", "end_reason", "return_reason", "agreement_effective_at"})
+# Kept by the timer service (``mediation.services.timers.case_next_due_refresh``), never from an instance.
+DERIVED_FIELDS = frozenset({"next_due_at"})
 
 
 class Case(models.Model):
@@ -70,6 +72,9 @@ class Case(models.Model):
         _("退回事由"), max_length=24, choices=ReturnReason.choices, blank=True, editable=False
     )
     agreement_effective_at = models.DateTimeField(_("调解协议生效时间"), null=True, blank=True, editable=False)
+    # The earliest due moment among the case's live, unpaused clocks (the queues' sort key), kept by the
+    # timer service whenever a clock starts, stops, pauses, resumes, moves or fires, and by every transition.
+    next_due_at = models.DateTimeField(_("最近届满时间"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         "mediation.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("创建人")
     )
@@ -80,20 +85,27 @@ class Case(models.Model):
         verbose_name = _("案件")
         verbose_name_plural = _("案件")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["court", "status"])]
+        indexes = [
+            models.Index(fields=["court", "status"]),
+            # The clerk's queue: one court's cases in a few statuses, most urgent clock first.
+            models.Index(fields=["court", "status", "next_due_at", "created_at", "id"], name="case_court_queue"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Never write the lifecycle fields from a model instance: a stale copy would silently undo a
-        transition. Only ``case_transition`` changes them, with a compare-and-set update."""
+        transition. Only ``case_transition`` changes them, with a compare-and-set update; ``next_due_at`` only
+        the timer service."""
         if not self._state.adding:
             update_fields = kwargs.get("update_fields")
             names = update_fields if update_fields is not None else [
                 f.name for f in self._meta.concrete_fields if not f.primary_key
             ]
-            kwargs["update_fields"] = [name for name in names if name not in LIFECYCLE_FIELDS]
+            kwargs["update_fields"] = [
+                name for name in names if name not in LIFECYCLE_FIELDS and name not in DERIVED_FIELDS
+            ]
         super().save(*args, **kwargs)
 
     @property
@@ -259,3 +271,25 @@ class CaseMediator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mediator} · {self.case_id}"
+
+
+class MediatorCaseLoad(models.Model):
+    """A mediator's case figures as the recommendation reads them: active assignments to open cases (the
+    load), and to finished ones (settled, and finished in all). Kept by ``mediation.services.mediator_load``
+    whenever a transition or a designation changes them, so the ranking reads 10,000 rows instead of
+    aggregating every assignment; ``manage.py rebuild_list_figures`` recomputes them from the assignments."""
+
+    mediator = models.OneToOneField(
+        "mediation.User", primary_key=True, on_delete=models.CASCADE, related_name="case_load",
+        verbose_name=_("调解员"),
+    )
+    open_cases = models.PositiveIntegerField(_("在办案件"), default=0)
+    settled_cases = models.PositiveIntegerField(_("调解成功案件"), default=0)
+    finished_cases = models.PositiveIntegerField(_("办结案件"), default=0)
+
+    class Meta:
+        verbose_name = _("调解员案件数")
+        verbose_name_plural = _("调解员案件数")
+
+    def __str__(self) -> str:
+        return f"{self.mediator_id}: {self.open_cases}/{self.settled_cases}/{self.finished_cases}"

@@ -11,10 +11,9 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, F, FilteredRelation, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -78,15 +77,10 @@ def _by_urgency(cases: QuerySet[Case]) -> QuerySet[Case]:
     """``cases`` ordered by the earliest due moment among their live clocks that count (not paused), so
     overdue cases come first, then those due soonest; cases without a clock last, oldest first.
 
-    The live-clock rule goes into the join condition (a FilteredRelation), so PostgreSQL reads only running
-    and lapsed timers through their index, in one hash join for the whole queue, not one lookup per case.
+    The key is ``Case.next_due_at``, which the timer service keeps (``case_next_due_refresh``), so the sort
+    reads the (court, status, next_due_at, created_at, id) index instead of joining every case to its timers.
     """
-    live = FilteredRelation("timers", condition=live_timer_q(timer="timers__", case="", paused=False))
-    return (
-        cases.annotate(live_clock=live)
-        .annotate(next_due=Min("live_clock__due_at"))
-        .order_by(F("next_due").asc(nulls_last=True), "created_at", "pk")
-    )
+    return cases.order_by(F("next_due_at").asc(nulls_last=True), "created_at", "pk")
 
 
 @dataclass(frozen=True)
@@ -198,17 +192,25 @@ def _rows(cases: Iterable[Case], *, now: dt.datetime) -> list[CaseRow]:
     return rows
 
 
-class _Paginator(Paginator):
-    """Counts with the plain filter: the sort key's join and GROUP BY would make the count cost as much as
-    the page itself."""
+class _CountedPaginator(Paginator):
+    """A paginator told its count: the count came with the page's ids, in the same query."""
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int, *, count_from: QuerySet[Case]) -> None:
+    def __init__(self, object_list: list[int], per_page: int, *, count: int) -> None:
         super().__init__(object_list, per_page)
-        self._count_from = count_from
+        self._known_count = count
 
     @cached_property
     def count(self) -> int:
-        return self._count_from.count()
+        return self._known_count
+
+
+def _page_number(value: str | int | None) -> int:
+    """As ``Paginator.get_page``: anything but a positive whole number is the first page."""
+    try:
+        number = int(value) if value not in (None, "") else 1
+    except (TypeError, ValueError):
+        return 1
+    return max(number, 1)
 
 
 def case_rows_page(
@@ -216,12 +218,28 @@ def case_rows_page(
 ) -> tuple[Page, list[CaseRow]]:
     """One page of ``cases``, most urgent first, as rows with their clocks and parties.
 
-    Two steps: the page's ids are sorted on a narrow query (``_by_urgency``), then only those cases are
-    loaded in full with their prefetches. Sorting full rows would carry every column through the aggregate:
-    several times slower with 20,000 cases waiting (tests/bench/bench_clerk_queue.py)."""
-    order = _by_urgency(cases).values_list("pk", flat=True)
-    page = _Paginator(order, PAGE_SIZE, count_from=cases).get_page(page_number)
-    ids = list(page.object_list)
+    Two steps: the page's ids are sorted on a narrow query (``_by_urgency``, from an index), which also
+    counts every matching case in the same scan (a window count: the sort reads them all anyway), then only
+    those cases are loaded in full with their prefetches. A page past the end costs one more count and
+    shows the last page, as ``Paginator.get_page`` does (tests/bench/bench_clerk_queue.py)."""
+    number = _page_number(page_number)
+    order = _by_urgency(cases).annotate(total=Window(Count("pk"))).values_list("pk", "total")
+
+    def fetch(page: int) -> list[tuple[int, int]]:
+        return list(order[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+
+    found = fetch(number)
+    if found:
+        total = found[0][1]
+    else:
+        total = cases.count() if number > 1 else 0
+        last = max(1, -(-total // PAGE_SIZE))
+        if number > last:
+            number = last
+            found = fetch(number) if total else []
+    ids = [pk for pk, _total in found]
+    paginator = _CountedPaginator(ids, PAGE_SIZE, count=total)
+    page = Page(ids, number, paginator)
     loaded = {case.pk: case for case in _with_clocks(Case.objects.filter(pk__in=ids))}
     return page, _rows([loaded[pk] for pk in ids if pk in loaded], now=now)
 

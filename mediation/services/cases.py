@@ -28,6 +28,7 @@ from mediation.exceptions import InvalidInput, PermissionDenied, StaleState, Tra
 from mediation.models import Case, CaseMediator, Organisation, User
 from mediation.permissions import can_take_transition
 from mediation.services.audit import audit_append
+from mediation.services.mediator_load import mediator_load_refresh
 from mediation.services.obligations import obligations_schedule
 from mediation.services.session_notices import sessions_cancel_for_case
 from mediation.services.timers import timers_sync_for_status
@@ -92,11 +93,15 @@ def case_mediator_assign(*, case: Case, mediator: User, actor: User | None, pres
     with transaction.atomic():
         # The compare-and-set first: a concurrent assignment loses with StaleState before touching rows.
         case = case_transition(case=case, to=CaseStatus.ASSIGNED, actor=actor)
+        replaced: list[int] = []
         if presiding:
+            replaced = list(CaseMediator.objects.filter(case=case, is_active=True, presiding=True)
+                            .values_list("mediator_id", flat=True))
             CaseMediator.objects.filter(case=case, is_active=True, presiding=True).update(
                 is_active=False, ended_at=timezone.now()
             )
         CaseMediator.objects.create(case=case, mediator=mediator, presiding=presiding)
+        mediator_load_refresh([mediator.pk, *replaced])
         audit_append(
             kind="case.mediator_designated", actor=actor, case=case,
             data={"mediator": mediator.pk, "mediator_name": mediator.display_name, "presiding": presiding},
@@ -167,8 +172,12 @@ def case_transition(
             kind=row.audit_kind, actor=actor, case=case,
             data={"from": expected, "to": to, "reason": reason, "note": note, "rule": row.source_rule, **(data or {})},
         )
+        # The active mediators' figures (load, outcomes) follow the status and any release: kept here, once.
+        active = CaseMediator.objects.filter(case=case, is_active=True)
+        mediator_ids = list(active.values_list("mediator_id", flat=True))
         if row.releases_mediators:
             CaseMediator.objects.filter(case=case, is_active=True).update(is_active=False, ended_at=now)
+        mediator_load_refresh(mediator_ids)
         # What the status means in this transaction (mediation.lifecycle): its clocks, and what it cancels.
         timers_sync_for_status(case=case, old_status=expected, new_status=to, at=now, actor=actor)
         if to == CaseStatus.AGREEMENT_EFFECTIVE:

@@ -23,7 +23,7 @@ from mediation.services.cases import case_transition
 from mediation.services.contact_requests import contact_timer_expired
 from mediation.services.performance import defaults_escalate, obligations_remind
 from mediation.services.reminders import timers_remind
-from mediation.services.timers import event_data
+from mediation.services.timers import case_next_due_refresh, event_data
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ def _fire(*, timer_id: int, case_id: int, now: dt.datetime) -> Timer | None:
             contact_timer_expired(timer=timer, now=now)  # the only ledger with its own clocks so far
         if rule.expiry_moves_to is not None:
             _expiry_transition(case=case, timer=timer, to=rule.expiry_moves_to, reason=rule.expiry_reason)
+        case_next_due_refresh([case.pk])  # a lapsed clock stays live (and on top) while the case stays put
     return timer
 
 

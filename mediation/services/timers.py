@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -25,6 +26,7 @@ from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.lifecycle import TIMER_RULES, TimerRule, clocks_started_by
 from mediation.models import Case, Consent, Party, Timer, TimerPause, User
 from mediation.permissions import case_roles
+from mediation.selectors.intake import live_timer_q
 from mediation.services.audit import audit_append
 from mediation.services.consents import consent_all_parties_granted
 
@@ -102,6 +104,32 @@ def event_data(timer: Timer, **extra: Any) -> dict[str, Any]:
         "extra_days": timer.extra_days, "due_at": timer.due_at.isoformat(),
         "due_date": calendar.last_day(timer.due_at).isoformat(), "rule": timer.source, **extra,
     }
+
+
+# --- The queues' sort key ----------------------------------------------------------------------------------
+
+
+def case_next_due_refresh(case_ids: Iterable[int] | None = None) -> int:
+    """Set ``Case.next_due_at`` of ``case_ids`` (every case when None) to the earliest due moment among its
+    live clocks that count (running, or lapsed while the case is still where it lapsed; not paused): the
+    key the clerk's queue and the dashboards sort by, read from an index instead of joining the timers.
+
+    The one writer of ``next_due_at``: every service here that starts, stops, pauses, resumes, lengthens or
+    recomputes a clock calls it, as do ``timers_sync_for_status`` (every transition, which also moves
+    ``status_changed_at``, on which a lapsed clock's liveness depends) and the sweep when it fires one.
+    One UPDATE; returns the number of cases written."""
+    earliest = (
+        Timer.objects.filter(case_id=OuterRef("pk"))
+        .filter(live_timer_q(timer="", case="case__", paused=False))
+        .order_by().values("case_id").annotate(earliest=Min("due_at")).values("earliest")
+    )
+    cases = Case.objects.all()
+    if case_ids is not None:
+        ids = sorted(set(case_ids))
+        if not ids:
+            return 0
+        cases = cases.filter(pk__in=ids)
+    return cases.update(next_due_at=Subquery(earliest))
 
 
 # --- Steps on a locked timer (callers hold the case row, then the timer row) ------------------------------
@@ -207,6 +235,7 @@ def timers_sync_for_status(
         if rule.once_per_case and Timer.objects.filter(case=case, kind=rule.kind).exists():
             continue
         _start(rule=rule, case=case, at=at, actor=actor, overrides=overrides)
+    case_next_due_refresh([case.pk])
 
 
 def _lock(timer: Timer) -> Timer:
@@ -246,6 +275,7 @@ def timer_pause(*, timer: Timer, reason: str, actor: User | None, at: dt.datetim
         if locked.status != TimerStatus.RUNNING:
             raise StaleState(_("该期限当前不在计时中，不能中止。"))
         _pause(timer=locked, reason=reason, at=at, actor=actor)
+        case_next_due_refresh([locked.case_id])
     timer.refresh_from_db()
     return timer
 
@@ -266,6 +296,7 @@ def timer_resume(*, timer: Timer, actor: User | None, at: dt.datetime | None = N
                 % {"status": CaseStatus(locked.case.status).label}
             )
         _resume(timer=locked, at=at, actor=actor, overrides=_OverrideCache())
+        case_next_due_refresh([locked.case_id])
     timer.refresh_from_db()
     return timer
 
@@ -346,6 +377,7 @@ def timer_extend(*, timer: Timer, days: int, actor: User | None, note: str = "")
                 locked, days=days, note=note.strip(), consents=consents, previous_due_at=old_due.isoformat()
             ),
         )
+        case_next_due_refresh([locked.case_id])
     timer.refresh_from_db()
     return timer
 
@@ -358,7 +390,9 @@ def timer_start_ordered(*, case: Case, kind: str, length: int, actor: User | Non
         raise InvalidInput(_("该期限不能在案件当前状态下起算。"))
     if length <= 0:
         raise InvalidInput(_("期限天数须为正整数。"))
-    return _start(rule=rule, case=case, at=at, actor=actor, overrides=_OverrideCache(), length=length)
+    timer = _start(rule=rule, case=case, at=at, actor=actor, overrides=_OverrideCache(), length=length)
+    case_next_due_refresh([case.pk])
+    return timer
 
 
 def timer_lengthen_approved(*, timer: Timer, days: int, actor: User, data: Mapping[str, Any]) -> Timer:
@@ -377,6 +411,7 @@ def timer_lengthen_approved(*, timer: Timer, days: int, actor: User, data: Mappi
         kind="timer.extended", actor=actor, case=locked.case,
         data=event_data(locked, days=days, previous_due_at=old_due.isoformat(), **dict(data)),
     )
+    case_next_due_refresh([locked.case_id])
     return locked
 
 
@@ -414,6 +449,7 @@ def timers_recompute(*, affected_from: dt.date, actor: User | None, cause: Mappi
                 ),
             )
             changed.append(timer)
+        case_next_due_refresh(timer.case_id for timer in changed)
     return changed
 
 

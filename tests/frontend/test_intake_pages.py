@@ -116,9 +116,9 @@ def test_the_clerk_queue_costs_the_same_queries_for_one_case_or_many(world, clie
         world.drive(world.new_case(), status)
     with django_assert_num_queries(one):
         client.get(reverse("intake_queue"))
-    # session, user, memberships, count, the page's ids, its cases, timers, parties, mediators, holidays,
+    # session, user, memberships, the page's ids with their count, its cases, timers, parties, mediators, holidays,
     # the navigation's memberships, and the court-filed section (the user's courts, its cases)
-    assert one == 13
+    assert one == 12
 
 
 def test_the_mediator_dashboard_costs_the_same_queries_for_one_case_or_many(world, client, django_assert_num_queries):

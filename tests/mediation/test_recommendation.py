@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from mediation.choices import CaseStatus, MediatorStatus, Role, RosterScope, Sector
 from mediation.models import CaseMediator, MediatorProfile, User
 from mediation.recommendation import recommend_mediators
+from mediation.services.mediator_load import mediator_load_refresh
 from mediation.services.roster import roster_entry_add
 from tests.factories import OrganisationFactory, UserFactory, add_member, make_mediator
 
@@ -33,6 +34,9 @@ def finish(world, mediator: User, status: str) -> None:
     then credited to ``mediator``."""
     case = world.drive(world.new_case(), status)
     CaseMediator.objects.filter(case=case).update(mediator=mediator)
+    # A raw re-credit, not a service: the kept figures of both are recomputed as the rebuild command would.
+    with transaction.atomic():
+        mediator_load_refresh([world.mediator.pk, mediator.pk])
 
 
 def test_each_recommendation_explains_its_score(world):
