@@ -422,6 +422,8 @@ class RoomPeer:
                 await self._drop_link(int(frame["member"]))
         elif kind == "mute_request":
             self.mute_requested_by = frame.get("by")
+        elif kind == "resume":
+            self.resume_token = str(frame.get("token") or self.resume_token)
 
     async def _welcome(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
         if frame.get("protocol") != PROTOCOL:

@@ -20,7 +20,12 @@ def on_room_event(*, room_id: int, message: dict[str, Any], **_: Any) -> None:
     broadcast.room_broadcast(room_id=room_id, message=message)
 
 
+def on_room_member_revoked(*, room_id: int, member_id: int, code: int, **_: Any) -> None:
+    broadcast.room_member_revoke(room_id=room_id, member_id=member_id, code=code)
+
+
 def connect() -> None:
     signals.case_status_changed.connect(on_case_status_changed, dispatch_uid="realtime.case_status")
     signals.case_event.connect(on_case_event, dispatch_uid="realtime.case_event")
     signals.room_event.connect(on_room_event, dispatch_uid="realtime.room_event")
+    signals.room_member_revoked.connect(on_room_member_revoked, dispatch_uid="realtime.room_member_revoked")

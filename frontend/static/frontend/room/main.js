@@ -11,7 +11,7 @@ import { addChat, chatDelivered, chatFailed, chatSeen } from "./chat.js";
 import { $, ME, TEXT, amAdmitted, cfg, dateTimeOf, me, state, t } from "./context.js";
 import { STATE_OF_KIND, chatRef, memberAfter } from "./events.js";
 import { localStream, muteNow, sendMedia, startMedia, stopMedia, switchVideo, toggleCamera, toggleMute } from "./media.js";
-import { closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, socketOpen } from "./reconnect.js";
+import { closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, setResumeToken, socketOpen } from "./reconnect.js";
 import { onRecordEntry } from "./record.js";
 import { attachLocal, dropVideo, peerStats, peers, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal, sendVideo } from "./signaling.js";
 import { banner, render, renderTiles, setNetwork, showError } from "./view.js";
@@ -23,7 +23,10 @@ import { banner, render, renderTiles, setNetwork, showError } from "./view.js";
 function onFrame(frame) {
   switch (frame.type) {
     case "welcome":
+      setResumeToken(frame.resume_token);
       return onWelcome(frame);
+    case "resume":
+      return setResumeToken(frame.token);
     case "event":
       return applyEvent(frame);
     case "ack":
