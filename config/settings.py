@@ -148,9 +148,11 @@ if not DEBUG and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off (channel layer and Celery broker).")
 REDIS_PREFIX = env_str("REDIS_PREFIX", "yizhan") or "yizhan"
 CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis" if REDIS_URL else "memory")
-if CHANNEL_LAYER_BACKEND not in {"redis", "memory"}:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER must be 'redis' or 'memory', got {CHANNEL_LAYER_BACKEND!r}.")
-if CHANNEL_LAYER_BACKEND == "redis" and not REDIS_URL:
+if CHANNEL_LAYER_BACKEND not in {"redis", "redis-pubsub", "memory"}:
+    raise ImproperlyConfigured(
+        f"CHANNEL_LAYER must be 'redis', 'redis-pubsub' or 'memory', got {CHANNEL_LAYER_BACKEND!r}."
+    )
+if CHANNEL_LAYER_BACKEND in {"redis", "redis-pubsub"} and not REDIS_URL:
     raise ImproperlyConfigured("CHANNEL_LAYER=redis needs REDIS_URL.")
 
 
@@ -181,6 +183,11 @@ def redis_channel_layer(url: str, prefix: str) -> dict[str, object]:
 
 if CHANNEL_LAYER_BACKEND == "redis":
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL or "", REDIS_PREFIX)}
+elif CHANNEL_LAYER_BACKEND == "redis-pubsub":
+    # Redis publish/subscribe (channels_redis.pubsub), measured against the core layer in the room benches:
+    # it loses what is published while a subscriber reconnects to Redis, which the room's seq repair covers.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
