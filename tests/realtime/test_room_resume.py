@@ -229,3 +229,12 @@ async def test_waiting_member_admitted_while_away_full_joins_with_reason_space(w
         again = await connect_welcome(socket)
     assert (again["resume_refused"], again["space"], again["you"]["state"]) == ("space", "joint", "admitted")
 
+
+
+def test_the_welcome_after_a_full_join_or_a_resync_is_four_statements_too(world, django_assert_max_num_queries):
+    _case, room, m = joint_room(world)
+    member = m["mediator"]
+    with django_assert_max_num_queries(4):
+        body, infos, _media, _party = room_consumer._welcome_sync(room.pk, member.pk, "chan-y", 0, None)
+    assert body["you"]["member"] == member.pk and len(infos) == 4
+    assert room_entry.RoomMember.objects.get(pk=member.pk).online_channel == "chan-y"
