@@ -147,7 +147,8 @@ def test_room_signaling_latency_on_one_worker(world):
         lines.append(report(f"{size} rooms x 4, 2 msg/s/room", *result, goal_ms=GOALS_MS.get(size, 25.0)))
         figures[f"rooms_{size}"] = figures_of(result, goal_p99_ms=GOALS_MS.get(size, 25.0))
     figures["load_average_1m"] = round(os.getloadavg()[0], 2)
-    record_result("room_signaling", figures)
+    layer = os.environ.get("ROOM_BENCH_LAYER", "redis")
+    record_result("room_signaling" if layer == "redis" else f"room_signaling_{layer}", {**figures, "layer": layer})
     print(f"\nroom signaling relay, one uvicorn worker + Redis layer, clients on the same machine ({cores()})")
     print(f"{'':<28} {'frames':>7} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6}")
     for line in lines:
