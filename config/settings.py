@@ -101,7 +101,9 @@ DATABASE_URL = env_url(
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL or "",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0),
+        # Persistent connections in production (a new PostgreSQL connection per call was a fifth of a join's
+        # time); 0 under DEBUG, where the tests drop their database at the end and want no idle connections.
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if DEBUG else 300, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -147,9 +149,11 @@ if not DEBUG and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off (channel layer and Celery broker).")
 REDIS_PREFIX = env_str("REDIS_PREFIX", "yizhan") or "yizhan"
 CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis" if REDIS_URL else "memory")
-if CHANNEL_LAYER_BACKEND not in {"redis", "memory"}:
-    raise ImproperlyConfigured(f"CHANNEL_LAYER must be 'redis' or 'memory', got {CHANNEL_LAYER_BACKEND!r}.")
-if CHANNEL_LAYER_BACKEND == "redis" and not REDIS_URL:
+if CHANNEL_LAYER_BACKEND not in {"redis", "redis-pubsub", "memory"}:
+    raise ImproperlyConfigured(
+        f"CHANNEL_LAYER must be 'redis', 'redis-pubsub' or 'memory', got {CHANNEL_LAYER_BACKEND!r}."
+    )
+if CHANNEL_LAYER_BACKEND in {"redis", "redis-pubsub"} and not REDIS_URL:
     raise ImproperlyConfigured("CHANNEL_LAYER=redis needs REDIS_URL.")
 
 
@@ -180,6 +184,11 @@ def redis_channel_layer(url: str, prefix: str) -> dict[str, object]:
 
 if CHANNEL_LAYER_BACKEND == "redis":
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL or "", REDIS_PREFIX)}
+elif CHANNEL_LAYER_BACKEND == "redis-pubsub":
+    # Redis publish/subscribe (channels_redis.pubsub), measured against the core layer in the room benches:
+    # it loses what is published while a subscriber reconnects to Redis, which the room's seq repair covers.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -303,6 +312,12 @@ OTP_MAX_SENDS_PER_HOUR_TOTAL = env_int("OTP_MAX_SENDS_PER_HOUR_TOTAL", 2000, min
 # Mediation rooms (docs/protocol.md, yizhan-room/1): join tokens and ICE servers. TURN credentials are
 # coturn REST credentials (use-auth-secret) computed from ICE_TURN_SECRET, valid ICE_TURN_TTL seconds.
 ROOM_TOKEN_TTL = env_int("ROOM_TOKEN_TTL", 600, minimum=30)
+# Resume tokens (signed, no database): valid ROOM_RESUME_TTL seconds, refreshed on an open socket every third of
+# that; a chain of resumes runs the full join again (access to the case) after ROOM_RESUME_MAX_AGE seconds.
+ROOM_RESUME_TTL = env_int("ROOM_RESUME_TTL", 300, minimum=10)
+ROOM_RESUME_MAX_AGE = env_int("ROOM_RESUME_MAX_AGE", 1800, minimum=60)
+# Threads that run the room socket's database calls (each keeps its own connection), beside Channels' one.
+ROOM_DB_THREADS = env_int("ROOM_DB_THREADS", 8, minimum=1)
 ICE_STUN_URLS = env_list("ICE_STUN_URLS", [])
 ICE_TURN_URLS = env_list("ICE_TURN_URLS", [])
 ICE_TURN_SECRET = env_str("ICE_TURN_SECRET", "") or ""

@@ -22,6 +22,9 @@ case_status_changed = Signal()
 case_event = Signal()
 # A stored room event for the room's sockets: ``room_id``, ``message`` (``{"type": "room.event", ...}``).
 room_event = Signal()
+# A member lost their place in a room (removed by the mediator, or no longer the case's mediator): ``room_id``,
+# ``member_id``, ``code`` (the close code). Their open socket is closed at once, on whichever worker holds it.
+room_member_revoked = Signal()
 # Sent at once (not on commit) at the end of every outbox drain: ``sent``. The electronic service records
 # receive it (``services.service.on_outbox_drained``): the outbox is below the areas that write to it.
 outbox_drained = Signal()

@@ -29,6 +29,14 @@ def room_member_group(room_id: int, member_id: int) -> str:
     return f"rm.{room_id:x}.{member_id:x}"
 
 
+def room_member_revoke(*, room_id: int, member_id: int, code: int) -> None:
+    """Close the open socket of one member (on any worker): a message to the member's own group."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(layer.group_send)(room_member_group(room_id, member_id), {"type": "room.revoked", "code": code})
+
+
 def room_broadcast(*, room_id: int, message: dict[str, Any]) -> None:
     """Send a stored room event (``{"type": "room.event", ...}``) to the room's sockets, which filter it by
     audience. Called from services' on-commit hooks only."""

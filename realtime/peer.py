@@ -453,6 +453,8 @@ class RoomPeer:
         elif kind == "media.rejoin":
             self.media_mode = dict(frame.get("media") or {})
             self.media_rejoins += 1
+        elif kind == "resume":
+            self.resume_token = str(frame.get("token") or self.resume_token)
 
     async def _welcome(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
         if frame.get("protocol") != PROTOCOL:

@@ -42,7 +42,12 @@ def sfu_follow(*, room_id: int, state: dict[str, Any]) -> None:
         logger.exception("room %s: the SFU could not follow %s", room_id, state)
 
 
+def on_room_member_revoked(*, room_id: int, member_id: int, code: int, **_: Any) -> None:
+    broadcast.room_member_revoke(room_id=room_id, member_id=member_id, code=code)
+
+
 def connect() -> None:
     signals.case_status_changed.connect(on_case_status_changed, dispatch_uid="realtime.case_status")
     signals.case_event.connect(on_case_event, dispatch_uid="realtime.case_event")
     signals.room_event.connect(on_room_event, dispatch_uid="realtime.room_event")
+    signals.room_member_revoked.connect(on_room_member_revoked, dispatch_uid="realtime.room_member_revoked")

@@ -19,22 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from mediation import spaces
 from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
-from mediation.selectors.rooms import room_member_get, room_snapshot, room_space_infos
+from mediation.models import RoomMember, User
+from mediation.selectors.rooms import room_member_get, room_members_with_room, snapshot_from
 from mediation.services import room_controls, room_entry, room_guidance, room_record
 from realtime import frames as f
 from realtime import sfu
@@ -65,6 +69,22 @@ INLINE = frozenset({"ping", "signal"})
 # What the channel layer raises while Redis is unreachable: the socket is closed with 1011 (docs/protocol.md),
 # so the client shows "reconnecting", comes back with ``since`` and resyncs from the database.
 LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+# The heartbeat, answered before parsing, validation and dispatch (two thirds of all inbound frames).
+PING_FRAMES = frozenset({'{"type":"ping"}', '{"type": "ping"}'})
+PONG = '{"type":"pong"}'
+
+
+@functools.cache
+def _executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=int(settings.ROOM_DB_THREADS), thread_name_prefix="room-db")
+
+
+def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``fn`` run on the room sockets' own database threads (each with its own persistent connection), not
+    on Channels' one thread that every ``database_sync_to_async`` call of the process queues on: one
+    socket's join no longer waits behind every other socket's. Each call is its own transaction, and a
+    socket runs its commands one at a time, so nothing here relies on sharing a thread."""
+    return database_sync_to_async(fn, thread_sensitive=False, executor=_executor())
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -77,6 +97,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
     replaced: bool = False
     media: tuple[bool, bool] = (False, False)
     accepted: bool = False
+    # What the next resume token says besides the live room state: the member's party, when the person last
+    # came in by the full join (unix time), and when the socket last sent a token (monotonic).
+    party_id: int | None = None
+    joined_at: int = 0
+    token_sent_at: float = 0.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -120,34 +145,82 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [""])[0]
-        since_text = (query.get("since") or ["0"])[0]
-        since = int(since_text) if since_text.isdigit() and len(since_text) < 16 else 0
+        since_text = (query.get("since") or [""])[0]
+        since = int(since_text) if since_text.isdigit() and len(since_text) < 16 else None
         user = self.scope.get("user")
-        try:
-            member = await database_sync_to_async(room_entry.room_connect)(
-                room_id=self.room_id, user=user if user is not None and user.is_authenticated else None, token=token
-            )
-        except DomainError as exc:
-            await self._refuse(exc.close_code)
-            return
-        except Exception:
-            logger.exception("room %s: authorising a socket failed", self.room_id)
-            await self._refuse(CLOSE_SERVER_ERROR)
-            return
-        self.member_id = member.pk
-        layer = self.channel_layer
-        # An older socket of this member closes with 4001; ours is not in the group yet.
-        await layer.group_send(room_member_group(self.room_id, member.pk),
-                               {"type": "room.replaced", "channel": self.channel_name})
-        # Join first, then read the snapshot: an event committed meanwhile is in it or queued behind it.
-        await layer.group_add(room_group(self.room_id), self.channel_name)
-        await layer.group_add(room_member_group(self.room_id, member.pk), self.channel_name)
-        welcome = await self._welcome(since)
+        user = user if user is not None and user.is_authenticated else None
+        welcome: dict[str, Any] | None = None
+        refused_reason = ""
+        if room_entry.is_resume_token(token):
+            welcome, refused_reason, resumer = await self._resume(token, since)
+            if welcome is None:
+                user, token = user or resumer, ""
+                if user is None:
+                    await self._refuse(room_entry.ResumeRefused(refused_reason).close_code)
+                    return
+        if welcome is None:
+            welcome = await self._join(user, token, since or 0)
+            if welcome is None:
+                return
+            if refused_reason:
+                welcome["resume_refused"] = refused_reason
         await self.accept()
         await self._send(welcome)
         await self._announce_presence(online=True, audio_only=self.media[0], muted=self.media[1])
         self.watchdog = asyncio.ensure_future(self._watch())
         self.worker = asyncio.ensure_future(self._work())
+
+    async def _enter(self, member_id: int) -> None:
+        self.member_id = member_id
+        layer = self.channel_layer
+        # An older socket of this member closes with 4001; ours is not in the group yet.
+        await layer.group_send(room_member_group(self.room_id, member_id),
+                               {"type": "room.replaced", "channel": self.channel_name})
+        # Join first, then read the snapshot: an event committed meanwhile is in it or queued behind it.
+        await layer.group_add(room_group(self.room_id), self.channel_name)
+        await layer.group_add(room_member_group(self.room_id, member_id), self.channel_name)
+
+    async def _resume(self, token: str, since: int | None) -> tuple[dict[str, Any] | None, str, User | None]:
+        """The cheap way back in (decisions D-resume-1): the token's signature, age and room checked here, then
+        one database call that reads the room with its members, checks what the token cannot prove, and
+        reads the events since ``since``. Returns the welcome, or None with the reason and the user the token
+        proved (for the full join), if any."""
+        try:
+            claims = room_entry.room_resume_read(token=token, room_id=self.room_id)
+        except room_entry.ResumeRefused as refusal:
+            return None, refusal.reason, await self._user(refusal.user_id)
+        await self._enter(claims.member_id)
+        try:
+            welcome = await self._welcome(claims.seq if since is None else since, claims=claims)
+        except room_entry.ResumeRefused as refusal:
+            logger.info("room %s: resume of member %s refused (%s); full join", self.room_id, claims.member_id,
+                        refusal.reason)
+            return None, refusal.reason, await self._user(refusal.user_id)
+        welcome["resumed"] = True
+        return welcome, "", None
+
+    async def _user(self, user_id: int | None) -> User | None:
+        if user_id is None:
+            return None
+        user: User | None = await db(lambda: User.objects.filter(pk=user_id, is_active=True).first())()
+        return user
+
+    async def _join(self, user: User | None, token: str, since: int) -> dict[str, Any] | None:
+        """The full join: authorise by join token or user through the room's rules, then the welcome."""
+        try:
+            member = await db(room_entry.room_connect)(room_id=self.room_id, user=user, token=token)
+        except DomainError as exc:
+            await self._refuse(exc.close_code)
+            return None
+        except Exception:
+            logger.exception("room %s: authorising a socket failed", self.room_id)
+            await self._refuse(CLOSE_SERVER_ERROR)
+            return None
+        await self._enter(member.pk)
+        self.joined_at = int(time.time())
+        welcome = await self._welcome(since)
+        welcome["resumed"] = False
+        return welcome
 
     async def _refuse(self, code: int) -> None:
         # Accept first so that the client sees the application code, not a bare 1006.
@@ -155,11 +228,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.close(code=code)
 
-    async def _welcome(self, since: int) -> dict[str, Any]:
+    async def _welcome(self, since: int, *, claims: room_entry.ResumeClaims | None = None) -> dict[str, Any]:
+        """A ``welcome`` read from the database in one call of four statements (``_welcome_sync``), with a
+        fresh resume token; on a resume, the token's claims are checked in the same call."""
         assert self.member_id is not None
-        body, infos, self.media = await database_sync_to_async(_welcome_sync)(
-            self.member_id, self.channel_name, since
+        body, infos, self.media, self.party_id = await db(_welcome_sync)(
+            self.room_id, self.member_id, self.channel_name, since, claims
         )
+        if claims is not None:
+            self.joined_at = claims.joined
         self.members = infos
         caucus_side = str(body["room"]["caucus_side"])
         self.caucus_side = caucus_side
@@ -167,7 +244,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # Everything up to last_seq is in this snapshot: live events continue right after it.
         self.next_seq = self.baseline_seq + 1
         self.held = {seq: message for seq, message in self.held.items() if seq >= self.next_seq}
+        body["resume_token"] = self._resume_token()
         return body
+
+    def _resume_token(self) -> str:
+        """A resume token for the state this socket has delivered (no database)."""
+        assert self.member_id is not None
+        me = self.members[self.member_id]
+        self.token_sent_at = time.monotonic()
+        return room_entry.room_resume_token(member=me, room_id=self.room_id, caucus_side=self.caucus_side,
+                                            party_id=self.party_id, seq=self.next_seq - 1, joined=self.joined_at)
 
     async def disconnect(self, code: int) -> None:
         for task in (self.watchdog, self.worker, self.gap_timer):
@@ -182,7 +268,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.replaced:
             return
         try:
-            was_current = await database_sync_to_async(room_entry.room_presence_clear)(
+            was_current = await db(room_entry.room_presence_clear)(
                 member_id=self.member_id, channel=self.channel_name
             )
         except Exception:
@@ -193,11 +279,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self._announce_presence(online=False)
 
     async def _watch(self) -> None:
+        refresh = int(settings.ROOM_RESUME_TTL) / 3
         while not self.closing:
             await asyncio.sleep(min(1.0, IDLE_CLOSE_SECONDS))
             if time.monotonic() - self.last_heard > IDLE_CLOSE_SECONDS:
                 await self._close(CLOSE_IDLE)
                 return
+            if time.monotonic() - self.token_sent_at > refresh and self.member_id in self.members:
+                # A fresh resume token while the socket is open (no database), so the next drop resumes.
+                await self._send({"type": "resume", "token": self._resume_token()})
 
     async def _close(self, code: int) -> None:
         if not self.closing:
@@ -221,6 +311,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self._close(CLOSE_RATE)
             elif self.bucket.overflow == 1:
                 await self._error("rate_limited", _("发送过于频繁，请稍后再试。"))
+            return
+        if text_data in PING_FRAMES:
+            # Answered before parsing, validation and dispatch; still counted, so a flood of pings is closed.
+            await self.send(text_data=PONG)
             return
         frame = f.parse_frame(text_data, bytes_data)
         if isinstance(frame, f.FrameError):
@@ -270,11 +364,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def _command(self, frame: Any) -> None:
         kind = frame.type
         if kind == "media":
-            await database_sync_to_async(_media_sync)(self.member_id, frame.audio_only, frame.muted)
+            await db(_media_sync)(self.member_id, frame.audio_only, frame.muted)
             await self._announce_presence(online=True, audio_only=frame.audio_only, muted=frame.muted)
             return
         try:
-            seq = await database_sync_to_async(_command_sync)(self.member_id, frame)
+            seq = await db(_command_sync)(self.member_id, frame)
         except DomainError as exc:
             await self._error(exc.frame_error, str(exc), frame.ref)
             return
@@ -405,6 +499,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self._send({"type": "presence", "member": message["member"], "online": message["online"],
                           "audio_only": message["audio_only"], "muted": message["muted"]})
 
+    async def room_revoked(self, message: dict[str, Any]) -> None:
+        """The member lost their place (removed by the mediator, or no longer the case's mediator): sent to
+        the member's own group, so the socket closes at once on whichever worker holds it."""
+        if self.member_id is None or self.closing:
+            return
+        await self._close(int(message.get("code") or CLOSE_REMOVED))
+
     async def room_replaced(self, message: dict[str, Any]) -> None:
         if message.get("channel") != self.channel_name:
             # A newer socket of this member is online (or about to be): saying "offline" now could reach the
@@ -417,17 +518,25 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
 
 def _welcome_sync(
-    member_id: int, channel: str, since: int
-) -> tuple[dict[str, Any], dict[int, spaces.MemberInfo], tuple[bool, bool]]:
-    member = room_member_get(member_id=member_id)
-    room_entry.room_presence_set(member=member, channel=channel)
-    body = room_snapshot(member=member, since=since)
-    token, _row = room_entry.room_token_issue(member=member)
-    body["resume_token"] = token
+    room_id: int, member_id: int, channel: str, since: int, claims: room_entry.ResumeClaims | None
+) -> tuple[dict[str, Any], dict[int, spaces.MemberInfo], tuple[bool, bool], int | None]:
+    """Four statements: the room with its members, the presence update, the events after ``since``, the
+    record. With ``claims`` (a resume), ``room_entry.room_resume`` checks them on the same read first."""
+    if claims is not None:
+        member, members = room_entry.room_resume(claims=claims, channel=channel)
+    else:
+        members = room_members_with_room(room_id=room_id)
+        found = next((m for m in members if m.pk == member_id), None)
+        if found is None:
+            raise RoomMember.DoesNotExist(member_id)
+        member = found
+        room_entry.room_presence_set(member=member, channel=channel)
+        member.online_channel = channel[:120]
+    body = snapshot_from(room=member.room, members=members, member_id=member.pk, since=since)
     body["ice_servers"] = ice_servers(member_id=member.pk)
     body["media"] = _media_sync_sfu(member, str(body["room"]["caucus_side"]))
-    infos = room_space_infos(room_id=member.room_id)
-    return body, infos, (member.audio_only, member.muted)
+    infos = {m.pk: spaces.info_of(m) for m in members}
+    return body, infos, (member.audio_only, member.muted), member.party_id
 
 
 def _media_sync_sfu(member: Any, caucus_side: str) -> dict[str, Any]:

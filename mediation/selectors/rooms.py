@@ -134,13 +134,29 @@ def room_snapshot(*, member: RoomMember, since: int = 0) -> dict[str, Any]:
     """The ``welcome`` body without ``ice_servers`` and ``resume_token``: the room as ``member`` may see it,
     with every visible event after ``since``."""
     room = Room.objects.select_related("case", "session").get(pk=member.room_id)
-    member = RoomMember.objects.get(pk=member.pk)
     members = list(RoomMember.objects.filter(room=room).order_by("pk"))
+    return snapshot_from(room=room, members=members, member_id=member.pk, since=since)
+
+
+def room_members_with_room(*, room_id: int) -> list[RoomMember]:
+    """Every member row of a room, each with the room, its case and session joined: one statement that
+    holds everything a resumed socket's checks and its ``welcome`` need besides events and record."""
+    return list(RoomMember.objects.filter(room_id=room_id).select_related("room__case", "room__session").order_by("pk"))
+
+
+def snapshot_from(*, room: Room, members: list[RoomMember], member_id: int, since: int = 0) -> dict[str, Any]:
+    """``room_snapshot`` from rows already read (``room`` and all its ``members``): two more statements,
+    the events after ``since`` and the record."""
+    member = next(m for m in members if m.pk == member_id)
     by_user = {m.user_id: m.pk for m in members}
     since = since if 0 <= since <= room.last_seq else 0
     listed = [m for m in members if m.state in (M.WAITING, M.ADMITTED)]
     my_space = spaces.space_of(caucus_side=room.caucus_side, member=member)
-    entries, version = room_record_visible(member=member)
+    events = [e for e in RoomEvent.objects.filter(room_id=room.pk, seq__gt=since).order_by("seq")
+              if spaces.may_see(audience=e.audience, member=member)]
+    current = current_entries(room)
+    entries = [e for e in current if _entry_visible(e, member)]
+    version = record_version([e for e in current if not e.caucus_side or e.released_at is not None])
     return {
         "type": "welcome", "protocol": "yizhan-room/1",
         "you": {"member": member.pk, "role": member.role, "side": member.side, "state": member.state,
@@ -161,8 +177,7 @@ def room_snapshot(*, member: RoomMember, since: int = 0) -> dict[str, Any]:
             if m.pk != member.pk and m.online_channel
             and spaces.share_space(caucus_side=room.caucus_side, a=member, b=m)
         ],
-        "events": [event_frame(e, actor_member=by_user.get(e.actor_id or 0))
-                   for e in room_events_visible(member=member, since=since)],
+        "events": [event_frame(e, actor_member=by_user.get(e.actor_id or 0)) for e in events],
         "last_seq": room.last_seq,
         "record": [record_entry_payload(e) for e in entries],
         "record_version": version,

@@ -30,6 +30,7 @@ from mediation.permissions import can_take_transition
 from mediation.services.audit import audit_append
 from mediation.services.mediator_load import mediator_load_refresh
 from mediation.services.obligations import obligations_schedule
+from mediation.services.room_events import room_members_release
 from mediation.services.session_notices import sessions_cancel_for_case
 from mediation.services.timers import timers_sync_for_status
 from mediation.signals import send_on_commit
@@ -176,7 +177,8 @@ def case_transition(
         active = CaseMediator.objects.filter(case=case, is_active=True)
         mediator_ids = list(active.values_list("mediator_id", flat=True))
         if row.releases_mediators:
-            CaseMediator.objects.filter(case=case, is_active=True).update(is_active=False, ended_at=now)
+            active.update(is_active=False, ended_at=now)
+            room_members_release(case=case, user_ids=mediator_ids)
         mediator_load_refresh(mediator_ids)
         # What the status means in this transaction (mediation.lifecycle): its clocks, and what it cancels.
         timers_sync_for_status(case=case, old_status=expected, new_status=to, at=now, actor=actor)

@@ -25,7 +25,7 @@ from mediation.choices import (
     RoomStatus,
     SessionStatus,
 )
-from mediation.exceptions import InvalidInput
+from mediation.exceptions import InvalidInput, MemberRemoved
 from mediation.lifecycle import SIGNING_OPENED_STATUSES
 from mediation.models import (
     Case,
@@ -44,6 +44,7 @@ from mediation.services.cases import case_transition
 from mediation.services.consents import consent_all_parties_granted
 from mediation.services.room_events import (
     member_payload,
+    member_revoke_on_commit,
     member_state,
     room_audit,
     room_is_verification,
@@ -191,6 +192,7 @@ def room_remove(*, room: Room, actor: User, member: RoomMember | int) -> RoomMem
                     audience=spaces.either(spaces.ALL, spaces.user_audience(target.user_id)),
                     actor=actor, payload=member_payload(target), actor_member=mediator, state=member_state(target))
         room_audit("room.member_removed", actor=actor, room=room, data={"member": target.pk, "role": target.role})
+        member_revoke_on_commit(room, target, code=MemberRemoved.close_code)
         helpers_follow_party(room, target, actor=actor)
     return target
 

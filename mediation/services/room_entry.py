@@ -14,9 +14,12 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -69,7 +72,7 @@ from mediation.notices import (
     StandardText,
 )
 from mediation.permissions import PARTY_ROLES, Place, access_session_place, helper_of, place_key
-from mediation.selectors.rooms import room_checks_done, room_phone_on_file
+from mediation.selectors.rooms import room_checks_done, room_members_with_room, room_phone_on_file
 from mediation.services.agreements import agreement_variant_for
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
@@ -437,3 +440,128 @@ def room_leave(*, member: RoomMember) -> RoomMember:
             room_audit("room.guidance_left", actor=fresh.user, room=room,
                        data={"member": fresh.pk, "request": _open_guidance_id(room)})
     return fresh
+
+
+# --- resume tokens (decisions D-resume-1) ----------------------------------------------------------------
+
+RESUME_PREFIX = "r1."
+RESUME_SALT = "yizhan.room.resume"
+
+
+@dataclass(frozen=True)
+class ResumeClaims:
+    """What a resume token says: who (member and user), where (room, space and place when it was issued),
+    how far the socket had got (``seq``) and when the person last came in by the full join (``joined``)."""
+
+    member_id: int
+    room_id: int
+    user_id: int
+    space: str
+    place: tuple[str, str, int | None]
+    seq: int
+    joined: int
+
+
+class ResumeRefused(Exception):
+    """The token cannot prove the way back in: ``reason`` is sent with the full join's ``welcome``
+    (``resume_refused``), or, with no one to join as, the socket is refused with ``close_code``."""
+
+    CLOSE_CODES = {"forged": 4401, "room": 4401, "expired": 4409}
+
+    def __init__(self, reason: str, *, user_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.user_id = user_id
+
+    @property
+    def close_code(self) -> int:
+        return self.CLOSE_CODES.get(self.reason, 4401)
+
+
+def is_resume_token(token: str) -> bool:
+    return token.startswith(RESUME_PREFIX)
+
+
+def resume_space_key(*, caucus_side: str, member: spaces.MemberLike) -> str:
+    """The member's space, with the caucus side (a mediator is in ``caucus`` for either side)."""
+    space = spaces.space_of(caucus_side=caucus_side, member=member)
+    return f"{space}:{caucus_side}" if space == spaces.CAUCUS else space
+
+
+def room_resume_token(
+    *, member: spaces.MemberLike, room_id: int, caucus_side: str, party_id: int | None, seq: int, joined: int
+) -> str:
+    """A signed resume token (no database): valid ``ROOM_RESUME_TTL`` seconds; the socket sends a fresh one
+    in every ``welcome`` and in a ``resume`` frame while it is open."""
+    payload = {
+        "m": member.pk,
+        "r": room_id,
+        "u": member.user_id,
+        "s": resume_space_key(caucus_side=caucus_side, member=member),
+        "p": [member.role, member.side, party_id],
+        "q": seq,
+        "j": joined,
+    }
+    return RESUME_PREFIX + signing.dumps(payload, salt=RESUME_SALT, compress=False)
+
+
+def room_resume_read(*, token: str, room_id: int) -> ResumeClaims:
+    """Check a resume token's signature, age and room (no database). ``ResumeRefused`` with ``forged``,
+    ``expired``, ``room`` or ``stale`` (the last full join is older than ``ROOM_RESUME_MAX_AGE``)."""
+    if len(token) > 600:
+        raise ResumeRefused("forged")
+    try:
+        data = signing.loads(token[len(RESUME_PREFIX) :], salt=RESUME_SALT, max_age=int(settings.ROOM_RESUME_TTL))
+        claims = ResumeClaims(
+            member_id=int(data["m"]),
+            room_id=int(data["r"]),
+            user_id=int(data["u"]),
+            space=str(data["s"]),
+            place=(str(data["p"][0]), str(data["p"][1]), None if data["p"][2] is None else int(data["p"][2])),
+            seq=max(0, int(data["q"])),
+            joined=int(data["j"]),
+        )
+    except signing.SignatureExpired:
+        raise ResumeRefused("expired") from None
+    except (signing.BadSignature, KeyError, TypeError, ValueError, IndexError):
+        raise ResumeRefused("forged") from None
+    if claims.room_id != room_id:
+        raise ResumeRefused("room")
+    if time.time() - claims.joined > int(settings.ROOM_RESUME_MAX_AGE):
+        # Access to the case is checked by the full join only: make sure it runs now and then.
+        raise ResumeRefused("stale", user_id=claims.user_id)
+    return claims
+
+
+def room_resume(*, claims: ResumeClaims, channel: str) -> tuple[RoomMember, list[RoomMember]]:
+    """Let a socket back in on a resume token: one read of the room with all its members, the checks the
+    token cannot prove (the room is open and not locked, the member is neither removed nor gone, their place
+    and space are what they were), and the presence update. Returns the member and every member row (each
+    with the room). ``ResumeRefused`` with the reason otherwise: the caller runs the full join."""
+    members = room_members_with_room(room_id=claims.room_id)
+    member = next((m for m in members if m.pk == claims.member_id), None)
+    if member is None or member.user_id != claims.user_id:
+        raise ResumeRefused("forged")
+    room = member.room
+    refused = _resume_refusal(room, member, claims)
+    if refused:
+        raise ResumeRefused(refused, user_id=member.user_id)
+    room_presence_set(member=member, channel=channel)
+    member.online_channel = channel[:120]
+    return member, members
+
+
+def _resume_refusal(room: Room, member: RoomMember, claims: ResumeClaims) -> str:
+    if room.status != RoomStatus.OPEN:
+        return "ended"
+    if member.state == M.REMOVED:
+        return "removed"
+    if member.state == M.LEFT:
+        return "left"
+    if _place_of(member) != claims.place:
+        return "place"
+    if resume_space_key(caucus_side=room.caucus_side, member=member) != claims.space:
+        return "space"
+    if room.locked:
+        return "locked"
+    return ""

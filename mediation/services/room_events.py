@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mediation import signals, spaces
@@ -98,6 +99,33 @@ def store_event(
     }
     send_on_commit(signals.room_event, room_id=room.pk, message=message)
     return event
+
+
+def member_revoke_on_commit(room: Room, member: RoomMember, *, code: int) -> None:
+    """After commit, close ``member``'s open socket with ``code`` wherever it is: a message to the member's
+    own group, besides the stored event (which a socket may hold back while it waits for a gap to fill)."""
+    send_on_commit(signals.room_member_revoked, room_id=room.pk, member_id=member.pk, code=code)
+
+
+def room_members_release(*, case: Case, user_ids: list[int]) -> list[RoomMember]:
+    """``user_ids`` no longer act for ``case`` (a mediator changed, declined or recused, D12): their places in
+    the case's open rooms end (``member.left``, so the others' browsers close their connections) and their
+    open sockets are closed with 4403 after commit. Inside the caller's transaction."""
+    released = []
+    rows = RoomMember.objects.filter(room__case=case, room__status=RoomStatus.OPEN, user_id__in=user_ids,
+                                     state__in=(M.WAITING, M.ADMITTED))
+    for room_id in sorted(set(rows.values_list("room_id", flat=True))):
+        room = lock_room(room_id)
+        for member in RoomMember.objects.filter(room=room, user_id__in=user_ids, state__in=(M.WAITING, M.ADMITTED)):
+            member.state, member.left_at, member.online_channel = M.LEFT, timezone.now(), ""
+            member.save(update_fields=["state", "left_at", "online_channel"])
+            audience = spaces.either(spaces.ALL, spaces.user_audience(member.user_id))
+            store_event(room, name="member.left", audience=audience, actor=None, payload=member_payload(member),
+                        state=member_state(member))
+            room_audit("room.member_released", actor=None, room=room, data={"member": member.pk, "role": member.role})
+            member_revoke_on_commit(room, member, code=PermissionDenied.close_code)
+            released.append(member)
+    return released
 
 
 def client_ref(client_id: str | None) -> str:

@@ -19,6 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from realtime.peer import RoomPeer
+from tests.bench.results_support import record_result
 from tests.bench.room_bench_support import cores, make_rooms, percentile, run_async, uvicorn_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
@@ -119,6 +120,13 @@ def report(label: str, latencies: list[float], sent: int, lost: int, goal_ms: fl
             + ("" if label.startswith("unloaded") else ", no loss"))
 
 
+def figures_of(result: tuple[list[float], int, int], *, goal_p99_ms: float) -> dict[str, Any]:
+    latencies, sent, lost = result
+    p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+    return {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "sent": sent, "lost": lost,
+            "goal_p99_ms": goal_p99_ms, "met": bool(p99 <= goal_p99_ms and lost == 0)}
+
+
 # ROOM_BENCH_SIZES="100,250" by default; the goals are for those two sizes.
 SIZES = [int(n) for n in os.environ.get("ROOM_BENCH_SIZES", "100,250").split(",")]
 GOALS_MS = {100: 10.0, 250: 25.0}
@@ -126,14 +134,21 @@ GOALS_MS = {100: 10.0, 250: 25.0}
 
 def test_room_signaling_latency_on_one_worker(world):
     all_rooms = make_rooms(world, 1 + sum(SIZES))
+    figures: dict[str, Any] = {}
     with uvicorn_worker() as server:
-        lines = [report("unloaded, 1 room", *run_async(unloaded(server, all_rooms[:1])), goal_ms=1.5)]
+        result = run_async(unloaded(server, all_rooms[:1]))
+        lines = [report("unloaded, 1 room", *result, goal_ms=1.5)]
+        figures["unloaded"] = figures_of(result, goal_p99_ms=1.5)
     used = 1
     for size in SIZES:
         with uvicorn_worker() as server:  # a fresh worker each time: no lingering sockets from the last run
             result = run_async(loaded(server, all_rooms[used:used + size]))
         used += size
         lines.append(report(f"{size} rooms x 4, 2 msg/s/room", *result, goal_ms=GOALS_MS.get(size, 25.0)))
+        figures[f"rooms_{size}"] = figures_of(result, goal_p99_ms=GOALS_MS.get(size, 25.0))
+    figures["load_average_1m"] = round(os.getloadavg()[0], 2)
+    layer = os.environ.get("ROOM_BENCH_LAYER", "redis")
+    record_result("room_signaling" if layer == "redis" else f"room_signaling_{layer}", {**figures, "layer": layer})
     print(f"\nroom signaling relay, one uvicorn worker + Redis layer, clients on the same machine ({cores()})")
     print(f"{'':<28} {'frames':>7} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6}")
     for line in lines:

@@ -81,7 +81,9 @@ def uvicorn_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     env = {
         **os.environ,
         "DEBUG": "0", "SECRET_KEY": "bench-only-" + "x" * 40, "ALLOWED_HOSTS": f"{HOST},localhost",
-        "SECURE_SSL_REDIRECT": "0", "DATABASE_URL": database_url_for_subprocess(), "CHANNEL_LAYER": "redis",
+        "SECURE_SSL_REDIRECT": "0", "DATABASE_URL": database_url_for_subprocess(),
+        # ROOM_BENCH_LAYER=redis-pubsub: the same worker on channels_redis' pub/sub layer.
+        "CHANNEL_LAYER": os.environ.get("ROOM_BENCH_LAYER", "redis"),
         "LOG_LEVEL": "WARNING", "SMS_BACKEND": "console", "SIGNING_CA": "local", **(extra_env or {}),
     }
     # ROOM_BENCH_PROFILE=<file>: profile the worker's event loop thread with cProfile (pstats file).

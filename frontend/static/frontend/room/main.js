@@ -15,7 +15,9 @@ import {
   toggleCamera, toggleMute,
 } from "./media.js";
 import { proposeAudioOnly } from "./quality.js";
-import { closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, socketOpen } from "./reconnect.js";
+import {
+  closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, setResumeToken, socketOpen,
+} from "./reconnect.js";
 import { onRecordEntry } from "./record.js";
 import {
   attachLocal, dropVideo, peerReconnecting, peerStats, peers, restartAllIce, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal,
@@ -30,7 +32,10 @@ import { banner, render, renderControls, renderTiles, setNetwork, showError } fr
 function onFrame(frame) {
   switch (frame.type) {
     case "welcome":
+      setResumeToken(frame.resume_token);
       return onWelcome(frame);
+    case "resume":
+      return setResumeToken(frame.token);
     case "event":
       return applyEvent(frame);
     case "ack":

@@ -17,6 +17,13 @@ export function onSocket(callbacks) {
   handlers = { ...handlers, ...callbacks };
 }
 
+let resumeToken = "";
+
+/** The server's latest resume token (in every welcome, and refreshed in `resume` frames). */
+export function setResumeToken(token) {
+  if (typeof token === "string" && token) resumeToken = token;
+}
+
 export const hasSocket = () => Boolean(ws);
 export const socketOpen = () => Boolean(ws && ws.readyState === WebSocket.OPEN);
 
@@ -29,7 +36,9 @@ export function connect() {
     return;
   }
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(`${scheme}//${location.host}${cfg.ws_path}?since=${state.log.lastSeq}`);
+  // With the last resume token the server lets us back in from one read instead of the full join.
+  const resume = resumeToken ? `&token=${encodeURIComponent(resumeToken)}` : "";
+  const socket = new WebSocket(`${scheme}//${location.host}${cfg.ws_path}?since=${state.log.lastSeq}${resume}`);
   ws = socket;
   lastFrameAt = Date.now();
   socket.onmessage = (message) => {
