@@ -13,6 +13,7 @@ import { STATE_OF_KIND, chatRef, memberAfter } from "./events.js";
 import { localStream, muteNow, sendMedia, startMedia, stopMedia, switchVideo, toggleCamera, toggleMute } from "./media.js";
 import { closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, socketOpen } from "./reconnect.js";
 import { onRecordEntry } from "./record.js";
+import { sfuLeave, sfuRejoin, sfuWelcome } from "./sfu.js";
 import { attachLocal, dropVideo, peerStats, peers, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal, sendVideo } from "./signaling.js";
 import { banner, render, renderTiles, setNetwork, showError } from "./view.js";
 
@@ -28,6 +29,8 @@ function onFrame(frame) {
       return applyEvent(frame);
     case "ack":
       return onAck(frame);
+    case "media.rejoin":
+      return sfuRejoin(frame);
     case "signal":
       return rtcSignal(frame.from, frame.data);
     case "presence":
@@ -60,6 +63,7 @@ function onWelcome(w) {
   sendMedia();
   // A fresh socket: the others closed their connections to me when my old socket went, so offer anew.
   rtcCloseAll();
+  sfuWelcome(w); // mesh or SFU, from welcome.media (sfu.js)
   render();
   if (amAdmitted()) for (const id of w.peers || []) rtcOpen(id, true);
   if (state.room.status === "ended") stopAll("ended");
@@ -198,6 +202,7 @@ function stopAll(reason) {
   state.stopped = true;
   closeSocket();
   rtcCloseAll();
+  sfuLeave();
   stopMedia();
   for (const member of state.members.values()) member.online = false;
   banner("");

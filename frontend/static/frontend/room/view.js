@@ -6,6 +6,7 @@ import { audioTrack, videoTrack } from "./media.js";
 import { overall, quality } from "./quality.js";
 import { hasSocket, socketOpen } from "./reconnect.js";
 import { renderRecord } from "./record.js";
+import { sfuPeers } from "./sfu.js";
 import { peers } from "./signaling.js";
 import { chatScope, presides, spaceKind, spaceOf, visibleMembers, waitReason } from "./spaces.js";
 
@@ -108,7 +109,7 @@ export function renderTiles() {
   for (const m of visibleMembers(state.members, ME, state.room.caucus_side)) {
     shown.add(m.member);
     const tile = tileFor(m.member);
-    const peer = peers.get(m.member);
+    const peer = peers.get(m.member) || sfuPeers.get(m.member); // mesh or SFU (sfu.js)
     const video = tile.querySelector("video");
     const stream = peer ? peer.stream : null;
     if (video.srcObject !== stream) {
@@ -151,7 +152,7 @@ export function renderControls() {
 }
 
 export function setNetwork() {
-  const q = overall(socketOpen(), [...peers.values()].map((p) => quality(p.stats)));
+  const q = overall(socketOpen(), [...peers.values(), ...sfuPeers.values()].map((p) => quality(p.stats)));
   $("rm-net").dataset.q = q;
   $("rm-net-text").textContent = TEXT.net[q];
 }
