@@ -247,6 +247,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # No inline script, handler or style anywhere (docs/decisions.md): every script is a static file, the text it
 # shows comes from /jsi18n/. 'self' covers the room's ws:/wss: socket to this host (CSP level 3).
+# The SFU's WebSocket for browsers (docs/deployment.md): best served through this host (the proxy's /janus/
+# location, covered by 'self'); a Janus on another origin (development: ws://127.0.0.1:8188) is named here.
+SFU_CONNECT_SRC = env_list("SFU_CONNECT_SRC", [])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -254,7 +257,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF],
         "img-src": [SELF, "data:", "blob:"],
         "media-src": [SELF, "blob:"],
-        "connect-src": [SELF],
+        "connect-src": [SELF, *SFU_CONNECT_SRC],
         "font-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],

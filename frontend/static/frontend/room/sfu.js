@@ -143,6 +143,7 @@ async function join(target) {
         onlocaltrack: () => {},
         onremotetrack: () => {},
         webrtcState: (on) => { if (!on && live() && s.published && !s.republish) fail("publisher connection lost"); },
+        iceState: (ice) => { if (ice === "failed") fail("publisher ICE failed"); },
       });
     },
     error: fail,
@@ -251,10 +252,12 @@ function subscribe(s, feeds) {
   for (const feed of wanted) s.subscribed.add(feed);
   const streams = wanted.map((feed) => ({ feed }));
   if (s.sub) {
-    if (s.subJoined) s.sub.send({ message: { request: "subscribe", streams } });
-    else s.pendingStreams = (s.pendingStreams || []).concat(streams);
+    // One renegotiation at a time: while an offer of Janus waits for my answer, later feeds wait too.
+    s.pendingStreams = (s.pendingStreams || []).concat(streams);
+    flushSubscriptions(s);
     return undefined;
   }
+  s.subBusy = true;
   return new Promise((resolve) => {
     s.janus.attach({
       plugin: "janus.plugin.videoroom",
@@ -271,6 +274,8 @@ function subscribe(s, feeds) {
       },
       onmessage: (msg, jsep) => onSubscriberMessage(s, msg, jsep),
       onremotetrack: (track, mid, on) => onRemoteTrack(s, track, mid, on),
+      // A subscriber whose ICE failed (a network change, a starved phone) receives nothing: start over.
+      iceState: (ice) => { if (ice === "failed" && session === s) step({ type: "failed", room: s.target.room }); },
       onlocaltrack: () => {},
     });
   });
@@ -280,6 +285,8 @@ function onSubscriberMessage(s, msg, jsep) {
   if (session !== s) return;
   if (msg.error_code || msg.error) {
     console.warn("sfu subscriber refused", msg.error_code, msg.error);
+    s.subBusy = false;
+    flushSubscriptions(s);
     return;
   }
   if (msg.streams) {
@@ -290,24 +297,36 @@ function onSubscriberMessage(s, msg, jsep) {
       if (Number.isFinite(member)) s.midMember.set(String(st.mid), member);
     }
   }
-  if (msg.videoroom === "attached" && !s.subJoined) {
-    s.subJoined = true;
-    if (s.pendingStreams && s.pendingStreams.length) {
-      const streams = s.pendingStreams;
-      s.pendingStreams = [];
-      s.sub.send({ message: { request: "subscribe", streams } });
-    }
+  if (msg.videoroom === "attached") s.subJoined = true;
+  if (!jsep && (msg.videoroom === "attached" || msg.videoroom === "updated")) {
+    s.subBusy = false; // nothing to negotiate (e.g. every feed asked for was gone)
+    flushSubscriptions(s);
   }
   if (jsep) {
     s.sub.createAnswer({
       jsep,
       tracks: [{ type: "data" }], // audio and video are accepted receive-only; data only if offered
       success: (answer) => {
-        if (session === s) s.sub.send({ message: { request: "start", room: s.target.room }, jsep: answer });
+        if (session !== s) return;
+        s.sub.send({ message: { request: "start", room: s.target.room }, jsep: answer,
+          success: () => { s.subBusy = false; flushSubscriptions(s); },
+          error: () => { s.subBusy = false; flushSubscriptions(s); } });
       },
-      error: (error) => console.warn("sfu answer", error),
+      error: (error) => {
+        console.warn("sfu answer", error);
+        s.subBusy = false;
+      },
     });
   }
+}
+
+function flushSubscriptions(s) {
+  if (session !== s || !s.sub || !s.subJoined || s.subBusy || !s.pendingStreams || !s.pendingStreams.length) return;
+  const streams = s.pendingStreams.filter((st) => s.feeds.has(st.feed));
+  s.pendingStreams = [];
+  if (!streams.length) return;
+  s.subBusy = true;
+  s.sub.send({ message: { request: "subscribe", streams }, error: () => { s.subBusy = false; } });
 }
 
 function peerOf(member) {
