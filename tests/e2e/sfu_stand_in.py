@@ -60,6 +60,7 @@ class Janus:
     admin_secret: str
     admin_key: str
     log: Path
+    pid: int = 0
     _tx: Any = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -68,20 +69,34 @@ class Janus:
 
     def admin(self, body: dict[str, Any]) -> dict[str, Any]:
         body = {**body, "transaction": f"t{next(self._tx)}", "admin_secret": self.admin_secret}
-        request = urllib.request.Request(f"http://127.0.0.1:{self.admin_port}/admin", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.admin_port}/admin",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback in the namespace
             return dict(json.loads(response.read()))
 
     def videoroom(self, request: dict[str, Any]) -> dict[str, Any]:
-        answer = self.admin({"janus": "message_plugin", "plugin": "janus.plugin.videoroom",
-                             "request": {**request, "admin_key": self.admin_key}})
+        answer = self.admin(
+            {
+                "janus": "message_plugin",
+                "plugin": "janus.plugin.videoroom",
+                "request": {**request, "admin_key": self.admin_key},
+            }
+        )
         return dict(answer.get("response") or answer)
 
 
 def _start_janus(folder: Path) -> tuple[subprocess.Popen[bytes], Janus]:
-    janus = Janus(ws_port=_free_port(), http_port=_free_port(), admin_port=_free_port(),
-                  admin_secret=secrets.token_hex(16), admin_key=secrets.token_hex(16), log=folder / "janus.log")
+    janus = Janus(
+        ws_port=_free_port(),
+        http_port=_free_port(),
+        admin_port=_free_port(),
+        admin_secret=secrets.token_hex(16),
+        admin_key=secrets.token_hex(16),
+        log=folder / "janus.log",
+    )
     (folder / "janus.jcfg").write_text(f"""
 general: {{
   configs_folder = "{folder}"
@@ -111,17 +126,22 @@ general: {{ json = "indented"  ws = true  ws_port = {janus.ws_port}  ws_ip = "12
 admin: {{ admin_ws = false  admin_wss = false }}
 """)
     (folder / "janus.transport.http.jcfg").write_text(f"""
-general: {{ json = "indented"  base_path = "/janus"  http = true  port = {janus.http_port}  ip = "127.0.0.1"  https = false }}
-admin: {{ admin_base_path = "/admin"  admin_http = true  admin_port = {janus.admin_port}  admin_ip = "127.0.0.1"  admin_https = false }}
+general: {{ json = "indented"  base_path = "/janus"  http = true  port = {janus.http_port}  ip = "127.0.0.1"
+           https = false }}
+admin: {{ admin_base_path = "/admin"  admin_http = true  admin_port = {janus.admin_port}  admin_ip = "127.0.0.1"
+         admin_https = false }}
 cors: {{}}
 """)
     (folder / "janus.plugin.videoroom.jcfg").write_text(f"""
 general: {{ admin_key = "{janus.admin_key}"  lock_rtp_forward = true }}
 """)
-    process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+    process = subprocess.Popen(
         [JANUS, "-F", str(folder), "-C", str(folder / "janus.jcfg"), "-L", str(janus.log), "-o"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
+    janus.pid = process.pid
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
@@ -139,8 +159,10 @@ general: {{ admin_key = "{janus.admin_key}"  lock_rtp_forward = true }}
 @pytest.fixture
 def janus_server() -> Iterator[Janus]:
     if not in_media_netns():
-        pytest.fail("SFU tests run inside the media namespace: "
-                    "scripts/media-netns.sh exec NAME .venv/bin/pytest tests/e2e/test_sfu_room_phone.py")
+        pytest.fail(
+            "SFU tests run inside the media namespace: "
+            "scripts/media-netns.sh exec NAME .venv/bin/pytest tests/e2e/test_sfu_room_phone.py"
+        )
     if not Path(JANUS).exists():
         pytest.fail("janus not installed (Debian package janus; scripts/ensure-system.sh)")
     folder = Path(tempfile.mkdtemp(prefix="yizhan-janus-"))
@@ -171,7 +193,9 @@ class StandIn:
     def token(self, member: int) -> str:
         if member not in self.tokens:
             self.tokens[member] = f"yz{member}-{secrets.token_hex(8)}"
-            self.janus.admin({"janus": "add_token", "token": self.tokens[member], "plugins": ["janus.plugin.videoroom"]})
+            self.janus.admin(
+                {"janus": "add_token", "token": self.tokens[member], "plugins": ["janus.plugin.videoroom"]}
+            )
         return self.tokens[member]
 
     def room_for(self, room_id: int, space: str) -> int | None:
@@ -180,9 +204,18 @@ class StandIn:
         key = (room_id, space)
         if key not in self.rooms:
             self.next_room += 1
-            answer = self.janus.videoroom({"request": "create", "room": self.next_room, "publishers": 10,
-                                           "require_pvtid": True, "allowed": [], "videocodec": "vp8",
-                                           "audiocodec": "opus", "bitrate": 600000})
+            answer = self.janus.videoroom(
+                {
+                    "request": "create",
+                    "room": self.next_room,
+                    "publishers": 10,
+                    "require_pvtid": True,
+                    "allowed": [],
+                    "videocodec": "vp8",
+                    "audiocodec": "opus",
+                    "bitrate": 600000,
+                }
+            )
             assert answer.get("videoroom") == "created", answer
             self.rooms[key] = self.next_room
         return self.rooms[key]
@@ -206,6 +239,7 @@ class StandIn:
 
 def install_stand_in(monkeypatch: pytest.MonkeyPatch, settings: Any, janus: Janus) -> StandIn:
     import copy
+
     from mediation import spaces
     from realtime import room_consumer
 

@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 DESKTOP = {"width": 1280, "height": 800}
 # Inside the namespace: no loopback pairing; host candidates as addresses, not mDNS names (Janus ignores those).
 SFU_ARGS = [a for a in CHROMIUM_ARGS if a != "--allow-loopback-in-peer-connection"] + [
-    "--disable-features=WebRtcHideLocalIpsWithMdns"]
+    "--disable-features=WebRtcHideLocalIpsWithMdns"
+]
 
 
 @pytest.fixture
@@ -55,7 +56,9 @@ def receiving(page, member: int, *, timeout: float = 90.0) -> None:  # type: ign
         elif first is not None and count > first + 5:
             return
         page.wait_for_timeout(300)
-    raise AssertionError(f"no rising frames from {member}: {frames(page)} room={page.evaluate('() => window.yizhanSfu.room()')}")
+    raise AssertionError(
+        f"no rising frames from {member}: {frames(page)} room={page.evaluate('() => window.yizhanSfu.room()')}"
+    )
 
 
 def stopped(page, member: int, *, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
@@ -70,8 +73,14 @@ def stopped(page, member: int, *, timeout: float = 60.0) -> None:  # type: ignor
     raise AssertionError(f"frames from {member} still rising: {frames(page)}")
 
 
-def test_joint_caucus_joint_through_janus_on_phones(asgi_live_server, world, sfu_browser, janus_server,  # noqa: F811
-                                                    monkeypatch, settings):
+def test_joint_caucus_joint_through_janus_on_phones(
+    asgi_live_server,
+    world,
+    sfu_browser,
+    janus_server,  # noqa: F811
+    monkeypatch,
+    settings,
+):
     from channels.layers import channel_layers
 
     from tests.realtime.test_aiortc_peer import session_cookie
@@ -79,8 +88,12 @@ def test_joint_caucus_joint_through_janus_on_phones(asgi_live_server, world, sfu
     stand_in = install_stand_in(monkeypatch, settings, janus_server)
     _case, room, members = off_loop(lambda: joint_room(world))
     ids = {name: m.pk for name, m in members.items()}
-    users = {"mediator": world.mediator, "applicant": world.applicant, "respondent": world.respondent,
-             "lawyer": world.lawyer}
+    users = {
+        "mediator": world.mediator,
+        "applicant": world.applicant,
+        "respondent": world.respondent,
+        "lawyer": world.lawyer,
+    }
     cookies = off_loop(lambda: {name: session_cookie(user) for name, user in users.items()})
     channel_layers.backends.clear()
     url = asgi_live_server.url + reverse("room_page", args=[room.pk])
@@ -88,9 +101,12 @@ def test_joint_caucus_joint_through_janus_on_phones(asgi_live_server, world, sfu
     pages = {}
     for name in ("mediator", "applicant", "respondent", "lawyer"):
         phone = name != "mediator"
-        context = sfu_browser.new_context(viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone,
-                                          locale="zh-CN")
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookies[name], "url": asgi_live_server.url}])
+        context = sfu_browser.new_context(
+            viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone, locale="zh-CN"
+        )
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookies[name], "url": asgi_live_server.url}]
+        )
         context.set_default_timeout(120_000)  # a loaded 2-core machine: four Chromiums and Janus
         page = context.new_page()
         page.goto(url)
@@ -111,7 +127,12 @@ def test_joint_caucus_joint_through_janus_on_phones(asgi_live_server, world, sfu
                     receiving(page, ids[other])
     finally:
         for name, page in pages.items():
-            print(name, ids[name], frames(page), page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.layer()]"))
+            print(
+                name,
+                ids[name],
+                frames(page),
+                page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.layer()]"),
+            )
             screenshot(page, f"sfu-{name}-1-joint")
 
     # Caucus with the applicant: the respondent and the lawyer leave the joint room; their frames stop.
@@ -119,9 +140,13 @@ def test_joint_caucus_joint_through_janus_on_phones(asgi_live_server, world, sfu
     pages["respondent"].wait_for_selector("#rm-wait:has-text('单独沟通')")
     caucus = stand_in.rooms[(room.pk, "caucus")]
     for name in ("mediator", "applicant"):
-        pages[name].wait_for_function(f"() => window.yizhanSfu.room() === {caucus} && window.yizhanSfu.phase() === 'joined'")
+        pages[name].wait_for_function(
+            f"() => window.yizhanSfu.room() === {caucus} && window.yizhanSfu.phase() === 'joined'"
+        )
     for name in ("respondent", "lawyer"):
-        pages[name].wait_for_function(f"() => window.yizhanSfu.room() !== {joint} && window.yizhanSfu.room() !== {caucus}")
+        pages[name].wait_for_function(
+            f"() => window.yizhanSfu.room() !== {joint} && window.yizhanSfu.room() !== {caucus}"
+        )
         stopped(pages[name], ids["applicant"])
         stopped(pages[name], ids["mediator"])
     receiving(pages["applicant"], ids["mediator"])
