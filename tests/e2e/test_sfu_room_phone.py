@@ -131,14 +131,25 @@ def test_joint_caucus_joint_through_janus_on_phones(
                 name,
                 ids[name],
                 frames(page),
-                page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.layer()]"),
+                page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.layer(), window.yizhanSfu.history()]"),
             )
             screenshot(page, f"sfu-{name}-1-joint")
 
     # Caucus with the applicant: the respondent and the lawyer leave the joint room; their frames stop.
+    try:
+        caucus_then_joint(pages, ids, stand_in, room.pk, joint, janus_server)
+    finally:
+        for name, page in pages.items():
+            print(
+                name,
+                page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.room(), window.yizhanSfu.history()]"),
+            )
+
+
+def caucus_then_joint(pages, ids, stand_in, room_pk, joint, janus):  # type: ignore[no-untyped-def]
     pages["mediator"].click("button[data-cmd=caucus][data-side=applicant]")
     pages["respondent"].wait_for_selector("#rm-wait:has-text('单独沟通')")
-    caucus = stand_in.rooms[(room.pk, "caucus")]
+    caucus = stand_in.rooms[(room_pk, "caucus")]
     for name in ("mediator", "applicant"):
         pages[name].wait_for_function(
             f"() => window.yizhanSfu.room() === {caucus} && window.yizhanSfu.phase() === 'joined'"
@@ -156,7 +167,7 @@ def test_joint_caucus_joint_through_janus_on_phones(
     for name, page in pages.items():
         screenshot(page, f"sfu-{name}-2-caucus-applicant")
     # Janus itself holds the caucus: only the mediator and the applicant are in its room.
-    listing = janus_server.videoroom({"request": "listparticipants", "room": caucus})
+    listing = janus.videoroom({"request": "listparticipants", "room": caucus})
     assert {int(p["display"]) for p in listing["participants"]} == {ids["mediator"], ids["applicant"]}
 
     # Joint again: everyone back in one room, frames rising everywhere.

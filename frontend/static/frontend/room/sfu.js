@@ -92,9 +92,14 @@ export function sfuLocalChanged() {
   }
 }
 
+const history = []; // the last steps, for support staff and the browser tests
+
 function step(event) {
   const result = sfuStep(machine, event);
   machine = result.machine;
+  history.push(`${event.type}${event.target ? `:${event.target.room}` : ""}${event.room !== undefined ? `@${event.room}` : ""}`
+    + ` -> ${machine.phase}${result.action ? ` (${result.action})` : ""}`);
+  if (history.length > 40) history.shift();
   if (result.action === "join") join(machine.at);
   else if (result.action === "leave") leave(() => step({ type: "left" }));
   else if (result.action === "retry") leave(() => setTimeout(() => step({ type: "left" }), 1000 + Math.random() * 1000));
@@ -115,6 +120,7 @@ async function join(target) {
   const fail = (why) => {
     if (!live()) return;
     console.warn("sfu", why);
+    history.push(`fail: ${why}`);
     step({ type: "failed", room: target.room });
   };
   try {
@@ -438,6 +444,7 @@ window.yizhanSfu = {
   phase: () => machine.phase,
   room: () => (machine.at ? machine.at.room : null),
   layer: () => layer.substream,
+  history: () => [...history],
   async framesDecoded() {
     await sample();
     const out = {};
