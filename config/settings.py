@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -309,6 +310,33 @@ ICE_STUN_URLS = env_list("ICE_STUN_URLS", [])
 ICE_TURN_URLS = env_list("ICE_TURN_URLS", [])
 ICE_TURN_SECRET = env_str("ICE_TURN_SECRET", "") or ""
 ICE_TURN_TTL = env_int("ICE_TURN_TTL", 3600, minimum=60)
+# Room media (docs/protocol.md "Media: mesh or SFU"): "mesh" (peer to peer, the embedded default: no server) or
+# "sfu" (Janus's videoroom; realtime/sfu.py). JANUS_ADMIN_URL is Janus's HTTP Admin API on a private address
+# (the app creates rooms and adds/removes tokens through it); JANUS_WS_URL is what browsers connect to.
+# JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY are the project's own (manage.py media_config writes them
+# into Janus's configuration): never Debian's defaults.
+ROOM_MEDIA = env_choice("MEDIA", "mesh", choices=("mesh", "sfu"))
+JANUS_ADMIN_URL = env_str("JANUS_ADMIN_URL", "http://127.0.0.1:7088/admin") or ""
+JANUS_WS_URL = env_str("JANUS_WS_URL", "ws://127.0.0.1:8188/") or ""
+JANUS_ADMIN_SECRET = env_str("JANUS_ADMIN_SECRET", "") or ""
+JANUS_VIDEOROOM_ADMIN_KEY = env_str("JANUS_VIDEOROOM_ADMIN_KEY", "") or ""
+# The address Janus gathers ICE candidates on (ice_enforce_list): a concrete non-loopback address, never "lo".
+JANUS_ICE_ADDRESS = env_str("JANUS_ICE_ADDRESS", "10.231.0.1") or ""
+JANUS_TIMEOUT = env_int("JANUS_TIMEOUT", 5, minimum=1)
+# Several Janus instances: the same number of Admin API and WebSocket URLs, in the same order; a mediation room is
+# pinned to one of them by its id (realtime/sfu.py ``instance``; docs/deployment.md).
+JANUS_ADMIN_URLS = env_list("JANUS_ADMIN_URLS", [JANUS_ADMIN_URL])
+JANUS_WS_URLS = env_list("JANUS_WS_URLS", [JANUS_WS_URL])
+if len(JANUS_ADMIN_URLS) != len(JANUS_WS_URLS) or not JANUS_ADMIN_URLS:
+    raise ImproperlyConfigured("JANUS_ADMIN_URLS and JANUS_WS_URLS must list the same Janus instances, in order.")
+if ROOM_MEDIA == "sfu" and not DEBUG and not (JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY):
+    raise ImproperlyConfigured("MEDIA=sfu needs JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY.")
+if ROOM_MEDIA == "sfu":
+    # The room page's janus.js opens these WebSockets: a Janus on another origin than the page's needs them in
+    # connect-src (through the proxy on the same origin, 'self' already covers it).
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] += [
+        f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in JANUS_WS_URLS if urlsplit(url).netloc
+    ]
 
 # E-mail: Django's backends. Development prints to the console; production names an SMTP server.
 EMAIL_BACKEND = env_str(

@@ -163,6 +163,34 @@ MEDIATOR_ONLY = frozenset({"record.add", "admit", "refuse", "remove", "mute_requ
                            "end", "guidance.request"})
 
 
+# --- server frames that carry a structure of their own ------------------------------------------------------
+
+
+class SfuMedia(BaseModel):
+    """The ``media`` object of ``welcome`` and ``media.rejoin`` (docs/protocol.md "Media: mesh or SFU")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["mesh", "sfu"]
+    janus_url: StrictStr | None = None
+    token: Annotated[StrictStr, StringConstraints(min_length=16, max_length=64)] | None = None
+    room: Annotated[StrictInt, Field(gt=0, lt=2**53)] | None = None
+    feed: MemberId | None = None
+    space: StrictStr | None = None
+    error: Literal["unavailable"] | None = None
+
+
+def media_rejoin(media: dict[str, Any]) -> dict[str, Any]:
+    """``media.rejoin``: the SFU's rooms changed (a caucus began or ended); leave the Janus room, join
+    ``media.room`` (``null``: none for you now) and subscribe again."""
+    checked = SfuMedia.model_validate(media)
+    if checked.mode != "sfu":
+        raise ValueError("media.rejoin is for the SFU only")
+    body = checked.model_dump(exclude_none=True)
+    body.setdefault("room", None)
+    return {"type": "media.rejoin", "media": body}
+
+
 @dataclass(frozen=True)
 class FrameError:
     code: str

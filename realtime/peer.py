@@ -17,6 +17,8 @@ aiortc specifics, each a deliberate simplification of the doc's media rules:
 - A description with a new DTLS fingerprint comes from a new remote connection (the member reconnected):
   we replace ours rather than renegotiate. A socket that goes offline takes its media with it.
 - aioice never offers 127.0.0.1; ``set_loopback_candidates`` lets it (a loopback-only host, or tests).
+- When the welcome's ``media.mode`` is ``sfu`` there is no mesh: ``sfu_join`` joins the space's Janus room
+  (``realtime.sfu_peer``), and a ``media.rejoin`` frame replaces the descriptor (``sfu_rejoin`` follows it).
 """
 
 from __future__ import annotations
@@ -210,7 +212,10 @@ class RoomPeer:
         self.errors: list[dict[str, Any]] = []
         self.close_code: int | None = None
         self.mute_requested_by: int | None = None
-        # Media.
+        # Media: the welcome's ``media`` descriptor (mesh or SFU), and the SFU client once joined.
+        self.media_mode: dict[str, Any] = {"mode": "mesh"}
+        self.media_rejoins = 0
+        self.sfu: Any = None  # realtime.sfu_peer.SfuPeer
         self.links: dict[int, _Link] = {}
         self.frames: Counter[int] = Counter()
         # Frames with a ref we have not seen an ack for: resent with the same ref after a reconnect.
@@ -243,8 +248,31 @@ class RoomPeer:
             raise RoomClosed(self.close_code)
         return self.you
 
+    @property
+    def in_sfu(self) -> bool:
+        return self.media_mode.get("mode") == "sfu"
+
+    async def sfu_join(self, *, publish: bool = True) -> Any:
+        """Join the SFU room of ``media_mode`` (docs/protocol.md "Media: mesh or SFU") and subscribe to every
+        publisher already there; returns the ``realtime.sfu_peer.SfuPeer``."""
+        from realtime.sfu_peer import SfuPeer  # sfu_peer builds on this module
+
+        if not self.in_sfu:
+            raise RoomError({"code": "not_sfu", "message": "the room runs on the mesh"})
+        if self.sfu is not None:
+            await self.sfu.close()
+        self.sfu = SfuPeer(self.media_mode, ice_servers=self.ice_servers)
+        if self.media_mode.get("room") is None:
+            return self.sfu  # no Janus room for this member now (a helper waiting alone)
+        await self.sfu.join(publish=publish and not self.audio_only)
+        for feed in list(self.sfu.publishers):
+            await self.sfu.subscribe(feed)
+        return self.sfu
+
     async def close(self) -> None:
         self._closing = True
+        if self.sfu is not None:
+            await self.sfu.close()
         for link in list(self.links.values()):
             await self._drop_link(link.member)
         if self._ws is not None:
@@ -413,7 +441,7 @@ class RoomPeer:
             elif entry is None:
                 logger.info("room %s: error frame %s", self.path, frame)
         elif kind == "signal":
-            if self.media:
+            if self.media and not self.in_sfu:
                 self._link_op(int(frame["from"]), "signal", frame.get("data") or {})
         elif kind == "presence" and frame.get("member") != self.member_id:
             member = self.members.setdefault(int(frame["member"]), {"member": int(frame["member"])})
@@ -422,6 +450,9 @@ class RoomPeer:
                 await self._drop_link(int(frame["member"]))
         elif kind == "mute_request":
             self.mute_requested_by = frame.get("by")
+        elif kind == "media.rejoin":
+            self.media_mode = dict(frame.get("media") or {})
+            self.media_rejoins += 1
 
     async def _welcome(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
         if frame.get("protocol") != PROTOCOL:
@@ -435,6 +466,7 @@ class RoomPeer:
         self.ice_servers = list(frame.get("ice_servers") or [])
         self.resume_token = str(frame.get("resume_token") or "")
         self.heartbeat_ms = int(frame.get("heartbeat_ms") or 1000)
+        self.media_mode = dict(frame.get("media") or {"mode": "mesh"})
         for event in frame.get("events") or []:
             self._apply_event(event)
         self.welcomes += 1
@@ -442,7 +474,7 @@ class RoomPeer:
         for pending, _future in list(self._pending.values()):
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(json.dumps(pending, ensure_ascii=False))
-        if self.media:
+        if self.media and not self.in_sfu:
             # The newcomer offers (a reconnect, or the fresh welcome that comes with admission).
             peers = {int(member) for member in frame.get("peers") or []}
             for member in set(self.links) - peers:
@@ -495,7 +527,7 @@ class RoomPeer:
         for info in self.members.values():
             info["space"] = self._space_of(info)
         self.space = self.members.get(self.member_id, {}).get("space", self.space)
-        if not self.media:
+        if not self.media or self.in_sfu:
             return
         after = self.media_peers()
         for member in before - after:

@@ -37,6 +37,7 @@ from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
 from mediation.selectors.rooms import room_member_get, room_snapshot, room_space_infos
 from mediation.services import room_controls, room_entry, room_guidance, room_record
 from realtime import frames as f
+from realtime import sfu
 from realtime.broadcast import room_group, room_member_group
 from realtime.ice import ice_servers
 
@@ -353,10 +354,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         event, audience = message["event"], message["audience"]
         state = message.get("state") or {}
         before = self.members.get(self.member_id)
+        caucus_before = self.caucus_side
         self._apply(state)
         me = self.members.get(self.member_id)
         if me is None:
             return
+        if self.caucus_side != caucus_before and me.state == spaces.ADMITTED and sfu.enabled():
+            # The SFU's rooms were rebuilt for the new spaces before this event left (realtime.receivers).
+            await self._send(f.media_rejoin(sfu.media_descriptor(room_id=self.room_id, member=me,
+                                                                 caucus_side=self.caucus_side)))
         if spaces.may_see(audience=audience, member=me):
             await self._send(event)
             payload = event.get("payload") or {}
@@ -419,8 +425,21 @@ def _welcome_sync(
     token, _row = room_entry.room_token_issue(member=member)
     body["resume_token"] = token
     body["ice_servers"] = ice_servers(member_id=member.pk)
+    body["media"] = _media_sync_sfu(member, str(body["room"]["caucus_side"]))
     infos = room_space_infos(room_id=member.room_id)
     return body, infos, (member.audio_only, member.muted)
+
+
+def _media_sync_sfu(member: Any, caucus_side: str) -> dict[str, Any]:
+    """The welcome's ``media``; with the SFU, an admitted member's token is let into its space's Janus room."""
+    descriptor = sfu.media_descriptor(room_id=member.room_id, member=member, caucus_side=caucus_side)
+    if descriptor["mode"] == "sfu" and member.state == spaces.ADMITTED:
+        try:
+            sfu.admit(room_id=member.room_id, member=member, caucus_side=caucus_side)
+        except sfu.JanusError:
+            logger.exception("room %s: the SFU refused or is unreachable", member.room_id)
+            descriptor["error"] = "unavailable"
+    return f.SfuMedia.model_validate(descriptor).model_dump(exclude_none=True)
 
 
 def _media_sync(member_id: int, audio_only: bool, muted: bool) -> None:

@@ -18,8 +18,10 @@ set -euo pipefail
 
 ADDR_A=10.231.0.1
 ADDR_B=10.231.0.2
-PGPORT=${PGPORT:-5432}
-REDISPORT=${REDISPORT:-6379}
+# The ports of DATABASE_URL and REDIS_URL when they name this machine, else PGPORT/REDISPORT or the defaults.
+local_port() { [[ $1 =~ (127\.0\.0\.1|localhost):([0-9]+) ]] && echo "${BASH_REMATCH[2]}"; }
+PGPORT=${PGPORT:-$(local_port "${DATABASE_URL:-}" || echo 5432)}
+REDISPORT=${REDISPORT:-$(local_port "${REDIS_URL:-}" || echo 6379)}
 PG_SOCKET=${PG_SOCKET:-/var/run/postgresql/.s.PGSQL.$PGPORT}
 
 die() { echo "media-netns: $*" >&2; exit 1; }

@@ -26,6 +26,7 @@ from mediation.lifecycle import POST_FILING
 from mediation.models import Agent, Case, CaseMediator, Organisation, Party, User
 from mediation.services.cases import case_create, case_transition
 from tests.factories import CourtFactory, OrganisationFactory, UserFactory, add_member, make_mediator, make_resident_id
+from tests.media_support import require_media_netns
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,6 +40,13 @@ def _require_postgresql(django_db_setup, django_db_blocker):
             "Run it with `make test`, or set DATABASE_URL=postgres://... (see README).",
             returncode=2,
         )
+
+
+@pytest.fixture(autouse=True)
+def _media_in_namespace(request):
+    """WebRTC media only inside the media namespace (tests/media_support.py)."""
+    if request.node.get_closest_marker("media"):
+        require_media_netns()
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from typing import TypeVar
 import pytest
 
 from tests.e2e.asgi_server import asgi_live_server  # noqa: F401 - the WebSocket-capable live server
+from tests.media_support import in_media_netns
 
 T = TypeVar("T")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -35,6 +36,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+
+
+def chromium_args() -> list[str]:
+    """Inside the media namespace no loopback candidates: the peers pair over the veth addresses."""
+    if in_media_netns():
+        return [arg for arg in CHROMIUM_ARGS if arg != "--allow-loopback-in-peer-connection"]
+    return CHROMIUM_ARGS
 CSP_VIOLATION = "Content Security Policy"
 
 
@@ -68,7 +76,7 @@ def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium package.")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=chromium_args(), headless=True)
         violations = guard_csp(browser)
         yield browser
         browser.close()

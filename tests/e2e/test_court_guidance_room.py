@@ -14,7 +14,7 @@ from tests.e2e.conftest import off_loop, screenshot
 from tests.e2e.phone_support import new_phone, pass_room_checks, receiving, sign_in
 from tests.room_support import open_room
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 900}
 

@@ -25,7 +25,7 @@ from mediation.models import AuditEvent, Case, MediationSession, RecordEntry, Ro
 from tests.e2e.conftest import off_loop, screenshot
 from tests.e2e.phone_support import fits, new_phone, not_receiving, pass_room_checks, receiving, sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
 FACT = "双方确认：申请人于2025年3月入职被申请人处任软件工程师，2026年8月离职。"
 SETTLEMENT = "申请人表示，如工资一次付清，可放弃经济补偿金的一半。"

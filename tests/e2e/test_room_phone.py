@@ -18,7 +18,7 @@ from tests.e2e.conftest import off_loop, screenshot
 from tests.e2e.phone_support import fits, new_phone, not_receiving, pass_room_checks, receiving, sign_in
 from tests.room_support import open_room, ready_member, schedule_session
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
 SMALL = {"width": 360, "height": 640}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

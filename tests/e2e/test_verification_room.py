@@ -19,7 +19,7 @@ from tests.e2e.conftest import off_loop, screenshot
 from tests.e2e.phone_support import fits, new_phone, pass_room_checks, receiving, sign_in
 from tests.mediation.test_confirmation import accepted
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 900}
 QUESTION = "问：双方签订调解协议是否出于自愿？是否存在恶意串通、损害他人利益的情形？答（双方）：自愿，不存在。"

@@ -16,7 +16,12 @@ test("the welcome tells mesh from SFU; a server without Janus keeps the mesh", (
 });
 
 test("a target needs a server and a room; lobby (room null) is no target", () => {
-  assert.deepEqual(sfuTarget(JOINT), { server: "ws://127.0.0.1:8188/", token: "tok-a", room: 1001 });
+  assert.deepEqual(sfuTarget(JOINT), { server: "ws://127.0.0.1:8188/", token: "tok-a", room: 1001, feed: null });
+  // The server's shape (realtime/sfu.py): janus_url, the member's feed id; Janus unreachable: no target.
+  const server = { mode: "sfu", janus_url: "ws://127.0.0.1:8188/", token: "t".repeat(16), room: 1000049, feed: 12, space: "joint" };
+  assert.deepEqual(sfuTarget(server), { server: "ws://127.0.0.1:8188/", token: "t".repeat(16), room: 1000049, feed: 12 });
+  assert.equal(sfuTarget({ ...server, error: "unavailable" }), null);
+  assert.equal(sfuTarget({ mode: "sfu", janus_url: "ws://x/", token: "t", space: "waiting:member3" }), null);
   assert.equal(sfuTarget({ ...JOINT, room: null }), null);
   assert.equal(sfuTarget({ ...JOINT, server: "" }), null);
   assert.equal(sfuTarget({ mode: "mesh", room: 1 }), null);
@@ -109,4 +114,12 @@ test("idle without a target ignores stray answers", () => {
   const { m, actions } = run([{ type: "joined", room: 1 }, { type: "failed", room: 1 }, { type: "target", target: null }]);
   assert.deepEqual(actions, ["", "", ""]);
   assert.equal(m.phase, "idle");
+});
+
+test("media.rejoin naming the same room (recreated by the server) still leaves and joins again", () => {
+  const { m, actions } = run([{ type: "target", target: sfuTarget(JOINT) }, { type: "joined", room: 1001 },
+    { type: "target", target: sfuTarget(JOINT) }, { type: "target", target: sfuTarget(JOINT), force: true },
+    { type: "left" }, { type: "joined", room: 1001 }]);
+  assert.deepEqual(actions, ["join", "", "", "leave", "join", ""]);
+  assert.equal(m.phase, "joined");
 });

@@ -29,7 +29,7 @@ from realtime.peer import RoomClosed, RoomPeer, set_loopback_candidates
 from tests.e2e.asgi_server import asgi_live_server  # noqa: F401 - fixture
 from tests.e2e.conftest import PHONE, browser, off_loop, screenshot  # noqa: F401 - fixtures
 
-pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.media]
 
 def fresh_channel_layer() -> None:
     """Forget the process's channel layer instance. A Redis layer belongs to the event loop that first used

@@ -72,7 +72,7 @@ export function sfuWelcome(welcome) {
 /** `media.rejoin`: the server moved me (caucus start or end); leave my room and join the one named. */
 export function sfuRejoin(frame) {
   if (mode !== "sfu") return;
-  step({ type: "target", target: sfuTarget(frame.media) });
+  step({ type: "target", target: sfuTarget(frame.media), force: true });
 }
 
 /** The page stops (ended, removed): leave Janus. */
@@ -142,7 +142,9 @@ async function join(target) {
         success: (handle) => {
           if (!live()) return;
           s.pub = handle;
-          handle.send({ message: { request: "join", room: target.room, ptype: "publisher", display: String(ME), token: target.token } });
+          const join = { request: "join", room: target.room, ptype: "publisher", display: String(ME), token: target.token };
+          if (target.feed !== null) join.id = target.feed; // the server names my feed (docs/protocol.md)
+          handle.send({ message: join });
         },
         error: fail,
         onmessage: (msg, jsep) => onPublisherMessage(s, msg, jsep, live, fail),
@@ -224,7 +226,8 @@ function addPublishers(s, publishers) {
   const fresh = [];
   for (const p of publishers) {
     if (p.id === s.myFeed || s.feeds.has(p.id)) continue;
-    s.feeds.set(p.id, { member: Number(p.display), streams: p.streams || [] });
+    const member = Number.isInteger(Number(p.display)) && p.display ? Number(p.display) : Number(p.id);
+    s.feeds.set(p.id, { member, streams: p.streams || [] });
     fresh.push(p.id);
   }
   if (fresh.length) queueSub(s, () => subscribe(s, fresh));

@@ -2,12 +2,14 @@
  * for (mesh or SFU, docs/protocol.md "Media"), which simulcast layer to receive on a link of a given quality,
  * and the join / leave / rejoin steps when the server moves me to another space's Janus room. */
 
-/** The media target a welcome or a `media.rejoin` frame names: {server, token, room} on the SFU, `null` for
- * no Janus room (not admitted yet, or the mesh). */
+/** The media target a welcome or a `media.rejoin` frame names: {server, token, room, feed} on the SFU, `null`
+ * for no Janus room (not admitted yet, a helper waiting alone, Janus unreachable, or the mesh). */
 export function sfuTarget(media) {
-  if (!media || media.mode !== "sfu") return null;
-  if (!media.server || media.room === undefined || media.room === null || media.room === "") return null;
-  return { server: String(media.server), token: media.token ? String(media.token) : "", room: media.room };
+  if (!media || media.mode !== "sfu" || media.error) return null;
+  const server = media.janus_url || media.server;
+  if (!server || media.room === undefined || media.room === null || media.room === "") return null;
+  const feed = Number.isInteger(media.feed) ? media.feed : null;
+  return { server: String(server), token: media.token ? String(media.token) : "", room: media.room, feed };
 }
 
 /** "sfu" when the welcome's `media.mode` says so, "mesh" otherwise (a server without Janus sends no `media`,
@@ -50,7 +52,8 @@ const sameTarget = (a, b) => Boolean(a && b && a.server === b.server && String(a
  * the session in that phase, `want` the one the server asked for last. `sfuStep(machine, event)` returns
  * `{machine, action}`, `action` being "join" (open a session to `machine.at`), "leave" (close the session),
  * "retry" (join again after a pause) or "" (nothing to do). Events:
- * {type: "target", target} (welcome or media.rejoin; `null`: no room), {type: "joined", room},
+ * {type: "target", target, force} (welcome, or media.rejoin with `force`: the server recreated the rooms, so
+ * even the same room number is left and joined again; `null`: no room), {type: "joined", room},
  * {type: "left"}, {type: "failed", room}. A late answer about a room I no longer want is ignored. */
 export function sfuMachine() {
   return { phase: "idle", at: null, want: null };
@@ -64,7 +67,7 @@ export function sfuStep(m, event) {
         return want ? { machine: { phase: "joining", at: want, want }, action: "join" } : { machine: { ...m, want }, action: "" };
       }
       if (m.phase === "leaving") return { machine: { ...m, want }, action: "" };
-      if (sameTarget(m.at, want)) return { machine: { ...m, want }, action: "" };
+      if (sameTarget(m.at, want) && !event.force) return { machine: { ...m, want }, action: "" };
       return { machine: { phase: "leaving", at: m.at, want }, action: "leave" };
     }
     case "joined":
