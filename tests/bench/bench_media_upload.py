@@ -11,7 +11,7 @@ the same run, the same room, the same machine:
 
 Goals (issue 13): SFU upload <= 1/3 of the mesh's; first frame p50 <= 350 ms, p95 <= 700 ms.
 Run: scripts/media-netns.sh exec NAME .venv/bin/pytest -q -s tests/bench/bench_media_upload.py
-The SFU's server half is tests/e2e/sfu_stand_in.py until wt-sfu's realtime/sfu.py lands."""
+The SFU is the real one (MEDIA=sfu, realtime/sfu.py) against the Janus of tests/sfu_support.py."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ from tests.bench.results_support import record_result
 from tests.bench.room_bench_support import cores, percentile
 from tests.e2e.asgi_server import asgi_live_server  # noqa: F401 - fixture
 from tests.e2e.conftest import PHONE, off_loop
-from tests.e2e.sfu_stand_in import install_stand_in, janus_server  # noqa: F401 - fixture
-from tests.e2e.test_sfu_room_phone import sfu_browser  # noqa: F401 - fixture
+from tests.e2e.test_sfu_room_phone import sfu_browser, use_sfu  # noqa: F401 - fixture
 from tests.room_support import joint_room, ready_member
+from tests.sfu_support import media_servers  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e, pytest.mark.media]
 
 STEADY_S = 10.0
 RUNS = 7
@@ -142,8 +142,7 @@ def test_upload_and_cpu_sfu_against_mesh_and_first_frame(
     asgi_live_server,  # noqa: F811
     world,
     sfu_browser,  # noqa: F811
-    janus_server,  # noqa: F811
-    monkeypatch,
+    media_servers,  # noqa: F811
     settings,
 ):
     from channels.layers import channel_layers
@@ -202,11 +201,12 @@ def test_upload_and_cpu_sfu_against_mesh_and_first_frame(
     for context in contexts:
         context.close()  # type: ignore[attr-defined]
 
-    install_stand_in(monkeypatch, settings, janus_server)
+    use_sfu(media_servers, settings)
     contexts, pages = open_all()
     _everyone_receives(pages, ids, sfu=True)
     time.sleep(3)
-    sfu = _steady(pages, janus_server.pid)
+    janus = [p for p in _descendants(os.getpid()) if Path(f"/proc/{p}/comm").read_text().strip() == "janus"]
+    sfu = _steady(pages, janus[0] if janus else None)
 
     from_navigation, from_welcome = [], []
     party = pages["applicant"]

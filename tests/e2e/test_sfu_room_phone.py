@@ -5,11 +5,12 @@ receiving the applicant's and the mediator's frames (its pages left the joint Ja
 goes on; joint again: frames rise everywhere. janus.js and adapter.js come from our own static files and run
 under the page's Content-Security-Policy (the ``browser`` guard fails on any violation).
 
-The app server's half is the stand-in of tests/e2e/sfu_stand_in.py until wt-sfu's realtime/sfu.py lands.
+The app server's half is the real one (MEDIA=sfu, realtime/sfu.py) against the Janus of tests/sfu_support.py.
 Run inside the namespace: scripts/media-netns.sh exec NAME .venv/bin/pytest tests/e2e/test_sfu_room_phone.py"""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator
 
@@ -17,10 +18,10 @@ import pytest
 from django.urls import reverse
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, guard_csp, off_loop, screenshot
-from tests.e2e.sfu_stand_in import install_stand_in, janus_server  # noqa: F401 - fixture
 from tests.room_support import joint_room
+from tests.sfu_support import media_servers  # noqa: F401 - fixture
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.media, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 800}
 # Inside the namespace: no loopback pairing; host candidates as addresses, not mDNS names (Janus ignores those).
@@ -73,19 +74,45 @@ def stopped(page, member: int, *, timeout: float = 60.0) -> None:  # type: ignor
     raise AssertionError(f"frames from {member} still rising: {frames(page)}")
 
 
+def use_sfu(servers, settings) -> None:  # type: ignore[no-untyped-def]
+    """MEDIA=sfu against these servers; the page may open Janus's WebSocket (its own port: connect-src)."""
+    servers.settings(settings)
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["connect-src"] = [*policy["DIRECTIVES"]["connect-src"], servers.janus.ws_url.rstrip("/")]
+    settings.CONTENT_SECURITY_POLICY = policy
+
+
+def rooms(pages) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        name: page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.room()]") for name, page in pages.items()
+    }
+
+
+def settle(pages, together: list[list[str]], timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    """Every page joined; the names in each group share a Janus room, and the groups' rooms differ."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = rooms(pages)
+        if all(phase == "joined" for phase, _ in now.values()):
+            groups = [{now[name][1] for name in group} for group in together]
+            if all(len(g) == 1 for g in groups) and len(set().union(*groups)) == len(groups):
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"rooms not settled: {rooms(pages)}")
+
+
 def test_joint_caucus_joint_through_janus_on_phones(
     asgi_live_server,
     world,
     sfu_browser,
-    janus_server,  # noqa: F811
-    monkeypatch,
+    media_servers,  # noqa: F811
     settings,
 ):
     from channels.layers import channel_layers
 
     from tests.realtime.test_aiortc_peer import session_cookie
 
-    stand_in = install_stand_in(monkeypatch, settings, janus_server)
+    use_sfu(media_servers, settings)
     _case, room, members = off_loop(lambda: joint_room(world))
     ids = {name: m.pk for name, m in members.items()}
     users = {
@@ -104,80 +131,53 @@ def test_joint_caucus_joint_through_janus_on_phones(
         context = sfu_browser.new_context(
             viewport=PHONE if phone else DESKTOP, is_mobile=phone, has_touch=phone, locale="zh-CN"
         )
+        context.set_default_timeout(120_000)  # a loaded 2-core machine: four Chromiums and Janus
         context.add_cookies(
             [{"name": settings.SESSION_COOKIE_NAME, "value": cookies[name], "url": asgi_live_server.url}]
         )
-        context.set_default_timeout(120_000)  # a loaded 2-core machine: four Chromiums and Janus
         page = context.new_page()
         page.goto(url)
         page.wait_for_function("() => window.yizhanRoom && window.yizhanRoom.connected()")
         pages[name] = page
-    for page in pages.values():
-        page.wait_for_function("() => window.yizhanSfu.mode() === 'sfu' && window.yizhanSfu.phase() === 'joined'")
-        assert page.evaluate("() => typeof window.Janus") == "function"  # loaded from our static, under CSP
-        assert page.evaluate("() => window.yizhanRoom.peers()") == []  # no mesh connection on the SFU
-    joint = stand_in.rooms[(room.pk, "joint")]
-    assert {p.evaluate("() => window.yizhanSfu.room()") for p in pages.values()} == {joint}
-
-    # Joint: everyone decodes everyone.
     try:
+        settle(pages, [list(pages)])
+        for page in pages.values():
+            assert page.evaluate("() => window.yizhanSfu.mode()") == "sfu"
+            assert page.evaluate("() => typeof window.Janus") == "function"  # loaded from our static, under CSP
+            assert page.evaluate("() => window.yizhanRoom.peers()") == []  # no mesh connection on the SFU
+
+        # Joint: everyone decodes everyone.
+        everyone_receives(pages, ids)
         for name, page in pages.items():
-            for other in ids:
-                if other != name:
-                    receiving(page, ids[other])
-    finally:
-        for name, page in pages.items():
-            print(
-                name,
-                ids[name],
-                frames(page),
-                page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.layer(), window.yizhanSfu.history()]"),
-            )
             screenshot(page, f"sfu-{name}-1-joint")
 
-    # Caucus with the applicant: the respondent and the lawyer leave the joint room; their frames stop.
-    try:
-        caucus_then_joint(pages, ids, stand_in, room.pk, joint, janus_server)
+        # Caucus with the applicant: the respondent's side goes to its own Janus room; frames from the caucus stop.
+        pages["mediator"].click("button[data-cmd=caucus][data-side=applicant]")
+        pages["respondent"].wait_for_selector("#rm-wait:has-text('单独沟通')")
+        settle(pages, [["mediator", "applicant"], ["respondent", "lawyer"]])
+        for name in ("respondent", "lawyer"):
+            stopped(pages[name], ids["applicant"])
+            stopped(pages[name], ids["mediator"])
+        receiving(pages["applicant"], ids["mediator"])
+        receiving(pages["mediator"], ids["applicant"])
+        receiving(pages["respondent"], ids["lawyer"])  # the waiting side still sees each other
+        for name, page in pages.items():
+            screenshot(page, f"sfu-{name}-2-caucus-applicant")
+
+        # Joint again: one room, frames rising everywhere.
+        pages["mediator"].click("button[data-cmd=joint]")
+        pages["respondent"].wait_for_selector("#rm-wait", state="hidden")
+        settle(pages, [list(pages)])
+        everyone_receives(pages, ids)
+        for name, page in pages.items():
+            screenshot(page, f"sfu-{name}-3-joint-again")
     finally:
         for name, page in pages.items():
-            print(
-                name,
-                page.evaluate("() => [window.yizhanSfu.phase(), window.yizhanSfu.room(), window.yizhanSfu.history()]"),
-            )
+            print(name, ids[name], frames(page), page.evaluate("() => window.yizhanSfu.history()"))
 
 
-def caucus_then_joint(pages, ids, stand_in, room_pk, joint, janus):  # type: ignore[no-untyped-def]
-    pages["mediator"].click("button[data-cmd=caucus][data-side=applicant]")
-    pages["respondent"].wait_for_selector("#rm-wait:has-text('单独沟通')")
-    caucus = stand_in.rooms[(room_pk, "caucus")]
-    for name in ("mediator", "applicant"):
-        pages[name].wait_for_function(
-            f"() => window.yizhanSfu.room() === {caucus} && window.yizhanSfu.phase() === 'joined'"
-        )
-    for name in ("respondent", "lawyer"):
-        pages[name].wait_for_function(
-            f"() => window.yizhanSfu.room() !== {joint} && window.yizhanSfu.room() !== {caucus}"
-        )
-        stopped(pages[name], ids["applicant"])
-        stopped(pages[name], ids["mediator"])
-    receiving(pages["applicant"], ids["mediator"])
-    receiving(pages["mediator"], ids["applicant"])
-    # The waiting side still sees each other (their own side's room).
-    receiving(pages["respondent"], ids["lawyer"])
-    for name, page in pages.items():
-        screenshot(page, f"sfu-{name}-2-caucus-applicant")
-    # Janus itself holds the caucus: only the mediator and the applicant are in its room.
-    listing = janus.videoroom({"request": "listparticipants", "room": caucus})
-    assert {int(p["display"]) for p in listing["participants"]} == {ids["mediator"], ids["applicant"]}
-
-    # Joint again: everyone back in one room, frames rising everywhere.
-    pages["mediator"].click("button[data-cmd=joint]")
-    pages["respondent"].wait_for_selector("#rm-wait", state="hidden")
-    for page in pages.values():
-        page.wait_for_function(f"() => window.yizhanSfu.room() === {joint} && window.yizhanSfu.phase() === 'joined'")
+def everyone_receives(pages, ids) -> None:  # type: ignore[no-untyped-def]
     for name, page in pages.items():
         for other in ids:
             if other != name:
                 receiving(page, ids[other])
-    for name, page in pages.items():
-        screenshot(page, f"sfu-{name}-3-joint-again")

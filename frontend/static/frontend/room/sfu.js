@@ -246,8 +246,11 @@ function removeFeed(s, feed) {
   }
   if (s.subscribed.has(feed)) {
     s.subscribed.delete(feed);
-    // Janus drops the subscription to a feed that left by itself; telling it again is harmless.
-    queueSub(s, () => s.sub && s.subJoined && s.sub.send({ message: { request: "unsubscribe", streams: [{ feed }] } }));
+    // Janus drops the subscription to a feed that left by itself; telling it again is harmless. It goes
+    // through the same one-at-a-time queue as subscriptions (each one renegotiates).
+    s.pendingDrops = (s.pendingDrops || []).concat([{ feed }]);
+    s.pendingStreams = (s.pendingStreams || []).filter((st) => st.feed !== feed);
+    flushSubscriptions(s);
   }
 }
 
@@ -294,8 +297,20 @@ function onSubscriberMessage(s, msg, jsep) {
   if (session !== s) return;
   if (msg.error_code || msg.error) {
     console.warn("sfu subscriber refused", msg.error_code, msg.error);
-    s.subBusy = false;
-    flushSubscriptions(s);
+    if (!s.subJoined) {
+      // The subscriber's join itself was refused (a feed gone meanwhile): a new handle for what is left.
+      const handle = s.sub;
+      const feeds = [...s.subscribed];
+      s.sub = null;
+      s.subBusy = false;
+      s.subscribed.clear();
+      try { handle.detach(); } catch { /* gone */ }
+      setTimeout(() => { if (session === s) queueSub(s, () => subscribe(s, feeds)); }, 1000);
+      return;
+    }
+    if (msg.videoroom !== "attached") retrySubscribe(s, s.lastAsked);
+    else s.subBusy = false;
+    s.lastAsked = null;
     return;
   }
   if (msg.streams) {
@@ -307,6 +322,7 @@ function onSubscriberMessage(s, msg, jsep) {
     }
   }
   if (msg.videoroom === "attached") s.subJoined = true;
+  if (msg.videoroom === "updated" || msg.videoroom === "attached") s.lastAsked = null;
   if (!jsep && (msg.videoroom === "attached" || msg.videoroom === "updated")) {
     s.subBusy = false; // nothing to negotiate (e.g. every feed asked for was gone)
     flushSubscriptions(s);
@@ -330,12 +346,31 @@ function onSubscriberMessage(s, msg, jsep) {
 }
 
 function flushSubscriptions(s) {
-  if (session !== s || !s.sub || !s.subJoined || s.subBusy || !s.pendingStreams || !s.pendingStreams.length) return;
-  const streams = s.pendingStreams.filter((st) => s.feeds.has(st.feed));
+  if (session !== s || !s.sub || !s.subJoined || s.subBusy) return;
+  if (s.pendingDrops && s.pendingDrops.length) {
+    const streams = s.pendingDrops;
+    s.pendingDrops = [];
+    s.subBusy = true;
+    s.sub.send({ message: { request: "unsubscribe", streams }, error: () => { s.subBusy = false; flushSubscriptions(s); } });
+    return;
+  }
+  const streams = (s.pendingStreams || []).filter((st) => s.feeds.has(st.feed));
   s.pendingStreams = [];
   if (!streams.length) return;
   s.subBusy = true;
-  s.sub.send({ message: { request: "subscribe", streams }, error: () => { s.subBusy = false; } });
+  s.lastAsked = streams;
+  s.sub.send({ message: { request: "subscribe", streams }, error: () => retrySubscribe(s, streams) });
+}
+
+/** A subscription Janus refused or could not take now (a renegotiation under way): ask again shortly. */
+function retrySubscribe(s, streams) {
+  s.subBusy = false;
+  setTimeout(() => {
+    if (session !== s) return;
+    const again = (streams || []).filter((st) => s.feeds.has(st.feed) && s.subscribed.has(st.feed));
+    s.pendingStreams = (s.pendingStreams || []).concat(again);
+    flushSubscriptions(s);
+  }, 1000);
 }
 
 function peerOf(member) {
