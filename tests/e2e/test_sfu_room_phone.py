@@ -137,35 +137,6 @@ def open_room_pages(asgi_live_server, world, sfu_browser, servers, settings):  #
     return pages, ids
 
 
-def test_joint_session_through_janus_on_phones(
-    asgi_live_server,
-    world,
-    sfu_browser,
-    media_servers,  # noqa: F811
-    settings,
-):
-    pages, ids = open_room_pages(asgi_live_server, world, sfu_browser, media_servers, settings)
-    try:
-        settle(pages, [list(pages)])
-        for page in pages.values():
-            assert page.evaluate("() => window.yizhanSfu.mode()") == "sfu"
-            assert page.evaluate("() => typeof window.Janus") == "function"  # loaded from our static, under CSP
-            assert page.evaluate("() => window.yizhanRoom.peers()") == []  # no mesh connection on the SFU
-
-        # Joint: everyone decodes everyone.
-        everyone_receives(pages, ids)
-        for name, page in pages.items():
-            screenshot(page, f"sfu-{name}-1-joint")
-
-    finally:
-        for name, page in pages.items():
-            print(name, ids[name], frames(page), page.evaluate("() => window.yizhanSfu.history()"))
-
-
-@pytest.mark.skip(
-    reason="the caucus click reached no page within 120 s on the loaded test machine (no media.rejoin, no "
-    "room.space; the joint part passed in the same run): to be run again after merging, not yet proved"
-)
 def test_joint_caucus_joint_through_janus_on_phones(
     asgi_live_server,
     world,

@@ -205,6 +205,9 @@ function publish(s) {
   if (audio) tracks.push({ type: "audio", capture: audio, recv: false });
   if (video) tracks.push({ type: "video", capture: video, recv: false, simulcast: true, simulcastMaxBitrates: SIMULCAST_BITRATES });
   s.published = true;
+  // The tracks are the page's own (media.js; the self view, mute): janus.js must not stop them when this
+  // connection ends (a rejoin, a kick, hangup) — it does unless the stream is marked external.
+  if (s.pub.webrtcStuff) s.pub.webrtcStuff.streamExternal = true;
   s.pub.createOffer({
     tracks,
     success: (jsep) => {
