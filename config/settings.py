@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -257,6 +258,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # No inline script, handler or style anywhere (docs/decisions.md): every script is a static file, the text it
 # shows comes from /jsi18n/. 'self' covers the room's ws:/wss: socket to this host (CSP level 3).
+# The SFU's WebSocket for browsers (docs/deployment.md): best served through this host (the proxy's /janus/
+# location, covered by 'self'); a Janus on another origin (development: ws://127.0.0.1:8188) is named here.
+SFU_CONNECT_SRC = env_list("SFU_CONNECT_SRC", [])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -264,7 +268,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF],
         "img-src": [SELF, "data:", "blob:"],
         "media-src": [SELF, "blob:"],
-        "connect-src": [SELF],
+        "connect-src": [SELF, *SFU_CONNECT_SRC],
         "font-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
@@ -343,6 +347,12 @@ if len(JANUS_ADMIN_URLS) != len(JANUS_WS_URLS) or not JANUS_ADMIN_URLS:
     raise ImproperlyConfigured("JANUS_ADMIN_URLS and JANUS_WS_URLS must list the same Janus instances, in order.")
 if ROOM_MEDIA == "sfu" and not DEBUG and not (JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY):
     raise ImproperlyConfigured("MEDIA=sfu needs JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY.")
+if ROOM_MEDIA == "sfu":
+    # The room page's janus.js opens these WebSockets: a Janus on another origin than the page's needs them in
+    # connect-src (through the proxy on the same origin, 'self' already covers it).
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] += [
+        f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in JANUS_WS_URLS if urlsplit(url).netloc
+    ]
 
 # E-mail: Django's backends. Development prints to the console; production names an SMTP server.
 EMAIL_BACKEND = env_str(

@@ -24,6 +24,7 @@ import {
   sendVideo,
 } from "./signaling.js";
 import { banner, render, renderControls, renderTiles, setNetwork, showError } from "./view.js";
+import { sfuLeave, sfuRejoin, sfuWelcome } from "./sfu.js";
 
 /* ---------------------------------------------------------------------------------------------------
  * Frames from the server.
@@ -40,6 +41,8 @@ function onFrame(frame) {
       return applyEvent(frame);
     case "ack":
       return onAck(frame);
+    case "media.rejoin":
+      return sfuRejoin(frame);
     case "signal":
       return rtcSignal(frame.from, frame.data);
     case "presence":
@@ -73,6 +76,7 @@ function onWelcome(w) {
   if (state.mediaSettled) sendMedia(); // else openDevices says it once the camera answered
   // A fresh socket: the others closed their connections to me when my old socket went, so offer anew.
   rtcCloseAll();
+  sfuWelcome(w); // mesh or SFU, from welcome.media (sfu.js)
   render();
   if (amAdmitted()) for (const id of w.peers || []) rtcOpen(id, true);
   if (state.room.status === "ended") stopAll("ended");
@@ -211,6 +215,7 @@ function stopAll(reason) {
   state.stopped = true;
   closeSocket();
   rtcCloseAll();
+  sfuLeave();
   stopMedia();
   for (const member of state.members.values()) member.online = false;
   banner("");

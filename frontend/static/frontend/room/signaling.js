@@ -6,6 +6,7 @@ import { localStream, onLocalTrackReplaced } from "./media.js";
 import { acceptDescription, iceRecovery, isNewConnection, mayOffer, negotiation } from "./negotiation.js";
 import { flowing, reconnecting, summarize } from "./quality.js";
 import { send } from "./reconnect.js";
+import { sfuActive, sfuLocalChanged } from "./sfu.js";
 import { meshChanges, sameSpace } from "./spaces.js";
 import { renderTiles } from "./view.js";
 
@@ -32,6 +33,7 @@ export async function sendTrack(peer, track) {
 
 /** Local tracks that came later (a permission granted after connecting) go to every connection. */
 export function attachLocal() {
+  if (sfuActive()) return sfuLocalChanged(); // the SFU carries the media (sfu.js): publish anew
   for (const peer of peers.values()) {
     const senders = peer.pc.getSenders();
     for (const track of localStream.getTracks()) {
@@ -42,16 +44,19 @@ export function attachLocal() {
 
 /** Audio only: stop sending video on every connection (the track itself is already stopped). */
 export async function dropVideo() {
+  if (sfuActive()) return sfuLocalChanged();
   for (const peer of peers.values()) {
     for (const sender of peer.pc.getSenders()) if (sender.track && sender.track.kind === "video") await sender.replaceTrack(null);
   }
 }
 
 export async function sendVideo(track) {
+  if (sfuActive()) return sfuLocalChanged();
   for (const peer of peers.values()) await sendTrack(peer, track);
 }
 
 export function rtcOpen(id, initiator) {
+  if (sfuActive()) return null; // no mesh connections while the room runs on the SFU
   if (peers.has(id)) return peers.get(id);
   const pc = new RTCPeerConnection({ iceServers: state.iceServers });
   const peer = { id, pc, neg: negotiation(ME, id, initiator), candidates: [], stream: new MediaStream(),
@@ -154,6 +159,7 @@ export function rtcCloseAll() {
 
 /** After a space change: drop who is no longer with me at once; of each new pair the higher id offers. */
 export function rtcReconcile() {
+  if (sfuActive()) return; // the server moves me between Janus rooms (media.rejoin)
   const changes = meshChanges(state.members, ME, state.room.caucus_side, new Set(peers.keys()));
   for (const id of changes.close) rtcClose(id);
   if (!amAdmitted()) return;
@@ -167,6 +173,7 @@ export function rtcSignal(from, data) {
 }
 
 async function handleSignal(from, data) {
+  if (sfuActive()) return;
   let peer = peers.get(from);
   if (data.description) {
     const description = data.description;

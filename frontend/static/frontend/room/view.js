@@ -6,6 +6,7 @@ import { audioTrack, micStatus, videoTrack } from "./media.js";
 import { overall, quality } from "./quality.js";
 import { hasSocket, socketOpen } from "./reconnect.js";
 import { renderRecord } from "./record.js";
+import { sfuPeers } from "./sfu.js";
 import { peerReconnecting, peers } from "./signaling.js";
 import { chatScope, presides, spaceKind, spaceOf, visibleMembers, waitReason } from "./spaces.js";
 
@@ -108,7 +109,7 @@ export function renderTiles() {
   for (const m of visibleMembers(state.members, ME, state.room.caucus_side)) {
     shown.add(m.member);
     const tile = tileFor(m.member);
-    const peer = peers.get(m.member);
+    const peer = peers.get(m.member) || sfuPeers.get(m.member); // mesh or SFU (sfu.js)
     const video = tile.querySelector("video");
     const stream = peer ? peer.stream : null;
     if (video.srcObject !== stream) {
@@ -162,7 +163,9 @@ export function roomLevel() {
   const list = [...peers.values()];
   if (hasSocket() && !socketOpen() && state.you) return "reconnecting";
   if (socketOpen() && list.some(peerReconnecting)) return "reconnecting";
-  return overall(socketOpen(), list.map((p) => quality(p.stats, p.pc.iceConnectionState)));
+  const levels = list.map((p) => quality(p.stats, p.pc.iceConnectionState));
+  for (const p of sfuPeers.values()) levels.push(quality(p.stats)); // the SFU's remote feeds (sfu.js)
+  return overall(socketOpen(), levels);
 }
 
 export function setNetwork() {
