@@ -3,7 +3,7 @@
 WeasyPrint subsets every embedded font on every render. Subsetting the 26 MB Noto Serif CJK collection
 (65,000 glyphs) is a large share of each render; subsetting a 4 MB font of the ~7,800 common characters
 (GB 2312's 6,763 hanzi, its symbols, ASCII, Latin-1, CJK and full-width punctuation) is cheaper and the PDF
-is less than half the size (measured in tests/bench/bench_render.py; decisions D-lists-3).
+is less than half the size (measured in tests/bench/bench_render.py; decisions D49).
 
 Nothing is lost: the stylesheet names the subset first and the full Noto family after it, so a character
 outside the subset (a rare character in a name, 䶮) is drawn from the full font, which is then embedded too.

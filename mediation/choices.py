@@ -584,7 +584,7 @@ class ContactStatus(models.TextChoices):
 
 
 class ContactHandler(models.TextChoices):
-    """Who a contact request is routed to (D-contact-1)."""
+    """Who a contact request is routed to (D41)."""
 
     MEDIATOR = "mediator", _("本案调解员")
     JUDGES = "judges", _("本院法官")

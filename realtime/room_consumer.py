@@ -181,7 +181,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await layer.group_add(room_member_group(self.room_id, member_id), self.channel_name)
 
     async def _resume(self, token: str, since: int | None) -> tuple[dict[str, Any] | None, str, User | None]:
-        """The cheap way back in (decisions D-resume-1): the token's signature, age and room checked here, then
+        """The cheap way back in (decisions D50): the token's signature, age and room checked here, then
         one database call that reads the room with its members, checks what the token cannot prove, and
         reads the events since ``since``. Returns the welcome, or None with the reason and the user the token
         proved (for the full join), if any."""

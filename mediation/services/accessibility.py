@@ -7,7 +7,7 @@ from mediation.models import User
 
 def user_elder_mode_set(*, user: User, on: bool) -> bool:
     """Remember the elder mode on ``user``'s account. A display preference, not an act on a case: no audit
-    event (D-elder-1). Returns the new setting."""
+    event (D40). Returns the new setting."""
     if user.elder_mode != on:
         user.elder_mode = on
         user.save(update_fields=["elder_mode"])

@@ -6,7 +6,7 @@ on the same matter (same party, same category) goes to the court's supervision s
 Two working-day clocks start with the request (``TimerKind.CONTACT_FIRST``: 1, ``CONTACT_FEEDBACK``: 2, counted
 as the legal clocks count working days, holidays and 调休 included). When the first lapses the head is told
 and may take the request over: the mediation organisation's admin for a mediator, else the court's president
-(D-contact-1). The result goes back to the party in-app and by SMS through the outbox.
+(D41). The result goes back to the party in-app and by SMS through the outbox.
 
 ``timer_sweep`` calls ``contact_timer_expired`` when one of these clocks fires.
 """

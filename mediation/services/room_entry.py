@@ -442,7 +442,7 @@ def room_leave(*, member: RoomMember) -> RoomMember:
     return fresh
 
 
-# --- resume tokens (decisions D-resume-1) ----------------------------------------------------------------
+# --- resume tokens (decisions D50) ----------------------------------------------------------------
 
 RESUME_PREFIX = "r1."
 RESUME_SALT = "yizhan.room.resume"

@@ -1,4 +1,4 @@
-"""The resume token (decisions D-resume-1): a reconnecting socket that presents it gets its welcome from one read
+"""The resume token (decisions D50): a reconnecting socket that presents it gets its welcome from one read
 with exactly the events it missed, in order; everything the token cannot prove (forged, expired, another room's,
 a removed member, a changed space, a locked room) is refused or sent through the full join, with the reason.
 A member who loses their place (removed by the mediator, or no longer the case's mediator) has their open socket

@@ -1,4 +1,4 @@
-"""The room socket on two uvicorn workers sharing one Redis (decisions D-resume-1): a member who loses their
+"""The room socket on two uvicorn workers sharing one Redis (decisions D50): a member who loses their
 place — removed by the mediator, or no longer the case's mediator — has their open socket closed within a
 second on whichever worker holds it; and a reconnect storm of 52 sockets (13 rooms of four, the benchmark's
 rooms at a small size) is welcomed back with exactly the events each missed, nothing lost or duplicated."""
