@@ -221,6 +221,14 @@ class MaterialOut(Schema):
     content_type: str
 
 
+def _refuse_oversized(file: UploadedFile) -> None:
+    """413 before anything is read or saved (``evidence_upload`` checks the size again as it hashes)."""
+    limit = settings.EVIDENCE_MAX_BYTES
+    if file.size is not None and file.size > limit:
+        raise HttpError(413, _("文件过大：“%(name)s”超过 %(max)d MB，单个文件不能超过此大小。")
+                        % {"name": file.name or "", "max": limit // (1024 * 1024)})
+
+
 @api.post("/cases/{reference}/materials", response={201: MaterialOut, 413: Error, **ERRORS}, tags=["referrals"],
           summary="Add one material (PDF, image) to a case")
 def material_upload(
@@ -229,9 +237,7 @@ def material_upload(
 ) -> Status[MaterialOut]:
     client = _client(request, Scope.REFERRALS_WRITE)
     case = _case(client, reference)
-    limit = settings.EVIDENCE_MAX_BYTES
-    if file.size is not None and file.size > limit:
-        raise HttpError(413, _("文件过大：单个文件不能超过 %(max)d MB。") % {"max": limit // (1024 * 1024)})
+    _refuse_oversized(file)
     evidence = evidence_upload(actor=client.acting_user, file=file, title=title, kind=kind, case=case)
     return Status(201, _material_out(evidence))
 
@@ -274,11 +280,8 @@ def referral_with_materials_create(
     if len(files) != len(payload.materials):
         raise InvalidInput(_("材料说明有 %(m)d 项，上传的文件有 %(f)d 个：请为每个文件写一项说明。")
                            % {"m": len(payload.materials), "f": len(files)})
-    limit = settings.EVIDENCE_MAX_BYTES
     for file in files:
-        if file.size is not None and file.size > limit:
-            raise HttpError(413, _("文件过大：“%(name)s”超过 %(max)d MB，单个文件不能超过此大小。")
-                            % {"name": file.name or "", "max": limit // (1024 * 1024)})
+        _refuse_oversized(file)
     case, evidences = referral_with_materials_create_service(
         actor=client.acting_user, court=client.organisation,
         referral=_referral_kwargs(payload),
@@ -369,9 +372,7 @@ def application_material_upload(
 ) -> Status[MaterialOut]:
     client = _client(request, Scope.APPLICATIONS_WRITE)
     draft = _prepared(client, application_id)
-    limit = settings.EVIDENCE_MAX_BYTES
-    if file.size is not None and file.size > limit:
-        raise HttpError(413, _("文件过大：单个文件不能超过 %(max)d MB。") % {"max": limit // (1024 * 1024)})
+    _refuse_oversized(file)
     evidence = evidence_upload(actor=client.acting_user, file=file, title=title, kind=kind, draft=draft)
     return Status(201, _material_out(evidence))
 
