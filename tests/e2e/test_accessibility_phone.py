@@ -16,7 +16,8 @@ import pytest
 
 from mediation.choices import CaseStatus
 from mediation.models import User
-from tests.apply_support import verify_identity
+from mediation.services import applications as apps
+from tests.apply_support import complete_draft, step_answers, verify_identity
 from tests.e2e.conftest import off_loop, screenshot
 from tests.e2e.phone_support import sign_in
 from tests.room_support import last_code, open_room
@@ -115,14 +116,20 @@ def test_the_vendored_axe_is_the_pinned_release():
 
 
 def test_party_pages_pass_axe_in_normal_and_elder_mode(asgi_live_server, world, browser):
-    def setup() -> tuple[Any, Any, Any]:
+    def setup() -> tuple[Any, Any, Any, str]:
         verify_identity(world.applicant)
         case = world.drive(world.new_case(), CaseStatus.ACCEPTED)
         choosing = world.drive(world.new_case(), CaseStatus.AWAITING_SELECTION)
         document = ready_to_sign(world)
-        return case, choosing, document
+        complete_draft(world, world.applicant)  # every step of the application can be opened
+        answers = step_answers(world)
+        prepared = apps.application_prepare(  # a partner's prepared application waiting for the party (D39)
+            actor=world.org_admin, organisation=world.partner, name=world.applicant.real_name,
+            phone=world.applicant.phone, data={step: answers[step] for step in apps.PREPARED_STEPS},
+        )
+        return case, choosing, document, prepared.claim_code
 
-    case, choosing, document = off_loop(setup)
+    case, choosing, document, prepared_code = off_loop(setup)
     base = asgi_live_server.url
     audit = Audit()
     signed_out = [
@@ -142,6 +149,14 @@ def test_party_pages_pass_axe_in_normal_and_elder_mode(asgi_live_server, world, 
         ("/mediators/", "mediators"),
         ("/accounts/phone/identity/", "identity"),
         ("/apply/dispute/", "apply-dispute"),
+        ("/apply/parties/", "apply-parties"),
+        ("/apply/claims/", "apply-claims"),
+        ("/apply/evidence/", "apply-evidence"),
+        ("/apply/notices/", "apply-notices"),
+        ("/apply/address/", "apply-address"),
+        ("/apply/review/", "apply-review"),
+        (f"/apply/prepared/{prepared_code}/", "apply-prepared"),
+        (f"/cases/{case.pk}/contact/", "contact"),
         (f"/cases/{choosing.pk}/choose/", "choose-mediator"),
         (f"/service/address/{case.pk}/", "service-address"),
         (f"/cases/{document.case_id}/agreement/", "agreement"),
