@@ -39,7 +39,9 @@ def test_a_party_whose_camera_is_refused_is_told_what_to_do_and_a_copied_ref_can
 
     # Refused: a lasting note that says what still works and how to fix it, never "reconnecting".
     alice.wait_for_selector("#rm-media-note:has-text('文字')")
-    assert "设置" in alice.text_content("#rm-media-note-text")
+    assert "重试" in alice.text_content("#rm-media-note-text")
+    # ... and below it this browser's own way to allow the camera (help.js shows the block for the browser).
+    assert "设置" in alice.locator(".rm-media-help:visible").first.inner_text()
     assert alice.locator("#rm-media-retry").is_visible()
     assert "重新连接" not in (alice.text_content("#rm-banner") or "")
     assert fits(alice)
