@@ -34,8 +34,8 @@ from documents.selectors import documents_for_case
 from mediation.choices import CaseOrigin, CaseStatus, PartyRole, Sector
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
 from mediation.models import ApplicationDraft, Case, Organisation
+from mediation.services.applications import PreparedStatus, prepared_status
 from mediation.services.applications import application_prepare as application_prepare_service
-from mediation.services.applications import prepared_status
 from mediation.services.evidence import evidence_upload
 from mediation.services.intake import ReferralParty, case_referral_create
 
@@ -324,14 +324,13 @@ class ApplicationIn(Schema):
 
 class ApplicationOut(Schema):
     id: int
-    status: Literal["prepared", "claimed", "declined", "expired", "submitted"]
+    status: PreparedStatus
     claim_expires_at: dt.datetime | None
     case: str | None = Field(description="The case's reference once the party submitted it.")
 
     @staticmethod
     def of(draft: ApplicationDraft) -> ApplicationOut:
-        return ApplicationOut(id=draft.pk, status=prepared_status(draft),  # type: ignore[arg-type]  # one of five
-                              claim_expires_at=draft.claim_expires_at,
+        return ApplicationOut(id=draft.pk, status=prepared_status(draft), claim_expires_at=draft.claim_expires_at,
                               case=draft.case.reference if draft.case is not None else None)
 
 

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -585,7 +585,10 @@ def _claim_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def prepared_status(draft: ApplicationDraft) -> str:
+PreparedStatus = Literal["prepared", "claimed", "declined", "expired", "submitted"]
+
+
+def prepared_status(draft: ApplicationDraft) -> PreparedStatus:
     """prepared / claimed / declined / expired / submitted: what the preparing organisation is told."""
     if draft.case_id is not None:
         return "submitted"
