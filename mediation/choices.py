@@ -607,3 +607,11 @@ class AssistedFilingStatus(models.TextChoices):
     AWAITING_PARTY = "awaiting_party", _("待当事人本人确认")
     CONFIRMED = "confirmed", _("当事人已确认，已转管辖法院")
     DECLINED = "declined", _("当事人未确认")
+
+
+class SelfTestVerdict(models.TextChoices):
+    """The one plain verdict of the pre-join self-test (issue 14): what the person should do."""
+
+    GOOD = "good", _("视频良好")
+    AUDIO_ONLY = "audio_only", _("建议仅用语音")
+    TOO_WEAK = "too_weak", _("网络太弱（换个位置或网络）")

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 packages=(fonts-noto-cjk chromium poppler-utils gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b)
-packages+=(janus janus-tools libjs-janus-gateway libjs-webrtc-adapter coturn socat iproute2)
+packages+=(janus janus-tools libjs-janus-gateway libjs-webrtc-adapter coturn socat iproute2 nftables ffmpeg)
 packages+=("$@")  # callers may add more (ensure-services.sh adds postgresql, redis-server)
 command -v node >/dev/null || packages+=(nodejs)
 

@@ -24,6 +24,7 @@ from mediation.models.rooms import (
 )
 from mediation.models.roster import MediatorProfile, RosterEntry
 from mediation.models.scheduling import CalendarFeedToken, MediationSession, SessionParticipant, Venue, WorkingHours
+from mediation.models.selftest import SelfTest
 from mediation.models.service import ServiceDelivery, ServiceRecord
 from mediation.models.statistics import StatisticsCounter, StatisticsCounterState
 from mediation.models.timers import HolidayOverride, Timer, TimerPause
@@ -74,6 +75,7 @@ __all__ = [
     "RoomJoinToken",
     "RoomMember",
     "RosterEntry",
+    "SelfTest",
     "ServiceAddress",
     "ServiceDelivery",
     "ServiceRecord",
