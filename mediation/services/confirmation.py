@@ -50,7 +50,7 @@ from mediation.selectors.confirmation import WITHDRAWABLE_STATUSES, application_
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_transition
 from mediation.services.evidence import evidence_upload
-from mediation.services.outbox import outbox_enqueue
+from mediation.services.outbox import outbox_enqueue, outbox_notify_users
 from mediation.services.timers import timer_lengthen_approved, timer_start_ordered
 
 S = CaseStatus
@@ -161,14 +161,8 @@ def _notify_members(*, case: Case, organisation_id: int | None, role: str, link:
         Membership.objects.filter(organisation_id=organisation_id, role=role, is_active=True, user__is_active=True)
         .select_related("user").order_by("user_id")
     )
-    context = {"subject": subject, "text": text, "link": link}
-    for membership in members:
-        user = membership.user
-        outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=nt.GENERIC, recipient=user, case=case,
-                       context=context, idempotency_key=f"{key}:{user.pk}:inapp")
-        if user.phone:
-            outbox_enqueue(channel=MessageChannel.SMS, address=user.phone, template=nt.GENERIC, recipient=user,
-                           case=case, context=context, idempotency_key=f"{key}:{user.pk}:sms")
+    outbox_notify_users(users=[m.user for m in members], case=case, key=key, subject=subject, text=text,
+                        link=link)
 
 
 def _notify_judges(*, case: Case, key: str, subject: str, text: str) -> None:

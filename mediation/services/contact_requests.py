@@ -34,7 +34,7 @@ from mediation.exceptions import InvalidInput, PermissionDenied, StaleState
 from mediation.models import Agent, Case, CaseMediator, ContactRequest, Membership, Organisation, Party, Timer, User
 from mediation.permissions import case_roles
 from mediation.services.audit import audit_append
-from mediation.services.outbox import outbox_enqueue
+from mediation.services.outbox import outbox_enqueue, outbox_notify_users
 from mediation.services.timers import timer_start_for_entry, timer_stop_for_entry
 
 QUESTION_MAX = 2000
@@ -98,27 +98,7 @@ def may_handle(user: User | None, request: ContactRequest) -> bool:
 
 
 def _notify_users(*, users: list[User], case: Case, key: str, subject: str, text: str, link: str) -> None:
-    context = {"subject": subject, "text": text, "link": link}
-    for user in {u.pk: u for u in users}.values():
-        outbox_enqueue(
-            channel=MessageChannel.IN_APP,
-            address="",
-            template=nt.GENERIC,
-            recipient=user,
-            case=case,
-            context=context,
-            idempotency_key=f"{key}:{user.pk}:inapp",
-        )
-        if user.phone:
-            outbox_enqueue(
-                channel=MessageChannel.SMS,
-                address=user.phone,
-                template=nt.GENERIC,
-                recipient=user,
-                case=case,
-                context=context,
-                idempotency_key=f"{key}:{user.pk}:sms",
-            )
+    outbox_notify_users(users=users, case=case, key=key, subject=subject, text=text, link=link)
 
 
 def _members(organisation_id: int, roles: tuple[str, ...]) -> list[User]:

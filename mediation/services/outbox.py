@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import random
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from celery import shared_task
 from django.conf import settings
@@ -120,6 +120,20 @@ def outbox_enqueue(
     if message.status == OutboxStatus.PENDING and message.next_attempt_at <= now and settings.CELERY_TASK_ALWAYS_EAGER:
         _deliver_after_commit_once()
     return message
+
+
+def outbox_notify_users(
+    *, users: Iterable[User], case: Case | None, key: str, subject: str, text: str, link: str
+) -> None:
+    """The generic notice to each of ``users`` (once per user), in-app and, where they have a phone, by SMS.
+    Keys are ``{key}:{user id}:inapp`` and ``{key}:{user id}:sms``. Inside the caller's transaction."""
+    context = {"subject": subject, "text": text, "link": link}
+    for user in {u.pk: u for u in users}.values():
+        outbox_enqueue(channel=MessageChannel.IN_APP, address="", template=notification_templates.GENERIC,
+                       recipient=user, case=case, context=context, idempotency_key=f"{key}:{user.pk}:inapp")
+        if user.phone:
+            outbox_enqueue(channel=MessageChannel.SMS, address=user.phone, template=notification_templates.GENERIC,
+                           recipient=user, case=case, context=context, idempotency_key=f"{key}:{user.pk}:sms")
 
 
 def outbox_cancel(*, idempotency_key_prefix: str) -> int:
