@@ -143,7 +143,7 @@ def external_document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """A ruling or 调解书 the court's own system pushed, as received (its readers: the case's document readers)."""
     user = signed_in_user(request)
     try:
-        row = external_document_get_for_user(user=user, pk=pk)  # type: ignore[arg-type]
+        row = external_document_get_for_user(user=user, pk=pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     with row.file.open("rb") as handle:

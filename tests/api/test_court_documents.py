@@ -163,3 +163,15 @@ def test_the_statistics_call_answers_the_callers_own_scope(client, world, case):
     bad = client.get(reverse("api-v1:statistics"), {"start": "2026-03-02", "end": "2026-03-01"},
                      headers=court.headers)
     assert bad.status_code == 400
+
+
+def test_the_case_page_shows_it_as_the_court_systems_and_its_readers_download_it(client, world, court_system, case):
+    assert client.post(_url(case.reference), _body(), headers=court_system.headers).status_code == 201
+    row = ExternalDocument.objects.get()
+    client.force_login(world.applicant)
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "法院系统出具" in page and "（2026）京0101民特12号" in page and "平台仅保存原文件" in page
+    download = client.get(reverse("external_document_pdf", args=[row.pk]))
+    assert download.status_code == 200 and download.content == PDF
+    client.force_login(world.outsider)
+    assert client.get(reverse("external_document_pdf", args=[row.pk])).status_code == 404
