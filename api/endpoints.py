@@ -510,6 +510,8 @@ def statistics(
     ``start`` (inclusive) and ``end`` (exclusive), local dates. Each figure carries its definition and the raw
     numerator and denominator."""
     client = _client(request, Scope.STATISTICS_READ)
+    if any(day is not None and not 2000 <= day.year <= 2100 for day in (start, end)):
+        raise InvalidInput(_("日期须在 2000 年至 2100 年之间。"))
     if start is not None and end is not None and end <= start:
         raise InvalidInput(_("结束日期须晚于开始日期。"))
     scope = st.statistics_scope_for_organisation(organisation=client.organisation)

@@ -163,6 +163,8 @@ def test_the_statistics_call_answers_the_callers_own_scope(client, world, case):
     bad = client.get(reverse("api-v1:statistics"), {"start": "2026-03-02", "end": "2026-03-01"},
                      headers=court.headers)
     assert bad.status_code == 400
+    far = client.get(reverse("api-v1:statistics"), {"start": "0001-01-01"}, headers=court.headers)
+    assert far.status_code == 400 and "2000" in far.json()["detail"]
 
 
 def test_the_case_page_shows_it_as_the_court_systems_and_its_readers_download_it(client, world, court_system, case):
