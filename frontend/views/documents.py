@@ -32,6 +32,7 @@ from documents.services.signing import (
     document_sign,
     document_sign_code_send,
     document_sign_options,
+    external_document_download,
 )
 from frontend.http import client_ip, signed_in_user
 from mediation import transitions as tr
@@ -146,8 +147,8 @@ def external_document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         row = external_document_get_for_user(user=user, pk=pk)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    with row.file.open("rb") as handle:
-        response = HttpResponse(handle.read(), content_type="application/pdf")
+    data = external_document_download(document=row, actor=user, ip_address=client_ip(request))
+    response = HttpResponse(data, content_type="application/pdf")
     filename = f"{row.title}-{row.number}.pdf".replace("/", "／")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
     response["X-Content-Type-Options"] = "nosniff"

@@ -175,5 +175,6 @@ def test_the_case_page_shows_it_as_the_court_systems_and_its_readers_download_it
     assert "法院系统出具" in page and "（2026）京0101民特12号" in page and "平台仅保存原文件" in page
     download = client.get(reverse("external_document_pdf", args=[row.pk]))
     assert download.status_code == 200 and download.content == PDF
+    assert AuditEvent.objects.filter(kind="document.external_downloaded", actor=world.applicant).count() == 1
     client.force_login(world.outsider)
     assert client.get(reverse("external_document_pdf", args=[row.pk])).status_code == 404
