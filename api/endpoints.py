@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -23,17 +24,21 @@ from api.models import ApiClient, ApiToken, Scope, WebhookDelivery, WebhookSubsc
 from api.selectors import case_get_for_client, prepared_get_for_client
 from api.services import (
     MAX_MATERIALS,
+    ExternalDocumentIn,
+    RequestIdReused,
     api_token_authenticate,
     case_court_number_push,
+    external_document_receive,
     require_scope,
     webhook_subscribe,
 )
 from api.services import referral_with_materials_create as referral_with_materials_create_service
 from api.services import webhook_unsubscribe as _unsubscribe
-from documents.selectors import documents_for_case
+from documents.selectors import documents_for_case, external_documents_for_case
 from mediation.choices import CaseOrigin, CaseStatus, PartyRole, Sector
 from mediation.exceptions import DomainError, InvalidInput, PermissionDenied
 from mediation.models import ApplicationDraft, Case, Organisation
+from mediation.selectors import statistics as st
 from mediation.services.applications import PreparedStatus, prepared_status
 from mediation.services.applications import application_prepare as application_prepare_service
 from mediation.services.evidence import evidence_upload
@@ -388,8 +393,132 @@ def court_number_push(request: HttpRequest, reference: str, payload: CourtNumber
                                              court_case_number=payload.court_case_number))
 
 
-# TODO([court-workspace], [court-filed]): push a ruling (司法确认裁定) and a 调解书 from a court system, as issued
-# documents of the case, once those issues define the documents and the transitions they drive.
+class CourtDocumentOut(Schema):
+    id: int
+    kind: Literal["ruling", "mediation_document"]
+    title: str
+    number: str
+    issued_on: dt.date
+    issued_by: Literal["court_system"] = Field(
+        description="Always \"court_system\": the court issued it in its own system; the platform only stores it.")
+    issuing_court: str
+    issuer_system: str
+    sha256: str
+    size: int
+    received_at: dt.datetime
+    request_id: str
+
+    @staticmethod
+    def of(row: Any) -> CourtDocumentOut:
+        return CourtDocumentOut(id=row.pk, kind=row.kind, title=row.title, number=row.number, issued_on=row.issued_on,
+                                issued_by="court_system", issuing_court=row.issuing_court.name,
+                                issuer_system=row.issuer_system, sha256=row.sha256, size=row.size,
+                                received_at=row.received_at, request_id=row.request_id)
+
+
+@api.post("/cases/{reference}/court-documents",
+          response={200: CourtDocumentOut, 201: CourtDocumentOut, 409: Error, 413: Error, **ERRORS}, tags=["court"],
+          summary="Push a ruling (司法确认裁定书) or a 民事调解书 the court issued in its own system")
+def court_document_push(
+    request: HttpRequest, reference: str, file: File[UploadedFile],
+    kind: Form[Literal["ruling", "mediation_document"]],
+    issued_on: Form[dt.date],
+    title: str = Form(..., min_length=1, max_length=120),
+    number: str = Form(..., min_length=1, max_length=80),
+    request_id: str = Form(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$"),
+) -> Status[CourtDocumentOut]:
+    """Multipart: the PDF in ``file``; ``request_id`` is the court system's own id for this push. Only the
+    system of the case's own court; the PDF at most ``EVIDENCE_MAX_BYTES`` (413 above). 201 when stored, 200
+    when the same push (same ``request_id``, case, kind, number and file) arrives again, 409 when the
+    ``request_id`` was used for a different push. Subscribers get ``case.document_received``."""
+    client = _client(request, Scope.COURT_DOCUMENTS_WRITE)
+    case = _case(client, reference)
+    _refuse_oversized(file)
+    try:
+        row, created = external_document_receive(
+            client=client, case=case, file=file,
+            document=ExternalDocumentIn(kind=kind, title=title.strip(), number=number.strip(), issued_on=issued_on,
+                                        request_id=request_id),
+        )
+    except RequestIdReused as exc:
+        raise HttpError(409, str(exc)) from None
+    return Status(201 if created else 200, CourtDocumentOut.of(row))
+
+
+@api.get("/cases/{reference}/court-documents", response={200: list[CourtDocumentOut], **ERRORS}, tags=["cases"],
+         summary="The rulings and 调解书 the court's own system pushed for the case")
+def court_documents(request: HttpRequest, reference: str) -> list[CourtDocumentOut]:
+    client = _client(request, Scope.CASES_READ)
+    case = _case(client, reference)
+    try:
+        rows = list(external_documents_for_case(user=client.acting_user, case=case))
+    except DomainError:
+        raise HttpError(404, _("案件不存在或您无权查看。")) from None
+    return [CourtDocumentOut.of(row) for row in rows]
+
+
+# --- Statistics -------------------------------------------------------------------------------------------
+
+
+class FigureOut(Schema):
+    code: str
+    label: str
+    definition: str
+    unit: str
+    value: float | None
+    numerator: float
+    denominator: float
+
+
+class StatisticsRowOut(Schema):
+    key: str
+    label: str
+    figures: list[FigureOut]
+
+
+class StatisticsOut(Schema):
+    scope: str
+    dimension: str
+    start: dt.date | None
+    end: dt.date | None
+    rows: list[StatisticsRowOut]
+    total: StatisticsRowOut
+
+
+def _row_out(row: st.ReportRow) -> StatisticsRowOut:
+    return StatisticsRowOut(key=row.key, label=row.label, figures=[
+        FigureOut(code=v.figure.code, label=str(v.figure.label), definition=str(v.figure.definition),
+                  unit=v.figure.unit, value=v.value, numerator=v.numerator, denominator=v.denominator)
+        for v in row.values()
+    ])
+
+
+def _local_midnight(day: dt.date | None) -> dt.datetime | None:
+    if day is None:
+        return None
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+@api.get("/statistics", response={200: StatisticsOut, **ERRORS}, tags=["statistics"],
+         summary="Every figure of the caller's court (and the courts below) or organisation, with definitions")
+def statistics(
+    request: HttpRequest, dimension: Literal["total", "court", "organisation", "sector", "mediator",
+                                             "dispute_type", "month"] = "total",
+    start: dt.date | None = None, end: dt.date | None = None,
+) -> StatisticsOut:
+    """The dashboard's figures (docs/statistics.md) for the client's own organisation, by one slice, between
+    ``start`` (inclusive) and ``end`` (exclusive), local dates. Each figure carries its definition and the raw
+    numerator and denominator."""
+    client = _client(request, Scope.STATISTICS_READ)
+    if any(day is not None and not 2000 <= day.year <= 2100 for day in (start, end)):
+        raise InvalidInput(_("日期须在 2000 年至 2100 年之间。"))
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput(_("结束日期须晚于开始日期。"))
+    scope = st.statistics_scope_for_organisation(organisation=client.organisation)
+    report = st.statistics_report(scope=scope, dimension=dimension, start=_local_midnight(start),
+                                  end=_local_midnight(end))
+    return StatisticsOut(scope=scope.key, dimension=dimension, start=start, end=end,
+                         rows=[_row_out(r) for r in report.rows], total=_row_out(report.total))
 
 
 # --- Webhooks ----------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ class Scope(models.TextChoices):
     COURT_WRITE = "court:write", _("推送法院案号")
     WEBHOOKS = "webhooks", _("订阅状态变更通知")
     APPLICATIONS_WRITE = "applications:write", _("为当事人准备调解申请（由当事人本人确认提交）")
+    COURT_DOCUMENTS_WRITE = "court-documents:write", _("推送本院系统出具的裁定书、调解书")
+    STATISTICS_READ = "statistics:read", _("读取本院（含下级法院）或本组织的统计数据")
 
 
 class ApiClient(models.Model):

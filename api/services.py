@@ -4,18 +4,24 @@ system pushes. Case intake goes through the mediation services unchanged (``case
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api.models import ApiClient, ApiToken, Scope, WebhookSubscription
-from api.webhooks import new_secret
+from api.webhooks import new_secret, webhooks_enqueue
+from documents.models import ExternalDocument
+from mediation.choices import DocumentKind
 from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import Case, Evidence, Organisation, User
 from mediation.services.audit import audit_append
@@ -120,6 +126,82 @@ def case_court_number_push(*, client: ApiClient, case: Case, court_case_number: 
             audit_append(kind="case.court_number_recorded", actor=client.acting_user, case=locked,
                          data={"court_case_number": number, "client": client.pk})
     return locked
+
+
+class RequestIdReused(InvalidInput):
+    """The client's request id already stands for a different push: the answer is 409, nothing is saved."""
+
+
+PDF_MAGIC = b"%PDF-"
+EXTERNAL_DOCUMENT_KINDS = (DocumentKind.RULING, DocumentKind.MEDIATION_DOCUMENT)
+
+
+@dataclass(frozen=True)
+class ExternalDocumentIn:
+    kind: str
+    title: str
+    number: str
+    issued_on: dt.date
+    request_id: str
+
+
+def external_document_receive(
+    *, client: ApiClient, case: Case, document: ExternalDocumentIn, file: Any,
+) -> tuple[ExternalDocument, bool]:
+    """A ruling on judicial confirmation or a 民事调解书 the case's own court issued in its own system: stored as
+    received (a PDF, at most ``EVIDENCE_MAX_BYTES``, its SHA-256 recorded), marked as the court system's, audited
+    and announced to webhook subscribers, all in one transaction. Idempotent on the client's ``request_id``: the
+    same push again answers the stored document (``False``: nothing new); the id reused for a different push is
+    refused. Returns the document and whether it was created now."""
+    if client.organisation_id != case.court_id:
+        raise PermissionDenied(_("只有本案管辖法院的系统可以推送本案的裁定书或调解书。"))
+    if document.kind not in EXTERNAL_DOCUMENT_KINDS:
+        raise InvalidInput(_("只能推送司法确认裁定书或民事调解书。"))
+    if not document.title.strip() or not document.number.strip():
+        raise InvalidInput(_("文书名称和法院文书编号不能为空。"))
+    limit = settings.EVIDENCE_MAX_BYTES
+    content = file.read(limit + 1)
+    if len(content) > limit:
+        raise InvalidInput(_("文件过大：单个文件不能超过 %(max)d MB。") % {"max": limit // (1024 * 1024)})
+    if not content.startswith(PDF_MAGIC) or b"%%EOF" not in content[-2048:]:
+        raise InvalidInput(_("文书文件必须是完整的 PDF 文件。"))
+    sha256 = hashlib.sha256(content).hexdigest()
+    existing = ExternalDocument.objects.filter(api_client_id=client.pk, request_id=document.request_id).first()
+    if existing is not None:
+        return _same_push(existing, case, document, sha256), False
+    try:
+        with transaction.atomic():
+            name = default_storage.save(f"documents/external/{sha256}.pdf", ContentFile(content))
+            row = ExternalDocument.objects.create(
+                case=case, kind=document.kind, title=document.title, number=document.number,
+                issuing_court=client.organisation, issued_on=document.issued_on, issuer_system=client.name,
+                api_client_id=client.pk, request_id=document.request_id, file=name,
+                original_name=(getattr(file, "name", "") or "")[:200], size=len(content), sha256=sha256,
+                received_by=client.acting_user, received_at=timezone.now(),
+            )
+            audit_append(kind="document.external_received", actor=client.acting_user, case=case,
+                         data={"document": row.pk, "title": document.title, "kind": document.kind,
+                               "number": document.number, "sha256": sha256, "size": len(content),
+                               "issued_by": "court_system", "client": client.pk, "request_id": document.request_id})
+            webhooks_enqueue(case=case, event_type="case.document_received", data={
+                "case": case.reference, "kind": document.kind, "title": document.title, "number": document.number,
+                "issued_by": "court_system", "sha256": sha256,
+            })
+    except IntegrityError:
+        # The same request id arrived twice at once: the other call saved it.
+        existing = ExternalDocument.objects.filter(api_client_id=client.pk, request_id=document.request_id).first()
+        if existing is None:
+            raise
+        return _same_push(existing, case, document, sha256), False
+    return row, True
+
+
+def _same_push(existing: ExternalDocument, case: Case, document: ExternalDocumentIn, sha256: str) -> ExternalDocument:
+    if (existing.case_id, existing.kind, existing.number, existing.sha256) != (case.pk, document.kind, document.number,
+                                                                               sha256):
+        raise RequestIdReused(_("推送请求编号“%(id)s”已用于另一份文书，请为每次推送使用新的编号。")
+                              % {"id": document.request_id})
+    return existing
 
 
 def api_call_audit(*, client: ApiClient | None, method: str, path: str, status: int, ip: str | None,

@@ -68,6 +68,13 @@ def verify(*, secret: str, header: str, body: bytes, now: float | None = None, t
 
 def webhooks_enqueue_status_change(*, case: Case, old: str, new: str) -> list[WebhookDelivery]:
     """One delivery per active subscription whose client may see ``case``, in one transaction."""
+    return webhooks_enqueue(case=case, event_type="case.status_changed",
+                            data={"case": case.reference, "old_status": old, "status": new})
+
+
+def webhooks_enqueue(*, case: Case, event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
+    """One ``event_type`` delivery per active subscription whose client may see ``case``, in one transaction
+    (the caller's, when it has one: a refused write then leaves no delivery behind)."""
     from api.selectors import client_case_filter
 
     subscriptions = list(
@@ -79,19 +86,15 @@ def webhooks_enqueue_status_change(*, case: Case, old: str, new: str) -> list[We
             if not _sees(subscription.client, case, client_case_filter):
                 continue
             event_id = str(uuid.uuid4())
-            payload = {
-                "id": event_id, "type": "case.status_changed", "created_at": timezone.now().isoformat(),
-                "data": {"case": case.reference, "old_status": old, "status": new},
-            }
+            payload = {"id": event_id, "type": event_type, "created_at": timezone.now().isoformat(), "data": data}
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
             message = outbox_enqueue(
                 channel=CHANNEL, address=subscription.url, template=notification_templates.GENERIC,
-                context={"subject": "case.status_changed", "text": body},
+                context={"subject": event_type, "text": body},
                 idempotency_key=f"webhook:{subscription.pk}:{event_id}", case=case,
             )
             deliveries.append(WebhookDelivery.objects.create(
-                subscription=subscription, message=message, event_id=event_id, event_type="case.status_changed",
-                case=case,
+                subscription=subscription, message=message, event_id=event_id, event_type=event_type, case=case,
             ))
     return deliveries
 

@@ -159,3 +159,49 @@ class SealedScan(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise DocumentImmutable("sealed scans are never deleted")
+
+
+class ExternalDocument(models.Model):
+    """A ruling (司法确认裁定书) or a 民事调解书 a court issued in its own case system and pushed through the API.
+    Not one of ours: the platform did not draft, render, sign or seal it, and says so wherever it is shown (the
+    issuer is the court system named in ``issuer_system``). Stored as received, with its SHA-256; written once."""
+
+    case = models.ForeignKey("mediation.Case", on_delete=models.PROTECT, related_name="external_documents",
+                             verbose_name=_("案件"))
+    kind = models.CharField(_("文书种类"), max_length=20, choices=DocumentKind.choices)
+    title = models.CharField(_("文书名称"), max_length=120)
+    number = models.CharField(_("法院文书编号"), max_length=80)
+    issuing_court = models.ForeignKey("mediation.Organisation", on_delete=models.PROTECT, related_name="+",
+                                      verbose_name=_("出具法院"))
+    issued_on = models.DateField(_("法院出具日期"))
+    issuer_system = models.CharField(_("推送系统"), max_length=120,
+                                     help_text=_("推送本文书的法院系统（API 客户端名称）。"))
+    api_client_id = models.IntegerField(_("API 客户端"))
+    request_id = models.CharField(_("推送请求编号"), max_length=64,
+                                  help_text=_("法院系统为本次推送给出的编号；同一编号重复推送不会重复保存。"))
+    file = models.FileField(upload_to="documents/external/", max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("文件哈希"), max_length=64)
+    received_by = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("接收账户"))
+    received_at = models.DateTimeField(_("接收时间"))
+
+    class Meta:
+        verbose_name = _("法院系统推送的文书")
+        verbose_name_plural = _("法院系统推送的文书")
+        ordering = ["case", "received_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["api_client_id", "request_id"], name="external_document_request_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.issuer_system})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and ExternalDocument.objects.filter(pk=self.pk).exists():
+            raise DocumentImmutable("a pushed court document is written once")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise DocumentImmutable("pushed court documents are never deleted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from documents.models import Document
+from documents.models import Document, ExternalDocument
 from mediation import transitions as tr
 from mediation.choices import DocumentKind
 from mediation.exceptions import NotFound
@@ -42,6 +42,21 @@ def documents_for_case(*, user: User, case: Case) -> QuerySet[Document]:
     if not case_roles(user, case) & COURT_ROLES:
         documents = documents.exclude(kind__in=COURT_DOCUMENT_KINDS, signatures__isnull=True)
     return documents
+
+
+def external_documents_for_case(*, user: User, case: Case) -> QuerySet[ExternalDocument]:
+    """The rulings and 调解书 the court's own system pushed (``ExternalDocument``), for the same readers as the
+    case's issued documents. They are the court's issued papers, never drafts: every reader sees them."""
+    if not can_view_documents(user, case):
+        raise NotFound(_("案件不存在或您无权查看。"))
+    return ExternalDocument.objects.filter(case=case).select_related("issuing_court").order_by("received_at", "pk")
+
+
+def external_document_get_for_user(*, user: User, pk: int) -> ExternalDocument:
+    row = ExternalDocument.objects.select_related("case", "issuing_court").filter(pk=pk).first()
+    if row is None or not can_view_documents(user, row.case):
+        raise NotFound(_("文书不存在或您无权查看。"))
+    return row
 
 
 def document_get_for_user(*, user: User, pk: int) -> Document:

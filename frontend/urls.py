@@ -157,6 +157,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Documents, signing, and the public verification page (documents link here as verify?code=<code>).
     path("documents/<int:pk>/", documents.document_detail, name="document_detail"),
     path("documents/<int:pk>/pdf", documents.document_pdf, name="document_pdf"),
+    path("documents/court-system/<int:pk>.pdf", documents.external_document_pdf, name="external_document_pdf"),
     path("documents/<int:pk>/pages/<int:page>.png", documents.document_page, name="document_page"),
     path("documents/<int:pk>/sign/", documents.document_sign_view, name="document_sign"),
     path("documents/<int:pk>/sealed-scan/", documents.document_sealed_scan_view, name="document_sealed_scan"),

@@ -117,6 +117,8 @@ _WITH_TITLE = {
     "document.service_pending": _("文书未能电子送达，待另行送达"),
     "document.effective": _("文书生效"),
     "evidence.uploaded": _("上传材料"),
+    "document.external_received": _("收到法院系统推送的文书（由法院系统出具）"),
+    "document.external_downloaded": _("下载法院系统推送的文书"),
     "evidence.downloaded": _("下载材料"),
     "service.issued": _("电子送达文书"),
     "service.effective": _("送达生效"),

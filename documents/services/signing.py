@@ -43,7 +43,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from documents.ca import PURPOSE_COURT_SEAL, PURPOSE_SEAL, PURPOSE_SIGNATURE, certificate_authority, id_number_hint
-from documents.models import Document, DocumentSignature, SealedScan
+from documents.models import Document, DocumentSignature, ExternalDocument, SealedScan
 from documents.selectors import COURT_DOCUMENT_KINDS, can_view_documents
 from documents.services.issuing import signature_boxes
 from documents.signing import pdf_sign
@@ -585,6 +585,23 @@ def document_download(*, document: Document, actor: User, ip_address: str | None
             data={"document": document.pk, "title": document.title, "sha256": digest, "ip": ip_address},
         )
     return data, digest
+
+
+def external_document_download(*, document: ExternalDocument, actor: User,
+                               ip_address: str | None = None) -> bytes:
+    """A ruling or 调解书 a court system pushed, as received, for a reader of the case; recorded in the audit
+    trail like the platform's own documents."""
+    if not can_view_documents(actor, document.case):
+        raise NotFound(_("文书不存在或您无权查看。"))
+    with document.file.open("rb") as handle:
+        data = handle.read()
+    with transaction.atomic():
+        audit_append(
+            kind="document.external_downloaded", actor=actor, case=document.case,
+            data={"external_document": document.pk, "title": document.title, "sha256": document.sha256,
+                  "ip": ip_address},
+        )
+    return data
 
 
 # --- What the signatures set off -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from documents.models import Document
+from documents.models import Document, ExternalDocument
 from documents.selectors import can_view_documents, document_released_to
 from documents.services.issuing import kinds_for
 from documents.services.signing import document_sign_options, document_signed_slots, document_slots
@@ -47,5 +47,7 @@ def case_documents(context: dict[str, Any], case: Case) -> dict[str, Any]:
         missing = [str(DocumentKind(k).label) for k in kinds_for(case, case.status) if k not in issued]
     recent = case.status_changed_at is not None and timezone.now() - case.status_changed_at < GENERATION_PATIENCE
     names = "、".join(missing)
-    return {"rows": rows, "generating": names if missing and recent else "",
+    external = list(ExternalDocument.objects.filter(case=case).select_related("issuing_court")
+                    .order_by("received_at", "pk"))
+    return {"rows": rows, "external": external, "generating": names if missing and recent else "",
             "stalled": names if missing and not recent else ""}

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from documents.models import Document
-from documents.selectors import document_get_for_user
+from documents.selectors import document_get_for_user, external_document_get_for_user
 from documents.services.signing import (
     SCAN_SLOT,
     SignOption,
@@ -32,6 +32,7 @@ from documents.services.signing import (
     document_sign,
     document_sign_code_send,
     document_sign_options,
+    external_document_download,
 )
 from frontend.http import client_ip, signed_in_user
 from mediation import transitions as tr
@@ -131,6 +132,24 @@ def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     data, _digest = document_download(document=document, actor=signed_in_user(request), ip_address=client_ip(request))
     response = HttpResponse(data, content_type="application/pdf")
     filename = f"{document.title}-v{document.version}.pdf".replace("/", "／")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def external_document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """A ruling or 调解书 the court's own system pushed, as received (its readers: the case's document readers)."""
+    user = signed_in_user(request)
+    try:
+        row = external_document_get_for_user(user=user, pk=pk)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    data = external_document_download(document=row, actor=user, ip_address=client_ip(request))
+    response = HttpResponse(data, content_type="application/pdf")
+    filename = f"{row.title}-{row.number}.pdf".replace("/", "／")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -24,6 +24,8 @@ BREAKDOWN = {st.COURT: st.COURT, st.ORGANISATION: st.MEDIATOR, st.MEDIATOR: st.D
 TREND_FIGURES = ("received", "concluded", "success_rate")
 BREAKDOWN_FIGURES = ("received", "success_rate", "diversion_rate")
 ROOM_FIGURES = ("join_success", "time_to_join", "rejoins_per_session", "minutes_lost")
+CONTACT_FIGURES = ("contact_requests", "contact_reached", "contact_reached_on_time", "contact_feedback_on_time")
+SELFTEST_FIGURES = ("selftest_before_join", "selftest_good", "selftest_audio_only", "selftest_too_weak")
 
 
 @login_required
@@ -118,6 +120,13 @@ def statistics_dashboard(request: HttpRequest, kind: str, root_id: int) -> HttpR
          "dimension": breakdown.dimension, "kind": "bars", "data": _table(breakdown, BREAKDOWN_FIGURES)},
         {"id": "rooms", "title": _("在线调解室（按月）"), "dimension": st.MONTH, "kind": "bars",
          "data": _table(trend, ROOM_FIGURES)},
+        {"id": "contact", "title": _("联系法官/调解员（按月）"), "dimension": st.MONTH, "kind": "bars",
+         "data": _table(trend, CONTACT_FIGURES)},
+        {"id": "contact-breakdown",
+         "title": _("联系法官/调解员（按%(d)s）") % {"d": st.DIMENSIONS[breakdown.dimension]},
+         "dimension": breakdown.dimension, "kind": "bars", "data": _table(breakdown, CONTACT_FIGURES)},
+        {"id": "selftest", "title": _("入会前自检（按月）"), "dimension": st.MONTH, "kind": "bars",
+         "data": _table(trend, SELFTEST_FIGURES)},
     ]
     return render(request, "frontend/statistics/dashboard.html", {
         "scope": scope, "scopes": st.statistics_scopes_for_user(user=_user(request)), "groups": groups,

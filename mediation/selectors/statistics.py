@@ -46,6 +46,7 @@ from mediation.choices import (
     ParticipantRole,
     Role,
     Sector,
+    SelfTestVerdict,
     SessionStatus,
     TimerKind,
     TimerStatus,
@@ -54,12 +55,14 @@ from mediation.exceptions import PermissionDenied
 from mediation.models import (
     AuditEvent,
     CaseMediator,
+    ContactRequest,
     MediationSession,
     Membership,
     Organisation,
     Room,
     RoomEvent,
     RoomMember,
+    SelfTest,
     ServiceRecord,
     StatisticsCounter,
     StatisticsCounterState,
@@ -147,6 +150,15 @@ def statistics_scopes_for_user(*, user: User | None) -> list[StatisticsScope]:
     return scopes
 
 
+def statistics_scope_for_organisation(*, organisation: Organisation) -> StatisticsScope:
+    """The scope of an organisation's own system (the API's ``statistics:read``): a court and the courts below
+    it, or a mediation organisation's cases; the same scopes its president or admin sees on the dashboard."""
+    label = organisation.short_name or organisation.name
+    if organisation.is_court:
+        return StatisticsScope(COURT, organisation.pk, label, court_ids_below(organisation.pk))
+    return StatisticsScope(ORGANISATION, organisation.pk, label)
+
+
 def statistics_scope_for_user(*, user: User | None, kind: str, root_id: int) -> StatisticsScope:
     """The one scope asked for, if ``user`` may see it; otherwise one refusal that reads the same whether the
     court or organisation exists or not."""
@@ -179,12 +191,12 @@ def _f(code: str, label: Promise, definition: Promise, unit: str, numerator: str
     return FigureDef(code, label, definition, unit, numerator, denominator, group, waits_for)
 
 
-INTAKE, OUTCOMES, CLOCKS, CONFIRMATION, PERFORMANCE, SERVICE, ROOMS = (
-    "intake", "outcomes", "clocks", "confirmation", "performance", "service", "rooms")
+INTAKE, OUTCOMES, CLOCKS, CONFIRMATION, PERFORMANCE, SERVICE, ROOMS, CONTACT, SELFTEST = (
+    "intake", "outcomes", "clocks", "confirmation", "performance", "service", "rooms", "contact", "selftest")
 GROUPS: dict[str, Promise] = {
     INTAKE: gettext_lazy("收案与受理"), OUTCOMES: gettext_lazy("调解结果"), CLOCKS: gettext_lazy("期限遵守"),
     CONFIRMATION: gettext_lazy("司法确认"), PERFORMANCE: gettext_lazy("协议履行"), SERVICE: gettext_lazy("电子送达"),
-    ROOMS: gettext_lazy("在线调解室"),
+    ROOMS: gettext_lazy("在线调解室"), CONTACT: gettext_lazy("联系法官/调解员"), SELFTEST: gettext_lazy("入会前自检"),
 }
 
 FIGURES: tuple[FigureDef, ...] = (
@@ -273,6 +285,32 @@ FIGURES: tuple[FigureDef, ...] = (
     _f("minutes_lost", gettext_lazy("重连损失分钟数"),
        gettext_lazy("离开调解室到回到同一调解室之间的分钟数之和。"), MINUTES,
        "reconnect_seconds", group=ROOMS),
+    _f("contact_requests", gettext_lazy("联系诉求数"),
+       gettext_lazy("当期当事人或代理人提出（含工作人员代为登记）的联系法官/调解员诉求数，按提出时间计月。"),
+       COUNT, "contact_requests", group=CONTACT),
+    _f("contact_reached", gettext_lazy("已联系率"),
+       gettext_lazy("当期提出的联系诉求中，承办人或负责人已与当事人取得联系（记录了联系时间）的比例。"),
+       PERCENT, "contact_reached", "contact_requests", group=CONTACT),
+    _f("contact_reached_on_time", gettext_lazy("按时联系率"),
+       gettext_lazy("当期提出的联系诉求中，在 1 个工作日内（首次联系期限届满前）取得联系的比例；"
+                    "尚未联系或逾期联系的都不计入分子。"),
+       PERCENT, "contact_reached_on_time", "contact_requests", group=CONTACT),
+    _f("contact_feedback_on_time", gettext_lazy("按时反馈率"),
+       gettext_lazy("当期提出的联系诉求中，在提出后 2 个工作日内（反馈期限届满前）给出办理结果的比例。"),
+       PERCENT, "contact_answered_on_time", "contact_requests", group=CONTACT),
+    _f("selftest_before_join", gettext_lazy("入会前自检率"),
+       gettext_lazy("当期开启的在线调解室中被准许入会的当事人、代理人等（调解员除外），在本人入会前已为该场"
+                    "调解活动完成设备与网络自检的比例；按调解室开启的月份计。"),
+       PERCENT, "selftested_before_join", "participants_admitted", group=SELFTEST),
+    _f("selftest_good", gettext_lazy("自检结论：视频良好"),
+       gettext_lazy("当期调解活动（按活动开始时间计月）的自检人次中（每人每场取最后一次自检），结论为“视频良好”的比例。"),
+       PERCENT, f"selftest:{SelfTestVerdict.GOOD}", "selftests", group=SELFTEST),
+    _f("selftest_audio_only", gettext_lazy("自检结论：建议仅用语音"),
+       gettext_lazy("同上，结论为“建议仅用语音”的比例。"),
+       PERCENT, f"selftest:{SelfTestVerdict.AUDIO_ONLY}", "selftests", group=SELFTEST),
+    _f("selftest_too_weak", gettext_lazy("自检结论：网络太弱"),
+       gettext_lazy("同上，结论为“网络太弱（换个位置或网络）”的比例。"),
+       PERCENT, f"selftest:{SelfTestVerdict.TOO_WEAK}", "selftests", group=SELFTEST),
 )
 FIGURE_BY_CODE = {f.code: f for f in FIGURES}
 
@@ -541,6 +579,8 @@ def _collect(
     yield from _service_counters(scope, dimensions, start, end)
     yield from _clock_counters(scope, dimensions, start, end)
     yield from _room_counters(scope, dimensions, start, end)
+    yield from _contact_counters(scope, dimensions, start, end)
+    yield from _selftest_counters(scope, dimensions, start, end)
 
 
 def _audit_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
@@ -705,6 +745,63 @@ def _room_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: d
         lost = rejoin["lost_total"]
         yield _slice_of(rejoin, dimensions), "rejoins", rejoin["n"]
         yield _slice_of(rejoin, dimensions), "reconnect_seconds", lost.total_seconds() if lost else 0.0
+
+
+def _contact_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                      end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
+    """Contact requests (D41), dated by the request: reached, reached within the first clock, answered within
+    the feedback clock (the ``*_on_time`` flags the service sets when it records the act)."""
+    rows = (
+        ContactRequest.objects.filter(scope.case_filter("case__"), _period("created_at", start, end))
+        .annotate(**_slices(dimensions, case="case", at="created_at"))
+        .values(*_names(dimensions))
+        .annotate(n=Count("pk"), reached=Count("pk", filter=Q(contacted_at__isnull=False)),
+                  reached_on_time=Count("pk", filter=Q(contacted_on_time=True)),
+                  answered_on_time=Count("pk", filter=Q(answered_on_time=True)))
+        .order_by()
+    )
+    for row in rows:
+        key = _slice_of(row, dimensions)
+        yield key, "contact_requests", row["n"]
+        yield key, "contact_reached", row["reached"]
+        yield key, "contact_reached_on_time", row["reached_on_time"]
+        yield key, "contact_answered_on_time", row["answered_on_time"]
+
+
+def _selftest_counters(scope: StatisticsScope, dimensions: tuple[str, ...], start: dt.datetime | None,
+                       end: dt.datetime | None) -> Iterable[tuple[tuple[Any, ...], str, float]]:
+    """Self-tests (issue 14): who among the admitted participants tested before being admitted (dated by the
+    room's opening, like the other room figures), and the verdicts (each person's last test per session,
+    dated by the session's start)."""
+    tested_before = Exists(SelfTest.objects.filter(session_id=OuterRef("room__session_id"), user_id=OuterRef("user_id"),
+                                                   created_at__lte=OuterRef("admitted_at")))
+    members = (
+        RoomMember.objects.filter(scope.case_filter("room__case__"), _period("room__opened_at", start, end),
+                                  admitted_at__isnull=False)
+        .exclude(role=ParticipantRole.MEDIATOR)
+        .annotate(**_slices(dimensions, case="room__case", at="room__opened_at"), tested=tested_before)
+        .values(*_names(dimensions))
+        .annotate(n=Count("pk"), tested_n=Count("pk", filter=Q(tested=True)))
+        .order_by()
+    )
+    for row in members:
+        yield _slice_of(row, dimensions), "participants_admitted", row["n"]
+        yield _slice_of(row, dimensions), "selftested_before_join", row["tested_n"]
+    later = SelfTest.objects.filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk")),
+        session_id=OuterRef("session_id"), user_id=OuterRef("user_id"),
+    )
+    verdicts = (
+        SelfTest.objects.filter(scope.case_filter("session__case__"), _period("session__starts_at", start, end))
+        .filter(~Exists(later))
+        .annotate(**_slices(dimensions, case="session__case", at="session__starts_at"))
+        .values(*_names(dimensions), "verdict")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in verdicts:
+        yield _slice_of(row, dimensions), "selftests", row["n"]
+        yield _slice_of(row, dimensions), f"selftest:{row['verdict']}", row["n"]
 
 
 def _rows(*, scope: StatisticsScope, dimension: str, raw: Mapping[Any, Mapping[str, float]]) -> list[ReportRow]:

@@ -33,8 +33,12 @@ from django.utils import timezone
 from mediation.choices import SessionStatus, TimerStatus
 from mediation.models import (
     AuditEvent,
+    Case,
+    CaseMediator,
+    ContactRequest,
     MediationSession,
     Room,
+    SelfTest,
     ServiceRecord,
     StatisticsCounter,
     StatisticsCounterState,
@@ -100,6 +104,10 @@ def statistics_counters_refresh(*, now: dt.datetime | None = None) -> int:
         counted = state.counted_until.astimezone(_zone()).date()
         first = min(counted, today) - dt.timedelta(days=settings.STATISTICS_COUNTERS_LOOKBACK_DAYS)
         rows = _replace_days(first, today)
+        # Older days of cases whose slice moved since the last run without a status change (another court or
+        # organisation, another presiding mediator, an edited dispute type): the look-back does not reach them.
+        for day in sorted(d for d in _days_of_cases(_cases_touched_since(state.refreshed_at)) if d < first):
+            rows += _replace_days(day, day + dt.timedelta(days=1))
         state.counted_until, state.refreshed_at = _midnight(today), timezone.now()
         state.save(update_fields=["counted_until", "refreshed_at"])
     return rows
@@ -116,24 +124,47 @@ def _replace_days(first: dt.date, end: dt.date) -> int:
 
 
 def _case_days(case_id: int) -> set[dt.date]:
-    """Every local day on which ``case_id`` may have counted something (the same dates ``_collect`` uses)."""
+    return _days_of_cases([case_id])
+
+
+def _days_of_cases(case_ids: Iterable[int]) -> set[dt.date]:
+    """Every local day on which any of ``case_ids`` may have counted something (the same dates ``_collect``
+    uses), in one query per source table however many cases."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return set()
     zone = _zone()
 
     def days(rows: Iterable[dt.date | None]) -> set[dt.date]:
         return {day for day in rows if day is not None}
 
-    found = days(AuditEvent.objects.filter(case_id=case_id, kind__in=[*st._EVENT_COUNTERS, *st._OUTCOME_KINDS])
+    found = days(AuditEvent.objects.filter(case_id__in=ids, kind__in=[*st._EVENT_COUNTERS, *st._OUTCOME_KINDS])
                  .annotate(d=TruncDate("created_at", tzinfo=zone)).values_list("d", flat=True).distinct())
-    found |= days(MediationSession.objects.filter(case_id=case_id, status=SessionStatus.HELD)
+    found |= days(MediationSession.objects.filter(case_id__in=ids, status=SessionStatus.HELD)
                   .annotate(d=TruncDate("starts_at", tzinfo=zone)).values_list("d", flat=True).distinct())
-    found |= days(ServiceRecord.objects.filter(case_id=case_id)
+    found |= days(ServiceRecord.objects.filter(case_id__in=ids)
                   .annotate(d=TruncDate("created_at", tzinfo=zone)).values_list("d", flat=True).distinct())
-    found |= days(Timer.objects.filter(Q(status__in=(TimerStatus.STOPPED, TimerStatus.FIRED)), case_id=case_id)
+    found |= days(Timer.objects.filter(Q(status__in=(TimerStatus.STOPPED, TimerStatus.FIRED)), case_id__in=ids)
                   .annotate(d=TruncDate(Coalesce("stopped_at", "fired_at"), tzinfo=zone))
                   .values_list("d", flat=True).distinct())
-    found |= days(Room.objects.filter(case_id=case_id)
+    found |= days(Room.objects.filter(case_id__in=ids)
                   .annotate(d=TruncDate("opened_at", tzinfo=zone)).values_list("d", flat=True).distinct())
+    found |= days(ContactRequest.objects.filter(case_id__in=ids)
+                  .annotate(d=TruncDate("created_at", tzinfo=zone)).values_list("d", flat=True).distinct())
+    found |= days(SelfTest.objects.filter(session__case_id__in=ids)
+                  .annotate(d=TruncDate("session__starts_at", tzinfo=zone)).values_list("d", flat=True).distinct())
     return found
+
+
+def _cases_touched_since(since: dt.datetime) -> set[int]:
+    """Cases whose row was saved (court, organisation, dispute type: ``updated_at``), whose mediators changed,
+    or which had any audited act since ``since``: every way a case's slice can move."""
+    touched = set(Case.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    touched |= set(CaseMediator.objects.filter(Q(assigned_at__gte=since) | Q(ended_at__gte=since))
+                   .values_list("case_id", flat=True))
+    touched |= set(AuditEvent.objects.filter(created_at__gte=since, case_id__isnull=False)
+                   .values_list("case_id", flat=True).distinct())
+    return touched
 
 
 def statistics_counters_refresh_case(*, case_id: int) -> int:

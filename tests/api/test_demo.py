@@ -36,6 +36,9 @@ def test_the_high_court_leader_sees_figures_for_their_courts(client, demo):
     # Three agreements (the two statistics cases and the application waiting in the judge's inbox), a termination
     # and a withdrawal: 3 / 5.
     assert report.total.value("success_rate") == 60
+    # Four of the statistics cases had a call logged; the mediator called back at once on three (seed_demo).
+    assert report.total.value("contact_requests") == 4
+    assert report.total.value("contact_reached_on_time") == 75
     client.force_login(leader)
     page = client.get(reverse("statistics_dashboard", args=["court", high.pk]))
     assert page.status_code == 200 and "60.0%" in page.content.decode()

@@ -35,7 +35,7 @@ def test_the_court_leaders_dashboard_draws_its_charts_on_a_tablet(live_server, w
     sign_in(page, live_server.url, username, next_path=path)
     page.goto(f"{live_server.url}{path}")
     page.wait_for_selector("[data-chart=trend] canvas")
-    for chart in ("trend", "breakdown", "rooms"):
+    for chart in ("trend", "breakdown", "rooms", "contact", "contact-breakdown", "selftest"):
         assert page.locator(f"[data-chart={chart}] canvas").count() >= 1
     assert "50.0%" in page.text_content("main")
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
@@ -46,4 +46,10 @@ def test_the_court_leaders_dashboard_draws_its_charts_on_a_tablet(live_server, w
     page.wait_for_selector("[data-chart=trend] canvas")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "statistics-court-390x844")
+    page.set_viewport_size({"width": 360, "height": 640})
+    page.reload()
+    page.wait_for_selector("[data-chart=selftest] canvas")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.locator("[data-chart=contact]").scroll_into_view_if_needed()
+    screenshot(page, "statistics-court-contact-360x640")
     context.close()

@@ -102,3 +102,14 @@ def test_the_page_says_which_days_come_from_the_counters_and_shows_the_same_figu
         statistics_counters_rebuild()  # now they are counted
         html = client.get(url).content.decode()
     assert "取自每日预先汇总的计数" in html and "50.0%" in html
+
+
+def test_contact_and_self_test_figures_are_on_the_page_with_their_definitions(client, world, leader, settled):
+    client.force_login(leader)
+    html = client.get(reverse("statistics_dashboard", args=["court", world.high_court.pk])).content.decode()
+    for label, definition in (("按时联系率", "在 1 个工作日内（首次联系期限届满前）取得联系的比例"),
+                              ("按时反馈率", "在提出后 2 个工作日内（反馈期限届满前）给出办理结果的比例"),
+                              ("入会前自检率", "在本人入会前已为该场调解活动完成设备与网络自检的比例"),
+                              ("自检结论：视频良好", "每人每场取最后一次自检")):
+        assert label in html and definition in html
+    assert 'id="contact" type="application/json"' in html and 'id="selftest" type="application/json"' in html

@@ -142,3 +142,33 @@ def test_the_command_rebuilds_what_a_refresh_would_not_see(world, case_set):  # 
     call_command("statistics_counters", "--rebuild", stdout=out)
     assert "counter rows written" in out.getvalue()
     _assert_same(high)
+
+
+def test_a_refresh_recounts_old_days_of_a_case_moved_without_a_status_change(world, case_set):  # noqa: F811
+    """Case A (received and accepted 5 January, settled 10 February: older than the look-back) moves to the
+    sibling court, and case F's presiding mediator is replaced, both without a status change and after their
+    days were counted. The next plain refresh (not ``--rebuild``) recounts their old days."""
+    high, basic, org = _scopes(world)
+    with time_machine.travel(MAR_1 + dt.timedelta(hours=8), tick=False):
+        statistics_counters_refresh()
+    before = st.statistics_report(scope=basic).total.value("received")
+    assert before == 5
+    mar_20 = dt.datetime(2026, 3, 20, 9, 0, tzinfo=TZ)
+    with time_machine.travel(mar_20, tick=False):
+        a = case_set["a"]
+        a.court = world.other_court
+        a.save(update_fields=["court", "updated_at"])
+        second = make_mediator(world.partner, specialties=[Sector.LABOUR], languages=["zh"])
+        f = case_set["f"]
+        CaseMediator.objects.filter(case=f).update(is_active=False)
+        CaseMediator.objects.create(case=f, mediator=second)
+    with time_machine.travel(mar_20 + dt.timedelta(hours=1), tick=False):
+        statistics_counters_refresh()
+        assert StatisticsCounterState.objects.get().counted_until == dt.datetime(2026, 3, 20, tzinfo=TZ)
+        assert st.statistics_report(scope=basic).total.value("received") == 4
+        sibling = st.statistics_scope_for_user(user=_leader(world, world.other_court), kind=st.COURT,
+                                               root_id=world.other_court.pk)
+        assert st.statistics_report(scope=sibling).total.value("received") == 2  # C and now A
+        assert StatisticsCounter.objects.filter(mediator_id=second.pk, counter="received").exists()
+        for scope in (high, basic, org, sibling):
+            _assert_same(scope)

@@ -19,6 +19,8 @@ from mediation.choices import (
     CaseStatus,
     ClauseKind,
     ConsentKind,
+    ContactCategory,
+    ContactMethod,
     CourtLevel,
     EndReason,
     IdType,
@@ -58,6 +60,7 @@ from mediation.services.agreements import (
 from mediation.services.cases import case_create, case_mediator_assign, case_transition
 from mediation.services.confirmation import confirmation_application_receive
 from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.contact_requests import contact_request_create, contact_request_record
 from mediation.services.court_filed import court_filed_consent_record
 from mediation.services.outbox import outbox_drain
 from mediation.services.scheduling import session_schedule
@@ -370,12 +373,23 @@ class Command(BaseCommand):
             case = case_mediator_assign(case=case, mediator=mediator, actor=clerk)
             for step in (S.ACCEPTED, S.SCHEDULING, *path):
                 case = case_transition(case=case, to=step, actor=mediator)
+            self._contact_request(case, clerk=clerk, mediator=mediator, reached=target != S.TERMINATED)
             if target == S.AGREEMENT_EFFECTIVE:
                 case = case_transition(case=case, to=S.AGREEMENT_DRAFT, actor=mediator)
                 case = case_transition(case=case, to=S.SIGNING, actor=mediator)
                 case_transition(case=case, to=S.AGREEMENT_EFFECTIVE, actor=None)  # as the signing service does
             else:
                 case_transition(case=case, to=target, actor=mediator, reason=reason)
+
+    def _contact_request(self, case: Case, *, clerk: User, mediator: User, reached: bool) -> None:
+        """A call from the applicant logged by the clerk (D41); the mediator calls back at once with the result,
+        or (one case) never: the contact figures on the dashboard have both kinds."""
+        party = Party.objects.get(case=case, role=PartyRole.APPLICANT)
+        request = contact_request_create(case=case, actor=clerk, category=ContactCategory.PROGRESS,
+                                         question="当事人来电询问调解安排。", party=party)
+        if reached:
+            contact_request_record(request=request, actor=mediator, method=ContactMethod.PHONE,
+                                   contacted_at=timezone.now(), result="已电话告知调解安排。")
 
     def _session_today(self) -> MediationSession | None:
         """Rooms (issue 5): make sure the demo labour case has a session starting within minutes that the demo
