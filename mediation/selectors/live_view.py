@@ -221,8 +221,8 @@ def live_sessions(*, user: User | None, now: dt.datetime | None = None) -> dict[
         for participant in invited.get(session.pk, []):
             assert participant.user is not None
             people.setdefault(participant.user_id or 0, {
-                "name": participant.party.name if participant.party and participant.party.name
-                else participant.user.display_name,
+                "name": participant.party.name if participant.role == ParticipantRole.PARTY and participant.party
+                and participant.party.name else participant.user.display_name,
                 "role": participant.role, "side": participant.party.role if participant.party else "",
             })
         for user_id, row in members.items():

@@ -75,7 +75,7 @@ def test_others_are_refused_or_see_nothing_of_it(world):
 
 def test_only_todays_scheduled_or_live_sessions(world):
     case, live, room = open_room(world)
-    ready_member(room, world.mediator)
+    ready_member(room, world.mediator, otp=False)
     now = timezone.now()
     later_today = MediationSession.objects.filter(pk=live.pk).values_list("starts_at", flat=True).get()
     tomorrow = session_schedule(case=case, actor=world.mediator, kind=SessionKind.JOINT_ONLINE,
@@ -97,10 +97,10 @@ def test_only_todays_scheduled_or_live_sessions(world):
 
 def test_presence_verdict_and_quality_of_each_participant(world, django_assert_max_num_queries):
     case, session, room = open_room(world)
-    mediator = ready_member(room, world.mediator)
-    applicant = ready_member(room, world.applicant, admit_by=world.mediator)
-    respondent = ready_member(room, world.respondent)  # in the waiting room
-    lawyer = ready_member(room, world.lawyer, admit_by=world.mediator)
+    mediator = ready_member(room, world.mediator, otp=False)
+    applicant = ready_member(room, world.applicant, admit_by=world.mediator, otp=False)
+    respondent = ready_member(room, world.respondent, otp=False)  # in the waiting room
+    lawyer = ready_member(room, world.lawyer, admit_by=world.mediator, otp=False)
     for member, channel in ((mediator, "c-med"), (applicant, "c-app"), (respondent, "c-resp"), (lawyer, "c-law")):
         room_entry.room_presence_set(member=member, channel=channel)
     # The lawyer's socket dropped without leaving; the applicant reported a fair line.
@@ -137,8 +137,8 @@ def test_presence_verdict_and_quality_of_each_participant(world, django_assert_m
 
 def test_an_expired_report_or_a_closed_socket_shows_no_quality(world, live_cache):
     _case, session, room = open_room(world)
-    ready_member(room, world.mediator)
-    applicant = ready_member(room, world.applicant, admit_by=world.mediator)
+    ready_member(room, world.mediator, otp=False)
+    applicant = ready_member(room, world.applicant, admit_by=world.mediator, otp=False)
     live_view.room_quality_report(member_id=applicant.pk, level="good", rtt_ms=40, loss_pct=0)
     # Never connected a socket (only passed the way in): not yet in, whatever the cache says.
     person = _person(_session(live_sessions(user=world.clerk), session.pk), world.applicant)
@@ -162,7 +162,7 @@ def test_an_invited_participant_not_yet_in_the_room_is_listed(world):
 
 
 def test_the_message_is_stored_for_that_person_only_and_audited(world):
-    _case, room, members = joint_room(world)
+    _case, room, members = joint_room(world, otp=False)
     event = live_view.room_staff_message(actor=world.clerk, member_id=members["respondent"].pk,
                                          text="  您的网络较差，\n请换到信号好的位置。 ")
     assert event.kind == "staff.message" and event.audience == f"user:{world.respondent.pk}"
@@ -177,7 +177,7 @@ def test_the_message_is_stored_for_that_person_only_and_audited(world):
 
 
 def test_the_message_is_refused_outside_the_scope_and_to_someone_gone(world):
-    _case, room, members = joint_room(world)
+    _case, room, members = joint_room(world, otp=False)
     other_admin = UserFactory(username="other_admin")
     add_member(other_admin, OrganisationFactory(name="另一调解组织"), Role.ORG_ADMIN)
     for person in (world.outsider, world.applicant, world.mediator, other_admin, world.other_clerk, world.other_judge):
