@@ -202,7 +202,9 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "live": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-         "KEY_PREFIX": f"{REDIS_PREFIX}:live", "TIMEOUT": LIVE_CACHE_TTL}
+         "KEY_PREFIX": f"{REDIS_PREFIX}:live", "TIMEOUT": LIVE_CACHE_TTL,
+         # A Redis that is away must not hold up a room socket's disconnect or the live view's page.
+         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
         if REDIS_URL else
         {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "live", "TIMEOUT": LIVE_CACHE_TTL}
     ),

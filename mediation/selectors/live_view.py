@@ -16,6 +16,7 @@ which is what tells "reconnecting" from "never connected". Both expire by themse
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from mediation.exceptions import NotFound, PermissionDenied
 from mediation.models import MediationSession, Membership, RoomMember, SelfTest, SessionParticipant, User
 from mediation.selectors.statistics import court_ids_below
 
+logger = logging.getLogger(__name__)
 M = RoomMemberState
 # The most sessions one page shows (a court's whole day fits; more is a sign of a wrong scope).
 MAX_SESSIONS = 200
@@ -210,7 +212,12 @@ def live_sessions(*, user: User | None, now: dt.datetime | None = None) -> dict[
         invited[participant.session_id].append(participant)
     tests = _latest_tests(ids)
     member_ids = [m.pk for by_user in members_by_session.values() for m in by_user.values()]
-    cached = live_cache().get_many([quality_key(pk) for pk in member_ids] + [dropped_key(pk) for pk in member_ids])
+    try:
+        cached = live_cache().get_many([quality_key(pk) for pk in member_ids] + [dropped_key(pk) for pk in member_ids])
+        cache_ok = True
+    except Exception:  # the cache (Redis) is away: presence from the database only, and the page says so
+        logger.warning("live view: the live cache is unreachable", exc_info=True)
+        cached, cache_ok = {}, False
     clock = time.time()
 
     rows = []
@@ -270,4 +277,4 @@ def live_sessions(*, user: User | None, now: dt.datetime | None = None) -> dict[
             "participants": participants,
         })
     return {"updated_at": timezone.localtime(now).strftime("%H:%M:%S"), "scope": list(scope.labels),
-            "sessions": rows}
+            "sessions": rows, "live_cache": cache_ok}

@@ -7,14 +7,15 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 
 from mediation.choices import SelfTestVerdict
 from mediation.models import RoomEvent, SelfTest
 from mediation.services import live_view, room_entry
 from tests.e2e.conftest import off_loop, screenshot
-from tests.e2e.phone_support import fits, sign_in
-from tests.room_support import joint_room, schedule_session
+from tests.e2e.phone_support import fits, new_phone, sign_in
+from tests.room_support import joint_room, open_room, ready_member, schedule_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +32,7 @@ def live_cache(settings):
 
 def test_the_live_view_refreshes_itself_and_sends_a_message(live_server, world, browser):
     def prepare() -> dict[str, int]:
-        case, room, members = joint_room(world, otp=False)
+        _case, room, members = joint_room(world, otp=False)
         for name, member in members.items():
             room_entry.room_presence_set(member=member, channel=f"c-{name}")
         room_entry.room_presence_clear(member_id=members["lawyer"].pk, channel="c-lawyer")
@@ -55,8 +56,8 @@ def test_the_live_view_refreshes_itself_and_sends_a_message(live_server, world, 
     page.wait_for_selector(".lv-session")
     assert page.locator(".lv-session").count() == 2
     text = page.text_content("#lv-sessions") or ""
-    for shown in ("共同调解中", "未开启", "在会中", "正在重连", "视频良好", "建议仅用语音", "未自检", "良好 · 时延 48 毫秒",
-                  "一般 · 时延 380 毫秒 · 丢包 4%", "已断开"):
+    for shown in ("共同调解中", "未开启", "在会中", "正在重连", "视频良好", "建议仅用语音", "未自检",
+                  "良好 · 时延 48 毫秒", "一般 · 时延 380 毫秒 · 丢包 4%", "已断开"):
         assert shown in text, shown
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
     screenshot(page, "live-view-1024x768")
@@ -85,3 +86,35 @@ def test_the_live_view_refreshes_itself_and_sends_a_message(live_server, world, 
     screenshot(page, "live-view-390x844")
     assert errors == []
     context.close()
+
+
+def test_the_room_reports_its_quality_and_shows_the_staff_message(asgi_live_server, world, browser):
+    """The room's side in a phone browser: its quality reports reach the live cache, and a message from staff
+    appears as a notice to that person."""
+    def setup():  # type: ignore[no-untyped-def]
+        _case, _session, room = open_room(world)
+        ready_member(room, world.mediator, otp=False)
+        return room, ready_member(room, world.applicant, admit_by=world.mediator, otp=False)
+
+    room, member = off_loop(setup)
+    base = asgi_live_server.url
+    alice = new_phone(browser, PHONE)
+    sign_in(alice, base, world.applicant.username)
+    alice.goto(f"{base}/rooms/{room.pk}/")
+    alice.wait_for_function("() => window.yizhanRoom && window.yizhanRoom.connected()")
+    # No peer yet: the room's mark is 良好 with nothing measured, and that is what the first report says.
+    for _ in range(50):
+        report = caches["live"].get(f"room-quality:{member.pk}")
+        if report:
+            break
+        alice.wait_for_timeout(200)
+    assert report and report["level"] == "good" and report["rtt_ms"] is None
+    off_loop(lambda: live_view.room_staff_message(actor=world.org_admin, member_id=member.pk,
+                                                  text="请在调解开始前戴上耳机。"))
+    alice.wait_for_selector("#rm-staff-note:not([hidden])")
+    assert "请在调解开始前戴上耳机。" in (alice.text_content("#rm-staff-note") or "")
+    assert "工作人员周主任" in (alice.text_content("#rm-staff-note-from") or "")
+    screenshot(alice, "live-view-room-notice-390x844")
+    alice.click("#rm-staff-note-close")
+    alice.wait_for_selector("#rm-staff-note", state="hidden")
+    alice.context.close()

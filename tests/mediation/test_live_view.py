@@ -32,7 +32,7 @@ def live_cache(settings):
     reports of one test never show in another and nothing is left in Redis."""
     settings.CACHES = {**settings.CACHES, "live": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                                    "LOCATION": f"live-test-{next(_caches)}"}}
-    yield caches["live"]
+    return caches["live"]
 
 
 def _session(board, session_id):
@@ -96,7 +96,7 @@ def test_only_todays_scheduled_or_live_sessions(world):
 
 
 def test_presence_verdict_and_quality_of_each_participant(world, django_assert_max_num_queries):
-    case, session, room = open_room(world)
+    _case, session, room = open_room(world)
     mediator = ready_member(room, world.mediator, otp=False)
     applicant = ready_member(room, world.applicant, admit_by=world.mediator, otp=False)
     respondent = ready_member(room, world.respondent, otp=False)  # in the waiting room
@@ -132,7 +132,6 @@ def test_presence_verdict_and_quality_of_each_participant(world, django_assert_m
     room_entry.room_leave(member=lawyer)
     law = _person(_session(live_sessions(user=world.org_admin), session.pk), world.lawyer)
     assert law["presence"] == LivePresence.LEFT and law["member"] is None
-    del case
 
 
 def test_an_expired_report_or_a_closed_socket_shows_no_quality(world, live_cache):
@@ -162,7 +161,7 @@ def test_an_invited_participant_not_yet_in_the_room_is_listed(world):
 
 
 def test_the_message_is_stored_for_that_person_only_and_audited(world):
-    _case, room, members = joint_room(world, otp=False)
+    _case, _room, members = joint_room(world, otp=False)
     event = live_view.room_staff_message(actor=world.clerk, member_id=members["respondent"].pk,
                                          text="  您的网络较差，\n请换到信号好的位置。 ")
     assert event.kind == "staff.message" and event.audience == f"user:{world.respondent.pk}"

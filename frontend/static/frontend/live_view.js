@@ -72,6 +72,7 @@ function draw(board) {
   box.replaceChildren(...board.sessions.map(sessionCard));
   $("lv-empty").hidden = board.sessions.length > 0;
   $("lv-updated").textContent = interpolate(gettext("更新于 %s"), [board.updated_at]);
+  $("lv-nocache").hidden = board.live_cache !== false;
   document.querySelector("[data-live-view]").dataset.updatedAt = board.updated_at;
 }
 
