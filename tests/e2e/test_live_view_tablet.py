@@ -102,13 +102,13 @@ def test_the_room_reports_its_quality_and_shows_the_staff_message(asgi_live_serv
     sign_in(alice, base, world.applicant.username)
     alice.goto(f"{base}/rooms/{room.pk}/")
     alice.wait_for_function("() => window.yizhanRoom && window.yizhanRoom.connected()")
-    # No peer yet: the room's mark is 良好 with nothing measured, and that is what the first report says.
+    # No peer yet: nothing measured, and that is what the first report says (not the room mark's 良好).
     for _ in range(50):
         report = caches["live"].get(f"room-quality:{member.pk}")
         if report:
             break
         alice.wait_for_timeout(200)
-    assert report and report["level"] == "good" and report["rtt_ms"] is None
+    assert report and report["level"] == "none" and report["rtt_ms"] is None
     off_loop(lambda: live_view.room_staff_message(actor=world.org_admin, member_id=member.pk,
                                                   text="请在调解开始前戴上耳机。"))
     alice.wait_for_selector("#rm-staff-note:not([hidden])")

@@ -7,7 +7,8 @@ import { qualityReport, reportDue } from "../../frontend/static/frontend/room/qu
 test("the report carries the level and the worst round-trip time and loss", () => {
   const report = qualityReport("fair", [{ rtt: 0.12, loss: 0.01 }, { rtt: 0.45, loss: 0.034 }, null]);
   assert.deepEqual(report, { type: "quality", level: "fair", rtt_ms: 450, loss_pct: 3.4 });
-  assert.deepEqual(qualityReport("good", []), { type: "quality", level: "good", rtt_ms: null, loss_pct: null });
+  assert.deepEqual(qualityReport("good", []), { type: "quality", level: "none", rtt_ms: null, loss_pct: null });
+  assert.equal(qualityReport("good", [{ rtt: 0.05, loss: 0 }]).level, "good");
   assert.equal(qualityReport("reconnecting", []).level, "lost");
   assert.equal(qualityReport("bogus", []).level, "none");
 });
