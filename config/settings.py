@@ -193,6 +193,23 @@ elif CHANNEL_LAYER_BACKEND == "redis-pubsub":
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The "live" cache: short-lived facts that many processes share and that are not worth a database write, e.g.
+# each room member's last connection-quality report for the staff's live view (decision D-liveview-1). In
+# Redis when there is one (every worker sees the same value); in memory for ``make run``. The default cache is
+# left as it was.
+LIVE_CACHE_TTL = env_int("LIVE_CACHE_TTL", 60, minimum=5)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "live": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+         "KEY_PREFIX": f"{REDIS_PREFIX}:live", "TIMEOUT": LIVE_CACHE_TTL,
+         # A Redis that is away must not hold up a room socket's disconnect or the live view's page.
+         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
+        if REDIS_URL else
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "live", "TIMEOUT": LIVE_CACHE_TTL}
+    ),
+}
+
 # --- Celery ------------------------------------------------------------------------------------------
 # Without a broker, tasks run in-process (eagerly); callers enqueue with transaction.on_commit, so
 # even the eager path runs only after the data it needs is committed.

@@ -35,6 +35,8 @@ def navigation(request: HttpRequest) -> dict[str, list[tuple[str, str]]]:
         links.append((_("投诉处理"), reverse("roster_complaint_list")))
     if roles & {Role.COURT_PRESIDENT, Role.ORG_ADMIN, Role.MEDIATOR}:
         links.append((_("统计"), reverse("statistics_home")))
+    if roles & {Role.ORG_ADMIN, Role.CLERK, Role.JUDGE, Role.COURT_PRESIDENT}:
+        links.append((_("实时看板"), reverse("live_view")))
     if roles & {Role.MEDIATOR, Role.JUDGE, Role.COURT_PRESIDENT, Role.ORG_ADMIN, Role.COMPLAINT_HANDLER}:
         links.append((_("联系请求"), reverse("contact_queue")))
     links.append((_("日历订阅"), reverse("calendar_subscribe")))

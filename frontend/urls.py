@@ -19,6 +19,7 @@ from frontend.views import (
     identity,
     inbox,
     intake,
+    live_view,
     performance,
     rooms,
     roster,
@@ -188,6 +189,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
 
 # Statistics dashboards (issue 16): one page per scope the person may see, and the CSV behind each chart.
 urlpatterns += [
+    # The staff's live view of today's sessions (issue 14 item 3): the page, the JSON it polls, a message.
+    path("live/", live_view.live_view_page, name="live_view"),
+    path("live/data/", live_view.live_view_data, name="live_view_data"),
+    path("live/members/<int:member_id>/message/", live_view.live_view_message, name="live_view_message"),
     path("statistics/", statistics.statistics_home, name="statistics_home"),
     path("statistics/<slug:kind>/<int:root_id>/", statistics.statistics_dashboard, name="statistics_dashboard"),
     path("statistics/<slug:kind>/<int:root_id>/csv", statistics.statistics_csv, name="statistics_csv"),

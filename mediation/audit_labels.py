@@ -81,6 +81,7 @@ _FIXED = {
     "room.member_refused": _("调解员拒绝入会"),
     "room.member_removed": _("调解员移出调解室"),
     "room.member_left": _("离开调解室"),
+    "room.staff_message": _("工作人员从实时看板向参加人员发送消息"),
     "room.member_place_changed": _("调解室人员身份或所属一方变更，须重新准许入会"),
     "room.mute_requested": _("调解员请求静音"),
     "room.locked": _("锁定调解室"),

@@ -615,3 +615,24 @@ class SelfTestVerdict(models.TextChoices):
     GOOD = "good", _("视频良好")
     AUDIO_ONLY = "audio_only", _("建议仅用语音")
     TOO_WEAK = "too_weak", _("网络太弱（换个位置或网络）")
+
+
+class LivePresence(models.TextChoices):
+    """Where one participant stands in the staff's live view (issue 14 item 3): from the room member's state
+    and whether a socket holds their place."""
+
+    NOT_JOINED = "not_joined", _("未进入")
+    WAITING = "waiting", _("等候中")
+    IN = "in", _("在会中")
+    RECONNECTING = "reconnecting", _("正在重连")
+    LEFT = "left", _("已离开")
+
+
+class ConnectionQuality(models.TextChoices):
+    """A participant's own connection as their room client rates it (room/quality.js, decision D43)."""
+
+    GOOD = "good", _("良好")
+    FAIR = "fair", _("一般")
+    POOR = "poor", _("较差")
+    LOST = "lost", _("已断开")
+    NONE = "none", _("未测得")

@@ -147,15 +147,30 @@ class GuidanceRequest(_Frame):
     reason: Annotated[StrictStr, StringConstraints(max_length=500)]
 
 
+# --- the staff's live view (issue 14 item 3): the client's own connection quality, kept in the live cache ---
+
+# ``quality`` frames have a budget of their own (the client sends one on a change of level and one every
+# QUALITY_REPEAT_SECONDS otherwise): one every 2 s sustained, 3 at once. Over it: ``rate_limited``, not kept.
+QUALITY_RATE_PER_SECOND = 0.5
+QUALITY_BURST = 3
+
+
+class Quality(_Frame):
+    type: Literal["quality"]
+    level: Literal["good", "fair", "poor", "lost", "none"]
+    rtt_ms: Annotated[StrictInt, Field(ge=0, le=60_000)] | None = None
+    loss_pct: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)] | None = None
+
+
 ClientFrame = Annotated[
     Ping | Signal | Media | Chat | RecordAdd | RecordConfirm | RecordRelease | Admit | Refuse | Remove
-    | MuteRequest | Lock | Caucus | Joint | End | Leave | GuidanceRequest,
+    | MuteRequest | Lock | Caucus | Joint | End | Leave | GuidanceRequest | Quality,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 FRAME_TYPES = frozenset(
     {"ping", "signal", "media", "chat", "record.add", "record.confirm", "record.release", "admit", "refuse",
-     "remove", "mute_request", "lock", "caucus", "joint", "end", "leave", "guidance.request"}
+     "remove", "mute_request", "lock", "caucus", "joint", "end", "leave", "guidance.request", "quality"}
 )
 # Frames only the presiding member sends: the mediator, or the judge of a verification session. The services
 # check again (``room_turn``); the guidance request is the mediator's alone (``room_guidance``).

@@ -39,7 +39,7 @@ from mediation import spaces
 from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
 from mediation.models import RoomMember, User
 from mediation.selectors.rooms import room_member_get, room_members_with_room, snapshot_from
-from mediation.services import room_controls, room_entry, room_guidance, room_record
+from mediation.services import live_view, room_controls, room_entry, room_guidance, room_record
 from realtime import frames as f
 from realtime import sfu
 from realtime.broadcast import room_group, room_member_group
@@ -136,6 +136,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.members: dict[int, spaces.MemberInfo] = {}
         self.bucket = f.TokenBucket()
         self.writes = f.TokenBucket(rate=f.WRITE_RATE_PER_SECOND, burst=f.WRITE_BURST)
+        self.quality_bucket = f.TokenBucket(rate=f.QUALITY_RATE_PER_SECOND, burst=f.QUALITY_BURST,
+                                            tokens=float(f.QUALITY_BURST))
         self.last_heard = time.monotonic()
         self.watchdog: asyncio.Task[None] | None = None
         self.worker: asyncio.Task[None] | None = None
@@ -275,6 +277,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             logger.exception("clearing presence of room member %s failed", self.member_id)
             return
         if was_current:
+            await self._live_dropped()
             with contextlib.suppress(*LAYER_ERRORS):
                 await self._announce_presence(online=False)
 
@@ -341,6 +344,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if kind == "signal":
             await self._relay(frame, me)
             return
+        if kind == "quality":
+            await self._quality(frame)
+            return
         if kind in f.MEDIATOR_ONLY and (me is None or me.role not in spaces.PRESIDING):
             await self._error("forbidden", _("只有主持人（调解员或主持询问的法官）可以这样做。"), frame.ref)
             return
@@ -390,6 +396,29 @@ class RoomConsumer(AsyncWebsocketConsumer):
             room_member_group(self.room_id, target.pk),
             {"type": "room.signal", "from": me.pk, "data": frame.data},
         )
+
+    # --- the staff's live view (issue 14 item 3; decision D-liveview-1): the live cache, never the database --
+
+    async def _quality(self, frame: f.Quality) -> None:
+        """Keep this member's own connection quality for the live view: its own budget, no database, no
+        event; an ``ack`` only when the frame had a ``ref``."""
+        if not self.quality_bucket.take():
+            await self._error("rate_limited", _("网络质量上报过于频繁。"), frame.ref)
+            return
+        assert self.member_id is not None
+        await db(live_view.room_quality_report)(member_id=self.member_id, level=frame.level, rtt_ms=frame.rtt_ms,
+                                                loss_pct=frame.loss_pct)
+        if frame.ref is not None:
+            await self._send({"type": "ack", "ref": frame.ref, "seq": None})
+
+    async def _live_dropped(self) -> None:
+        """The socket went without ``leave``: the live view shows 正在重连 (a cache that is away costs nothing)."""
+        assert self.member_id is not None
+        try:
+            await db(live_view.room_presence_dropped)(member_id=self.member_id)
+        except Exception:
+            logger.warning("room %s: could not mark member %s as reconnecting in the live cache", self.room_id,
+                           self.member_id, exc_info=True)
 
     async def _announce_presence(self, *, online: bool, audio_only: bool = False, muted: bool = False) -> None:
         await self.channel_layer.group_send(

@@ -25,6 +25,7 @@ import {
 } from "./signaling.js";
 import { banner, render, renderControls, renderTiles, setNetwork, showError } from "./view.js";
 import { sfuLeave, sfuRejoin, sfuWelcome } from "./sfu.js";
+import { reportQuality, showStaffMessage } from "./staffview.js";
 
 /* ---------------------------------------------------------------------------------------------------
  * Frames from the server.
@@ -152,6 +153,9 @@ function applyEvent(event, { quiet = false } = {}) {
     case "guidance.requested":
     case "guidance.closed":
       guidanceStatus(event.kind, p);
+      break;
+    case "staff.message": // the staff's live view: to this person only (staffview.js)
+      showStaffMessage(event);
       break;
     default:
       if (quiet) break; // the welcome's snapshot already holds the room's and the members' current state
@@ -286,6 +290,7 @@ async function sampleStats() {
   }
   checkTracks();
   const level = setNetwork();
+  reportQuality(level); // the staff's live view (staffview.js): on a change, at most every 5 s
   renderTiles();
   if (peers.size && level !== "reconnecting") state.netHistory = [...state.netHistory.slice(-9), level];
   const propose = proposeAudioOnly(state.netHistory, { sendingVideo: !state.audioOnly && Boolean(localStream.getVideoTracks().length), declined: state.audioOnlyDeclined });
