@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from mediation import transitions as tr
-from mediation.choices import RecordingStatus
+from mediation.choices import ConsentKind, RecordingStatus
 from mediation.exceptions import NotFound
-from mediation.models import Case, Recording, RecordingFile, User
+from mediation.models import Case, Consent, Recording, RecordingFile, User
 from mediation.permissions import case_roles
 
 
@@ -32,3 +32,17 @@ def recording_file_for_user(*, user: User, pk: int) -> RecordingFile:
     if file is None or file.recording.status != RecordingStatus.READY or not recording_may_view(user, file.recording):
         raise NotFound(_("没有找到该录音录像，或您无权查看。"))
     return file
+
+
+def recording_replaces_record(case: Case) -> bool:
+    """OMR 22: a recording replaces the written record only when every party's latest answer to that question
+    is an explicit, standing consent. (The undisputed facts are confirmed in writing either way.)"""
+    parties = list(case.parties.values_list("pk", flat=True))
+    if not parties:
+        return False
+    for party in parties:
+        latest = (Consent.objects.filter(case=case, party_id=party, kind=ConsentKind.RECORDING_REPLACES_TRANSCRIPT)
+                  .order_by("-given_at", "-pk").first())
+        if latest is None or not latest.granted or latest.withdrawn_at is not None:
+            return False
+    return True

@@ -108,7 +108,7 @@ def test_a_consenting_joiner_keeps_the_recording_going(world, sfu_mode):
 
 
 def test_a_caucus_is_recorded_only_with_the_consent_of_everyone_in_it(world, sfu_mode):
-    case, room, _m = joint_room(world)
+    _case, room, _m = joint_room(world)
     consent_all(room, world.mediator, world.applicant, world.respondent, world.lawyer)
     joint = rec.recording_start(room=room, actor=world.mediator)
     room_controls.room_caucus_start(room=room, actor=world.mediator, side="respondent")
@@ -132,7 +132,7 @@ def test_a_caucus_is_recorded_only_with_the_consent_of_everyone_in_it(world, sfu
 
 
 def test_the_room_ending_stops_the_recording(world, sfu_mode):
-    case, room, _m = joint_room(world)
+    _case, room, _m = joint_room(world)
     consent_all(room, world.mediator, world.applicant, world.respondent, world.lawyer)
     recording = rec.recording_start(room=room, actor=world.mediator)
     rec.recording_stop(room=room, actor=world.mediator)

@@ -49,7 +49,7 @@ class Loop:
         self.loop.close()
 
 
-def test_a_consented_recording_produces_verified_files(  # noqa: PLR0915
+def test_a_consented_recording_produces_verified_files(
     media_servers, settings, tmp_path, world, django_capture_on_commit_callbacks, client  # noqa: F811
 ):
     media_servers.settings(settings)

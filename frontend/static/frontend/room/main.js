@@ -19,6 +19,7 @@ import {
   closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, setResumeToken, socketOpen,
 } from "./reconnect.js";
 import { onRecordEntry } from "./record.js";
+import { initRecording, onRecordingEvent } from "./recording.js";
 import {
   attachLocal, dropVideo, peerReconnecting, peerStats, peers, restartAllIce, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal,
   sendVideo,
@@ -152,6 +153,11 @@ function applyEvent(event, { quiet = false } = {}) {
     case "guidance.requested":
     case "guidance.closed":
       guidanceStatus(event.kind, p);
+      break;
+    case "recording.consent":
+    case "recording.started":
+    case "recording.stopped":
+      onRecordingEvent(event.kind, p); // folded from the snapshot too: the welcome holds no recording state
       break;
     default:
       if (quiet) break; // the welcome's snapshot already holds the room's and the members' current state
@@ -380,6 +386,8 @@ document.addEventListener("click", (event) => {
     sendControl({ type: "lock", locked: !state.room.locked });
   }
 });
+
+initRecording();
 
 /* Calling the court in: the mediator's request for live guidance (a judge of the court may then come in as
  * 法官（指导）, shown to everyone by that role). */
