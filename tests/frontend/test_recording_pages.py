@@ -28,7 +28,7 @@ def caucus_file(world, settings, tmp_path):
     """A finished recording of the respondent's caucus with one file in private storage."""
     settings.ROOM_MEDIA = "sfu"
     settings.MEDIA_ROOT = tmp_path
-    case, room, _m = joint_room(world)
+    _case, room, _m = joint_room(world)
     for user in (world.mediator, world.respondent, world.lawyer):
         rec.recording_consent(room=room, actor=user, granted=True)
     room_controls.room_caucus_start(room=room, actor=world.mediator, side="respondent")
