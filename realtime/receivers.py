@@ -58,6 +58,7 @@ def on_recording_changed(*, room_id: int, recording_id: int, on: bool, **_: Any)
                 raise sfu.JanusError(0, f"no Janus room for space {recording.space}")
             Path(recording.spool_dir).mkdir(parents=True, exist_ok=True)
             admin.record(janus_room, on=True, rec_dir=recording.spool_dir)
+            recording_service.recording_media_marked(recording_id=recording_id, on=True)
         except (sfu.JanusError, OSError) as exc:
             logger.exception("room %s: recording %s could not start", room_id, recording_id)
             recording_service.recording_media_failed(recording_id=recording_id, error=str(exc))
@@ -65,9 +66,11 @@ def on_recording_changed(*, room_id: int, recording_id: int, on: bool, **_: Any)
     if janus_room is not None:
         try:
             admin.record(janus_room, on=False)
+            recording_service.recording_media_marked(recording_id=recording_id, on=False)
         except sfu.JanusError as exc:
             if exc.code != 426:  # no such room: a space change destroyed it, which closed its recorders
                 logger.exception("room %s: recording %s could not stop cleanly", room_id, recording_id)
+            recording_service.recording_media_marked(recording_id=recording_id, on=False)
     recording_service.recording_process.delay(recording_id)
 
 

@@ -25,6 +25,8 @@ class Recording(models.Model):
     started_by = models.ForeignKey("mediation.User", on_delete=models.PROTECT, related_name="+")
     started_at = models.DateTimeField(_("开始时间"))
     stopped_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    media_started_at = models.DateTimeField(_("媒体服务器开始录制时间"), null=True, blank=True)
+    media_stopped_at = models.DateTimeField(_("媒体服务器停止录制时间"), null=True, blank=True)
     stop_reason = models.CharField(_("停止原因"), max_length=16, choices=RecordingStopReason.choices, blank=True)
     present_members = models.JSONField(default=list, help_text=_("录制期间在录制空间内的调解室人员编号。"))
     present_users = models.JSONField(default=list, help_text=_("录制期间在录制空间内的用户编号（可回放）。"))

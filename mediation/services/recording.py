@@ -205,6 +205,13 @@ def recording_stop_for(room: Room, *, reason: str, actor: User | None) -> None:
         _stop(room, active, reason=reason, actor=actor)
 
 
+def recording_media_marked(*, recording_id: int, on: bool) -> None:
+    """The media server answered the start (``on``) or the stop: the interval it actually recorded, which the
+    files' durations are checked against (the decision's ``started_at`` precedes the commit and the Janus call)."""
+    field = "media_started_at" if on else "media_stopped_at"
+    Recording.objects.filter(pk=recording_id, **{f"{field}__isnull": True}).update(**{field: timezone.now()})
+
+
 def recording_media_failed(*, recording_id: int, error: str) -> None:
     """The media server refused to record (after commit): the recording is marked failed, said so in the room
     and in the audit trail. Nothing claims a recording that did not happen."""
@@ -324,6 +331,7 @@ def recording_process(recording_id: int) -> None:
             combined = target / "combined.webm"
             _combined_file([path for _feed, _kind, path in made], combined)
             made.append((None, RecordingFileKind.COMBINED, combined))
+        facts = [(who, kind, path, *probe(path), _sha256(path)) for who, kind, path in made]
     except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
         logger.exception("recording %s: processing failed", recording_id)
         with transaction.atomic():
@@ -334,14 +342,14 @@ def recording_process(recording_id: int) -> None:
     members = set(RoomMember.objects.filter(room=recording.room, pk__in=[f for f, _k, _p in made if f]).values_list(
         "pk", flat=True))
     with transaction.atomic():
-        rows = []
-        for feed, kind, path in made:
-            duration, streams = probe(path)
-            rows.append(RecordingFile.objects.create(
-                recording=recording, member_id=feed if feed in members else None, kind=kind,
-                path=str(relative / path.name), sha256=_sha256(path), size=path.stat().st_size, duration=duration,
+        rows = [
+            RecordingFile.objects.create(
+                recording=recording, member_id=who if who in members else None, kind=kind,
+                path=str(relative / path.name), sha256=digest, size=path.stat().st_size, duration=duration,
                 streams=streams,
-            ))
+            )
+            for who, kind, path, duration, streams, digest in facts
+        ]
         Recording.objects.filter(pk=recording.pk).update(status=RecordingStatus.READY)
         audit_append(kind="recording.files", actor=None, case=recording.case,
                      data={"room": recording.room_id, "recording": recording.pk,
