@@ -303,7 +303,8 @@ def _combined_file(parts: list[Path], out: Path) -> None:
     elif audios:
         maps += ["-map", audios[0].strip("[]")]
     codecs = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "600k", "-c:a", "libopus"]
-    _run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", ";".join(graph), *maps, *codecs, str(out)])
+    filters = ["-filter_complex", ";".join(graph)] if graph else []  # one audio-only participant: no graph
+    _run(["ffmpeg", "-v", "error", "-y", *inputs, *filters, *maps, *codecs, str(out)])
 
 
 @shared_task(name="mediation.tasks.recording_process")

@@ -85,3 +85,4 @@ def test_the_room_page_has_the_consent_box_and_the_hidden_badge(world, client):
     assert 'id="rm-recmark" role="status" hidden' in page
     assert 'data-rec="consent"' in page and 'data-rec="start"' not in page  # starting is the mediator's
     assert "录音录像告知（第" in page and "可以随时撤回同意" in page
+    assert "录音录像不代替本笔录" in page  # OMR 22, in the record area

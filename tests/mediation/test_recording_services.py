@@ -167,3 +167,23 @@ def test_playback_for_those_present_and_the_court_only(world, sfu_mode):
             recording_file_for_user(user=refused, pk=file.pk)
     assert recordings_for_case(user=world.applicant, case=case) == []
     assert [r.pk for r in recordings_for_case(user=world.judge, case=case)] == [caucus.pk]
+
+
+def test_nothing_recorded_is_said_so_and_never_claimed(world, sfu_mode, settings, tmp_path):
+    settings.RECORDING_SPOOL_DIR = tmp_path
+    case, room, _m = joint_room(world)
+    consent_all(room, world.mediator, world.applicant, world.respondent, world.lawyer)
+    recording = rec.recording_start(room=room, actor=world.mediator)
+    rec.recording_stop(room=room, actor=world.mediator)
+    rec.recording_process(recording.pk)  # Janus left no files in the spool directory
+    recording.refresh_from_db()
+    assert recording.status == RecordingStatus.FAILED and not recording.files.exists()
+    assert AuditEvent.objects.filter(case=case, kind="recording.failed").exists()
+    assert not AuditEvent.objects.filter(case=case, kind="recording.files").exists()
+
+    # Janus refusing the start: the recording is stopped as failed, in the room and the audit trail.
+    second = rec.recording_start(room=room, actor=world.mediator)
+    rec.recording_media_failed(recording_id=second.pk, error="Janus 426: no such room")
+    second.refresh_from_db()
+    assert (second.status, second.stop_reason) == (RecordingStatus.FAILED, "media_error")
+    assert stops(room)[-1]["reason"] == "media_error"
