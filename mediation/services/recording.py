@@ -95,12 +95,15 @@ def recording_consent(*, room: Room, actor: User, granted: bool, channel: str = 
     a recording of the space they are in at once."""
     with transaction.atomic():
         room = lock_open_room(room.pk)
-        member = RoomMember.objects.filter(room=room, user=actor, state__in=(M.WAITING, M.ADMITTED)).first()
+        member = (RoomMember.objects.select_related("party")
+                  .filter(room=room, user=actor, state__in=(M.WAITING, M.ADMITTED)).first())
         if member is None:
             raise PermissionDenied(_("只有调解室内的人员可以对录音录像作出同意。"), case=room.case)
         text = recording_notice()
+        # Each person answers for their own image and voice: the party row only when it is the party's own answer.
+        own_party = member.party if member.party is not None and member.party.user_id == actor.pk else None
         consent = Consent.objects.create(
-            case=room.case, party=member.party, user=actor, kind=ConsentKind.RECORDING, stage=room.case.status,
+            case=room.case, party=own_party, user=actor, kind=ConsentKind.RECORDING, stage=room.case.status,
             granted=granted, text=text, channel=channel, given_at=timezone.now(), room=room,
         )
         room_audit("recording.consent_granted" if granted else "recording.consent_withdrawn", actor=actor, room=room,

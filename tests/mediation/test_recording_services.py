@@ -46,6 +46,8 @@ def test_refused_until_everyone_present_consented_and_the_version_shown_is_kept(
     consent = Consent.objects.filter(room=room, user=world.lawyer).get()
     assert (consent.kind, consent.granted, consent.text.code) == (ConsentKind.RECORDING, True, RECORDING_NOTICE.code)
     assert "撤回" in consent.text.body and consent.text.version >= 1
+    assert consent.party is None  # the lawyer answers for themselves, not as the respondent's consent
+    assert Consent.objects.get(room=room, user=world.applicant).party.user == world.applicant
     assert RoomEvent.objects.filter(room=room, kind="recording.started", audience=spaces.ALL).exists()
     started = AuditEvent.objects.get(case=case, kind="recording.started")
     assert len(started.data["consents"]) == 4
