@@ -1,5 +1,5 @@
 """Consent-gated recording, at the service level (issue 14 item 2; no media: the SFU's part is in
-tests/realtime/test_recording_media.py): refused without every consent and on the mesh; stopped at once on a
+tests/e2e/test_recording_room.py): refused without every consent and on the mesh; stopped at once on a
 withdrawal, on a joiner who has not consented, on a space change; a caucus recorded only with the consent of
 everyone in it; and who may watch."""
 
