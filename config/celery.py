@@ -17,4 +17,5 @@ app.conf.imports = (
     "documents.services.failure",  # documents.tasks.failure_report_for_status
     "mediation.audit_anchor",  # mediation.tasks.audit_checkpoint
     "mediation.services.statistics_counters",  # mediation.tasks.statistics_counters_refresh(_case)
+    "mediation.services.recording",  # mediation.tasks.recording_process
 )

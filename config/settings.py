@@ -360,6 +360,10 @@ JANUS_TIMEOUT = env_int("JANUS_TIMEOUT", 5, minimum=1)
 # pinned to one of them by its id (realtime/sfu.py ``instance``; docs/deployment.md).
 JANUS_ADMIN_URLS = env_list("JANUS_ADMIN_URLS", [JANUS_ADMIN_URL])
 JANUS_WS_URLS = env_list("JANUS_WS_URLS", [JANUS_WS_URL])
+# Recordings (issue 14 item 2): Janus writes its per-track .mjr files under RECORDING_SPOOL_DIR (its rec_dir,
+# one sub-directory per recording; a directory Janus and the Celery worker share); the finished files go to
+# MEDIA_ROOT/recordings/ (private storage, served only through a permission check).
+RECORDING_SPOOL_DIR = Path(env_str("RECORDING_SPOOL_DIR", str(BASE_DIR / "var" / "recording-spool")) or "")
 if len(JANUS_ADMIN_URLS) != len(JANUS_WS_URLS) or not JANUS_ADMIN_URLS:
     raise ImproperlyConfigured("JANUS_ADMIN_URLS and JANUS_WS_URLS must list the same Janus instances, in order.")
 if ROOM_MEDIA == "sfu" and not DEBUG and not (JANUS_ADMIN_SECRET and JANUS_VIDEOROOM_ADMIN_KEY):

@@ -21,6 +21,7 @@ from frontend.views import (
     intake,
     live_view,
     performance,
+    recordings,
     rooms,
     roster,
     scheduling,
@@ -61,6 +62,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("apply/submit/", apply.apply_submit, name="apply_submit"),
     path("apply/evidence/upload/", apply.apply_evidence_upload, name="apply_evidence_upload"),
     path("apply/evidence/<int:pk>/", apply.evidence_download, name="evidence_download"),
+    # Consented recordings (issue 14 item 2): streamed to those present and the court only.
+    path("recordings/files/<int:pk>/", recordings.recording_file, name="recording_file"),
     path("apply/evidence/<int:pk>/remove/", apply.apply_evidence_remove, name="apply_evidence_remove"),
     path("apply/prepared/<str:code>/", apply.apply_prepared, name="apply_prepared"),
     path("apply/<slug:step>/", apply.apply_step, name="apply_step"),

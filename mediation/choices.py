@@ -636,3 +636,26 @@ class ConnectionQuality(models.TextChoices):
     POOR = "poor", _("较差")
     LOST = "lost", _("已断开")
     NONE = "none", _("未测得")
+
+
+class RecordingStatus(models.TextChoices):
+    """A recording of one space of a room (issue 14 item 2)."""
+
+    RECORDING = "recording", _("录制中")
+    PROCESSING = "processing", _("正在生成文件")
+    READY = "ready", _("已生成")
+    FAILED = "failed", _("未录成")
+
+
+class RecordingStopReason(models.TextChoices):
+    MEDIATOR = "mediator", _("主持人停止录制")
+    WITHDRAWN = "withdrawn", _("有人撤回录音录像同意")
+    JOINER = "joiner", _("未同意录音录像的人员进入")
+    SPACE_CHANGED = "space_changed", _("共同调解与背对背切换")
+    ROOM_ENDED = "room_ended", _("调解活动结束")
+    MEDIA_ERROR = "media_error", _("媒体服务器未能录制")
+
+
+class RecordingFileKind(models.TextChoices):
+    PARTICIPANT = "participant", _("单人音视频")
+    COMBINED = "combined", _("合成音视频")

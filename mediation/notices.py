@@ -88,7 +88,9 @@ _SESSION_HEAD = (
     "不得在其后的诉讼中作为对您不利的根据。\n"
 )
 _SESSION_TAIL = (
-    "六、录音录像：本次调解不进行录音录像，平台不保存音视频。\n"
+    "六、录音录像：只有在场的每一个人都同意时，调解员才能对调解过程录音录像；背对背沟通只有在场各人都同意时才录制。"
+    "任何人撤回同意，或未同意的人进入时，录制立即停止；录制时页面显示“录制中”。录音录像仅供在场人员和人民法院查看；"
+    "未经双方当事人明确同意，录音录像不代替调解笔录。\n"
     "（依据：《最高人民法院关于人民法院特邀调解的规定》第十四条，《人民法院在线调解规则》第十七条、第十八条、"
     "第二十二条，《人民法院在线诉讼规则》第七条、第二十七条%(extra)s）"
 )
@@ -203,6 +205,23 @@ COURT_FILED_EXTENSION_CONSENT = StandardText(
     ),
 )
 
+# Asked in the room before anyone is recorded (issue 14 item 2): every person present answers it and may withdraw
+# at any time (OMR 22; PIPL 13, 14, 15, 26 for audio and video of identifiable people, legal-rules §A11.9).
+RECORDING_NOTICE = StandardText(
+    code="a11.recording",
+    title="录音录像告知",
+    body=(
+        "一、经在场每一个人同意，调解员可以对本次调解（共同调解）录音录像；背对背沟通只有在场各人都同意时才录制。"
+        "您可以不同意，不同意不影响调解进行。\n"
+        "二、您可以随时撤回同意。有人撤回同意，或者未同意的人进入正在录制的调解时，录制立即停止。录制时页面显示“录制中”。\n"
+        "三、录音录像由平台的媒体服务器录制，每人一个文件并合成一个文件，各计算SHA-256校验值并记入审计记录；"
+        "文件保存在平台的非公开存储中，仅供录制时在场的人员和受理法院的法官查看，用于核对调解过程。\n"
+        "四、录音录像不代替调解笔录：只有双方当事人明确同意以录音录像代替笔录时才可代替，"
+        "且双方无争议的事实仍须以书面方式确认。\n"
+        "（依据：《人民法院在线调解规则》第二十二条，《中华人民共和国个人信息保护法》第十三条、第十四条、第十五条）"
+    ),
+)
+
 STANDARD_TEXTS = (
     ONLINE_MEDIATION_NOTICE,
     ONLINE_MEDIATION_CONSENT,
@@ -216,4 +235,5 @@ STANDARD_TEXTS = (
     INVITED_PARTICIPANT_CONSENT,
     COURT_ENTRUSTMENT_CONSENT,
     COURT_FILED_EXTENSION_CONSENT,
+    RECORDING_NOTICE,
 )

@@ -25,6 +25,9 @@ room_event = Signal()
 # A member lost their place in a room (removed by the mediator, or no longer the case's mediator): ``room_id``,
 # ``member_id``, ``code`` (the close code). Their open socket is closed at once, on whichever worker holds it.
 room_member_revoked = Signal()
+# A consented recording started (``on`` true) or stopped: ``room_id``, ``recording_id``, ``on``. The realtime app
+# tells the SFU to record (or to stop, then runs ``recording_process``): mediation/services/recording.py.
+recording_changed = Signal()
 # Sent at once (not on commit) at the end of every outbox drain: ``sent``. The electronic service records
 # receive it (``services.service.on_outbox_drained``): the outbox is below the areas that write to it.
 outbox_drained = Signal()

@@ -162,20 +162,36 @@ class Quality(_Frame):
     loss_pct: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)] | None = None
 
 
+# Consent-gated recording (issue 14 item 2): anyone answers; the presiding member starts and stops.
+class RecordingConsent(_Frame):
+    type: Literal["recording.consent"]
+    granted: StrictBool
+
+
+class RecordingStart(_Frame):
+    type: Literal["recording.start"]
+
+
+class RecordingStop(_Frame):
+    type: Literal["recording.stop"]
+
+
 ClientFrame = Annotated[
     Ping | Signal | Media | Chat | RecordAdd | RecordConfirm | RecordRelease | Admit | Refuse | Remove
-    | MuteRequest | Lock | Caucus | Joint | End | Leave | GuidanceRequest | Quality,
+    | MuteRequest | Lock | Caucus | Joint | End | Leave | GuidanceRequest | Quality
+    | RecordingConsent | RecordingStart | RecordingStop,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 FRAME_TYPES = frozenset(
     {"ping", "signal", "media", "chat", "record.add", "record.confirm", "record.release", "admit", "refuse",
      "remove", "mute_request", "lock", "caucus", "joint", "end", "leave", "guidance.request", "quality"}
+    | {"recording.consent", "recording.start", "recording.stop"}
 )
 # Frames only the presiding member sends: the mediator, or the judge of a verification session. The services
 # check again (``room_turn``); the guidance request is the mediator's alone (``room_guidance``).
 MEDIATOR_ONLY = frozenset({"record.add", "admit", "refuse", "remove", "mute_request", "lock", "caucus", "joint",
-                           "end", "guidance.request"})
+                           "end", "guidance.request"}) | {"recording.start", "recording.stop"}
 
 
 # --- server frames that carry a structure of their own ------------------------------------------------------

@@ -39,7 +39,7 @@ from mediation import spaces
 from mediation.exceptions import DomainError, MemberRemoved, RoomEnded
 from mediation.models import RoomMember, User
 from mediation.selectors.rooms import room_member_get, room_members_with_room, snapshot_from
-from mediation.services import live_view, room_controls, room_entry, room_guidance, room_record
+from mediation.services import live_view, recording, room_controls, room_entry, room_guidance, room_record
 from realtime import frames as f
 from realtime import sfu
 from realtime.broadcast import room_group, room_member_group
@@ -584,6 +584,17 @@ def _media_sync(member_id: int, audio_only: bool, muted: bool) -> None:
     room_entry.room_media_state(member=room_member_get(member_id=member_id), audio_only=audio_only, muted=muted)
 
 
+def _recording_command(room: Any, actor: Any, frame: Any) -> int | None:
+    """Consent-gated recording (issue 14 item 2; mediation/services/recording.py)."""
+    if frame.type == "recording.consent":
+        recording.recording_consent(room=room, actor=actor, granted=frame.granted)
+    elif frame.type == "recording.start":
+        recording.recording_start(room=room, actor=actor)
+    else:
+        recording.recording_stop(room=room, actor=actor)
+    return None
+
+
 def _command_sync(member_id: int, frame: Any) -> int | None:
     """Run one client command through its service; the seq of the stored event, if any."""
     member = room_member_get(member_id=member_id)
@@ -623,5 +634,7 @@ def _command_sync(member_id: int, frame: Any) -> int | None:
     if kind == "guidance.request":
         room_guidance.room_guidance_request(room=room, actor=actor, reason=frame.reason)
         return None
+    if kind.startswith("recording."):
+        return _recording_command(room, actor, frame)
     raise DomainError(_("不支持的消息类型。"))  # pragma: no cover - parse_frame admits only the kinds above
 

@@ -185,6 +185,15 @@ class JanusAdmin:
             if exc.code != 426:  # no such room
                 raise
 
+    def record(self, janus_room: int, *, on: bool, rec_dir: str = "") -> None:
+        """Janus's own per-track recording of every publisher in the room (``.mjr`` files, no transcoding),
+        into ``rec_dir`` when given (set before recording starts; issue 14 item 2)."""
+        if rec_dir:
+            self.videoroom({"request": "edit", "room": janus_room, "secret": room_secret(janus_room),
+                            "new_rec_dir": rec_dir})
+        self.videoroom({"request": "enable_recording", "room": janus_room, "secret": room_secret(janus_room),
+                        "record": on})
+
     def participants(self, janus_room: int) -> list[dict[str, Any]]:
         return list(self.videoroom({"request": "listparticipants", "room": janus_room}).get("participants") or [])
 

@@ -228,6 +228,7 @@ class SfuPeer:
         feed: int | None = None,
         publish: bool = True,
         track: MediaStreamTrack | None = None,
+        audio: MediaStreamTrack | None = None,
     ) -> dict[str, Any]:
         """Join the space's Janus room (``room``/``feed`` override the descriptor: a hostile client) and
         publish a synthetic camera (or ``track``) unless ``publish`` is false. Returns the ``joined`` data."""
@@ -248,16 +249,19 @@ class SfuPeer:
         self.private_id = int(data.get("private_id") or 0)
         self.publishers = [int(p["id"]) for p in data.get("publishers", [])]
         if publish:
-            await self._publish(track or SyntheticVideoTrack())
+            await self._publish(track or SyntheticVideoTrack(), audio=audio)
         return dict(data)
 
-    async def _publish(self, track: MediaStreamTrack) -> None:
+    async def _publish(self, track: MediaStreamTrack, *, audio: MediaStreamTrack | None = None) -> None:
         pc = self.publisher_pc = self._pc()
         pc.addTransceiver(track, direction="sendonly")
+        if audio is not None:  # a microphone too (the recording tests: Janus records both tracks)
+            pc.addTransceiver(audio, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())
         offer = pc.localDescription
         answer = await self.session.message(
-            self.handle, {"request": "publish", "audio": False, "video": True}, {"type": offer.type, "sdp": offer.sdp}
+            self.handle, {"request": "publish", "audio": audio is not None, "video": True},
+            {"type": offer.type, "sdp": offer.sdp},
         )
         await self.session.end_of_candidates(self.handle)
         jsep = answer.get("jsep") or {}

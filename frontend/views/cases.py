@@ -23,6 +23,7 @@ from mediation.selectors.cases import case_list_for_user
 from mediation.selectors.contact import is_contact_event, timeline_hides_contact_events
 from mediation.selectors.court_filed import court_filed_view
 from mediation.selectors.inbox import navigation_roles_and_unread
+from mediation.selectors.recordings import recording_replaces_record, recordings_for_case
 from mediation.selectors.rooms import room_files_hidden_from
 from mediation.services.parties import parties_claimable_by, party_claim
 
@@ -107,4 +108,6 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     context["may_request_mediation_document"] = may_take_action(
         user, case, "request_mediation_document"  # type: ignore[arg-type]
     ) and case.status == CaseStatus.AGREEMENT_EFFECTIVE and case.origin == CaseOrigin.COURT_FILED
+    context["recordings"] = recordings_for_case(user=user, case=case)  # type: ignore[arg-type]
+    context["recording_replaces_record"] = recording_replaces_record(case) if context["recordings"] else False
     return render(request, "frontend/case_detail.html", context)

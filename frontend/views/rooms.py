@@ -54,6 +54,7 @@ from mediation.selectors.helpers import case_helpers
 from mediation.selectors.rooms import room_for_session_get, room_get_for_user, room_phone_on_file
 from mediation.selectors.scheduling import span_text, user_time_zone
 from mediation.services.identity import SmsUnavailable, otp_resend_wait
+from mediation.services.recording import recording_notice
 from mediation.services.room_entry import (
     room_for_session,
     room_identity_code_send,
@@ -327,7 +328,7 @@ def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
         "agreement_url": config["agreement_url"],
         "tags": RecordTag.choices, "outcomes": outcomes, "verification": verification,
         "end_reasons": [(v, label) for v, label in EndReason.choices if v != EndReason.AGREEMENT_REACHED],
-        "sides": PartyRole.choices,
+        "sides": PartyRole.choices, "recording_notice": recording_notice(),
     })
 
 

@@ -13,6 +13,7 @@ from mediation.models.intake import ApplicationDraft, Evidence, IdentityVerifica
 from mediation.models.notifications import OutboxMessage
 from mediation.models.organisations import Organisation
 from mediation.models.performance import Obligation, PaymentProof
+from mediation.models.recording import Recording, RecordingFile
 from mediation.models.rooms import (
     GuidanceRequest,
     RecordConfirmation,
@@ -69,6 +70,8 @@ __all__ = [
     "PaymentProof",
     "RecordConfirmation",
     "RecordEntry",
+    "Recording",
+    "RecordingFile",
     "RecusalRequest",
     "Room",
     "RoomEvent",

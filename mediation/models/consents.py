@@ -61,6 +61,10 @@ class Consent(models.Model):
     given_at = models.DateTimeField(_("时间"))
     withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP地址"), null=True, blank=True)
+    room = models.ForeignKey(
+        "mediation.Room", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("只对一次调解活动有效的同意（录音录像）所属的调解室。"),
+    )
 
     class Meta:
         verbose_name = _("同意记录")

@@ -20,6 +20,7 @@ from mediation.choices import (
     ConsentKind,
     EndReason,
     ParticipantRole,
+    RecordingStopReason,
     RoomMemberState,
     RoomOutcome,
     RoomStatus,
@@ -42,6 +43,7 @@ from mediation.permissions import INVITED_ROLES, PARTY_ROLES
 from mediation.selectors.rooms import record_version, room_checks_done, shared_record
 from mediation.services.cases import case_transition
 from mediation.services.consents import consent_all_parties_granted
+from mediation.services.recording import recording_guard_admitted, recording_stop_for
 from mediation.services.room_events import (
     member_payload,
     member_revoke_on_commit,
@@ -115,6 +117,7 @@ def _admit(room: Room, target: RoomMember, *, actor: User, mediator: RoomMember 
     if with_party is not None:
         data["with_party"] = with_party
     room_audit("room.member_admitted", actor=actor, room=room, data=data)
+    recording_guard_admitted(room, target)  # a recording stops at once for someone who has not consented
 
 
 # --- interpreters and helpers follow their party (issue 18 item 4) ----------------------------------------------
@@ -253,6 +256,7 @@ def room_caucus_end(*, room: Room, actor: User) -> RoomEvent:
 
 def _set_space(room: Room, *, actor: User, mediator: RoomMember, side: str) -> RoomEvent:
     previous = room.caucus_side
+    recording_stop_for(room, reason=RecordingStopReason.SPACE_CHANGED, actor=actor)  # the recorded space ends
     Room.objects.filter(pk=room.pk).update(caucus_side=side)
     room.caucus_side = side
     event = store_event(room, name="room.space", audience=spaces.EVERYONE, actor=actor,
@@ -337,6 +341,7 @@ def room_end(
                 ends_at=continue_at + (session.ends_at - session.starts_at), venue=session.venue,
                 note=_("上次调解于%(date)s举行，本次继续调解。") % {"date": f"{timezone.localtime(now):%Y-%m-%d}"},
             )
+        recording_stop_for(room, reason=RecordingStopReason.ROOM_ENDED, actor=actor)
         Room.objects.filter(pk=room.pk).update(
             status=RoomStatus.ENDED, outcome=outcome, end_reason=end_reason, continue_at=continue_at, ended_at=now,
             caucus_side="",
@@ -364,6 +369,7 @@ def _verification_end(*, room: Room, actor: User, outcome: str, note: str) -> Ro
         held = MediationSession.objects.filter(pk=room.session_id, status=SessionStatus.SCHEDULED).update(
             status=SessionStatus.HELD
         )
+        recording_stop_for(room, reason=RecordingStopReason.ROOM_ENDED, actor=actor)
         Room.objects.filter(pk=room.pk).update(status=RoomStatus.ENDED, outcome=outcome, ended_at=now, caucus_side="")
         RoomMember.objects.filter(room=room).update(online_channel="")
         entries = shared_record(room)

@@ -80,6 +80,7 @@ from mediation.services.consents import consent_record, notice_acknowledge
 from mediation.services.consents import notice_text_publish as _publish
 from mediation.services.helpers import helper_declaration_record
 from mediation.services.identity import otp_send, otp_verify
+from mediation.services.recording import recording_guard_admitted
 from mediation.services.room_controls import helpers_follow_party
 from mediation.services.room_events import (
     lock_open_room,
@@ -162,6 +163,8 @@ def _place_changed(room: Room, member: RoomMember, place: Place) -> RoomMember:
     audience = spaces.either(spaces.ALL, spaces.user_audience(member.user_id))
     store_event(room, name="member.admitted" if is_mediator else "member.waiting", audience=audience, actor=None,
                 payload=member_payload(member), actor_member=None, state=member_state(member))
+    if is_mediator:
+        recording_guard_admitted(room, member)
     room_audit("room.member_place_changed", actor=None, room=room,
                data={"member": member.pk, "before": before,
                      "after": {"role": member.role, "side": member.side, "party": member.party_id}})
@@ -203,6 +206,8 @@ def room_member_get_or_create(*, room: Room, user: User) -> RoomMember:
                     actor=user, payload=member_payload(member), actor_member=member, state=member_state(member))
         room_audit("room.member_entered", actor=user, room=room,
                    data={"member": member.pk, "role": member.role, "side": member.side, "state": member.state})
+        if is_mediator:  # a presiding member comes straight in: a recording stops unless they consented
+            recording_guard_admitted(room, member)
         if member.role == ParticipantRole.JUDGE_GUIDE:
             room_audit("room.guidance_joined", actor=user, room=room,
                        data={"member": member.pk, "request": _open_guidance_id(room)})

@@ -171,10 +171,10 @@ def test_notices_are_logged_with_their_version_and_the_caucus_answer_recorded(wo
     assert member.notices_acknowledged_at is not None and member.audio_only
 
 
-def test_session_notice_says_that_no_recording_is_made(world):
+def test_session_notice_says_recording_needs_everyones_consent(world):
     texts = {t.code: t for t in room_entry.room_notices_required()}
 
-    assert "不进行录音录像" in texts[SESSION_NOTICE.code].body
+    assert "每一个人都同意时" in texts[SESSION_NOTICE.code].body
     assert "司法确认" in texts[SESSION_NOTICE.code].body
 
 

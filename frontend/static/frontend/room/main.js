@@ -19,6 +19,7 @@ import {
   closeSocket, connect, connected, cutSocket, onSocket, resendPending, send, sendControl, setResumeToken, socketOpen,
 } from "./reconnect.js";
 import { onRecordEntry } from "./record.js";
+import { initRecording, onRecordingEvent } from "./recording.js";
 import {
   attachLocal, dropVideo, peerReconnecting, peerStats, peers, restartAllIce, rtcClose, rtcCloseAll, rtcOpen, rtcReconcile, rtcSignal,
   sendVideo,
@@ -156,6 +157,11 @@ function applyEvent(event, { quiet = false } = {}) {
       break;
     case "staff.message": // the staff's live view: to this person only (staffview.js)
       showStaffMessage(event);
+      break;
+    case "recording.consent":
+    case "recording.started":
+    case "recording.stopped":
+      onRecordingEvent(event.kind, p); // folded from the snapshot too: the welcome holds no recording state
       break;
     default:
       if (quiet) break; // the welcome's snapshot already holds the room's and the members' current state
@@ -385,6 +391,8 @@ document.addEventListener("click", (event) => {
     sendControl({ type: "lock", locked: !state.room.locked });
   }
 });
+
+initRecording();
 
 /* Calling the court in: the mediator's request for live guidance (a judge of the court may then come in as
  * 法官（指导）, shown to everyone by that role). */
