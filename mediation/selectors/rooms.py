@@ -16,6 +16,7 @@ from mediation.choices import ParticipantRole, RoomMemberState
 from mediation.exceptions import InvalidInput, NotFound
 from mediation.models import Agent, Case, MediationSession, RecordEntry, Room, RoomEvent, RoomMember, User
 from mediation.permissions import access_session_place, can_view_case, session_place
+from mediation.selectors.selftest import latest_self_tests, verdict_of
 
 M = RoomMemberState
 
@@ -157,6 +158,9 @@ def snapshot_from(*, room: Room, members: list[RoomMember], member_id: int, sinc
     current = current_entries(room)
     entries = [e for e in current if _entry_visible(e, member)]
     version = record_version([e for e in current if not e.caucus_side or e.released_at is not None])
+    # The mediator sees each person's latest pre-join self-test verdict beside their name (issue 14).
+    presiding = member.role in spaces.PRESIDING
+    selftests = latest_self_tests(room.session_id) if presiding else {}
     return {
         "type": "welcome", "protocol": "yizhan-room/1",
         "you": {"member": member.pk, "role": member.role, "side": member.side, "state": member.state,
@@ -168,7 +172,8 @@ def snapshot_from(*, room: Room, members: list[RoomMember], member_id: int, sinc
         "members": [
             {"member": m.pk, "name": m.display_name, "role": m.role, "side": m.side, "state": m.state,
              "online": bool(m.online_channel), "audio_only": m.audio_only, "muted": m.muted,
-             "space": spaces.space_of(caucus_side=room.caucus_side, member=m)}
+             "space": spaces.space_of(caucus_side=room.caucus_side, member=m),
+             **({"selftest": verdict_of(selftests.get(m.user_id))} if presiding else {})}
             for m in listed
         ],
         "space": my_space,

@@ -64,6 +64,7 @@ export function memberAfter(known, kind, payload) {
     name: payload.name ?? member.name,
     role: payload.role ?? member.role,
     side: payload.side ?? member.side,
+    selftest: payload.selftest ?? member.selftest,
     state: STATE_OF_KIND[kind],
   });
 }
