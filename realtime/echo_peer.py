@@ -32,7 +32,7 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 CHUNK = 8192  # bytes per binary message going down (well under SCTP's 64 KiB message limit)
-HIGH_WATER = 64 * 1024  # do not queue more than this in aiortc's send buffer
+HIGH_WATER = 32 * 1024  # do not queue more than this in aiortc's send buffer
 MAX_DOWN_MS = 5000
 MAX_DOWN_KBPS = 20_000
 
@@ -147,6 +147,8 @@ _background: set[asyncio.Task[Any]] = set()
 async def echo_answer(offer_sdp: str, *, ice_servers: list[dict[str, Any]] | None = None) -> str:
     """Answer ``offer_sdp`` with a new echo peer living in the running event loop; ``EchoBusy`` over the cap,
     ``EchoOfferInvalid`` when aiortc cannot take the offer."""
+    if "\nm=application " not in offer_sdp.replace("\r\n", "\n"):
+        raise EchoOfferInvalid("the offer has no data channel (m=application)")
     cap, lifetime = _limits()
     if len(_peers) >= cap:
         raise EchoBusy(f"{len(_peers)} echo peers already (cap {cap})")

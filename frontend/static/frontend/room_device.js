@@ -26,8 +26,9 @@ const PROBE_WAIT_MS = 600;
 const RATE_MS = 1200;
 const RATE_KBPS = 4000; // measured up to this: well above what a verdict needs
 const CHUNK = 8192;
-const HIGH_WATER = 64 * 1024;
-const CONNECT_MS = 8000;
+const HIGH_WATER = 32 * 1024;
+const ANSWER_MS = 1500; // after a rate window: how long the last bytes and the answer may take
+const CONNECT_MS = 6000;
 
 let stream = null;
 let audioContext = null;
@@ -206,7 +207,7 @@ async function measureUp(bulk) {
     await sleep(10);
   }
   bulk.send(JSON.stringify({ op: "up_end" }));
-  const answer = await nextMessage(bulk, (m) => m.op === "up_result", 4000);
+  const answer = await nextMessage(bulk, (m) => m.op === "up_result", ANSWER_MS);
   const ms = performance.now() - start;
   return answer ? Math.round((answer.bytes * 8) / ms) : 0;
 }
@@ -217,7 +218,7 @@ async function measureDown(bulk) {
   bulk.addEventListener("message", count);
   const start = performance.now();
   bulk.send(JSON.stringify({ op: "down", ms: RATE_MS, kbps: RATE_KBPS }));
-  await nextMessage(bulk, (m) => m.op === "down_end", RATE_MS + 4000);
+  await nextMessage(bulk, (m) => m.op === "down_end", RATE_MS + ANSWER_MS);
   bulk.removeEventListener("message", count);
   return Math.round((received * 8) / (performance.now() - start));
 }
