@@ -5,10 +5,12 @@ Two data channels, both opened by the browser:
 
 - ``probe`` (unordered, ``maxRetransmits: 0``): every message is sent straight back. The browser numbers its
   probes, so the ones that never come back are the round-trip loss, and the ones that do give the RTT.
-- ``bulk`` (ordered, reliable): binary messages are counted; the JSON commands ``{"op": "up_end"}`` (answered
-  ``{"op": "up_result", "bytes": N}``: the bytes received since the previous ``up_end``) and
-  ``{"op": "down", "ms": T, "kbps": R}`` (the peer sends binary data paced at R kbit/s for T ms, then
-  ``{"op": "down_end", "bytes": N}``) give the usable bitrate each way.
+- ``bulk`` (ordered, reliable): binary messages are counted, and the data asked for goes down on it.
+- ``ctl`` (ordered, reliable, its own SCTP stream, so a command never waits behind the bulk data): the JSON
+  commands ``{"op": "up_end"}`` (answered ``{"op": "up_result", "bytes": N, "ms": M}``: the bytes received on
+  ``bulk`` since the previous ``up_end``, and the milliseconds from the first of them to the last) and ``{"op": "down", "ms": T, "kbps": R}`` (the peer sends binary data on
+  ``bulk`` paced at R kbit/s for T ms, then ``{"op": "down_end", "bytes": N}`` on ``bulk``) give the usable
+  bitrate each way. (Commands sent on ``bulk`` work too.)
 
 Bounded: a peer closes itself after ``SELFTEST_ECHO_SECONDS`` whatever happens, and a process holds at most
 ``SELFTEST_ECHO_MAX_PEERS`` at once; one more is refused with ``EchoBusy`` (the view answers 503 and the page
@@ -59,6 +61,8 @@ class EchoPeer:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self.lifetime = lifetime
         self.up_bytes = 0
+        self.up_first = self.up_last = 0.0
+        self.bulk: RTCDataChannel | None = None
         self.closed = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.pc.on("datachannel", self._on_channel)
@@ -74,18 +78,26 @@ class EchoPeer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _on_state(self) -> None:
+    def _on_state(self) -> None:
         if self.pc.connectionState in ("failed", "closed"):
-            await self.close()
+            self.closed.set()  # ``run`` closes the connection
 
     def _on_channel(self, channel: RTCDataChannel) -> None:
         if channel.label == "probe":
             channel.on("message", lambda message: channel.send(message))
-        elif channel.label == "bulk":
+        elif channel.label in ("bulk", "ctl"):
+            if channel.label == "bulk":
+                self.bulk = channel
             channel.on("message", lambda message: self._on_bulk(channel, message))
 
     def _on_bulk(self, channel: RTCDataChannel, message: str | bytes) -> None:
+        """Binary on ``bulk`` is counted; a command (on ``bulk`` or ``ctl``) is answered on its own channel,
+        except that the data asked for by ``down`` and its ``down_end`` always go on ``bulk`` (in order)."""
         if isinstance(message, bytes):
+            now = time.monotonic()
+            if not self.up_bytes:
+                self.up_first = now
+            self.up_last = now
             self.up_bytes += len(message)
             return
         try:
@@ -95,12 +107,14 @@ class EchoPeer:
         if not isinstance(command, dict):
             return
         if command.get("op") == "up_end":
-            channel.send(json.dumps({"op": "up_result", "bytes": self.up_bytes}))
+            span = round((self.up_last - self.up_first) * 1000) if self.up_bytes else 0
+            channel.send(json.dumps({"op": "up_result", "bytes": self.up_bytes, "ms": span}))
             self.up_bytes = 0
         elif command.get("op") == "down":
             ms, kbps = command.get("ms"), command.get("kbps")
-            if isinstance(ms, int) and isinstance(kbps, int) and 0 < ms <= MAX_DOWN_MS and 0 < kbps <= MAX_DOWN_KBPS:
-                self._spawn(self._send_down(channel, ms, kbps))
+            valid = isinstance(ms, int) and isinstance(kbps, int) and 0 < ms <= MAX_DOWN_MS and 0 < kbps <= MAX_DOWN_KBPS
+            if valid and self.bulk is not None:
+                self._spawn(self._send_down(self.bulk, ms, kbps))
 
     async def _send_down(self, channel: RTCDataChannel, ms: int, kbps: int) -> None:
         """Binary data paced at ``kbps`` for ``ms``, never more than ``HIGH_WATER`` queued: what the path
@@ -128,8 +142,6 @@ class EchoPeer:
         await self.close()
 
     async def close(self) -> None:
-        if self.closed.is_set() and self.pc.connectionState == "closed":
-            return
         self.closed.set()
         _peers.discard(self)
         for task in list(self._tasks):

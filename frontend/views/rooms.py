@@ -131,7 +131,7 @@ def _next_step(request: HttpRequest, member: RoomMember) -> str:
 
 
 def _steps(current: str) -> list[dict[str, Any]]:
-    names = [("room_join_identity", _("身份核验")), ("room_join_device", _("设备检测")),
+    names = [("room_join_identity", _("身份核验")), ("room_join_device", _("入会自检")),
              ("room_join_notices", _("告知事项")), ("room_page", _("进入调解室"))]
     index = [n for n, _label in names].index(current)
     return [{"label": label, "done": i < index, "current": i == index} for i, (_n, label) in enumerate(names)]

@@ -15,13 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mediation import spaces
 from mediation.choices import RoomMemberState, RoomStatus, SelfTestVerdict
 from mediation.exceptions import InvalidInput, MemberRemoved, RoomEnded
 from mediation.models import NoticeText, RoomMember, SelfTest
 from mediation.notices import ROOM_RULES
 from mediation.services.consents import notice_acknowledge
 from mediation.services.consents import notice_text_publish as _publish
-from mediation import spaces
 from mediation.services.room_events import lock_room, room_audit, store_event
 
 # Video (a phone's 360p call) needs about this much each way; below TOO_WEAK_KBPS even voice breaks up.

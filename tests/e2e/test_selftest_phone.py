@@ -74,7 +74,10 @@ def test_the_self_test_reaches_a_verdict_that_weak_networks_change(asgi_live_ser
         verdict = run_to_verdict(page, 1)
     assert verdict == "too_weak", page.inner_text(VERDICT)
     weak = latest(member)
-    assert weak.verdict == "too_weak" and weak.pk != row.pk and weak.loss_percent >= 15
+    assert weak.verdict == "too_weak" and weak.pk != row.pk
+    # measured: round-trip loss far above the limit; or, when the handshake itself did not get through within
+    # the page's time limit, no path at all (both are 网络太弱)
+    assert (weak.loss_percent or 0) >= 15 or weak.rtt_ms is None, (weak.loss_percent, weak.rtt_ms)
     assert page.inner_text("[data-enter]") == "仍要进入（仅音频）"
     assert page.is_checked("input[name=audio_only][value='1']")
     screenshot(page, "selftest-360x640-too-weak")

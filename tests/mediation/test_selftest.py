@@ -50,7 +50,7 @@ def test_a_clean_path_with_a_camera_is_good():
     assert selftest_verdict(GOOD) == SelfTestVerdict.GOOD
 
 
-@pytest.mark.parametrize("changes, verdict", [
+@pytest.mark.parametrize(("changes", "verdict"), [
     # at each good limit: still good; one step past it: audio only
     ({"rtt_ms": GOOD_MAX_RTT_MS}, SelfTestVerdict.GOOD),
     ({"rtt_ms": GOOD_MAX_RTT_MS + 1}, SelfTestVerdict.AUDIO_ONLY),

@@ -20,14 +20,14 @@ const csrf = document.querySelector(".rm-device-form [name=csrfmiddlewaretoken]"
 const t = (text, vars) => interpolate(text, vars, true);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const PROBES = 30;
+const PROBES = 25;
 const PROBE_GAP_MS = 40;
-const PROBE_WAIT_MS = 600;
-const RATE_MS = 1200;
+const PROBE_WAIT_MS = 500;
+const RATE_MS = 1000;
 const RATE_KBPS = 4000; // measured up to this: well above what a verdict needs
 const CHUNK = 8192;
 const HIGH_WATER = 32 * 1024;
-const ANSWER_MS = 1500; // after a rate window: how long the last bytes and the answer may take
+const ANSWER_MS = 2500; // after a rate window: how long the last bytes and the answer may take
 const CONNECT_MS = 6000;
 
 let stream = null;
@@ -194,7 +194,7 @@ async function probePath(probe) {
   };
 }
 
-async function measureUp(bulk) {
+async function measureUp(bulk, ctl) {
   const chunk = new Uint8Array(CHUNK);
   const start = performance.now();
   let sent = 0;
@@ -206,21 +206,28 @@ async function measureUp(bulk) {
     }
     await sleep(10);
   }
-  bulk.send(JSON.stringify({ op: "up_end" }));
-  const answer = await nextMessage(bulk, (m) => m.op === "up_result", ANSWER_MS);
-  const ms = performance.now() - start;
-  return answer ? Math.round((answer.bytes * 8) / ms) : 0;
+  // On the control channel: what has arrived by now counts, not what is still queued behind it.
+  ctl.send(JSON.stringify({ op: "up_end" }));
+  const answer = await nextMessage(ctl, (m) => m.op === "up_result", ANSWER_MS);
+  // The rate the path carried while the data flowed, by the peer's clock (a late answer does not lower it).
+  return answer && answer.bytes ? Math.round((answer.bytes * 8) / Math.max(answer.ms, 100)) : 0;
 }
 
-async function measureDown(bulk) {
+async function measureDown(bulk, ctl) {
   let received = 0;
-  const count = (event) => { if (typeof event.data !== "string") received += event.data.byteLength; };
+  let first = 0;
+  let last = 0;
+  const count = (event) => {
+    if (typeof event.data === "string") return;
+    last = performance.now();
+    if (!received) first = last;
+    received += event.data.byteLength;
+  };
   bulk.addEventListener("message", count);
-  const start = performance.now();
-  bulk.send(JSON.stringify({ op: "down", ms: RATE_MS, kbps: RATE_KBPS }));
+  ctl.send(JSON.stringify({ op: "down", ms: RATE_MS, kbps: RATE_KBPS }));
   await nextMessage(bulk, (m) => m.op === "down_end", RATE_MS + ANSWER_MS);
   bulk.removeEventListener("message", count);
-  return Math.round((received * 8) / (performance.now() - start));
+  return received ? Math.round((received * 8) / Math.max(last - first, 100)) : 0;
 }
 
 async function networkTest() {
@@ -230,6 +237,7 @@ async function networkTest() {
   try {
     const probe = pc.createDataChannel("probe", { ordered: false, maxRetransmits: 0 });
     const bulk = pc.createDataChannel("bulk");
+    const ctl = pc.createDataChannel("ctl");
     bulk.binaryType = "arraybuffer";
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, 2000);
@@ -240,12 +248,12 @@ async function networkTest() {
     });
     if (!response.ok) return unmeasured; // busy (503) or refused: the verdict says audio only
     await pc.setRemoteDescription(await response.json());
-    const open = await Promise.race([Promise.all([opened(probe), opened(bulk)]).then(() => true), sleep(CONNECT_MS).then(() => false)]);
+    const open = await Promise.race([Promise.all([opened(probe), opened(bulk), opened(ctl)]).then(() => true), sleep(CONNECT_MS).then(() => false)]);
     if (!open) return { ...unmeasured, reachable: false };
     const path = await probePath(probe);
     if (path.rtt_ms === null) return { ...unmeasured, reachable: false };
-    const up = await measureUp(bulk);
-    const down = await measureDown(bulk);
+    const up = await measureUp(bulk, ctl);
+    const down = await measureDown(bulk, ctl);
     return { reachable: true, ...path, up_kbps: up, down_kbps: down };
   } catch {
     return unmeasured;
