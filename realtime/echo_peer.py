@@ -8,9 +8,10 @@ Two data channels, both opened by the browser:
 - ``bulk`` (ordered, reliable): binary messages are counted, and the data asked for goes down on it.
 - ``ctl`` (ordered, reliable, its own SCTP stream, so a command never waits behind the bulk data): the JSON
   commands ``{"op": "up_end"}`` (answered ``{"op": "up_result", "bytes": N, "ms": M}``: the bytes received on
-  ``bulk`` since the previous ``up_end``, and the milliseconds from the first of them to the last) and ``{"op": "down", "ms": T, "kbps": R}`` (the peer sends binary data on
-  ``bulk`` paced at R kbit/s for T ms, then ``{"op": "down_end", "bytes": N}`` on ``bulk``) give the usable
-  bitrate each way. (Commands sent on ``bulk`` work too.)
+  ``bulk`` since the previous ``up_end``, and the milliseconds from the first of them to the last) and
+  ``{"op": "down", "ms": T, "kbps": R}`` (the peer sends binary data on ``bulk`` paced at R kbit/s for T ms,
+  then ``{"op": "down_end", "bytes": N}`` on ``bulk``) give the usable bitrate each way. (Commands sent on
+  ``bulk`` work too.)
 
 Bounded: a peer closes itself after ``SELFTEST_ECHO_SECONDS`` whatever happens, and a process holds at most
 ``SELFTEST_ECHO_MAX_PEERS`` at once; one more is refused with ``EchoBusy`` (the view answers 503 and the page
@@ -112,8 +113,8 @@ class EchoPeer:
             self.up_bytes = 0
         elif command.get("op") == "down":
             ms, kbps = command.get("ms"), command.get("kbps")
-            valid = isinstance(ms, int) and isinstance(kbps, int) and 0 < ms <= MAX_DOWN_MS and 0 < kbps <= MAX_DOWN_KBPS
-            if valid and self.bulk is not None:
+            if (isinstance(ms, int) and isinstance(kbps, int) and 0 < ms <= MAX_DOWN_MS
+                    and 0 < kbps <= MAX_DOWN_KBPS and self.bulk is not None):
                 self._spawn(self._send_down(self.bulk, ms, kbps))
 
     async def _send_down(self, channel: RTCDataChannel, ms: int, kbps: int) -> None:
