@@ -23,14 +23,25 @@ pytestmark = [pytest.mark.e2e, pytest.mark.media, pytest.mark.django_db(transact
 VERDICT = "#selftest-verdict"
 
 
-def checked_member(world) -> Any:  # type: ignore[no-untyped-def]
-    """An open room and the applicant past the identity step (the self-test comes next)."""
-    case = world.drive(world.new_case(), CaseStatus.SCHEDULING)
-    session = schedule_session(world, case)
-    room = room_entry.room_for_session(session=session, actor=world.mediator)
-    member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
+# The camera refused, the microphone allowed (as a phone's site settings can have it).
+CAMERA_REFUSED = """
+const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = (c) => (c && c.video)
+  ? Promise.reject(new DOMException("Permission denied", "NotAllowedError")) : real(c);
+"""
+
+
+def checked_member(world, user=None) -> Any:  # type: ignore[no-untyped-def]
+    """An open room and the applicant (or ``user`` in the applicant's room) past the identity step."""
+    user = user or world.applicant
+    room = getattr(world, "_selftest_room", None)
+    if room is None:
+        case = world.drive(world.new_case(), CaseStatus.SCHEDULING)
+        session = schedule_session(world, case)
+        room = world._selftest_room = room_entry.room_for_session(session=session, actor=world.mediator)
+    member = room_entry.room_member_get_or_create(room=room, user=user)
     room_entry.room_identity_code_send(member=member)
-    return room_entry.room_identity_verify(member=member, code=last_code(world.applicant.phone))
+    return room_entry.room_identity_verify(member=member, code=last_code(user.phone))
 
 
 def run_to_verdict(page, runs_before: int, *, timeout_ms: int = 25_000) -> str:  # type: ignore[no-untyped-def]
@@ -96,3 +107,18 @@ def test_the_self_test_reaches_a_verdict_that_weak_networks_change(asgi_live_ser
     page.wait_for_selector("h1:has-text('调解告知事项')")
     accepted = latest(member)
     assert accepted.pk == slow.pk and accepted.rules_accepted_at is not None and accepted.speaker_ok
+
+    # Never a dead end: with the camera refused the self-test runs audio only, and the way in stays open.
+    other = off_loop(lambda: checked_member(world, world.respondent))
+    refused = new_phone(browser)
+    refused.context.add_init_script(CAMERA_REFUSED)
+    sign_in(refused, base, world.respondent.username)
+    refused.goto(f"{base}/rooms/{other.room_id}/join/device/")
+    assert run_to_verdict(refused, 0) == "audio_only", refused.inner_text(VERDICT)
+    no_camera = latest(other)
+    assert not no_camera.camera_ok and no_camera.microphone_ok and no_camera.rtt_ms is not None
+    assert refused.is_checked("input[name=audio_only][value='1']")
+    assert "仅音频" in refused.inner_text("[data-device-check]")
+    refused.check("input[name=accept_rules]")
+    refused.click("[data-enter]")
+    refused.wait_for_selector("h1:has-text('调解告知事项')")
