@@ -13,11 +13,6 @@ def latest_self_tests(session_id: int) -> dict[int, SelfTest]:
     return latest
 
 
-def verdict_of(test: SelfTest | None) -> str | None:
-    """The verdict a room payload carries: the code, or None when the person has run no self-test."""
-    return test.verdict if test is not None else None
-
-
 def latest_verdict(member: RoomMember) -> str | None:
     """The latest self-test verdict of ``member`` for its room's session (one query)."""
     return (SelfTest.objects.filter(session__room__pk=member.room_id, user_id=member.user_id)
