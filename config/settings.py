@@ -343,6 +343,10 @@ ICE_STUN_URLS = env_list("ICE_STUN_URLS", [])
 ICE_TURN_URLS = env_list("ICE_TURN_URLS", [])
 ICE_TURN_SECRET = env_str("ICE_TURN_SECRET", "") or ""
 ICE_TURN_TTL = env_int("ICE_TURN_TTL", 3600, minimum=60)
+# The pre-join self-test's echo peers (realtime/echo_peer.py): at most SELFTEST_ECHO_MAX_PEERS at once in each
+# ASGI process (one more is refused with 503), each closed after SELFTEST_ECHO_SECONDS.
+SELFTEST_ECHO_MAX_PEERS = env_int("SELFTEST_ECHO_MAX_PEERS", 8, minimum=1)
+SELFTEST_ECHO_SECONDS = env_int("SELFTEST_ECHO_SECONDS", 20, minimum=5)
 # Room media (docs/protocol.md "Media: mesh or SFU"): "mesh" (peer to peer, the embedded default: no server) or
 # "sfu" (Janus's videoroom; realtime/sfu.py). JANUS_ADMIN_URL is Janus's HTTP Admin API on a private address
 # (the app creates rooms and adds/removes tokens through it); JANUS_WS_URL is what browsers connect to.

@@ -84,6 +84,8 @@ _FIXED = {
     "room.member_entered": _("进入调解室等候区"),
     "room.identity_checked": _("参加调解前再次核验身份"),
     "room.notices_acknowledged": _("确认调解活动告知事项"),
+    "room.selftest_recorded": _("完成入会前设备和网络自检"),
+    "room.rules_accepted": _("接受调解室规则并作出参加人声明"),
     "room.member_admitted": _("调解员准许入会"),
     "room.member_refused": _("调解员拒绝入会"),
     "room.member_removed": _("调解员移出调解室"),

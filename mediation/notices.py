@@ -222,6 +222,21 @@ RECORDING_NOTICE = StandardText(
     ),
 )
 
+# The room's rules and the participant's declaration, accepted on the pre-join self-test of every session
+# (issue 14 item 1). Each acceptance is a NoticeAcknowledgement of this version and is noted on the SelfTest row.
+ROOM_RULES = StandardText(
+    code="i14.room_rules",
+    title="调解室规则和参加人声明",
+    body=(
+        "一、请在安静、不受打扰的地方参加，调解期间不要同时处理其他事务；他人在场的，应当告知调解员。\n"
+        "二、请按调解员的安排依次发言，不打断他人；调解员请您静音时请配合。\n"
+        "三、参加人不得自行录制、截屏或传播调解过程的音视频和文字内容（平台录音录像须经在场各人同意，另行告知）。\n"
+        "四、网络中断时，重新打开链接即可回到调解室；无法恢复的，调解员可以改期或改用电话联系。\n"
+        "本人声明：本人是受邀参加本次调解的本人（或其代理人、受邀人员），已完成设备和网络自检，"
+        "将遵守上述规则，并如实陈述。"
+    ),
+)
+
 STANDARD_TEXTS = (
     ONLINE_MEDIATION_NOTICE,
     ONLINE_MEDIATION_CONSENT,
@@ -236,4 +251,6 @@ STANDARD_TEXTS = (
     COURT_ENTRUSTMENT_CONSENT,
     COURT_FILED_EXTENSION_CONSENT,
     RECORDING_NOTICE,
+    ROOM_RULES,
 )
+

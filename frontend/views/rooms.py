@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
 import segno
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -26,7 +28,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 from django_permissions_policy.decorators import permissions_policy_override
 
-from frontend.http import client_ip, json_errors, signed_in_user
+from frontend.http import JSON_ERRORS, client_ip, json_errors, signed_in_user
 from frontend.inapp import open_in_browser
 from mediation import spaces
 from mediation.choices import (
@@ -38,6 +40,7 @@ from mediation.choices import (
     RoomMemberState,
     RoomOutcome,
     RoomStatus,
+    SelfTestVerdict,
     SessionPurpose,
 )
 from mediation.exceptions import (
@@ -65,7 +68,16 @@ from mediation.services.room_entry import (
     room_token_issue,
 )
 from mediation.services.room_record import room_file_attach
+from mediation.services.selftest import (
+    Measurement,
+    room_rules_text,
+    selftest_advice,
+    selftest_record,
+    selftest_rules_accept,
+)
 from mediation.validators import clean_single_line, mask_phone
+from realtime.echo_peer import EchoBusy, EchoOfferInvalid, echo_answer
+from realtime.ice import ice_servers
 
 AUDIO_ONLY_KEY = "room_audio_only"  # per room: the choice made on the device check, until the notices step
 DEVICE_DONE_KEY = "room_device_checked"
@@ -120,7 +132,7 @@ def _next_step(request: HttpRequest, member: RoomMember) -> str:
 
 
 def _steps(current: str) -> list[dict[str, Any]]:
-    names = [("room_join_identity", _("身份核验")), ("room_join_device", _("设备检测")),
+    names = [("room_join_identity", _("身份核验")), ("room_join_device", _("入会自检")),
              ("room_join_notices", _("告知事项")), ("room_page", _("进入调解室"))]
     index = [n for n, _label in names].index(current)
     return [{"label": label, "done": i < index, "current": i == index} for i, (_n, label) in enumerate(names)]
@@ -220,20 +232,38 @@ room_media = permissions_policy_override(_ROOM_POLICY)
 @room_media
 @member_view
 @require_http_methods(["GET", "POST"])
+@ensure_csrf_cookie
 def room_join_device(request: HttpRequest, member: RoomMember) -> HttpResponse:
-    """Step 2: camera and microphone preview (in the page's script), and the choice of audio only."""
+    """Step 2, the pre-join self-test (issue 14 item 1): camera preview, microphone level, a test sound and the
+    network test against the server's echo peer (all in the page's script, results stored through
+    ``room_selftest_result``), one verdict, and the room's rules accepted. Every session: the member is per room.
+    The form can always be sent: audio only, or with the camera, whatever the verdict (never a dead end)."""
     room = member.room
     if member.identity_checked_at is None:
         return redirect("room_join_identity", room_id=room.pk)
+    rules = room_rules_text()
+    error = ""
     if request.method == "POST":
-        _set_session_flag(request, AUDIO_ONLY_KEY, room.pk, request.POST.get("audio_only") == "1")
-        _set_session_flag(request, DEVICE_DONE_KEY, room.pk, True)
-        if member.notices_acknowledged_at is not None:
-            return redirect("room_page", room_id=room.pk)
-        return redirect("room_join_notices", room_id=room.pk)
+        audio_only = request.POST.get("audio_only") == "1"
+        if request.POST.get("accept_rules") != "1":
+            error = _("请阅读调解室规则，勾选“我已阅读并遵守”后再进入。")
+        else:
+            speaker = request.POST.get("speaker_ok", "")
+            selftest_rules_accept(member=member, speaker_ok={"1": True, "0": False}.get(speaker))
+            _set_session_flag(request, AUDIO_ONLY_KEY, room.pk, audio_only)
+            _set_session_flag(request, DEVICE_DONE_KEY, room.pk, True)
+            if member.notices_acknowledged_at is not None:
+                return redirect("room_page", room_id=room.pk)
+            return redirect("room_join_notices", room_id=room.pk)
+    config = {
+        "offer_url": reverse("room_selftest_offer", args=[room.pk]),
+        "result_url": reverse("room_selftest_result", args=[room.pk]),
+        "ice_servers": ice_servers(member_id=member.pk),
+    }
     return render(request, "frontend/rooms/join_device.html", {
         "room": room, "case": room.case, "member": member, "steps": _steps("room_join_device"),
-        "audio_only": bool(_session_flag(request, AUDIO_ONLY_KEY, room.pk)),
+        "audio_only": bool(_session_flag(request, AUDIO_ONLY_KEY, room.pk)), "rules": rules, "error": error,
+        "selftest_config": config,
     })
 
 
@@ -321,6 +351,7 @@ def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
         "sides": {s: str(label) for s, label in PartyRole.choices},
         "outcomes": dict(RoomOutcome.choices),
         "end_reasons": dict(EndReason.choices),
+        "selftest_verdicts": dict(SelfTestVerdict.choices),
     }
     return render(request, "frontend/rooms/room.html", {
         "room": room, "case": room.case, "member": member, "mediator": mediator,
@@ -433,3 +464,64 @@ def room_files(request: HttpRequest, member: RoomMember) -> JsonResponse:
     result = room_file_attach(member=member, file=upload, name=name)
     seq = getattr(result, "seq", None)
     return JsonResponse({"ok": True, "seq": seq}, status=201)
+
+
+# --- the pre-join self-test (issue 14 item 1) ---------------------------------------------------------------
+
+
+async def room_selftest_offer(request: HttpRequest, room_id: int) -> HttpResponse:
+    """``POST /rooms/<id>/selftest/offer/``: the browser's SDP offer in, the echo peer's answer out
+    (docs/protocol.md, "Self-test echo peer"). Only a person with a place in this session, after the identity
+    step; the peer lives in this process's event loop (ASGI), bounded in time and number."""
+    request.META[JSON_ERRORS] = True
+    if request.method != "POST":
+        return JsonResponse({"error": "method_not_allowed"}, status=405)
+    user = await request.auser()
+    if not user.is_authenticated:
+        raise NotSignedIn(_("请先登录。"))
+    member = await sync_to_async(_member)(request, room_id)
+    if member.identity_checked_at is None:
+        raise PermissionDenied(_("请先完成身份核验。"))
+    data = _body(request)
+    sdp = data.get("sdp")
+    if data.get("type") != "offer" or not isinstance(sdp, str) or not sdp or len(sdp) > 20_000:
+        raise InvalidInput(_("字段格式不正确：type 应为 offer，sdp 为字符串。"))
+    try:
+        answer = await echo_answer(sdp, ice_servers=None)
+    except EchoBusy:
+        return _json_error(503, "busy", _("检测服务繁忙，网络检测暂时无法进行。可以直接进入，建议先用仅音频。"))
+    except EchoOfferInvalid:
+        return _json_error(400, "offer_invalid", _("浏览器发来的连接请求无法处理。"))
+    return JsonResponse({"type": "answer", "sdp": answer})
+
+
+def _optional_int(data: dict[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(_("字段格式不正确：%(key)s 应为数字。") % {"key": key})
+    return round(value)
+
+
+@api_view
+def room_selftest_result(request: HttpRequest, member: RoomMember) -> JsonResponse:
+    """``POST /rooms/<id>/selftest/result/``: what the page measured; the verdict is computed and stored here."""
+    if member.identity_checked_at is None:
+        raise PermissionDenied(_("请先完成身份核验。"))
+    data = _body(request)
+    flags = {k: data.get(k, False) for k in ("camera_ok", "microphone_ok", "speaker_ok", "reachable")}
+    if not all(isinstance(v, bool) for v in flags.values()):
+        raise InvalidInput(_("字段格式不正确：camera_ok、microphone_ok、speaker_ok、reachable 为布尔值。"))
+    loss = _optional_int(data, "loss_permille")
+    measurement = Measurement(
+        **flags, rtt_ms=_optional_int(data, "rtt_ms"),
+        loss_percent=None if loss is None else Decimal(loss) / 10,
+        up_kbps=_optional_int(data, "up_kbps"), down_kbps=_optional_int(data, "down_kbps"),
+        duration_ms=_optional_int(data, "duration_ms"),
+    )
+    row = selftest_record(member=member, measurement=measurement)
+    return JsonResponse({
+        "id": row.pk, "verdict": row.verdict, "label": str(SelfTestVerdict(row.verdict).label),
+        "advice": selftest_advice(row.verdict),
+    }, status=201)

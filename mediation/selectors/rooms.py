@@ -8,13 +8,23 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from mediation import spaces
 from mediation.choices import ParticipantRole, RoomMemberState
 from mediation.exceptions import InvalidInput, NotFound
-from mediation.models import Agent, Case, MediationSession, RecordEntry, Room, RoomEvent, RoomMember, User
+from mediation.models import (
+    Agent,
+    Case,
+    MediationSession,
+    RecordEntry,
+    Room,
+    RoomEvent,
+    RoomMember,
+    SelfTest,
+    User,
+)
 from mediation.permissions import access_session_place, can_view_case, session_place
 
 M = RoomMemberState
@@ -134,14 +144,22 @@ def room_snapshot(*, member: RoomMember, since: int = 0) -> dict[str, Any]:
     """The ``welcome`` body without ``ice_servers`` and ``resume_token``: the room as ``member`` may see it,
     with every visible event after ``since``."""
     room = Room.objects.select_related("case", "session").get(pk=member.room_id)
-    members = list(RoomMember.objects.filter(room=room).order_by("pk"))
+    members = list(_with_selftest(RoomMember.objects.filter(room=room)).order_by("pk"))
     return snapshot_from(room=room, members=members, member_id=member.pk, since=since)
+
+
+def _with_selftest(members: QuerySet[RoomMember]) -> QuerySet[RoomMember]:
+    """Each member with ``selftest_verdict``: their latest pre-join self-test verdict for the room's session
+    (issue 14), read in the same statement (a correlated subquery on the ``selftest_latest`` index)."""
+    latest = SelfTest.objects.filter(session_id=OuterRef("room__session_id"), user_id=OuterRef("user_id"))
+    return members.annotate(selftest_verdict=Subquery(latest.order_by("-created_at", "-id").values("verdict")[:1]))
 
 
 def room_members_with_room(*, room_id: int) -> list[RoomMember]:
     """Every member row of a room, each with the room, its case and session joined: one statement that
     holds everything a resumed socket's checks and its ``welcome`` need besides events and record."""
-    return list(RoomMember.objects.filter(room_id=room_id).select_related("room__case", "room__session").order_by("pk"))
+    return list(_with_selftest(RoomMember.objects.filter(room_id=room_id))
+                .select_related("room__case", "room__session").order_by("pk"))
 
 
 def snapshot_from(*, room: Room, members: list[RoomMember], member_id: int, since: int = 0) -> dict[str, Any]:
@@ -157,6 +175,9 @@ def snapshot_from(*, room: Room, members: list[RoomMember], member_id: int, sinc
     current = current_entries(room)
     entries = [e for e in current if _entry_visible(e, member)]
     version = record_version([e for e in current if not e.caucus_side or e.released_at is not None])
+    # The mediator sees each person's latest pre-join self-test verdict beside their name (issue 14): read
+    # with the members (``_with_selftest``), so the welcome costs no extra statement.
+    presiding = member.role in spaces.PRESIDING
     return {
         "type": "welcome", "protocol": "yizhan-room/1",
         "you": {"member": member.pk, "role": member.role, "side": member.side, "state": member.state,
@@ -168,7 +189,8 @@ def snapshot_from(*, room: Room, members: list[RoomMember], member_id: int, sinc
         "members": [
             {"member": m.pk, "name": m.display_name, "role": m.role, "side": m.side, "state": m.state,
              "online": bool(m.online_channel), "audio_only": m.audio_only, "muted": m.muted,
-             "space": spaces.space_of(caucus_side=room.caucus_side, member=m)}
+             "space": spaces.space_of(caucus_side=room.caucus_side, member=m),
+             **({"selftest": getattr(m, "selftest_verdict", None)} if presiding else {})}
             for m in listed
         ],
         "space": my_space,

@@ -22,6 +22,7 @@ from mediation.exceptions import InvalidInput, NotAdmitted, PermissionDenied, Ro
 from mediation.models import Case, MediationSession, Room, RoomEvent, RoomMember, User
 from mediation.permissions import case_roles
 from mediation.selectors.rooms import event_frame
+from mediation.selectors.selftest import latest_verdict
 from mediation.services.audit import audit_append
 from mediation.signals import send_on_commit
 
@@ -151,8 +152,10 @@ def member_state(member: RoomMember) -> dict[str, Any]:
 
 
 def member_payload(member: RoomMember) -> dict[str, Any]:
+    """A member event's payload; ``selftest`` is the latest pre-join self-test verdict (issue 14), shown to
+    the mediator beside the name in the waiting room."""
     return {"member": member.pk, "name": member.display_name, "role": member.role, "side": member.side,
-            "state": member.state}
+            "state": member.state, "selftest": latest_verdict(member)}
 
 
 def room_audit(kind: str, *, actor: User | None, room: Room, data: dict[str, Any] | None = None) -> None:

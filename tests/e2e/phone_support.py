@@ -41,12 +41,13 @@ def pass_room_checks(page, *, phone: str, party: bool, shots: str = "") -> None:
     if shots:
         screenshot(page, f"{shots}-1-identity")
     page.click("button[value=verify]")
-    page.wait_for_selector("h1:has-text('检测摄像头和麦克风')")
+    page.wait_for_selector("h1:has-text('入会前自检')")
     page.wait_for_function("() => document.getElementById('device-preview').srcObject !== null")
     assert fits(page)
     if shots:
         screenshot(page, f"{shots}-2-device")
-    page.click(".rm-device-form button")
+    page.check("input[name=accept_rules]")
+    page.click(".rm-device-form button[data-enter]")
     page.wait_for_selector("h1:has-text('调解告知事项')")
     for box in page.locator("input[name=notice]").all():
         box.check()

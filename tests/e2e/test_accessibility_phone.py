@@ -205,10 +205,11 @@ def pass_room_checks_audited(page, audit: Audit, *, phone: str) -> None:  # type
     audit.check(page, "room-identity-code")
     page.fill("#id_code", off_loop(lambda: last_code(phone)))
     page.click("button[value=verify]")
-    page.wait_for_selector("h1:has-text('检测摄像头和麦克风')")
+    page.wait_for_selector("h1:has-text('入会前自检')")
     page.wait_for_function("() => document.getElementById('device-preview').srcObject !== null")
     audit.check(page, "room-device")
-    page.click(".rm-device-form button")
+    page.check("input[name=accept_rules]")
+    page.click(".rm-device-form button[data-enter]")
     page.wait_for_selector("h1:has-text('调解告知事项')")
     audit.check(page, "room-notices")
     for box in page.locator("input[name=notice]").all():

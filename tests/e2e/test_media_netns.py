@@ -69,6 +69,8 @@ def test_the_mesh_pairs_over_the_namespace_veth_addresses(asgi_live_server, worl
     ids = off_loop(lambda: {m.user_id: m.pk for m in RoomMember.objects.filter(room__session=session)})
     a_id, m_id = ids[world.applicant.pk], ids[world.mediator.pk]
     mediator.wait_for_selector(f"#rm-waiting [data-member='{a_id}']")
+    # the party's pre-join self-test verdict reaches the mediator's waiting list live (issue 14)
+    mediator.wait_for_selector(f"#rm-waiting [data-member='{a_id}'] [data-selftest]:not([data-selftest=''])")
     mediator.click(f"#rm-waiting button[data-cmd=admit][data-member='{a_id}']")
     receiving(alice, m_id)
     receiving(mediator, a_id)

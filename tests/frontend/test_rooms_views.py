@@ -29,7 +29,8 @@ def walk_in(client, room, user, *, audio_only: bool = False, caucus: str = "yes"
     client.post(reverse("room_join_identity", args=[room.pk]), {"action": "send"})
     code = last_code(room_selectors.room_phone_on_file(RoomMember.objects.get(room=room, user=user)))
     client.post(reverse("room_join_identity", args=[room.pk]), {"action": "verify", "code": code})
-    client.post(reverse("room_join_device", args=[room.pk]), {"audio_only": "1" if audio_only else "0"})
+    client.post(reverse("room_join_device", args=[room.pk]),
+                {"audio_only": "1" if audio_only else "0", "accept_rules": "1"})
     codes = [t.code for t in room_entry.room_notices_required()]
     return client.post(reverse("room_join_notices", args=[room.pk]), {"notice": codes, "consent_caucus": caucus})
 
@@ -133,7 +134,7 @@ def test_notices_not_all_acknowledged_keep_the_person_out(world, client):
     member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
     room_entry.room_identity_code_send(member=member)
     room_entry.room_identity_verify(member=member, code=last_code(world.applicant.phone))
-    client.post(reverse("room_join_device", args=[room.pk]), {"audio_only": "0"})
+    client.post(reverse("room_join_device", args=[room.pk]), {"audio_only": "0", "accept_rules": "1"})
     first = room_entry.room_notices_required()[0].code
     page = client.post(reverse("room_join_notices", args=[room.pk]), {"notice": [first], "consent_caucus": "yes"})
     assert page.status_code == 200 and "请阅读并逐项确认" in page.text

@@ -82,4 +82,9 @@ test("a member event: what it says wins, the rest stays; an unknown member waiti
   assert.deepEqual(memberAfter(undefined, "member.waiting", { member: 9, name: "李四", role: "agent", side: "respondent" }),
     { member: 9, online: true, name: "李四", role: "agent", side: "respondent", state: "waiting" });
   assert.equal(memberAfter(undefined, "member.removed", { member: 9 }).online, false);
+  // the self-test verdict (issue 14): taken when the event carries it, kept when it does not
+  const tested = memberAfter({ ...known }, "member.waiting", { member: 3, selftest: "too_weak" });
+  assert.equal(tested.selftest, "too_weak");
+  assert.equal(memberAfter(tested, "member.admitted", { member: 3 }).selftest, "too_weak");
+  assert.equal(memberAfter({ ...known }, "member.waiting", { member: 3, selftest: null }).selftest, null);
 });

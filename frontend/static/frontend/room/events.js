@@ -57,9 +57,11 @@ export const STATE_OF_KIND = Object.freeze({
   "member.left": "left",
 });
 
-/** The member after a member event: what the event says wins, the rest stays as known. */
+/** The member after a member event: what the event says wins, the rest stays as known. ``selftest`` (the
+ * latest pre-join self-test verdict, or null) is kept only when the event carries it. */
 export function memberAfter(known, kind, payload) {
   const member = known || { member: payload.member, online: kind === "member.waiting" };
+  if (payload.selftest !== undefined) member.selftest = payload.selftest;
   return Object.assign(member, {
     name: payload.name ?? member.name,
     role: payload.role ?? member.role,

@@ -187,6 +187,9 @@ function applyStateEvent(kind, p) {
     case "agreement.updated":
       refreshAgreementSoon();
       break;
+    case "member.selftest": // the person's pre-join self-test verdict, for the mediator's list (issue 14)
+      if (state.members.has(p.member)) state.members.get(p.member).selftest = p.selftest;
+      break;
     default:
       if (STATE_OF_KIND[kind]) onMemberEvent(kind, p);
   }

@@ -63,6 +63,11 @@ function personRow(m, actions) {
   const meta = [roleLabel(m), spaceLabel(spaceOf(m, state.room.caucus_side)), m.online ? gettext("在线") : gettext("离线")];
   if (m.muted) meta.push(TEXT.muted);
   if (m.audio_only) meta.push(gettext("仅音频"));
+  // The mediator sees the person's pre-join self-test verdict (issue 14) beside the name.
+  if (cfg.mediator && m.member !== ME && "selftest" in m) {
+    who.append(el("span", { class: `rm-selftest-tag ${m.selftest || "none"}`, "data-selftest": m.selftest || "",
+      text: m.selftest ? cfg.selftest_verdicts[m.selftest] : gettext("未自检") }));
+  }
   li.append(who, el("span", { class: "rm-meta", text: meta.join(" · ") }));
   if (actions.length) {
     const box = el("div", { class: "rm-actions" });
