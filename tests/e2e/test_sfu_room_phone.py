@@ -2,8 +2,11 @@
 desktop viewport, both parties and the respondent's lawyer on 390x844 phones. Joint session: every page
 decodes rising frames from every other; a caucus with the applicant's side: the respondent's side stops
 receiving the applicant's and the mediator's frames (its pages left the joint Janus room) while the caucus
-goes on; joint again: frames rise everywhere. janus.js and adapter.js come from our own static files and run
-under the page's Content-Security-Policy (the ``browser`` guard fails on any violation).
+goes on, and the respondent's page, with its own janus.js, token and private id, is refused the caucus feed by
+Janus (433, three ways); joint again: frames rise everywhere; a caucus with the respondent's side: the same
+from the applicant's page. A network drop (nftables on the veth path, 3 s) shows 正在重新连接… and media comes
+back; a stopped microphone is re-acquired onto the Janus publisher. janus.js and adapter.js come from our own
+static files and run under the page's Content-Security-Policy (the ``browser`` guard fails on any violation).
 
 The app server's half is the real one (MEDIA=sfu, realtime/sfu.py) against the Janus of tests/sfu_support.py.
 Run inside the namespace: scripts/media-netns.sh exec NAME .venv/bin/pytest tests/e2e/test_sfu_room_phone.py"""
@@ -161,29 +164,93 @@ def test_joint_caucus_joint_through_janus_on_phones(
         for name, page in pages.items():
             screenshot(page, f"sfu-{name}-1-joint")
 
-        # Caucus with the applicant: the respondent's side goes to its own Janus room; frames from the caucus stop.
-        pages["mediator"].click("button[data-cmd=caucus][data-side=applicant]")
-        pages["respondent"].wait_for_selector("#rm-wait:has-text('单独沟通')")
-        settle(pages, [["mediator", "applicant"], ["respondent", "lawyer"]])
-        for name in ("respondent", "lawyer"):
-            stopped(pages[name], ids["applicant"])
-            stopped(pages[name], ids["mediator"])
-        receiving(pages["applicant"], ids["mediator"])
-        receiving(pages["mediator"], ids["applicant"])
-        receiving(pages["respondent"], ids["lawyer"])  # the waiting side still sees each other
-        for name, page in pages.items():
-            screenshot(page, f"sfu-{name}-2-caucus-applicant")
+        # Caucus with each side in turn: the other side goes to its own Janus room; frames from the caucus stop
+        # there, and that side's page, with its own janus.js and everything the page holds, is refused by Janus.
+        caucus(pages, ids, "applicant", inside=["mediator", "applicant"], outside=["respondent", "lawyer"])
 
         # Joint again: one room, frames rising everywhere.
-        pages["mediator"].click("button[data-cmd=joint]")
-        pages["respondent"].wait_for_selector("#rm-wait", state="hidden")
+        command(pages["mediator"], "button[data-cmd=joint]", pages["respondent"], "#rm-wait", state="hidden")
         settle(pages, [list(pages)])
         everyone_receives(pages, ids)
         for name, page in pages.items():
             screenshot(page, f"sfu-{name}-3-joint-again")
+
+        caucus(pages, ids, "respondent", inside=["mediator", "respondent", "lawyer"], outside=["applicant"])
     finally:
         for name, page in pages.items():
             print(name, ids[name], frames(page), page.evaluate("() => window.yizhanSfu.history()"))
+
+
+# Run in the excluded party's page: its own janus.js, its own Janus token and private id (from its own
+# room), trying to receive the caucus: a subscriber join with the caucus publisher's feed, and a publisher
+# join of the caucus room. Resolves with what Janus answered to each.
+HOSTILE = """async ({ caucusRoom, feed }) => {
+  const own = window.yizhanSfu.own();
+  const attempt = (message) => new Promise((resolve) => {
+    const janus = new window.Janus({
+      server: own.server, token: own.token,
+      success: () => janus.attach({
+        plugin: "janus.plugin.videoroom",
+        success: (handle) => handle.send({ message }),
+        error: (error) => { resolve({ attachError: String(error) }); janus.destroy(); },
+        onmessage: (msg, jsep) => {
+          resolve({ event: msg.videoroom || null, code: msg.error_code || null, error: msg.error || null,
+                    offered: Boolean(jsep) });
+          janus.destroy();
+        },
+      }),
+      error: (error) => resolve({ sessionError: String(error) }),
+    });
+    setTimeout(() => resolve({ timeout: true }), 15000);
+  });
+  return {
+    subscribe: await attempt({ request: "join", room: caucusRoom, ptype: "subscriber", private_id: own.privateId,
+                               streams: [{ feed }], token: own.token }),
+    subscribeWithoutPrivateId: await attempt({ request: "join", room: caucusRoom, ptype: "subscriber",
+                                               streams: [{ feed }], token: own.token }),
+    publish: await attempt({ request: "join", room: caucusRoom, ptype: "publisher", display: "x",
+                             token: own.token }),
+  };
+}"""
+
+
+def command(mediator, button: str, page, selector: str, state: str = "visible") -> None:  # type: ignore[no-untyped-def]
+    """The mediator clicks ``button`` until ``page`` shows ``selector``: on this loaded shared machine the Redis
+    layer is at times unreachable and the server closes sockets (1011); a command sent just then is lost, and a
+    person would click again (reconnect.js resends chat and record frames, not commands)."""
+    for _attempt in range(4):
+        mediator.wait_for_selector(button, timeout=60_000).click()
+        try:
+            page.wait_for_selector(selector, state=state, timeout=30_000)
+            return
+        except Exception as error:  # playwright's TimeoutError: click again
+            print("command not seen yet:", button, error)
+    page.wait_for_selector(selector, state=state, timeout=30_000)
+
+
+def caucus(pages, ids, side: str, *, inside: list[str], outside: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """The mediator starts a caucus with ``side``: ``outside`` stops receiving ``inside`` (its pages left the
+    joint Janus room), the caucus goes on, and a subscription from an outside page's own JavaScript is refused."""
+    command(pages["mediator"], f"button[data-cmd=caucus][data-side={side}]", pages[outside[0]],
+            "#rm-wait:has-text('单独沟通')")
+    settle(pages, [inside, outside])
+    for name in outside:
+        for other in inside:
+            stopped(pages[name], ids[other])
+    for name in inside:
+        for other in inside:
+            if other != name:
+                receiving(pages[name], ids[other])
+    if len(outside) > 1:
+        receiving(pages[outside[0]], ids[outside[1]])  # the waiting side still sees each other
+    own = pages["mediator"].evaluate("() => window.yizhanSfu.own()")
+    answers = pages[outside[0]].evaluate(HOSTILE, {"caucusRoom": own["room"], "feed": own["feed"]})
+    print("hostile page in the caucus of", side, answers)
+    for attempt, answer in answers.items():
+        assert answer.get("code") == 433 and not answer.get("offered"), (attempt, answer)  # 433: unauthorized
+    stopped(pages[outside[0]], ids["mediator"])  # and it still receives nothing from the caucus
+    for name, page in pages.items():
+        screenshot(page, f"sfu-{name}-caucus-{side}")
 
 
 def everyone_receives(pages, ids) -> None:  # type: ignore[no-untyped-def]

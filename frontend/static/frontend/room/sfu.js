@@ -57,6 +57,12 @@ function loadJanus() {
   return janusReady;
 }
 
+// When the server runs Janus, janus.js loads at once, while the socket opens and the camera starts, instead of
+// after the welcome (a serial step before the first frame; docs/decisions.md).
+if (document.getElementById("rm-sfu-scripts") && document.getElementById("rm-sfu-scripts").dataset.preload) {
+  loadJanus().catch(() => {}); // a failure is retried at the join
+}
+
 /* ------------------------------------------------------------------------------------------------
  * From the room's frames (main.js calls these).
  * ---------------------------------------------------------------------------------------------- */
