@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import subprocess
 
 import pytest
 
@@ -34,3 +35,27 @@ def require_media_netns() -> None:
 
 def in_media_net(address: str) -> bool:
     return ipaddress.ip_address(address) in MEDIA_NET
+
+
+NFT_TABLE = "yizhan_cut"
+
+
+def cut_media_path() -> None:
+    """Cut every packet to or from the namespace's veth addresses (10.231.0.0/30): ICE, RTP, TURN; a network
+    drop for every WebRTC connection of the test (the kernel here has no netem). nftables of this namespace only:
+    the loopback bridges to PostgreSQL and Redis, the app's socket and Janus's WebSocket on 127.0.0.1 are
+    untouched. Always paired with ``restore_media_path`` (in a ``finally``)."""
+    require_media_netns()
+    net = str(MEDIA_NET)
+    rules = (
+        f"table inet {NFT_TABLE} {{\n"
+        f"  chain input {{ type filter hook input priority -10; ip saddr {net} drop; ip daddr {net} drop; }}\n"
+        f"  chain output {{ type filter hook output priority -10; ip saddr {net} drop; ip daddr {net} drop; }}\n"
+        "}\n"
+    )
+    subprocess.run(["nft", "-f", "-"], input=rules, text=True, check=True)
+
+
+def restore_media_path() -> None:
+    """Undo ``cut_media_path`` (harmless when nothing was cut)."""
+    subprocess.run(["nft", "delete", "table", "inet", NFT_TABLE], check=False, capture_output=True)

@@ -360,6 +360,9 @@ def room_page(request: HttpRequest, member: RoomMember) -> HttpResponse:
         "tags": RecordTag.choices, "outcomes": outcomes, "verification": verification,
         "end_reasons": [(v, label) for v, label in EndReason.choices if v != EndReason.AGREEMENT_REACHED],
         "sides": PartyRole.choices, "recording_notice": recording_notice(),
+        # The SFU's scripts are fetched at page load, beside the socket and the camera, when the server runs
+        # Janus (the welcome still decides the mode: docs/protocol.md "Media").
+        "sfu_preload": getattr(settings, "ROOM_MEDIA", "mesh") == "sfu",
     })
 
 

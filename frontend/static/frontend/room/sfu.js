@@ -11,7 +11,7 @@
 
 import { ME, amAdmitted, state } from "./context.js";
 import { audioTrack, onLocalTrackReplaced, videoTrack } from "./media.js";
-import { quality, summarize } from "./quality.js";
+import { quality, reconnecting, summarize } from "./quality.js";
 import { mediaMode, nextSubstream, sfuMachine, sfuStep, sfuTarget } from "./sfurules.js";
 import { renderTiles, setNetwork } from "./view.js";
 
@@ -55,6 +55,12 @@ function loadJanus() {
       });
   }
   return janusReady;
+}
+
+// When the server runs Janus, janus.js loads at once, while the socket opens and the camera starts, instead of
+// after the welcome (a serial step before the first frame; docs/decisions.md).
+if (document.getElementById("rm-sfu-scripts") && document.getElementById("rm-sfu-scripts").dataset.preload) {
+  loadJanus().catch(() => {}); // a failure is retried at the join
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -114,8 +120,10 @@ async function join(target) {
   const gen = generation;
   const s = { gen, target, janus: null, pub: null, sub: null, subJoined: false, privateId: null, myFeed: null,
     feeds: new Map(), subscribed: new Set(), midMember: new Map(), joined: false, published: false, republish: false,
-    subQueue: Promise.resolve() };
+    subQueue: Promise.resolve(), marks: { join: performance.now() } };
   session = s;
+  const mark = (name) => { if (s.marks[name] === undefined) s.marks[name] = performance.now(); };
+  s.mark = mark;
   const live = () => session === s && generation === gen;
   const fail = (why) => {
     if (!live()) return;
@@ -130,18 +138,21 @@ async function join(target) {
     return;
   }
   if (!live()) return;
+  mark("loaded");
   s.janus = new window.Janus({
     server: target.server,
     token: target.token || undefined,
     iceServers: state.iceServers,
     success: () => {
       if (!live()) return;
+      mark("session");
       s.janus.attach({
         plugin: "janus.plugin.videoroom",
         opaqueId: `yizhan-${ME}`,
         success: (handle) => {
           if (!live()) return;
           s.pub = handle;
+          mark("attached");
           const join = { request: "join", room: target.room, ptype: "publisher", display: String(ME), token: target.token };
           if (target.feed !== null) join.id = target.feed; // the server names my feed (docs/protocol.md)
           handle.send({ message: join });
@@ -150,7 +161,7 @@ async function join(target) {
         onmessage: (msg, jsep) => onPublisherMessage(s, msg, jsep, live, fail),
         onlocaltrack: () => {},
         onremotetrack: () => {},
-        webrtcState: (on) => { if (!on && live() && s.published && !s.republish) fail("publisher connection lost"); },
+        webrtcState: (on) => { if (on) mark("published"); if (!on && live() && s.published && !s.republish) fail("publisher connection lost"); },
         iceState: (ice) => { if (ice === "failed") fail("publisher ICE failed"); },
       });
     },
@@ -169,6 +180,7 @@ function onPublisherMessage(s, msg, jsep, live, fail) {
   const event = msg.videoroom;
   if (event === "joined") {
     s.joined = true;
+    s.mark("joined");
     s.myFeed = msg.id;
     s.privateId = msg.private_id;
     step({ type: "joined", room: s.target.room });
@@ -290,6 +302,7 @@ function subscribe(s, feeds) {
       success: (handle) => {
         if (session !== s) return resolve();
         s.sub = handle;
+        s.mark("subAttached");
         handle.send({ message: { request: "join", room: s.target.room, ptype: "subscriber", private_id: s.privateId, streams, token: s.target.token } });
         return resolve();
       },
@@ -300,7 +313,7 @@ function subscribe(s, feeds) {
       onmessage: (msg, jsep) => onSubscriberMessage(s, msg, jsep),
       onremotetrack: (track, mid, on) => onRemoteTrack(s, track, mid, on),
       // A subscriber whose ICE failed (a network change, a starved phone) receives nothing: start over.
-      iceState: (ice) => { if (ice === "failed" && session === s) step({ type: "failed", room: s.target.room }); },
+      iceState: (ice) => { if (ice === "connected") s.mark("iceConnected"); if (ice === "failed" && session === s) step({ type: "failed", room: s.target.room }); },
       onlocaltrack: () => {},
     });
   });
@@ -341,11 +354,13 @@ function onSubscriberMessage(s, msg, jsep) {
     flushSubscriptions(s);
   }
   if (jsep) {
+    s.mark("offer");
     s.sub.createAnswer({
       jsep,
       tracks: [{ type: "data" }], // audio and video are accepted receive-only; data only if offered
       success: (answer) => {
         if (session !== s) return;
+        s.mark("answer");
         s.sub.send({ message: { request: "start", room: s.target.room }, jsep: answer,
           success: () => { s.subBusy = false; flushSubscriptions(s); },
           error: () => { s.subBusy = false; flushSubscriptions(s); } });
@@ -386,17 +401,27 @@ function retrySubscribe(s, streams) {
   }, 1000);
 }
 
+const NO_PC = { iceConnectionState: "new" };
+
 function peerOf(member) {
   let peer = sfuPeers.get(member);
   if (!peer) {
-    peer = { id: member, stream: new MediaStream(), stats: null, prev: null, mids: new Set() };
+    // `pc` is the subscriber connection that carries this member's streams (view.js reads its ICE state);
+    // `restartedAt` is when its packets stopped (a network drop), `flowingAt` when they came back.
+    peer = { id: member, stream: new MediaStream(), stats: null, prev: null, mids: new Set(), restartedAt: 0,
+      flowingAt: 0, checkAt: 0, checkReceived: 0, get pc() { return subscriberPc() || NO_PC; } };
     sfuPeers.set(member, peer);
   }
   return peer;
 }
 
+/** Whether the media of an SFU peer is coming back: the subscriber's ICE is down, or its packets stopped and
+ * have not flowed since (the D43 rule: a sample after the stall must show them rising). */
+export const sfuPeerReconnecting = (peer) => reconnecting(peer.pc.iceConnectionState, peer.restartedAt, peer.flowingAt);
+
 function onRemoteTrack(s, track, mid, on) {
   if (session !== s) return;
+  if (on) s.mark(`track-${track.kind}`);
   const member = s.midMember.get(String(mid));
   if (member === undefined) return;
   const peer = peerOf(member);
@@ -451,11 +476,27 @@ async function sample() {
   const reports = [...(await pc.getStats()).values()];
   const whole = summarize(reports, sample.prev);
   sample.prev = whole.counters;
+  const now = Date.now();
   for (const peer of sfuPeers.values()) {
     const own = reports.filter((r) => r.type !== "inbound-rtp" || peer.mids.has(String(r.mid)));
     const { stats, counters } = summarize(own, peer.prev);
+    // A network drop: no packet at all from this member for a second or more (even a muted microphone sends
+    // some), after it had flowed. Media is back when a later check shows packets again.
+    if (!peer.checkAt) {
+      peer.checkAt = now;
+      peer.checkReceived = counters.received;
+    } else if (now - peer.checkAt >= 1000) {
+      if (counters.received === peer.checkReceived) {
+        if (peer.flowingAt && !(peer.restartedAt > peer.flowingAt)) peer.restartedAt = now;
+      } else if (peer.checkAt >= peer.restartedAt) {
+        peer.flowingAt = now;
+      }
+      peer.checkAt = now;
+      peer.checkReceived = counters.received;
+    }
     peer.prev = counters;
     peer.stats = stats;
+    if (stats.frames > 0 && session && session.mark) session.mark("firstFrame");
   }
   return whole.stats;
 }
@@ -471,15 +512,18 @@ export function sfuSubstream(substream) {
   return true;
 }
 
+let ticks = 0;
+
 async function tick() {
   if (mode !== "sfu") return;
+  ticks += 1;
   let stats = null;
   try {
     stats = await sample();
   } catch {
     return; // closed meanwhile
   }
-  if (stats) {
+  if (stats && ticks % 2 === 0) { // the layer rules count samples 2 s apart
     const next = nextSubstream(layer, quality(stats));
     if (next.substream !== layer.substream) sfuSubstream(next.substream);
     layer = next;
@@ -487,7 +531,7 @@ async function tick() {
   setNetwork();
   renderTiles();
 }
-setInterval(tick, 2000);
+setInterval(tick, 1000); // each second: a network drop shows within about 2 s
 
 /* For the browser tests and support staff: read-only views. */
 window.yizhanSfu = {
@@ -502,6 +546,24 @@ window.yizhanSfu = {
     for (const peer of sfuPeers.values()) out[peer.id] = peer.stats ? peer.stats.frames : 0;
     return out;
   },
+  async audioEnergy() {
+    await sample();
+    const out = {};
+    for (const peer of sfuPeers.values()) out[peer.id] = peer.stats ? peer.stats.audioEnergy : 0;
+    return out;
+  },
+  /** The track ids my publisher sends (a re-acquired microphone must be among them). */
+  sendersCarry() {
+    const pc = session && session.pub && session.pub.webrtcStuff ? session.pub.webrtcStuff.pc : null;
+    return pc ? pc.getSenders().filter((x) => x.track).map((x) => x.track.id) : [];
+  },
+  /** What this page itself holds of the SFU (its own welcome's server and token, its feed and private id): the
+   * browser test plays a hostile page with it. */
+  own: () => (session ? { server: session.target.server, token: session.target.token, room: session.target.room,
+    feed: session.myFeed, privateId: session.privateId } : null),
+  /** When the last join got where (ms, performance.now()): join start, janus.js loaded, session, publisher
+   * joined, subscriber offer, answer sent, subscriber ICE connected, first remote frame. */
+  timeline: () => ({ ...(session ? session.marks : {}) }),
   async bytesSent() {
     const s = session;
     const pc = s && s.pub && s.pub.webrtcStuff ? s.pub.webrtcStuff.pc : null;

@@ -6,7 +6,7 @@ import { audioTrack, micStatus, videoTrack } from "./media.js";
 import { overall, quality } from "./quality.js";
 import { hasSocket, socketOpen } from "./reconnect.js";
 import { renderRecord } from "./record.js";
-import { sfuPeers } from "./sfu.js";
+import { sfuPeerReconnecting, sfuPeers } from "./sfu.js";
 import { peerReconnecting, peers } from "./signaling.js";
 import { chatScope, presides, spaceKind, spaceOf, visibleMembers, waitReason } from "./spaces.js";
 
@@ -128,7 +128,7 @@ export function renderTiles() {
     const badges = [roleLabel(m)];
     if (m.muted) badges.push(TEXT.muted);
     tile.querySelector(".rm-role").textContent = badges.join(" · ");
-    const back = Boolean(peer && peerReconnecting(peer));
+    const back = Boolean(peer && (peers.has(m.member) ? peerReconnecting(peer) : sfuPeerReconnecting(peer)));
     const q = back ? "reconnecting" : peer ? quality(peer.stats, peer.pc.iceConnectionState) : "none";
     tile.classList.toggle("reconnecting", back);
     tile.querySelector(".rm-q").dataset.q = q;
@@ -167,9 +167,9 @@ export function renderControls() {
 export function roomLevel() {
   const list = [...peers.values()];
   if (hasSocket() && !socketOpen() && state.you) return "reconnecting";
-  if (socketOpen() && list.some(peerReconnecting)) return "reconnecting";
+  if (socketOpen() && (list.some(peerReconnecting) || [...sfuPeers.values()].some(sfuPeerReconnecting))) return "reconnecting";
   const levels = list.map((p) => quality(p.stats, p.pc.iceConnectionState));
-  for (const p of sfuPeers.values()) levels.push(quality(p.stats)); // the SFU's remote feeds (sfu.js)
+  for (const p of sfuPeers.values()) levels.push(quality(p.stats, p.pc.iceConnectionState)); // the SFU's feeds (sfu.js)
   return overall(socketOpen(), levels);
 }
 
