@@ -173,6 +173,11 @@ if CHANNEL_LAYER_BACKEND in {"redis", "redis-pubsub"} and not REDIS_URL:
     raise ImproperlyConfigured("CHANNEL_LAYER=redis needs REDIS_URL.")
 
 
+# The core layer's pool (read even when the pub/sub layer is chosen, so a malformed value stops start-up).
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200, minimum=1)
+REDIS_POOL_TIMEOUT = env_int("REDIS_POOL_TIMEOUT", 10, minimum=1)
+
+
 def redis_channel_layer(url: str, prefix: str) -> dict[str, object]:
     """The Redis channel layer config used in production and in the tests that claim Redis.
 
@@ -187,8 +192,8 @@ def redis_channel_layer(url: str, prefix: str) -> dict[str, object]:
                     "address": url,
                     "socket_timeout": None,
                     "socket_connect_timeout": 5,
-                    "max_connections": env_int("REDIS_MAX_CONNECTIONS", 200, minimum=1),
-                    "timeout": env_int("REDIS_POOL_TIMEOUT", 10, minimum=1),
+                    "max_connections": REDIS_MAX_CONNECTIONS,
+                    "timeout": REDIS_POOL_TIMEOUT,
                 }
             ],
             "prefix": f"{prefix}:asgi",

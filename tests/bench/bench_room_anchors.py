@@ -69,7 +69,7 @@ def test_room_socket_beside_the_anchors(world):
                        else f"{'':>15} {'':>9} {'':>6} {u['load']:>5.1f}")
         print(f"{name:<34} {u['p50']:>12.2f} {u['p99']:>8.2f} {loaded_cols}")
     for layer in LAYERS:
-        bench = "room_fan_out" if layer == "redis" else f"room_fan_out_{layer}"
+        bench = f"room_fan_out_{layer}"
         u, ld = out[layer]["unloaded"], out[layer]["loaded"]
         note = f"layer {layer}; floor (Redis publish→subscribe) p50 {floor['p50']:.3f} / p99 {floor['p99']:.3f} ms"
         record_figure(bench, "unloaded_p50", u["p50"], "ms", goal=GOAL_P50_MS, anchor_name="plain Channels + pubsub",
