@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from tests.bench.anchor_support import anchor_peer, anchor_rooms, redis_peer
-from tests.bench.bench_room_signaling import loaded, unloaded
-from tests.bench.results_support import load_average, record_figure, size
+from tests.bench.bench_room_signaling import loaded, room_peer, unloaded
+from tests.bench.results_support import load_average, record_figure, size, smoke
 from tests.bench.room_bench_support import ANCHOR_APP, cores, make_rooms, percentile, run_async, uvicorn_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
@@ -41,17 +41,20 @@ def measure(world: Any, rooms: int) -> dict[str, dict[str, dict[str, float]]]:
     """{server: {"unloaded": figures, "loaded": figures}} for the project on each layer, the anchor and
     the floor (unloaded only)."""
     out: dict[str, dict[str, dict[str, float]]] = {}
+
+    def both(name: str, all_rooms: list[list[str]], peer: Any, **worker: Any) -> None:
+        with uvicorn_worker(**worker) as server:
+            out[name] = {"unloaded": _figures(run_async(unloaded(server, all_rooms[:1], peer)))}
+            if smoke():  # the smoke run of `make test`: one worker for both loads
+                out[name]["loaded"] = _figures(run_async(loaded(server, all_rooms[1:], peer)))
+                return
+        with uvicorn_worker(**worker) as server:  # a fresh worker: nothing left from the unloaded run
+            out[name]["loaded"] = _figures(run_async(loaded(server, all_rooms[1:], peer)))
+
     for layer in LAYERS:
-        project_rooms = make_rooms(world, 1 + rooms)
-        with uvicorn_worker(layer=layer) as server:
-            out[layer] = {"unloaded": _figures(run_async(unloaded(server, project_rooms[:1])))}
-        with uvicorn_worker(layer=layer) as server:  # a fresh worker: nothing left from the unloaded run
-            out[layer]["loaded"] = _figures(run_async(loaded(server, project_rooms[1:])))
+        both(layer, make_rooms(world, 1 + rooms), room_peer, layer=layer)
     plain = anchor_rooms(1 + rooms)
-    with uvicorn_worker(app=ANCHOR_APP) as server:
-        out["anchor"] = {"unloaded": _figures(run_async(unloaded(server, plain[:1], anchor_peer)))}
-    with uvicorn_worker(app=ANCHOR_APP) as server:
-        out["anchor"]["loaded"] = _figures(run_async(loaded(server, plain[1:], anchor_peer)))
+    both("anchor", plain, anchor_peer, app=ANCHOR_APP)
     out["floor"] = {"unloaded": _figures(run_async(unloaded(os.environ["REDIS_URL"], plain[:1], redis_peer)))}
     return out
 

@@ -114,14 +114,14 @@ def uvicorn_worker(*, extra_env: dict[str, str] | None = None, app: str = PROJEC
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # Django's start-up alone takes seconds on a loaded machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited with {process.returncode}")
             with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.2):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not listen within 20 s")
+                raise RuntimeError("uvicorn did not listen within 60 s")
             time.sleep(0.05)
         yield f"http://{HOST}:{port}"
     finally:
