@@ -112,6 +112,20 @@ if not DEBUG and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresq
     # Production on the embedded SQLite default would lose row locks, compare-and-set under load and the
     # audit trigger; refuse rather than run quietly on it.
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...) when DEBUG is off.")
+# psycopg's connection pool (decisions D-scale-2): on by default on PostgreSQL with DEBUG off (the workers
+# of the deployment and the benches), off under DEBUG (the tests drop their database and want no idle
+# connections; DB_POOL=1 turns it on there too). Django's pool replaces persistent connections (it refuses
+# CONN_MAX_AGE > 0 with it); with DB_POOL=0 the persistent connections above stay.
+DB_POOL = env_bool("DB_POOL", not DEBUG) and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DB_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Every thread that queries holds one connection while it runs: the room sockets' ROOM_DB_THREADS,
+        # Channels' and asgiref's sync threads for the HTTP views, Celery's eager tasks.
+        "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 20, minimum=1),
+        "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: one writer at a time is enough for a demo; wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -149,13 +163,19 @@ if not DEBUG and not REDIS_URL:
     # Without it production would run an in-memory channel layer per process and tasks in-process.
     raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off (channel layer and Celery broker).")
 REDIS_PREFIX = env_str("REDIS_PREFIX", "yizhan") or "yizhan"
-CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis" if REDIS_URL else "memory")
+# With Redis, the pub/sub layer by default (decisions D-scale-1); CHANNEL_LAYER=redis is the core layer.
+CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis-pubsub" if REDIS_URL else "memory")
 if CHANNEL_LAYER_BACKEND not in {"redis", "redis-pubsub", "memory"}:
     raise ImproperlyConfigured(
         f"CHANNEL_LAYER must be 'redis', 'redis-pubsub' or 'memory', got {CHANNEL_LAYER_BACKEND!r}."
     )
 if CHANNEL_LAYER_BACKEND in {"redis", "redis-pubsub"} and not REDIS_URL:
     raise ImproperlyConfigured("CHANNEL_LAYER=redis needs REDIS_URL.")
+
+
+# The core layer's pool (read even when the pub/sub layer is chosen, so a malformed value stops start-up).
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200, minimum=1)
+REDIS_POOL_TIMEOUT = env_int("REDIS_POOL_TIMEOUT", 10, minimum=1)
 
 
 def redis_channel_layer(url: str, prefix: str) -> dict[str, object]:
@@ -172,8 +192,8 @@ def redis_channel_layer(url: str, prefix: str) -> dict[str, object]:
                     "address": url,
                     "socket_timeout": None,
                     "socket_connect_timeout": 5,
-                    "max_connections": env_int("REDIS_MAX_CONNECTIONS", 200, minimum=1),
-                    "timeout": env_int("REDIS_POOL_TIMEOUT", 10, minimum=1),
+                    "max_connections": REDIS_MAX_CONNECTIONS,
+                    "timeout": REDIS_POOL_TIMEOUT,
                 }
             ],
             "prefix": f"{prefix}:asgi",
@@ -183,13 +203,21 @@ def redis_channel_layer(url: str, prefix: str) -> dict[str, object]:
     }
 
 
+def redis_pubsub_channel_layer(url: str, prefix: str) -> dict[str, object]:
+    """Redis publish/subscribe (realtime.layers.RedisPubSubChannelLayer, on channels_redis.pubsub): the least
+    work per message, measured against the core layer in tests/bench/bench_room_anchors.py. It loses what is
+    published while a worker's subscription reconnects to Redis: room events come back through the seq
+    repair (D24), presence and signals are sent again by the clients that reconnect."""
+    return {
+        "BACKEND": "realtime.layers.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [{"address": url, "socket_connect_timeout": 5}], "prefix": f"{prefix}:asgi"},
+    }
+
+
 if CHANNEL_LAYER_BACKEND == "redis":
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL or "", REDIS_PREFIX)}
 elif CHANNEL_LAYER_BACKEND == "redis-pubsub":
-    # Redis publish/subscribe (channels_redis.pubsub), measured against the core layer in the room benches:
-    # it loses what is published while a subscriber reconnects to Redis, which the room's seq repair covers.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"}}}
+    CHANNEL_LAYERS = {"default": redis_pubsub_channel_layer(REDIS_URL or "", REDIS_PREFIX)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -72,6 +72,12 @@ LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 # The heartbeat, answered before parsing, validation and dispatch (two thirds of all inbound frames).
 PING_FRAMES = frozenset({'{"type":"ping"}', '{"type": "ping"}'})
 PONG = '{"type":"pong"}'
+# A dropped socket's presence is cleared this many seconds later, unless the member is back on this worker by
+# then (decisions D-scale-3): in a reconnect storm the clears no longer queue ahead of the rejoins.
+PRESENCE_CLEAR_DELAY = 2.0
+# The newest socket of each member on this worker (member id -> channel name), and the delayed clears.
+_current_channel: dict[int, str] = {}
+_pending_clears: set[asyncio.Task[None]] = set()
 
 
 @functools.cache
@@ -174,6 +180,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _enter(self, member_id: int) -> None:
         self.member_id = member_id
+        _current_channel[member_id] = self.channel_name
         layer = self.channel_layer
         # An older socket of this member closes with 4001; ours is not in the group yet.
         await layer.group_send(room_member_group(self.room_id, member_id),
@@ -269,6 +276,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await layer.group_discard(room_member_group(self.room_id, self.member_id), self.channel_name)
         if self.replaced:
             return
+        task = asyncio.ensure_future(self._clear_presence_later())
+        _pending_clears.add(task)
+        task.add_done_callback(_pending_clears.discard)
+
+    async def _clear_presence_later(self) -> None:
+        """Clear this socket's presence after ``PRESENCE_CLEAR_DELAY``, unless a newer socket of the member
+        came in on this worker meanwhile (it set the presence itself; the clear, compare-and-set on the
+        channel, would change nothing). A newer socket on another worker is seen by the compare-and-set."""
+        assert self.member_id is not None
+        await asyncio.sleep(PRESENCE_CLEAR_DELAY)
+        if _current_channel.get(self.member_id) not in (None, self.channel_name):
+            return
         try:
             was_current = await db(room_entry.room_presence_clear)(
                 member_id=self.member_id, channel=self.channel_name
@@ -276,6 +295,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("clearing presence of room member %s failed", self.member_id)
             return
+        finally:
+            if _current_channel.get(self.member_id) == self.channel_name:
+                del _current_channel[self.member_id]
         if was_current:
             await self._live_dropped()
             with contextlib.suppress(*LAYER_ERRORS):
@@ -309,15 +331,17 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.closing or self.member_id is None:
             return
         self.last_heard = time.monotonic()
+        if text_data in PING_FRAMES:
+            # The heartbeat (two thirds of inbound frames): answered before the rate limiter, parsing,
+            # validation and dispatch, and not counted against the budget (decisions D-scale-1). A pong costs
+            # no more than reading the frame did.
+            await self.send(text_data=PONG)
+            return
         if not self.bucket.take():
             if self.bucket.far_over:
                 await self._close(CLOSE_RATE)
             elif self.bucket.overflow == 1:
                 await self._error("rate_limited", _("发送过于频繁，请稍后再试。"))
-            return
-        if text_data in PING_FRAMES:
-            # Answered before parsing, validation and dispatch; still counted, so a flood of pings is closed.
-            await self.send(text_data=PONG)
             return
         frame = f.parse_frame(text_data, bytes_data)
         if isinstance(frame, f.FrameError):

@@ -20,13 +20,15 @@ from websockets.exceptions import ConnectionClosed
 
 from realtime.peer import RoomPeer
 from tests.bench.results_support import record_result
-from tests.bench.room_bench_support import cores, make_rooms, percentile, run_async, uvicorn_worker
+from tests.bench.room_bench_support import bench_layer, cores, make_rooms, percentile, run_async, uvicorn_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 RATE_PER_ROOM = 2.0  # signal frames a second
 SECONDS = 20.0
 UNLOADED_FRAMES = 500
+SETTLE = 3.0  # seconds after the last join for its presence frames to settle
+STRAGGLERS = 2.0  # seconds after the last frame sent for the last ones to arrive
 
 
 class Meter:
@@ -46,37 +48,40 @@ class Meter:
             self.latencies.append(received_at - sent)
             self.arrived.set()
 
-    async def signal(self, sender: RoomPeer, to: int, key: str) -> None:
+    async def signal(self, sender: Any, to: int, key: str) -> None:
         self.sent[key] = time.perf_counter()
         with contextlib.suppress(ConnectionError, ConnectionClosed):  # a socket that dropped: counted as lost
             await sender.send({"type": "signal", "to": to,
                                "data": {"candidate": {"candidate": "", "sdpMid": key, "sdpMLineIndex": 0}}})
 
 
-async def connect_all(server: str, rooms: list[list[str]], meter: Meter) -> list[list[RoomPeer]]:
+def room_peer(*, server: str, ws_url: str, on_frame: Any) -> Any:
+    return RoomPeer(server=server, ws_url=ws_url, media=False, dead_after=30, on_frame=on_frame)
+
+
+async def connect_all(server: str, rooms: list[list[str]], meter: Meter, peer: Any = room_peer) -> list[list[Any]]:
     """Connect every member, 20 at a time (a ramp, not a storm: that is the other benchmark). Joins are slow
     on one worker (see the reconnect benchmark), so the clients allow 30 s of silence while the ramp lasts
     rather than the doc's 2 s, which would make them reconnect and feed the queue."""
-    peers = [[RoomPeer(server=server, ws_url=url, media=False, dead_after=30, on_frame=meter.on_frame)
-              for url in room] for room in rooms]
-    flat = [peer for room in peers for peer in room]
+    peers = [[peer(server=server, ws_url=url, on_frame=meter.on_frame) for url in room] for room in rooms]
+    flat = [one for room in peers for one in room]
     for n in range(0, len(flat), 20):
-        await asyncio.gather(*(peer.start() for peer in flat[n:n + 20]))
-    await asyncio.sleep(3)  # let the joins' presence frames settle
-    for peer in flat:
-        peer.dead_after = None
+        await asyncio.gather(*(one.start() for one in flat[n:n + 20]))
+    await asyncio.sleep(SETTLE)  # let the joins' presence frames settle
+    for one in flat:
+        one.dead_after = None
     return peers
 
 
-async def loaded(server: str, rooms: list[list[str]]) -> tuple[list[float], int, int]:
+async def loaded(server: str, rooms: list[list[str]], peer: Any = room_peer) -> tuple[list[float], int, int]:
     meter = Meter()
-    peers = await connect_all(server, rooms, meter)
+    peers = await connect_all(server, rooms, meter, peer)
     loop = asyncio.get_running_loop()
     started = loop.time() + 0.1
     count = [0]
 
-    async def room_traffic(index: int, members: list[RoomPeer]) -> None:
-        ids = [peer.member_id for peer in members]
+    async def room_traffic(index: int, members: list[Any]) -> None:
+        ids = [one.member_id for one in members]
         offset = index / len(peers) / RATE_PER_ROOM  # spread the rooms over one period
         n = 0
         while True:
@@ -89,16 +94,16 @@ async def loaded(server: str, rooms: list[list[str]]) -> tuple[list[float], int,
             n += 1
 
     await asyncio.gather(*(room_traffic(i, members) for i, members in enumerate(peers)))
-    await asyncio.sleep(2)  # stragglers
+    await asyncio.sleep(STRAGGLERS)
     lost = len(meter.sent)
-    await asyncio.gather(*(peer.close() for room in peers for peer in room))
+    await asyncio.gather(*(one.close() for room in peers for one in room))
     return meter.latencies, count[0], lost
 
 
-async def unloaded(server: str, rooms: list[list[str]]) -> tuple[list[float], int, int]:
+async def unloaded(server: str, rooms: list[list[str]], peer: Any = room_peer) -> tuple[list[float], int, int]:
     meter = Meter()
-    (members,) = await connect_all(server, rooms, meter)
-    ids = [peer.member_id for peer in members]
+    (members,) = await connect_all(server, rooms, meter, peer)
+    ids = [one.member_id for one in members]
     lost = 0
     for n in range(UNLOADED_FRAMES):
         meter.arrived.clear()
@@ -109,7 +114,7 @@ async def unloaded(server: str, rooms: list[list[str]]) -> tuple[list[float], in
         except TimeoutError:
             lost += 1
         await asyncio.sleep(0.005)
-    await asyncio.gather(*(peer.close() for peer in members))
+    await asyncio.gather(*(one.close() for one in members))
     return meter.latencies, UNLOADED_FRAMES, lost
 
 
@@ -147,8 +152,9 @@ def test_room_signaling_latency_on_one_worker(world):
         lines.append(report(f"{size} rooms x 4, 2 msg/s/room", *result, goal_ms=GOALS_MS.get(size, 25.0)))
         figures[f"rooms_{size}"] = figures_of(result, goal_p99_ms=GOALS_MS.get(size, 25.0))
     figures["load_average_1m"] = round(os.getloadavg()[0], 2)
-    layer = os.environ.get("ROOM_BENCH_LAYER", "redis")
-    record_result("room_signaling" if layer == "redis" else f"room_signaling_{layer}", {**figures, "layer": layer})
+    layer = bench_layer()
+    bench = "room_signaling" if layer == "redis-pubsub" else f"room_signaling_{layer}"
+    record_result(bench, {**figures, "layer": layer})
     print(f"\nroom signaling relay, one uvicorn worker + Redis layer, clients on the same machine ({cores()})")
     print(f"{'':<28} {'frames':>7} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6}")
     for line in lines:

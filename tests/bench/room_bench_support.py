@@ -27,6 +27,14 @@ from tests.process_support import database_url_for_subprocess
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
+PROJECT_APP = "config.asgi:application"
+ANCHOR_APP = "tests.bench.anchor_asgi:application"
+
+
+def bench_layer() -> str:
+    """The channel layer of the project's worker in the benches: ``ROOM_BENCH_LAYER`` or the settings'
+    default with Redis (the pub/sub layer, decisions D-scale-1)."""
+    return os.environ.get("ROOM_BENCH_LAYER", "redis-pubsub")
 
 
 def make_rooms(world, count: int) -> list[list[str]]:
@@ -72,9 +80,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def uvicorn_worker(*, extra_env: dict[str, str] | None = None, app: str = PROJECT_APP, workers: int = 1,
+                   layer: str | None = None) -> Iterator[str]:
     """One uvicorn worker (uvloop, websockets-sansio) serving ``config.asgi`` with production settings
-    (DEBUG off) on the test database and the Redis channel layer. Yields the site's origin URL."""
+    (DEBUG off) on the test database and the Redis channel layer. Yields the site's origin URL.
+    ``app=ANCHOR_APP``: the anchor (tests/bench/anchor_asgi.py) instead; ``workers=2``: two uvicorn worker
+    processes on one port (the kernel spreads the connections); ``layer``: ``redis`` or ``redis-pubsub``
+    (default ``ROOM_BENCH_LAYER``, else ``redis``)."""
     if not os.environ.get("REDIS_URL"):
         raise RuntimeError("the room benchmarks need REDIS_URL (make bench sets it)")
     port = free_port()
@@ -83,28 +95,33 @@ def uvicorn_worker(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
         "DEBUG": "0", "SECRET_KEY": "bench-only-" + "x" * 40, "ALLOWED_HOSTS": f"{HOST},localhost",
         "SECURE_SSL_REDIRECT": "0", "DATABASE_URL": database_url_for_subprocess(),
         # ROOM_BENCH_LAYER=redis-pubsub: the same worker on channels_redis' pub/sub layer.
-        "CHANNEL_LAYER": os.environ.get("ROOM_BENCH_LAYER", "redis"),
+        "CHANNEL_LAYER": layer or bench_layer(),
         "LOG_LEVEL": "WARNING", "SMS_BACKEND": "console", "SIGNING_CA": "local", **(extra_env or {}),
     }
     # ROOM_BENCH_PROFILE=<file>: profile the worker's event loop thread with cProfile (pstats file).
     profile = os.environ.get("ROOM_BENCH_PROFILE")
+    # ROOM_BENCH_PYSPY=<file>: sample the worker (every thread, idle ones left out) with py-spy, collapsed
+    # stacks in <file> (py-spy is not pinned: `pip install py-spy` into the venv to use it).
+    pyspy = os.environ.get("ROOM_BENCH_PYSPY")
+    sampler = [str(Path(sys.executable).with_name("py-spy")), "record", "-f", "raw", "-r", "200", "-o", pyspy, "--"]
     command = [
+        *(sampler if pyspy and app == PROJECT_APP else []),
         sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []),
-        "-m", "uvicorn", "config.asgi:application", "--host", HOST, "--port", str(port),
+        "-m", "uvicorn", app, "--workers", str(workers), "--host", HOST, "--port", str(port),
         "--loop", os.environ.get("ROOM_BENCH_LOOP", "uvloop"), "--ws", "websockets-sansio",
         "--ws-ping-interval", "0", "--no-access-log", "--log-level", "warning", "--backlog", "4096",
         "--lifespan", "off",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # Django's start-up alone takes seconds on a loaded machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited with {process.returncode}")
             with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.2):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not listen within 20 s")
+                raise RuntimeError("uvicorn did not listen within 60 s")
             time.sleep(0.05)
         yield f"http://{HOST}:{port}"
     finally:

@@ -351,10 +351,27 @@ async def test_flood_of_frames_is_rate_limited_then_closed_with_4429(world):
     async with room_socket(room.pk, headers=await headers_for(world.applicant)) as socket:
         await connect_welcome(socket)
         for _ in range(1000):  # far more than the burst plus what trickles back while they are read
-            await socket.send_json_to({"type": "ping"})
+            await socket.send_json_to({"type": "signal", "to": 999999, "data": {"candidate": {}}})
         frames = await drain(socket, quiet=0.5)
-        assert {"rate_limited"} == {f["code"] for f in frames if f["type"] == "error"}
+        assert {"rate_limited", "not_in_space"} == {f["code"] for f in frames if f["type"] == "error"}
         assert frames[-1] == {"type": "__close__", "code": 4429}
+
+
+async def test_heartbeats_do_not_count_against_the_rate_limit(world):
+    """Pings are answered before the rate limiter: a thousand in a row all get their pong, the socket stays
+    open, and the budget is still whole for the frames that follow."""
+    _case, room, _m = await sync(joint_room, world)
+    async with room_socket(room.pk, headers=await headers_for(world.applicant)) as socket:
+        await connect_welcome(socket)
+        for _ in range(1000):  # what closed the socket with 4429 when pings were counted
+            await socket.send_to(text_data='{"type":"ping"}')
+        frames = await drain(socket, quiet=0.5)
+        assert [f for f in frames if f["type"] != "presence"] == [{"type": "pong"}] * 1000
+        for _ in range(20):  # within the burst: none refused
+            await socket.send_json_to({"type": "signal", "to": 999999, "data": {"candidate": {}}})
+        frames = await drain(socket, quiet=0.3)
+        assert {f["code"] for f in frames if f["type"] == "error"} == {"not_in_space"}
+        assert len([f for f in frames if f["type"] == "error"]) == 20
 
 
 @pytest.mark.redis

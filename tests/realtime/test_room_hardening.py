@@ -75,7 +75,7 @@ async def test_a_lost_broadcast_is_repaired_with_a_fresh_welcome(world, monkeypa
             await sync(room_record.room_chat_post, member=m["mediator"], text="后来的一句", client_id="m1")
         await deliver(room.pk, kept[1])  # the first broadcast never arrives (a full channel drops it)
 
-        frames = await drain(alice, quiet=0.6)
+        frames = await drain(alice, quiet=1.5)  # the gap wait plus a resync read on a loaded machine
 
     welcomes = [frame for frame in frames if frame["type"] == "welcome"]
     assert welcomes, frames
@@ -216,3 +216,38 @@ async def test_a_socket_replaced_by_a_newer_one_never_announces_its_member_offli
                 seen = [frame for frame in await drain(mediator, quiet=0.5) if frame["type"] == "presence"]
 
     assert seen and all(frame["online"] for frame in seen if frame["member"] == m["applicant"].pk)
+
+
+async def test_a_dropped_socket_is_announced_offline_after_the_delay_unless_its_member_came_back(
+    world, monkeypatch
+):
+    """Presence of a closed socket is cleared PRESENCE_CLEAR_DELAY later (not in the reconnect's way); a
+    member back on this worker meanwhile is never announced offline and costs no clearing query."""
+    monkeypatch.setattr(room_consumer, "PRESENCE_CLEAR_DELAY", 1.0)
+    clears: list[int] = []
+    original = room_entry.room_presence_clear
+
+    def counted(**kwargs: Any) -> bool:
+        clears.append(kwargs["member_id"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(room_entry, "room_presence_clear", counted)
+    _case, room, m = await sync(joint_room, world)
+    applicant = m["applicant"].pk
+    async with room_socket(room.pk, headers=await headers_for(world.mediator)) as mediator:
+        await connect_welcome(mediator)
+        async with room_socket(room.pk, headers=await headers_for(world.applicant)) as first:
+            await connect_welcome(first)
+        async with room_socket(room.pk, headers=await headers_for(world.applicant)) as again:  # back at once
+            await connect_welcome(again)
+            await asyncio.sleep(1.2)  # the first socket's delayed clear has come due
+            seen = [f for f in await drain(mediator, quiet=0.3) if f["type"] == "presence" and f["member"] == applicant]
+            assert seen and all(f["online"] for f in seen)
+            assert clears == []
+            assert await sync(lambda: RoomMember.objects.get(pk=applicant).online_channel) != ""
+        # Gone for good: offline once the delay has passed, and the row says so.
+        started = time.monotonic()
+        seen = await frames_until(mediator, lambda f: f["type"] == "presence" and f["member"] == applicant)
+        assert seen[-1]["online"] is False and time.monotonic() - started >= 0.5
+        assert clears == [applicant]
+        assert await sync(lambda: RoomMember.objects.get(pk=applicant).online_channel) == ""
