@@ -40,13 +40,20 @@ ARGS ?=
 # otherwise pytest runs here and the tests marked `media` fail with a message.
 MEDIA_NETNS ?= yizhan-test
 IN_MEDIA_NETNS = $(if $(filter 0,$(shell id -u)),scripts/media-netns.sh exec $(MEDIA_NETNS),)
+# pytest-xdist: PYTEST_WORKERS processes share the suite (much of it waits on Chromium, media, Janus and
+# sleeps). Each worker has its own test database (pytest-django's test_<name>_gw<n>) and Redis prefix
+# (REDIS_PREFIX-gw<n>, tests/conftest.py); --dist loadgroup keeps @pytest.mark.xdist_group tests on one worker.
+# PYTEST_WORKERS=0 runs serially in one process, as before (handy for one test: no workers to start).
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 
 .PHONY: help run test bench lint lock clean system services test-setup
 
 help:
 	@echo "make run    serve the demo on http://$(HOST):$(PORT)/ (SQLite, in-memory layer, demo accounts)"
 	@echo "make test   install what is missing, start PostgreSQL/Redis, lint, type-check, node --test, pytest"
-	@echo "            one test: make test ARGS=\"tests/path.py::test_name\""
+	@echo "            one test: make test ARGS=\"tests/path.py::test_name\" PYTEST_WORKERS=0"
+	@echo "            PYTEST_WORKERS=2 pytest processes by default (0: serially in one process)"
 	@echo "make bench  the benchmarks in tests/bench (bench_*.py), BENCH_RUNS=3 times: var/bench/report.md"
 	@echo "make lint   ruff + mypy + lint-imports (the layer contracts)"
 	@echo "make lock   pin the dependencies of pyproject.toml anew in requirements/*.txt (LOCK_ARGS=--upgrade)"
@@ -121,7 +128,7 @@ test: test-setup lint
 	node --test tests/js/*.test.mjs
 	$(TEST_ENV) $(MANAGE) makemigrations --check --dry-run
 	@if [ -n "$(LOCALE_DIRS)" ]; then echo "compilemessages"; $(TEST_ENV) $(COMPILEMESSAGES); fi
-	$(TEST_ENV) $(IN_MEDIA_NETNS) $(VENV)/bin/pytest --create-db $(ARGS)
+	$(TEST_ENV) $(IN_MEDIA_NETNS) $(VENV)/bin/pytest --create-db $(PYTEST_PARALLEL) $(ARGS)
 
 # Benchmarks: BENCH_RUNS runs of tests/bench/bench_*.py (the issue asks for the median of three), each figure
 # recorded with its run and the load average (tests/bench/results_support.py); then var/bench/results.json

@@ -3,6 +3,7 @@ two parties, one with a lawyer, an outsider, a clerk and a judge)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -27,6 +28,17 @@ from mediation.models import Agent, Case, CaseMediator, Organisation, Party, Use
 from mediation.services.cases import case_create, case_transition
 from tests.factories import CourtFactory, OrganisationFactory, UserFactory, add_member, make_mediator, make_resident_id
 from tests.media_support import require_media_netns
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config, specs):
+    """Under pytest-xdist (`make test` PYTEST_WORKERS) each worker keeps its Redis keys under its own prefix,
+    as pytest-django gives each its own test database (``test_<name>_gw0``). The variable is set in the
+    worker's environment before Django reads its settings, so the channel layer, Celery and every process a
+    test starts (a Celery worker) agree on it; the tests that delete "their" keys delete only the worker's."""
+    prefix = os.environ.get("REDIS_PREFIX") or "yizhan"
+    for number, spec in enumerate(specs):
+        spec.env.setdefault("REDIS_PREFIX", f"{prefix}-gw{number}")
 
 
 @pytest.fixture(scope="session", autouse=True)

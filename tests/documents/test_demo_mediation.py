@@ -23,7 +23,9 @@ from mediation.choices import CaseStatus, ObligationStatus
 from mediation.management.commands.seed_demo import CONFIRMATION_CASE_TITLE, DEMO_CASE_TITLE
 from mediation.models import Case, Obligation, ServiceRecord
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# One worker takes the whole module under pytest-xdist (--dist loadgroup): the demo fixture runs once per
+# process, and it is the slow part.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("demo_mediation")]
 
 
 def _pdfsig(path) -> str:

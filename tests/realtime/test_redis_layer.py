@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from channels.layers import get_channel_layer
+from django.conf import settings as django_settings
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -47,12 +49,26 @@ async def prefix() -> AsyncIterator[str]:
         await delete_keys(url, f"{prefix}:*")
 
 
+def other_workers_prefix() -> bytes | None:
+    """Under pytest-xdist each worker has its own prefix, ``<base>-gw<n>`` (tests/conftest.py): the keys of
+    the other workers, which write to the same Redis DB meanwhile, are theirs and not a leak of this layer."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not django_settings.REDIS_PREFIX.endswith(f"-{worker}"):
+        return None
+    return django_settings.REDIS_PREFIX.removesuffix(worker).encode() + b"gw"
+
+
 async def all_keys() -> set[bytes]:
+    """Every key of the test Redis DB but those of the other xdist workers."""
     client = aioredis.Redis.from_url(redis_url())
+    ours, others = django_settings.REDIS_PREFIX.encode(), other_workers_prefix()
     try:
-        return {key async for key in client.scan_iter(count=1000)}
+        keys = {key async for key in client.scan_iter(count=1000)}
     finally:
         await client.aclose()
+    if others is None:
+        return keys
+    return {key for key in keys if not key.startswith(others) or key.startswith((ours + b"-", ours + b":"))}
 
 
 async def burst_of_group_sends(layer: Any) -> list[Any]:
