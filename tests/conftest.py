@@ -41,6 +41,16 @@ def pytest_xdist_setupnodes(config, specs):
         spec.env.setdefault("REDIS_PREFIX", f"{prefix}-gw{number}")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under xdist's ``--dist loadgroup`` every WebRTC media test runs on one worker, one after another: two
+    rooms of Chromium video at once on 2 cores starve each other's encoders ("no rising frames"). Runs before
+    xdist's own hook, which reads the ``xdist_group`` marks into the node ids."""
+    for item in items:
+        if item.get_closest_marker("media") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group("media"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _require_postgresql(django_db_setup, django_db_blocker):
     """The suite claims real PostgreSQL; refuse to pass quietly against SQLite."""
