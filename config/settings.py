@@ -112,7 +112,7 @@ if not DEBUG and DATABASES["default"]["ENGINE"] != "django.db.backends.postgresq
     # Production on the embedded SQLite default would lose row locks, compare-and-set under load and the
     # audit trigger; refuse rather than run quietly on it.
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...) when DEBUG is off.")
-# psycopg's connection pool (decisions D-scale-2): on by default on PostgreSQL with DEBUG off (the workers
+# psycopg's connection pool (decisions D59): on by default on PostgreSQL with DEBUG off (the workers
 # of the deployment and the benches), off under DEBUG (the tests drop their database and want no idle
 # connections; DB_POOL=1 turns it on there too). Django's pool replaces persistent connections (it refuses
 # CONN_MAX_AGE > 0 with it); with DB_POOL=0 the persistent connections above stay.
@@ -163,7 +163,7 @@ if not DEBUG and not REDIS_URL:
     # Without it production would run an in-memory channel layer per process and tasks in-process.
     raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off (channel layer and Celery broker).")
 REDIS_PREFIX = env_str("REDIS_PREFIX", "yizhan") or "yizhan"
-# With Redis, the pub/sub layer by default (decisions D-scale-1); CHANNEL_LAYER=redis is the core layer.
+# With Redis, the pub/sub layer by default (decisions D58); CHANNEL_LAYER=redis is the core layer.
 CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis-pubsub" if REDIS_URL else "memory")
 if CHANNEL_LAYER_BACKEND not in {"redis", "redis-pubsub", "memory"}:
     raise ImproperlyConfigured(
@@ -222,7 +222,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # The "live" cache: short-lived facts that many processes share and that are not worth a database write, e.g.
-# each room member's last connection-quality report for the staff's live view (decision D-liveview-1). In
+# each room member's last connection-quality report for the staff's live view (decision D54). In
 # Redis when there is one (every worker sees the same value); in memory for ``make run``. The default cache is
 # left as it was.
 LIVE_CACHE_TTL = env_int("LIVE_CACHE_TTL", 60, minimum=5)

@@ -1,4 +1,4 @@
-"""The Redis channel layers of the project (decisions D-scale-1).
+"""The Redis channel layers of the project (decisions D58).
 
 ``RedisPubSubChannelLayer`` (the default with Redis): channels_redis' publish/subscribe layer, each process
 holding one subscription connection per shard, and publishing on one connection of its own per event loop

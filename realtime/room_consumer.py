@@ -73,7 +73,7 @@ LAYER_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 PING_FRAMES = frozenset({'{"type":"ping"}', '{"type": "ping"}'})
 PONG = '{"type":"pong"}'
 # A dropped socket's presence is cleared this many seconds later, unless the member is back on this worker by
-# then (decisions D-scale-3): in a reconnect storm the clears no longer queue ahead of the rejoins.
+# then (decisions D60): in a reconnect storm the clears no longer queue ahead of the rejoins.
 PRESENCE_CLEAR_DELAY = 2.0
 # The newest socket of each member on this worker (member id -> channel name), and the delayed clears.
 _current_channel: dict[int, str] = {}
@@ -333,7 +333,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.last_heard = time.monotonic()
         if text_data in PING_FRAMES:
             # The heartbeat (two thirds of inbound frames): answered before the rate limiter, parsing,
-            # validation and dispatch, and not counted against the budget (decisions D-scale-1). A pong costs
+            # validation and dispatch, and not counted against the budget (decisions D58). A pong costs
             # no more than reading the frame did.
             await self.send(text_data=PONG)
             return
@@ -421,7 +421,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             {"type": "room.signal", "from": me.pk, "data": frame.data},
         )
 
-    # --- the staff's live view (issue 14 item 3; decision D-liveview-1): the live cache, never the database --
+    # --- the staff's live view (issue 14 item 3; decision D54): the live cache, never the database --
 
     async def _quality(self, frame: f.Quality) -> None:
         """Keep this member's own connection quality for the live view: its own budget, no database, no

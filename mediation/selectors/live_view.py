@@ -8,7 +8,7 @@ statistics do (``statistics.court_ids_below``). Nobody else: not mediators (the 
 parties, other courts or platform admins.
 
 Presence comes from the database (the member's state, and ``online_channel`` for an open socket); the two
-facts that change every few seconds come from the "live" cache (decision D-liveview-1): the quality report
+facts that change every few seconds come from the "live" cache (decision D54): the quality report
 of each member (``quality_key``) and the moment a member's socket dropped without leaving (``dropped_key``),
 which is what tells "reconnecting" from "never connected". Both expire by themselves.
 """

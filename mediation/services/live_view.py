@@ -1,6 +1,6 @@
 """Writes behind the staff's live view (issue 14 item 3): a room member's connection-quality report and the
 drop of their socket, both kept in the "live" cache with a time to live and never in the database (decision
-D-liveview-1), and a member of staff's message to one participant, which is a stored room event with the
+D54), and a member of staff's message to one participant, which is a stored room event with the
 audience ``user:<id>`` and an audit entry like any other change to a room."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
   room ends. Every start and stop is a room event (``recording.started`` / ``recording.stopped``: the
   browsers' 录制中 badge) and an audit event.
 - The media server records (Janus's per-track recording: ``realtime.receivers`` calls ``realtime.sfu`` after
-  commit, decision D-recording-1). Rooms on the peer mesh have no server that sees the media: a start is refused.
+  commit, decision D55). Rooms on the peer mesh have no server that sees the media: a start is refused.
 - After a stop, ``recording_process`` (a Celery task) converts Janus's ``.mjr`` files with ``janus-pp-rec``,
   muxes each participant's audio and video with ffmpeg (stream copy), makes one combined file (re-encoded),
   stores them under ``MEDIA_ROOT/recordings/`` with their SHA-256 and appends ``recording.files`` with the

@@ -33,7 +33,7 @@ ANCHOR_APP = "tests.bench.anchor_asgi:application"
 
 def bench_layer() -> str:
     """The channel layer of the project's worker in the benches: ``ROOM_BENCH_LAYER`` or the settings'
-    default with Redis (the pub/sub layer, decisions D-scale-1)."""
+    default with Redis (the pub/sub layer, decisions D58)."""
     return os.environ.get("ROOM_BENCH_LAYER", "redis-pubsub")
 
 
