@@ -4,7 +4,7 @@ decodes rising frames from every other; a caucus with the applicant's side: the 
 receiving the applicant's and the mediator's frames (its pages left the joint Janus room) while the caucus
 goes on, and the respondent's page, with its own janus.js, token and private id, is refused the caucus feed by
 Janus (433, three ways); joint again: frames rise everywhere; a caucus with the respondent's side: the same
-from the applicant's page. A network drop (nftables on the veth path, 3 s) shows 正在重新连接… and media comes
+from the applicant's page. A network drop (nftables on the veth path, 5 s) shows 正在重新连接… and media comes
 back; a stopped microphone is re-acquired onto the Janus publisher. janus.js and adapter.js come from our own
 static files and run under the page's Content-Security-Policy (the ``browser`` guard fails on any violation).
 
@@ -271,7 +271,8 @@ MARK_RECONNECTING = """(member) => {
 def drop_and_back(page, member: int, *, seconds: float = 3.0, timeout: float = 30.0) -> tuple[bool, float]:  # type: ignore[no-untyped-def]
     """Cut the namespace's media path (every packet to or from the veth addresses) for ``seconds``, then restore
     it. Returns whether ``page`` showed "正在重新连接…" for ``member`` (its tile and the room's mark) during the
-    cut, and the seconds from the restore until frames from ``member`` rise again on ``page``."""
+    cut or before its media came back, and the seconds from the restore until frames from ``member`` rise again
+    on ``page``."""
     from tests.media_support import cut_media_path, restore_media_path
 
     shown = False
@@ -288,6 +289,7 @@ def drop_and_back(page, member: int, *, seconds: float = 3.0, timeout: float = 3
     while time.monotonic() - restored < timeout:
         if frames(page).get(member, 0) > base:
             return shown, time.monotonic() - restored
+        shown = shown or bool(page.evaluate(MARK_RECONNECTING, member))
         time.sleep(0.05)
     return shown, float("inf")
 
@@ -312,7 +314,7 @@ def test_network_drop_and_a_stopped_microphone_come_back_through_janus(
     media_servers,  # noqa: F811
     settings,
 ):
-    """Issue 13 item 5 on the SFU, in the namespace: every packet of the veth path dropped for 3 s (nftables;
+    """Issue 13 item 5 on the SFU, in the namespace: every packet of the veth path dropped for 5 s (nftables;
     no netem on this kernel), the party's page shows 正在重新连接… on the mediator's tile and in the room's mark,
     and frames rise again after the restore (the time is the bench's figure, tests/bench/bench_media_upload.py).
     Then the party's microphone track stops (as iOS stops it for a phone call): re-opened, put on the Janus
@@ -327,8 +329,10 @@ def test_network_drop_and_a_stopped_microphone_come_back_through_janus(
         receiving(mediator, ids["applicant"])
         alice.wait_for_timeout(2500)  # a packet check after media flowed (the mark needs one)
 
-        shown, back = drop_and_back(alice, ids["mediator"], seconds=3.0)
-        print("media back after a 3 s drop:", round(back, 2), "s")
+        # 5 s here (the bench measures the 3 s drop): the packet check runs each second, and a loaded machine
+        # (two xdist workers) delays the page's timers; the mark must show however slow the page is.
+        shown, back = drop_and_back(alice, ids["mediator"], seconds=5.0)
+        print("media back after a 5 s drop:", round(back, 2), "s")
         assert shown, "正在重新连接… was not shown during the drop"
         assert back < 15, back  # the bench measures the figure; here: it comes back at all, soon
         receiving(alice, ids["mediator"])

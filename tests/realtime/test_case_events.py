@@ -60,6 +60,14 @@ def redis_layer_config(prefix: str, **host_overrides: Any) -> dict[str, Any]:
     return config
 
 
+def default_redis_layer_config(prefix: str) -> dict[str, Any]:
+    """The layer a process started without CHANNEL_LAYER uses (config.settings: the pub/sub layer with Redis,
+    decision D58), under a test prefix: for tests where this process and started workers must share one."""
+    if config_settings.CHANNEL_LAYER_BACKEND == "redis-pubsub":
+        return config_settings.redis_pubsub_channel_layer(redis_url(), prefix)
+    return redis_layer_config(prefix)
+
+
 async def delete_keys(url: str, pattern: str) -> None:
     """SCAN + DEL of our own keys only: the Redis is shared, so never FLUSHDB/FLUSHALL."""
     client = aioredis.Redis.from_url(url)

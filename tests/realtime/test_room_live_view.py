@@ -5,8 +5,10 @@ person it is for, live."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from mediation.models import RoomEvent
 from mediation.selectors.live_view import dropped_key, live_sessions, quality_key
 from mediation.services import live_view
 from realtime import frames as f
+from realtime.room_consumer import PRESENCE_CLEAR_DELAY
 from tests.realtime.test_case_events import MEMORY_LAYER, headers_for, use_layer
 from tests.room_support import connect_welcome, drain, frames_until, joint_room, room_socket
 
@@ -114,6 +117,13 @@ async def test_a_dropped_socket_shows_as_reconnecting_until_it_comes_back(world,
         await connect_welcome(socket)
         await socket.send_json_to({"type": "quality", "level": "good", "rtt_ms": 30})
         await drain(socket)
+    # The consumer clears a dropped socket's presence PRESENCE_CLEAR_DELAY later (decision D60), and marks it
+    # dropped then: until that, the member still reads as in the room.
+    deadline = time.monotonic() + PRESENCE_CLEAR_DELAY + 5
+    while live_cache.get(dropped_key(respondent.pk)) is None:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
     assert live_cache.get(dropped_key(respondent.pk)) is not None
     assert live_cache.get(quality_key(respondent.pk)) is None  # the old report no longer applies
     board = await sync(live_sessions, user=world.org_admin)

@@ -18,7 +18,13 @@ from mediation.services import room_controls, room_record
 from mediation.services.cases import case_transition
 from realtime.peer import RoomPeer
 from tests.bench.room_bench_support import make_rooms, uvicorn_worker
-from tests.realtime.test_case_events import delete_keys, redis_layer_config, redis_url, unique_redis_prefix, use_layer
+from tests.realtime.test_case_events import (
+    default_redis_layer_config,
+    delete_keys,
+    redis_url,
+    unique_redis_prefix,
+    use_layer,
+)
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
@@ -43,7 +49,7 @@ async def test_a_removed_members_socket_is_closed_within_a_second_on_every_worke
     room = await sync(lambda: Room.objects.select_related("case").get(pk=int(urls[0].split("/")[3])))
     env = {"REDIS_PREFIX": prefix}
     try:
-        async with use_layer(settings, redis_layer_config(prefix)):
+        async with use_layer(settings, default_redis_layer_config(prefix)):
             with uvicorn_worker(extra_env=env) as first, uvicorn_worker(extra_env=env) as second:
                 # make_rooms' order: mediator, applicant, respondent, lawyer; two on each worker.
                 peers = [RoomPeer(server=server, ws_url=url, media=False, dead_after=30, open_timeout=30)
@@ -86,7 +92,7 @@ async def test_reconnect_storm_of_fifty_sockets_gets_every_missed_event_once_in_
 
     urls = [url for room in rooms for url in room]
     try:
-        async with use_layer(settings, redis_layer_config(prefix)):
+        async with use_layer(settings, default_redis_layer_config(prefix)):
             with uvicorn_worker(extra_env=env) as server:
                 peers = [RoomPeer(server=server, ws_url=url, media=False, dead_after=60, open_timeout=60,
                                   on_frame=recorder(n)) for n, url in enumerate(urls)]
