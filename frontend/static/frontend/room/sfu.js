@@ -21,7 +21,7 @@ let machine = sfuMachine();
 let session = null; // the Janus session of the room I am in (or joining)
 let generation = 0; // bumps on every join: callbacks of an older session are ignored
 let layer = { substream: 2, good: 0 };
-const SIMULCAST_BITRATES = { high: 500000, medium: 200000, low: 80000 };
+const SIMULCAST_BITRATES = { high: 300000, medium: 100000, low: 50000 };
 
 export const sfuActive = () => mode === "sfu";
 
