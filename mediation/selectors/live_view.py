@@ -41,7 +41,8 @@ from mediation.choices import (
     SessionStatus,
 )
 from mediation.exceptions import NotFound, PermissionDenied
-from mediation.models import MediationSession, Membership, RoomMember, SelfTest, SessionParticipant, User
+from mediation.models import MediationSession, Membership, RoomMember, SessionParticipant, User
+from mediation.selectors.selftest import latest_self_tests
 from mediation.selectors.statistics import court_ids_below
 
 logger = logging.getLogger(__name__)
@@ -174,16 +175,6 @@ def _quality_row(report: Any, presence: str, now: float) -> dict[str, Any]:
     }
 
 
-def _latest_tests(session_ids: list[int]) -> dict[tuple[int, int], SelfTest]:
-    """The latest self-test per (session, user), for many sessions in one query (the same order as
-    ``selectors.selftest.latest_self_tests``, which reads one session)."""
-    latest: dict[tuple[int, int], SelfTest] = {}
-    rows = SelfTest.objects.filter(session_id__in=session_ids).order_by("session_id", "user_id", "-created_at", "-id")
-    for test in rows:
-        latest.setdefault((test.session_id, test.user_id), test)
-    return latest
-
-
 _ROLE_ORDER = {ParticipantRole.MEDIATOR: 0, ParticipantRole.JUDGE: 0, ParticipantRole.PARTY: 1,
                ParticipantRole.AGENT: 2}
 
@@ -210,7 +201,7 @@ def live_sessions(*, user: User | None, now: dt.datetime | None = None) -> dict[
     for participant in (SessionParticipant.objects.filter(session_id__in=ids, user__isnull=False)
                         .select_related("user", "party").order_by("pk")):
         invited[participant.session_id].append(participant)
-    tests = _latest_tests(ids)
+    tests = latest_self_tests(ids)
     member_ids = [m.pk for by_user in members_by_session.values() for m in by_user.values()]
     try:
         cached = live_cache().get_many([quality_key(pk) for pk in member_ids] + [dropped_key(pk) for pk in member_ids])

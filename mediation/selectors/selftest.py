@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mediation.models import RoomMember, SelfTest
 
 
-def latest_self_tests(session_id: int) -> dict[int, SelfTest]:
-    """The latest self-test of each person for one session, by user id (one query)."""
-    latest: dict[int, SelfTest] = {}
-    for test in SelfTest.objects.filter(session_id=session_id).order_by("user_id", "-created_at", "-id"):
-        latest.setdefault(test.user_id, test)
+def latest_self_tests(session_ids: Iterable[int]) -> dict[tuple[int, int], SelfTest]:
+    """The latest self-test of each person for each of ``session_ids``, by (session id, user id): one query."""
+    latest: dict[tuple[int, int], SelfTest] = {}
+    rows = SelfTest.objects.filter(session_id__in=list(session_ids)).order_by("session_id", "user_id",
+                                                                             "-created_at", "-id")
+    for test in rows:
+        latest.setdefault((test.session_id, test.user_id), test)
     return latest
 
 
