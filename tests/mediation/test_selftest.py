@@ -155,6 +155,14 @@ def test_the_mediator_sees_each_waiting_person_s_latest_verdict_and_the_parties_
 # --- the endpoints: who may post ------------------------------------------------------------------------------
 
 
+def _identity_checked(world, room):  # type: ignore[no-untyped-def]
+    """The applicant's member row, past the identity step (the self-test's endpoints need it)."""
+    member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
+    room_entry.room_identity_code_send(member=member)
+    room_entry.room_identity_verify(member=member, code=last_code(world.applicant.phone))
+    return member
+
+
 def _post(client, name, room, body):  # type: ignore[no-untyped-def]
     return client.post(reverse(name, args=[room.pk]), data=json.dumps(body), content_type="application/json")
 
@@ -167,9 +175,7 @@ OFFER = {"type": "offer", "sdp": "v=0\r\n"}
 @pytest.mark.django_db
 def test_a_checked_party_stores_a_result_and_gets_the_verdict(world, client):
     _case, _session, room = open_room(world)
-    member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
-    room_entry.room_identity_code_send(member=member)
-    room_entry.room_identity_verify(member=member, code=last_code(world.applicant.phone))
+    _identity_checked(world, room)
     client.force_login(world.applicant)
     response = _post(client, "room_selftest_result", room, {**RESULT, "loss_permille": 80})
     assert response.status_code == 201, response.content
@@ -202,9 +208,7 @@ def test_the_offer_endpoint_needs_the_csrf_token(world):
     from django.test import Client
 
     _case, _session, room = open_room(world)
-    member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
-    room_entry.room_identity_code_send(member=member)
-    room_entry.room_identity_verify(member=member, code=last_code(world.applicant.phone))
+    _identity_checked(world, room)
     client = Client(enforce_csrf_checks=True)
     client.force_login(world.applicant)
     assert _post(client, "room_selftest_offer", room, OFFER).status_code == 403
@@ -215,9 +219,7 @@ def test_the_offer_endpoint_needs_the_csrf_token(world):
 @pytest.mark.django_db
 def test_the_step_cannot_be_passed_without_accepting_the_rules(world, client):
     _case, _session, room = open_room(world)
-    member = room_entry.room_member_get_or_create(room=room, user=world.applicant)
-    room_entry.room_identity_code_send(member=member)
-    room_entry.room_identity_verify(member=member, code=last_code(world.applicant.phone))
+    _identity_checked(world, room)
     client.force_login(world.applicant)
     page = client.get(reverse("room_join_device", args=[room.pk]))
     assert page.status_code == 200 and "调解室规则和参加人声明" in page.text and "听到了吗" in page.text
