@@ -130,12 +130,7 @@ def _render_page(data: bytes, page: int) -> bytes:
 def document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     document = _document_or_404(request, pk)
     data, _digest = document_download(document=document, actor=signed_in_user(request), ip_address=client_ip(request))
-    response = HttpResponse(data, content_type="application/pdf")
-    filename = f"{document.title}-v{document.version}.pdf".replace("/", "／")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _pdf_attachment(data, f"{document.title}-v{document.version}.pdf")
 
 
 @login_required
@@ -148,9 +143,13 @@ def external_document_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     data = external_document_download(document=row, actor=user, ip_address=client_ip(request))
+    return _pdf_attachment(data, f"{row.title}-{row.number}.pdf")
+
+
+def _pdf_attachment(data: bytes, filename: str) -> HttpResponse:
+    """A PDF download, never cached or sniffed; ``/`` in the name becomes a full-width ``／``."""
     response = HttpResponse(data, content_type="application/pdf")
-    filename = f"{row.title}-{row.number}.pdf".replace("/", "／")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename.replace('/', '／'))}"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
