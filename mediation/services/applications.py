@@ -60,7 +60,7 @@ from mediation.notices import (
 )
 from mediation.services.audit import audit_append
 from mediation.services.cases import case_create, case_transition
-from mediation.services.consents import consent_record, notice_acknowledge, notice_text_publish
+from mediation.services.consents import consent_record, notice_acknowledge, notice_text_current
 from mediation.services.identity import identity_is_verified
 from mediation.services.outbox import outbox_enqueue
 from mediation.validators import (
@@ -147,14 +147,7 @@ def application_courts() -> list[Organisation]:
 def application_texts(fields: Mapping[str, StandardText]) -> dict[str, NoticeText]:
     """The current published version of each text, by draft field name. A text never published is
     published from its standard wording first; a newer version someone published is never overridden."""
-    return {field: _current_text(std) for field, std in fields.items()}
-
-
-def _current_text(std: StandardText) -> NoticeText:
-    latest = NoticeText.objects.filter(code=std.code, language="zh-hans").order_by("-version").first()
-    if latest is not None:
-        return latest
-    return notice_text_publish(code=std.code, title=std.title, body=std.body, actor=None)
+    return {field: notice_text_current(std) for field, std in fields.items()}
 
 
 def application_draft_current(*, user: User) -> ApplicationDraft | None:

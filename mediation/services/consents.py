@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from mediation.choices import Channel
 from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import Case, Consent, NoticeAcknowledgement, NoticeText, Party, User
+from mediation.notices import StandardText
 from mediation.services.audit import audit_append
 
 
@@ -30,6 +31,14 @@ def notice_text_publish(
             data={"code": code, "version": text.version, "language": language, "sha256": text.sha256},
         )
     return text
+
+
+def notice_text_current(std: StandardText) -> NoticeText:
+    """The latest published version of a standard text (published from ``notices.py`` the first time asked)."""
+    latest = NoticeText.objects.filter(code=std.code, language="zh-hans").order_by("-version").first()
+    if latest is not None:
+        return latest
+    return notice_text_publish(code=std.code, title=std.title, body=std.body, actor=None)
 
 
 def consent_record(

@@ -47,7 +47,7 @@ from mediation.exceptions import InvalidInput, PermissionDenied
 from mediation.models import Consent, NoticeText, Recording, RecordingFile, Room, RoomMember, User
 from mediation.notices import RECORDING_NOTICE
 from mediation.services.audit import audit_append
-from mediation.services.consents import notice_text_publish
+from mediation.services.consents import notice_text_current
 from mediation.services.room_events import lock_open_room, room_audit, room_turn, store_event
 from mediation.signals import send_on_commit
 
@@ -58,12 +58,8 @@ R = RecordingStopReason
 
 
 def recording_notice() -> NoticeText:
-    """The current version of the 录音录像告知 (published from ``notices.py`` the first time it is asked)."""
-    latest = NoticeText.objects.filter(code=RECORDING_NOTICE.code, language="zh-hans").order_by("-version").first()
-    if latest is not None:
-        return latest
-    return notice_text_publish(code=RECORDING_NOTICE.code, title=RECORDING_NOTICE.title, body=RECORDING_NOTICE.body,
-                               actor=None)
+    """The current version of the 录音录像告知."""
+    return notice_text_current(RECORDING_NOTICE)
 
 
 def consenting_user_ids(room: Room) -> set[int]:
